@@ -1,0 +1,59 @@
+# Every target creates .venv and installs the suite first if needed (quick once installed).
+# Pass extra Hydra overrides with ARGS, e.g. make dense ARGS="seed=3 task.epochs=5".
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed
+EXPERIMENTS := $(PY) -m experiments
+TASK ?= dense
+SWEEP_SEEDS ?= 0..9
+
+.DEFAULT_GOAL := help
+.PHONY: help install run test test-fast readme sweep clean \
+        dense lstm_before lstm_after multidim_per_dim multidim_shared
+
+help: ## list the targets
+	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) \
+		| awk 'BEGIN {FS = ":.*## "}; {printf "  make %-18s %s\n", $$1, $$2}'
+
+$(INSTALLED): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	@touch $@
+
+install: $(INSTALLED) ## create .venv and install the suite with its test tools
+
+run: $(INSTALLED) ## the default experiment: dense hello-world, attention on input index 1
+	$(EXPERIMENTS) $(ARGS)
+
+test: $(INSTALLED) ## the test suite (a few minutes on 2 CPU cores)
+	$(PY) -m pytest $(ARGS)
+
+test-fast: $(INSTALLED) ## the tests without the slow learning ones
+	$(PY) -m pytest -m "not slow" $(ARGS)
+
+dense: $(INSTALLED) ## dense hello-world (seed 000): attention peaks at input index 1
+	$(EXPERIMENTS) task=dense $(ARGS)
+
+lstm_before: $(INSTALLED) ## LSTM with attention on its inputs: peak at step 10
+	$(EXPERIMENTS) task=lstm_before $(ARGS)
+
+lstm_after: $(INSTALLED) ## LSTM with attention on its outputs: peak at or just after step 10
+	$(EXPERIMENTS) task=lstm_after $(ARGS)
+
+multidim_per_dim: $(INSTALLED) ## one attention vector per input dimension, shape (20, 2)
+	$(EXPERIMENTS) task=multidim_per_dim $(ARGS)
+
+multidim_shared: $(INSTALLED) ## one attention vector shared by the dimensions, shape (20,)
+	$(EXPERIMENTS) task=multidim_shared $(ARGS)
+
+readme: $(INSTALLED) ## all five experiments of the keras-attention-mechanism README, as one sweep
+	$(EXPERIMENTS) experiment=seed_000_readme $(ARGS)
+
+sweep: $(INSTALLED) ## TASK over seeds SWEEP_SEEDS (default dense, 0..9): make sweep TASK=lstm_before
+	$(EXPERIMENTS) task=$(TASK) -m seed=$(SWEEP_SEEDS) $(ARGS)
+
+clean: ## remove outputs/ (run results)
+	rm -rf outputs

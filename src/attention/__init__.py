@@ -1,0 +1,18 @@
+"""Attention layers for Keras 3, written with `keras.ops` only so they run on every backend.
+
+Every layer returns its attention weights on request (`return_attention_scores=True`) and is
+registered for saving: a model containing it saves to `.keras` and loads without `custom_objects`.
+"""
+
+from attention.base import SoftmaxAttention
+from attention.blocks import AttentionPooling, FeatureAttention, TimeAttention
+from attention.probe import attention_model, attention_weights
+
+__all__ = [
+    "AttentionPooling",
+    "FeatureAttention",
+    "SoftmaxAttention",
+    "TimeAttention",
+    "attention_model",
+    "attention_weights",
+]

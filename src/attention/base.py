@@ -1,0 +1,54 @@
+"""The shared skeleton of every attention layer: score → mask → softmax → combine."""
+
+import keras
+from keras import ops
+
+
+def masked_scores(scores, mask):
+    """Pushes the scores of masked positions so low that softmax gives them exactly 0.
+
+    `mask` is (batch, steps) and lines up with the last axis of `scores`, whatever the rank of
+    `scores` ((batch, steps) or (batch, dims, steps)).
+    """
+    if mask is None:
+        return scores
+    mask = ops.cast(mask, "bool")
+    while len(mask.shape) < len(scores.shape):
+        mask = ops.expand_dims(mask, axis=-2)
+    # float16 cannot hold -1e9; its largest finite value still underflows exp() to 0.
+    lowest = -65504.0 if scores.dtype == "float16" else -1e9
+    return ops.where(mask, scores, ops.cast(lowest, scores.dtype))
+
+
+class SoftmaxAttention(keras.layers.Layer):
+    """Base class: subclasses say how to score and how to combine; `call` is the same for all.
+
+    Call arguments:
+        inputs: the tensor to attend over.
+        mask: optional boolean (batch, steps) mask; masked steps get weight exactly 0.
+        return_attention_scores: if True, returns `(outputs, weights)`; the weights are the
+            softmax-normalised attention (they sum to 1 over the attended axis).
+    """
+
+    supports_masking = True
+
+    def score(self, inputs):
+        """Unnormalised scores, with the attended axis last."""
+        raise NotImplementedError
+
+    def arrange(self, weights):
+        """Puts the normalised weights into the layout returned to callers (default: as is)."""
+        return weights
+
+    def combine(self, inputs, weights):
+        """Applies the arranged weights to the inputs."""
+        raise NotImplementedError
+
+    def call(self, inputs, mask=None, return_attention_scores=False):
+        scores = masked_scores(self.score(inputs), mask)
+        weights = self.arrange(ops.softmax(scores, axis=-1))
+        outputs = self.combine(inputs, weights)
+        if return_attention_scores:
+            return outputs, weights
+        return outputs
+

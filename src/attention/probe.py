@@ -1,0 +1,41 @@
+"""Reading attention weights out of a trained model, by layer name."""
+
+import keras
+
+
+class _AttentionWeightsOf(keras.layers.Layer):
+    """Calls a trained attention layer and outputs only its weights.
+
+    A fresh layer, because Keras' functional graph assumes every call of a layer has the output
+    structure of its first call: calling the trained layer again with `return_attention_scores`
+    would break that.
+    """
+
+    def __init__(self, attention_layer, **kwargs):
+        super().__init__(**kwargs)
+        self.attention_layer = attention_layer
+
+    def call(self, inputs, mask=None):
+        _, weights = self.attention_layer(inputs, mask=mask, return_attention_scores=True)
+        return weights
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+
+def attention_model(model, layer_name):
+    """A model from `model`'s inputs to the attention weights of its layer `layer_name`.
+
+    The layer must accept `return_attention_scores=True`, as every layer of this package does. The
+    probe shares the trained weights and sees the same input mask as the trained layer.
+    """
+    layer = model.get_layer(layer_name)
+    # `layer.input` also lists the mask Keras passed in; the features tensor carries that mask.
+    features = keras.tree.flatten(layer.input)[0]
+    weights = _AttentionWeightsOf(layer, name=f"{layer_name}_weights")(features)
+    return keras.Model(model.inputs, weights, name=f"{layer_name}_probe")
+
+
+def attention_weights(model, layer_name, inputs, batch_size=256):
+    """The attention weights (a NumPy array) of layer `layer_name` for `inputs`."""
+    return attention_model(model, layer_name).predict(inputs, batch_size=batch_size, verbose=0)

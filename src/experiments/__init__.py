@@ -1,0 +1,1 @@
+"""The experiment half of the suite: Hydra entry point, runner, tasks, plots."""

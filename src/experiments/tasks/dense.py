@@ -1,0 +1,21 @@
+"""Dense hello-world (seed 000): the label is copied into one input feature; attention finds it."""
+
+import keras
+
+from experiments.tasks.signal import peak_quality, train_test
+
+
+def make_data(cfg, rng):
+    return train_test(cfg, rng, (cfg.data.features,), cfg.data.signal_index)
+
+
+def build_model(cfg, attention):
+    inputs = keras.Input((cfg.data.features,))
+    x = attention(inputs)
+    x = keras.layers.Dense(cfg.model.hidden_units)(x)  # linear, as in the seed
+    outputs = keras.layers.Dense(1, activation="sigmoid")(x)
+    return keras.Model(inputs, outputs, name="dense_hello_world")
+
+
+def attention_quality(cfg, weights, x_probe, y_probe):
+    return peak_quality(weights, cfg.data.signal_index)

@@ -1,0 +1,40 @@
+"""Data shared by the keras-attention-mechanism tasks: noise with the label copied into one place."""
+
+import numpy as np
+
+from experiments.profiles import position_profile
+
+
+def labelled_noise(rng, samples, shape, signal_index):
+    """x: standard normal of `shape` per sample; y: random 0/1; `x[:, signal_index] = y`.
+
+    The label sits at `signal_index` on the first axis after the batch (a feature of a vector, or
+    a time step, where it fills every dimension), so only that place predicts y.
+    """
+    x = rng.standard_normal((samples, *shape)).astype("float32")
+    y = rng.integers(0, 2, size=(samples, 1)).astype("float32")
+    x[:, signal_index] = y.reshape((samples,) + (1,) * (len(shape) - 1))
+    return x, y
+
+
+def train_test(cfg, rng, shape, signal_index):
+    """A training set of `cfg.samples` and a held-out test set of `cfg.test_samples`."""
+    return (
+        labelled_noise(rng, cfg.samples, shape, signal_index),
+        labelled_noise(rng, cfg.test_samples, shape, signal_index),
+    )
+
+
+def peak_quality(weights, target_index):
+    """How sharply the mean attention peaks on `target_index`.
+
+    `weights` is (samples, positions, ...); see `position_profile`.
+    """
+    profile = position_profile(weights)
+    runner_up, peak = np.sort(profile)[-2:]
+    return {
+        "target_index": int(target_index),
+        "peak_index": int(np.argmax(profile)),
+        "peak_weight": float(peak),
+        "runner_up_weight": float(runner_up),
+    }

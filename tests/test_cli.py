@@ -1,0 +1,122 @@
+"""The command line: ranges, group names, and bad input that fails before any training."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from experiments.cli import UsageError, group_options, normalize_args
+from experiments.config import ConfigError, validate
+
+
+def test_inclusive_range_becomes_hydra_range():
+    assert normalize_args(["-m", "seed=0..9"]) == ["-m", "seed=range(0,10)"]
+    assert normalize_args(["-m", "seed=3..3"]) == ["-m", "seed=range(3,4)"]
+
+
+def test_multirun_flag_may_stand_anywhere_as_users_write_it():
+    assert normalize_args(["task=dense", "-m", "seed=0..1"]) == ["-m", "task=dense", "seed=range(0,2)"]
+
+
+def test_hydra_sweep_syntax_and_paths_pass_through():
+    args = ["-m", "seed=range(0,10)", "task=dense,lstm_before", "paths.output_dir=../elsewhere"]
+    assert normalize_args(args) == args
+
+
+def test_every_task_of_the_suite_is_an_option():
+    assert {"dense", "lstm_before", "lstm_after", "multidim_per_dim", "multidim_shared"} <= set(
+        group_options("task")
+    )
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["-m", "seed=5..2"], "seed=5..2 is an empty range: A..B needs A <= B"),
+        (["-m", "seed=a..b"], "seed=a..b is not a range: A..B needs integers"),
+        (["seed=0..9"], "seed=0..9 is a range of runs; add -m to sweep it"),
+        (["task=nope"], "unknown task 'nope'; accepted: dense, "),
+        (["-m", "task=dense,nope"], "unknown task 'nope'"),
+        (["attention=nope"], "unknown attention 'nope'; accepted: block_2d, "),
+    ],
+)
+def test_bad_command_lines_are_refused_with_what_is_accepted(args, message):
+    with pytest.raises(UsageError, match="^" + message.replace("(", r"\(")):
+        normalize_args(args)
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        (["task=dense", "attention=block_3d"], "attention 'block_3d' does not apply to task 'dense'; accepted: block_2d"),
+        (["task=lstm_before", "attention=pooling"], "attention 'pooling' does not apply to task 'lstm_before'; accepted: block_3d, block_3d_shared"),
+        (["seed=abc"], "seed must be a non-negative integer"),
+        (["seed=1.5"], "seed must be a non-negative integer"),
+        (["seed=-1"], "seed must be a non-negative integer"),
+        (["task.epochs=0"], "task.epochs must be a positive integer"),
+    ],
+)
+def test_bad_configs_are_refused(compose_config, overrides, message):
+    with pytest.raises(ConfigError, match="^" + message):
+        validate(compose_config(*overrides))
+
+
+def test_each_task_alone_composes_with_its_own_default_attention(compose_config):
+    defaults = {
+        "dense": "block_2d",
+        "lstm_before": "block_3d",
+        "lstm_after": "block_3d",
+        "multidim_per_dim": "block_3d",
+        "multidim_shared": "block_3d_shared",
+    }
+    for task, attention in defaults.items():
+        cfg = compose_config(f"task={task}")
+        validate(cfg)
+        assert (cfg.task.name, cfg.attention.name) == (task, attention)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["task=nope"], "error: unknown task 'nope'; accepted: dense, lstm_after, lstm_before"),
+        (["task=dense", "attention=block_3d"], "error: attention 'block_3d' does not apply to task 'dense'"),
+        (["seed=abc"], "error: seed must be a non-negative integer"),
+        (["-m", "seed=5..2"], "error: seed=5..2 is an empty range"),
+    ],
+)
+def test_the_entry_point_stops_before_training_with_one_line(tmp_path, args, message):
+    result = subprocess.run(
+        [sys.executable, "-m", "experiments", f"paths.output_dir={tmp_path}", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(message), result.stderr
+    assert not list(tmp_path.rglob("metrics.json"))
+
+
+def _numbers(metrics):
+    return {k: v for k, v in metrics.items() if k != "wall_time_s"}
+
+
+@pytest.mark.slow
+def test_seed_range_sweep_runs_integer_seeds_and_repeats_exactly(tmp_path):
+    sweep = tmp_path / "sweep"
+    common = [sys.executable, "-m", "experiments", "task=dense", "debug=smoke"]
+    subprocess.run(
+        [*common, "-m", "seed=0..2", f"hydra.sweep.dir={sweep}"], check=True, timeout=300
+    )
+    jobs = sorted(sweep.rglob("metrics.json"))
+    runs = [json.loads(p.read_text()) for p in jobs]
+    assert sorted(r["seed"] for r in runs) == [0, 1, 2]
+    assert all(type(r["seed"]) is int and r["status"] == "completed" for r in runs)
+    assert runs[0]["history"] != runs[1]["history"]  # different seeds, different runs
+
+    # The last job ran after two others in the same process; alone it must give the same numbers.
+    again = tmp_path / "again"
+    subprocess.run([*common, "seed=2", f"hydra.run.dir={again}"], check=True, timeout=300)
+    seed2 = next(r for r in runs if r["seed"] == 2)
+    assert _numbers(json.loads((again / "metrics.json").read_text())) == _numbers(seed2)
