@@ -7,7 +7,7 @@ from hydra import compose, initialize_config_dir
 
 from experiments.cli import CONFIG_DIR
 
-TASKS = ("dense", "lstm_before", "lstm_after", "multidim_per_dim", "multidim_shared")
+TASKS = ("dense", "lstm_before", "lstm_after", "multidim_per_dim", "multidim_shared", "add_two_numbers", "find_max")
 
 
 @pytest.fixture

@@ -1,11 +1,13 @@
 """The command line: ranges, group names, and bad input that fails before any training."""
 
 import json
+import re
 import subprocess
 import sys
 
 import pytest
 
+from attention import SCORES
 from experiments.cli import UsageError, group_options, normalize_args
 from experiments.config import ConfigError, validate
 
@@ -36,13 +38,13 @@ def test_every_task_of_the_suite_is_an_option():
         (["-m", "seed=5..2"], "seed=5..2 is an empty range: A..B needs A <= B"),
         (["-m", "seed=a..b"], "seed=a..b is not a range: A..B needs integers"),
         (["seed=0..9"], "seed=0..9 is a range of runs; add -m to sweep it"),
-        (["task=nope"], "unknown task 'nope'; accepted: dense, "),
+        (["task=nope"], "unknown task 'nope'; accepted: " + ", ".join(group_options("task"))),
         (["-m", "task=dense,nope"], "unknown task 'nope'"),
-        (["attention=nope"], "unknown attention 'nope'; accepted: block_2d, "),
+        (["attention=nope"], "unknown attention 'nope'; accepted: " + ", ".join(group_options("attention"))),
     ],
 )
 def test_bad_command_lines_are_refused_with_what_is_accepted(args, message):
-    with pytest.raises(UsageError, match="^" + message.replace("(", r"\(")):
+    with pytest.raises(UsageError, match="^" + re.escape(message)):
         normalize_args(args)
 
 
@@ -69,6 +71,8 @@ def test_each_task_alone_composes_with_its_own_default_attention(compose_config)
         "lstm_after": "block_3d",
         "multidim_per_dim": "block_3d",
         "multidim_shared": "block_3d_shared",
+        "add_two_numbers": "bahdanau",
+        "find_max": "luong",
     }
     for task, attention in defaults.items():
         cfg = compose_config(f"task={task}")
@@ -76,10 +80,18 @@ def test_each_task_alone_composes_with_its_own_default_attention(compose_config)
         assert (cfg.task.name, cfg.attention.name) == (task, attention)
 
 
+@pytest.mark.parametrize("task", ["lstm_after", "add_two_numbers", "find_max"])
+def test_every_score_function_selects_in_every_many_to_one_task(compose_config, task):
+    for score in SCORES:
+        cfg = compose_config(f"task={task}", f"attention={score}")
+        validate(cfg)
+        assert (cfg.attention.layer.score, cfg.attention.name) == (score, score)
+
+
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["task=nope"], "error: unknown task 'nope'; accepted: dense, lstm_after, lstm_before"),
+        (["task=nope"], "error: unknown task 'nope'; accepted: add_two_numbers, dense, find_max, lstm_after"),
         (["task=dense", "attention=block_3d"], "error: attention 'block_3d' does not apply to task 'dense'"),
         (["seed=abc"], "error: seed must be a non-negative integer"),
         (["-m", "seed=5..2"], "error: seed=5..2 is an empty range"),

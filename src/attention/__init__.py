@@ -6,11 +6,15 @@ registered for saving: a model containing it saves to `.keras` and loads without
 
 from attention.base import SoftmaxAttention
 from attention.blocks import AttentionPooling, FeatureAttention, TimeAttention
+from attention.layer import Attention
 from attention.probe import attention_model, attention_weights
+from attention.scores import SCORES
 
 __all__ = [
+    "Attention",
     "AttentionPooling",
     "FeatureAttention",
+    "SCORES",
     "SoftmaxAttention",
     "TimeAttention",
     "attention_model",

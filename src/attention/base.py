@@ -32,7 +32,11 @@ class SoftmaxAttention(keras.layers.Layer):
 
     supports_masking = True
 
-    def score(self, inputs):
+    def query(self, inputs, mask):
+        """What attends: for many-to-one attention the last hidden state; None by default."""
+        return None
+
+    def score(self, inputs, query):
         """Unnormalised scores, with the attended axis last."""
         raise NotImplementedError
 
@@ -40,15 +44,15 @@ class SoftmaxAttention(keras.layers.Layer):
         """Puts the normalised weights into the layout returned to callers (default: as is)."""
         return weights
 
-    def combine(self, inputs, weights):
+    def combine(self, inputs, weights, query):
         """Applies the arranged weights to the inputs."""
         raise NotImplementedError
 
     def call(self, inputs, mask=None, return_attention_scores=False):
-        scores = masked_scores(self.score(inputs), mask)
+        query = self.query(inputs, mask)
+        scores = masked_scores(self.score(inputs, query), mask)
         weights = self.arrange(ops.softmax(scores, axis=-1))
-        outputs = self.combine(inputs, weights)
+        outputs = self.combine(inputs, weights, query)
         if return_attention_scores:
             return outputs, weights
         return outputs
-

@@ -20,10 +20,10 @@ class FeatureAttention(SoftmaxAttention):
         self.kernel = self.add_weight(name="kernel", shape=(features, features))
         self.bias = self.add_weight(name="bias", shape=(features,), initializer="zeros")
 
-    def score(self, inputs):
+    def score(self, inputs, query):
         return ops.matmul(inputs, self.kernel) + self.bias
 
-    def combine(self, inputs, weights):
+    def combine(self, inputs, weights, query):
         return inputs * weights
 
 
@@ -51,7 +51,7 @@ class TimeAttention(SoftmaxAttention):
         self.kernel = self.add_weight(name="kernel", shape=(steps, steps))
         self.bias = self.add_weight(name="bias", shape=(steps,), initializer="zeros")
 
-    def score(self, inputs):
+    def score(self, inputs, query):
         per_dimension = ops.transpose(inputs, (0, 2, 1))  # (batch, dims, steps)
         return ops.matmul(per_dimension, self.kernel) + self.bias
 
@@ -60,7 +60,7 @@ class TimeAttention(SoftmaxAttention):
             return ops.mean(weights, axis=1)
         return ops.transpose(weights, (0, 2, 1))
 
-    def combine(self, inputs, weights):
+    def combine(self, inputs, weights, query):
         if self.shared:
             weights = ops.expand_dims(weights, axis=-1)
         return inputs * weights
@@ -82,10 +82,10 @@ class AttentionPooling(SoftmaxAttention):
         self.kernel = self.add_weight(name="kernel", shape=(units, 1))
         self.bias = self.add_weight(name="bias", shape=(1,), initializer="zeros")
 
-    def score(self, inputs):
+    def score(self, inputs, query):
         return ops.squeeze(ops.tanh(ops.matmul(inputs, self.kernel) + self.bias), axis=-1)
 
-    def combine(self, inputs, weights):
+    def combine(self, inputs, weights, query):
         return ops.sum(inputs * ops.expand_dims(weights, axis=-1), axis=1)
 
     def compute_mask(self, inputs, mask=None):

@@ -14,11 +14,14 @@ from pathlib import Path
 import keras
 import numpy as np
 from hydra.utils import instantiate
+from omegaconf import OmegaConf
 
-from attention import attention_weights
+from attention import attention_model
+from experiments.callbacks import AttentionFrames
 from experiments.plots import FIGURES, Probe
 
 ATTENTION_LAYER = "attention"
+PREDICT_BATCH = 256
 
 
 def seed_everything(seed):
@@ -65,10 +68,25 @@ def run(cfg, run_dir):
     return metrics
 
 
+def _callbacks(cfg, run_dir, attend, probe, title):
+    """Keras' own callbacks, plus the per-epoch attention frames where the task asks for them."""
+    callbacks = [
+        keras.callbacks.CSVLogger(str(run_dir / "history.csv")),
+        keras.callbacks.TerminateOnNaN(),
+    ]
+    if cfg.task.get("early_stopping"):
+        options = OmegaConf.to_container(cfg.task.early_stopping)
+        callbacks.append(keras.callbacks.EarlyStopping(restore_best_weights=True, **options))
+    if cfg.task.get("epoch_figure"):
+        figure = FIGURES[cfg.task.epoch_figure]
+        callbacks.append(AttentionFrames(attend, probe, figure, title, run_dir))
+    return callbacks
+
+
 def _train_and_probe(cfg, run_dir):
     task = importlib.import_module(cfg.task.module)
     seed_everything(cfg.seed)
-    (x_train, y_train), (x_test, y_test) = task.make_data(cfg.task, np.random.default_rng(cfg.seed))
+    data = task.make_data(cfg.task, np.random.default_rng(cfg.seed))
 
     model = task.build_model(cfg.task, instantiate(cfg.attention.layer, name=ATTENTION_LAYER))
     model.compile(
@@ -76,34 +94,47 @@ def _train_and_probe(cfg, run_dir):
         loss=cfg.task.loss,
         metrics=list(cfg.task.metrics),
     )
+    probe_model = attention_model(model, ATTENTION_LAYER)  # shares the layers being trained
+
+    def attend(x):
+        return probe_model.predict(x, batch_size=PREDICT_BATCH, verbose=0)
+
+    x_probe, y_probe = data.probe or tuple(a[: cfg.task.probe_samples] for a in data.test)
+    expected = task.expected_attention(cfg.task, x_probe, y_probe) if hasattr(task, "expected_attention") else None
+    probe = Probe(x_probe, y_probe, weights=None, expected=expected)
+    title = f"{cfg.task.name} · attention={cfg.attention.name} · seed={cfg.seed}"
+    callbacks = _callbacks(cfg, run_dir, attend, probe, title)
+
+    validation = (
+        {"validation_data": data.validation}
+        if data.validation is not None
+        else {"validation_split": cfg.task.validation_split}
+    )
     history = model.fit(
-        x_train,
-        y_train,
+        *data.train,
         epochs=cfg.task.epochs,
         batch_size=cfg.task.batch_size,
-        validation_split=cfg.task.validation_split,
-        callbacks=[
-            keras.callbacks.CSVLogger(str(run_dir / "history.csv")),
-            keras.callbacks.TerminateOnNaN(),
-        ],
+        callbacks=callbacks,
         verbose=cfg.trainer.verbose,
+        **validation,
     ).history
     outcome = {
         "params": int(sum(np.prod(w.shape) for w in model.trainable_weights)),
         "epochs": len(history["loss"]),
         "history": {name: _floats(values) for name, values in history.items()},
     }
+    stopper = next((c for c in callbacks if isinstance(c, keras.callbacks.EarlyStopping)), None)
+    if stopper is not None:
+        outcome["stopped_epoch"] = stopper.stopped_epoch + 1 if stopper.stopped_epoch else None
+        outcome["best_epoch"] = stopper.best_epoch + 1
     if math.isnan(history["loss"][-1]):
         outcome["reason"] = f"the training loss became NaN in epoch {outcome['epochs']}"
         return outcome
 
-    test = model.evaluate(x_test, y_test, batch_size=cfg.task.batch_size, verbose=0, return_dict=True)
-    x_probe, y_probe = x_test[: cfg.task.probe_samples], y_test[: cfg.task.probe_samples]
-    weights = attention_weights(model, ATTENTION_LAYER, x_probe)
-    probe = Probe(x_probe, y_probe, weights, task.attention_quality(cfg.task, weights, x_probe, y_probe))
-    np.save(run_dir / "attention.npy", weights)
-
-    title = f"{cfg.task.name} · attention={cfg.attention.name} · seed={cfg.seed}"
+    test = model.evaluate(*data.test, batch_size=PREDICT_BATCH, verbose=0, return_dict=True)
+    probe.weights = attend(x_probe)
+    probe.quality = task.attention_quality(cfg.task, probe, data, attend)
+    np.save(run_dir / "attention.npy", probe.weights)
     for name in cfg.task.plots:
         FIGURES[name](probe, title).savefig(run_dir / f"{name}.png", dpi=110)
     model.save(run_dir / "model.keras")
@@ -113,5 +144,6 @@ def _train_and_probe(cfg, run_dir):
         "status": "completed",
         "test": {name: float(value) for name, value in test.items()},
         "attention_quality": probe.quality,
-        "figures": [f"{name}.png" for name in cfg.task.plots],
+        "figures": [f"{name}.png" for name in cfg.task.plots]
+        + ([f"{cfg.task.epoch_figure}.gif"] if cfg.task.get("epoch_figure") else []),
     }

@@ -2,7 +2,8 @@
 
 import keras
 
-from experiments.tasks.signal import peak_quality, train_test
+from experiments.quality import peak_quality
+from experiments.tasks.signal import train_test
 
 
 def make_data(cfg, rng):
@@ -17,5 +18,5 @@ def build_model(cfg, attention):
     return keras.Model(inputs, outputs, name="dense_hello_world")
 
 
-def attention_quality(cfg, weights, x_probe, y_probe):
-    return peak_quality(weights, cfg.data.signal_index)
+def attention_quality(cfg, probe, data, attend):
+    return peak_quality(probe.weights, cfg.data.signal_index)

@@ -6,7 +6,8 @@ sequence output). The multi-dimensional tasks are `before` with per-dimension or
 
 import keras
 
-from experiments.tasks.signal import peak_quality, train_test
+from experiments.quality import peak_quality
+from experiments.tasks.signal import train_test
 
 PLACEMENTS = ("before", "after")
 
@@ -29,5 +30,5 @@ def build_model(cfg, attention):
     return keras.Model(inputs, outputs, name=f"lstm_attention_{cfg.placement}")
 
 
-def attention_quality(cfg, weights, x_probe, y_probe):
-    return peak_quality(weights, cfg.data.signal_step)
+def attention_quality(cfg, probe, data, attend):
+    return peak_quality(probe.weights, cfg.data.signal_step)

@@ -1,8 +1,6 @@
 """Data shared by the keras-attention-mechanism tasks: noise with the label copied into one place."""
 
-import numpy as np
-
-from experiments.profiles import position_profile
+from experiments.tasks import Splits
 
 
 def labelled_noise(rng, samples, shape, signal_index):
@@ -19,22 +17,7 @@ def labelled_noise(rng, samples, shape, signal_index):
 
 def train_test(cfg, rng, shape, signal_index):
     """A training set of `cfg.samples` and a held-out test set of `cfg.test_samples`."""
-    return (
-        labelled_noise(rng, cfg.samples, shape, signal_index),
-        labelled_noise(rng, cfg.test_samples, shape, signal_index),
+    return Splits(
+        train=labelled_noise(rng, cfg.samples, shape, signal_index),
+        test=labelled_noise(rng, cfg.test_samples, shape, signal_index),
     )
-
-
-def peak_quality(weights, target_index):
-    """How sharply the mean attention peaks on `target_index`.
-
-    `weights` is (samples, positions, ...); see `position_profile`.
-    """
-    profile = position_profile(weights)
-    runner_up, peak = np.sort(profile)[-2:]
-    return {
-        "target_index": int(target_index),
-        "peak_index": int(np.argmax(profile)),
-        "peak_weight": float(peak),
-        "runner_up_weight": float(runner_up),
-    }

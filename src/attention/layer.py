@@ -1,0 +1,64 @@
+"""Many-to-one attention of keras-attention (seed 004), on Keras 3 with every score function."""
+
+import keras
+from keras import ops
+
+from attention.base import SoftmaxAttention
+from attention.scores import get_score
+
+
+def last_step(inputs, mask=None):
+    """The last hidden state, (batch, dim): the last unmasked step where a mask is given."""
+    if mask is None:
+        return inputs[:, -1, :]
+    steps = ops.shape(inputs)[1]
+    positions = ops.where(ops.cast(mask, "bool"), ops.arange(steps), -1)
+    last = ops.maximum(ops.max(positions, axis=1), 0)  # a fully masked row falls back to step 0
+    return ops.einsum("bs,bsd->bd", ops.one_hot(last, steps, dtype=inputs.dtype), inputs)
+
+
+@keras.saving.register_keras_serializable(package="attention")
+class Attention(SoftmaxAttention):
+    """Attention over the states of a recurrent layer, as `attention.Attention` of keras-attention.
+
+    h_t = the last hidden state (the last unmasked step); score every h_s against h_t;
+    α = softmax over time; context c = Σ α_s h_s; output = tanh(W_c [c; h_t]).
+
+    Args:
+        units: the size of the output.
+        score: one of `attention.scores.SCORES`: 'luong' (general), 'bahdanau' (additive), 'dot',
+            'scaled_dot', 'cosine' or 'location' (needs a fixed number of steps).
+
+    Input (batch, steps, dim) → output (batch, units). Weights: (batch, steps), summing to 1 over
+    the steps; masked steps get exactly 0.
+    """
+
+    def __init__(self, units=128, score="luong", **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+        self.score_name = score
+        self.score_function = get_score(score)
+
+    def build(self, input_shape):
+        steps, dim = input_shape[-2], input_shape[-1]
+        self.score_weights = {
+            name: self.add_weight(name=name, shape=shape)
+            for name, shape in self.score_function.weights(steps, dim).items()
+        }
+        self.w_c = self.add_weight(name="w_c", shape=(2 * dim, self.units))
+
+    def query(self, inputs, mask):
+        return last_step(inputs, mask)
+
+    def score(self, inputs, query):
+        return self.score_function(query, inputs, **self.score_weights)
+
+    def combine(self, inputs, weights, query):
+        context = ops.einsum("bs,bsd->bd", weights, inputs)
+        return ops.tanh(ops.matmul(ops.concatenate([context, query], axis=-1), self.w_c))
+
+    def compute_mask(self, inputs, mask=None):
+        return None  # the time axis is summed away
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units, "score": self.score_name}

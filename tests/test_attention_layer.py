@@ -1,0 +1,113 @@
+"""attention.Attention: every score function against NumPy, masks, errors, and the seed-004 example."""
+
+import keras
+import numpy as np
+import pytest
+
+from attention import SCORES, Attention, attention_weights
+
+RNG = np.random.default_rng(0)
+BATCH, STEPS, DIM, UNITS = 3, 7, 5, 4
+
+
+def _softmax(s):
+    e = np.exp(s - s.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def _unit(v):
+    return v / np.linalg.norm(v, axis=-1, keepdims=True)
+
+
+# Each score's equation in plain NumPy: h_t (batch, dim), h_s (batch, steps, dim), w: its weights.
+NUMPY_SCORES = {
+    "luong": lambda h_t, h_s, w: np.einsum("bd,de,bse->bs", h_t, w["w_a"], h_s),
+    "bahdanau": lambda h_t, h_s, w: np.tanh((h_t @ w["w_1"])[:, None] + h_s @ w["w_2"]) @ w["v_a"],
+    "dot": lambda h_t, h_s, w: np.einsum("bd,bsd->bs", h_t, h_s),
+    "scaled_dot": lambda h_t, h_s, w: np.einsum("bd,bsd->bs", h_t, h_s) / np.sqrt(h_s.shape[-1]),
+    "cosine": lambda h_t, h_s, w: np.einsum("bd,bsd->bs", _unit(h_t), _unit(h_s)),
+    "location": lambda h_t, h_s, w: h_t @ w["w_a"],
+}
+
+
+def _numpy_attention(layer, h_s):
+    weights = {name: np.asarray(v, dtype="float64") for name, v in layer.score_weights.items()}
+    h_t = h_s[:, -1]
+    alpha = _softmax(NUMPY_SCORES[layer.score_name](h_t, h_s, weights))
+    context = np.einsum("bs,bsd->bd", alpha, h_s)
+    output = np.tanh(np.concatenate([context, h_t], axis=-1) @ np.asarray(layer.w_c, dtype="float64"))
+    return output, alpha
+
+
+def test_the_numpy_references_cover_every_score():
+    assert set(NUMPY_SCORES) == set(SCORES)
+
+
+@pytest.mark.parametrize("score", SCORES)
+def test_each_score_matches_its_equation_in_numpy(score):
+    h_s = RNG.standard_normal((BATCH, STEPS, DIM)).astype("float32")
+    layer = Attention(units=UNITS, score=score)
+    outputs, weights = layer(h_s, return_attention_scores=True)
+    expected_outputs, expected_weights = _numpy_attention(layer, h_s.astype("float64"))
+    assert np.asarray(outputs).shape == (BATCH, UNITS)
+    np.testing.assert_allclose(np.asarray(weights), expected_weights, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(np.asarray(outputs), expected_outputs, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("score", [s for s in SCORES if s != "location"])
+def test_masked_steps_get_zero_weight_and_the_query_is_the_last_unmasked_step(score):
+    h_s = RNG.standard_normal((BATCH, STEPS, DIM)).astype("float32")
+    valid = 4
+    mask = np.ones((BATCH, STEPS), dtype=bool)
+    mask[0, valid:] = False  # sample 0 is padded at the end
+    layer = Attention(units=UNITS, score=score)
+    outputs, weights = layer(h_s, mask=mask, return_attention_scores=True)
+    weights = np.asarray(weights)
+    assert np.all(weights[0, valid:] == 0.0)
+    np.testing.assert_allclose(weights.sum(axis=1), 1.0, rtol=1e-5)
+    # The padded sample must behave exactly like its unpadded self.
+    alone, alone_weights = layer(h_s[:1, :valid], return_attention_scores=True)
+    np.testing.assert_allclose(np.asarray(outputs)[:1], np.asarray(alone), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(weights[:1, :valid], np.asarray(alone_weights), rtol=1e-5, atol=1e-6)
+
+
+def test_embedding_padding_gets_zero_weight_in_a_model():
+    tokens = keras.Input((6,), dtype="int32")
+    x = keras.layers.Embedding(20, 8, mask_zero=True)(tokens)
+    x = keras.layers.LSTM(8, return_sequences=True)(x)
+    x = Attention(units=4, name="attention")(x)
+    model = keras.Model(tokens, keras.layers.Dense(1)(x))
+    batch = np.array([[0, 0, 3, 4, 5, 6], [1, 2, 3, 0, 0, 0]])  # pre- and post-padding
+    weights = attention_weights(model, "attention", batch)
+    assert np.all(weights[0, :2] == 0.0) and np.all(weights[1, 3:] == 0.0)
+    assert np.all(weights[0, 2:] > 0.0) and np.all(weights[1, :3] > 0.0)
+
+
+def test_an_unknown_score_names_the_accepted_ones():
+    with pytest.raises(ValueError, match="Unknown score 'general'; accepted: luong, bahdanau, dot, "):
+        Attention(score="general")
+
+
+def test_location_score_says_it_needs_a_fixed_number_of_steps():
+    with pytest.raises(ValueError, match="score='location' needs a fixed number of time steps"):
+        Attention(score="location")(keras.Input((None, 3)))
+
+
+@pytest.mark.parametrize("score", ["luong", "bahdanau"])
+def test_the_seed_004_example_runs_saves_and_reloads(score, tmp_path):
+    # The README example of keras-attention, on Keras 3, as written but for the Keras 3 imports.
+    num_samples, time_steps, input_dim, output_dim = 100, 10, 1, 1
+    data_x = RNG.uniform(size=(num_samples, time_steps, input_dim))
+    data_y = RNG.uniform(size=(num_samples, output_dim))
+    model_input = keras.Input(shape=(time_steps, input_dim))
+    x = keras.layers.LSTM(64, return_sequences=True)(model_input)
+    x = Attention(units=32, score=score)(x)
+    x = keras.layers.Dense(1)(x)
+    model = keras.Model(model_input, x)
+    model.compile(loss="mae", optimizer="adam")
+    model.fit(data_x, data_y, epochs=30, verbose=0)
+    pred1 = model.predict(data_x, verbose=0)
+    model.save(tmp_path / "test_model.keras")
+    reloaded = keras.models.load_model(tmp_path / "test_model.keras")  # no custom_objects
+    np.testing.assert_almost_equal(pred1, reloaded.predict(data_x, verbose=0))
+    assert reloaded.layers[2].get_config()["score"] == score
