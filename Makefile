@@ -9,9 +9,16 @@ EXPERIMENTS := $(PY) -m experiments
 TASK ?= dense
 SWEEP_SEEDS ?= 0..9
 
+# Machines without internet use the local IMDB copy beside the checkout, when there is one;
+# elsewhere Keras downloads the data (or set ATTENTION_DATA_DIR yourself).
+ifneq ($(wildcard ../shared/data/imdb.npz),)
+export ATTENTION_DATA_DIR ?= $(abspath ../shared/data)
+endif
+
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-fast readme sweep clean \
-        dense lstm_before lstm_after multidim_per_dim multidim_shared
+.PHONY: help install run test test-fast readme sweep stats clean \
+        dense lstm_before lstm_after multidim_per_dim multidim_shared \
+        add_two_numbers find_max imdb imdb_quick imdb_table
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) \
@@ -48,6 +55,25 @@ multidim_per_dim: $(INSTALLED) ## one attention vector per input dimension, shap
 
 multidim_shared: $(INSTALLED) ## one attention vector shared by the dimensions, shape (20,)
 	$(EXPERIMENTS) task=multidim_shared $(ARGS)
+
+add_two_numbers: $(INSTALLED) ## add two numbers after delimiters (bahdanau): attention on both, GIF of epochs
+	$(EXPERIMENTS) task=add_two_numbers $(ARGS)
+
+find_max: $(INSTALLED) ## find the maximum of a sequence (luong): attention argmax on the maximum
+	$(EXPERIMENTS) task=find_max $(ARGS)
+
+imdb: $(INSTALLED) ## one IMDB run, LSTM + luong attention (20-30 min on 2 CPU cores)
+	$(EXPERIMENTS) task=imdb $(ARGS)
+
+imdb_quick: $(INSTALLED) ## IMDB attention vs none, reduced: 6 short runs, a few minutes, with statistics
+	$(EXPERIMENTS) experiment=imdb_quick $(ARGS)
+
+imdb_table: $(INSTALLED) ## the seed's full IMDB table: 20 runs of 10 epochs (hours on CPU); resumable
+	$(EXPERIMENTS) experiment=imdb_table $(ARGS)
+
+stats: $(INSTALLED) ## the statistics of a sweep again: make stats SWEEP=outputs/sweeps/<dir>
+	@test -n "$(SWEEP)" || { echo "usage: make stats SWEEP=outputs/sweeps/<dir>"; exit 2; }
+	$(PY) -m experiments.stats $(SWEEP)
 
 readme: $(INSTALLED) ## all five experiments of the keras-attention-mechanism README, as one sweep
 	$(EXPERIMENTS) experiment=seed_000_readme $(ARGS)

@@ -2,10 +2,19 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+from pathlib import Path
+
 import pytest
 from hydra import compose, initialize_config_dir
 
 from experiments.cli import CONFIG_DIR
+
+# The local IMDB copy: ATTENTION_DATA_DIR, or ../shared/data beside the checkout (CI has it).
+_shared = CONFIG_DIR.parents[1] / "shared" / "data"
+IMDB_DIR = Path(os.environ.get("ATTENTION_DATA_DIR") or _shared)
+IMDB_DIR = IMDB_DIR if (IMDB_DIR / "imdb.npz").is_file() else None
+if IMDB_DIR is not None:
+    os.environ["ATTENTION_DATA_DIR"] = str(IMDB_DIR)  # for the configs and the subprocesses
 
 TASKS = ("dense", "lstm_before", "lstm_after", "multidim_per_dim", "multidim_shared", "add_two_numbers", "find_max")
 
@@ -19,3 +28,6 @@ def compose_config():
             return compose(config_name="config", overrides=list(overrides))
 
     return _compose
+
+# Every task, with IMDB where its data is at hand.
+ALL_TASKS = TASKS + (("imdb",) if IMDB_DIR is not None else ())

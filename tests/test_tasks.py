@@ -9,7 +9,7 @@ import pytest
 from experiments.config import validate
 from experiments.runner import run
 
-from conftest import TASKS
+from conftest import ALL_TASKS
 
 EXPECTED_WEIGHTS_SHAPE = {
     "dense": (16, 32),
@@ -19,17 +19,19 @@ EXPECTED_WEIGHTS_SHAPE = {
     "multidim_shared": (16, 20),
     "add_two_numbers": (16, 20),
     "find_max": (16, 10),
+    "imdb": (16, 500),
 }
 PEAK_KEYS = {"target_index", "peak_index", "peak_weight", "runner_up_weight"}
 QUALITY_KEYS = {
     "add_two_numbers": {"hit_rate", "probe_hit_rate", "test_hit_rate", "samples"},
     "find_max": {"argmax_accuracy", "samples"},
+    "imdb": {"mean_peak_weight", "mean_entropy_nats", "samples"},
 }
 
 
-@pytest.mark.parametrize("task", TASKS)
+@pytest.mark.parametrize("task", ALL_TASKS)
 def test_every_task_runs_under_smoke_and_writes_every_file(compose_config, task, tmp_path):
-    cfg = compose_config(f"task={task}", "debug=smoke")
+    cfg = compose_config(f"task={task}", "debug=smoke", f"paths.output_dir={tmp_path}")
     validate(cfg)
     metrics = run(cfg, tmp_path)
 
@@ -52,7 +54,7 @@ def test_add_two_numbers_saves_a_frame_per_epoch_and_a_gif_of_them(compose_confi
 
     cfg = compose_config("task=add_two_numbers", "debug=smoke", "task.epochs=3")
     metrics = run(cfg, tmp_path)
-    assert metrics["figures"] == ["attention_map.png", "attention_map.gif"]
+    assert metrics["figures"] == ["training_curves.png", "attention_map.png", "attention_map.gif"]
     frames = sorted(p.name for p in (tmp_path / "epochs").iterdir())
     assert frames == [f"attention_map_epoch{e:03d}.png" for e in (1, 2, 3)]
     assert Image.open(tmp_path / "attention_map.gif").n_frames == 3

@@ -1,5 +1,6 @@
 """`python -m experiments [overrides]`: the Hydra entry point. With no overrides: dense hello-world."""
 
+import logging
 import os
 import sys
 from pathlib import Path
@@ -9,9 +10,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 
 from experiments.cli import CONFIG_DIR, UsageError, normalize_args
 from experiments.config import ConfigError, validate
+from experiments.imdb_data import DataError
+
+log = logging.getLogger("experiments")
 
 
 def _fail(message):
@@ -25,9 +30,22 @@ def _run(cfg):
         validate(cfg)
     except ConfigError as error:
         _fail(error)
-    from experiments.runner import run  # imports TensorFlow: only once the config is known good
+    from experiments.runner import completed_before, run  # TensorFlow: only for a good config
 
-    run(cfg, Path(HydraConfig.get().runtime.output_dir))
+    hydra_cfg = HydraConfig.get()
+    run_dir = Path(hydra_cfg.runtime.output_dir)
+    if completed_before(cfg, run_dir):
+        log.info("%s already holds a completed run of this config: skipped", run_dir)
+        return
+    try:
+        run(cfg, run_dir)
+    except DataError as error:  # every job would fail alike: stop here, in one line
+        _fail(error)
+    except Exception:
+        if hydra_cfg.mode != RunMode.MULTIRUN:
+            raise
+        # One failed job must not end a sweep: metrics.json records it, the statistics list it.
+        log.exception("job failed (recorded in %s/metrics.json); the sweep goes on", run_dir)
 
 
 def main():

@@ -7,6 +7,19 @@ import keras
 from experiments.plots import save_animation
 
 
+class EvaluateEachEpoch(keras.callbacks.Callback):
+    """Adds `test_<metric>` to each epoch's logs: the seed's protocol, which picks epochs on the
+    test set. It must come before the callbacks that read the logs (CSVLogger; History comes last)."""
+
+    def __init__(self, x, y, batch_size):
+        super().__init__()
+        self.x, self.y, self.batch_size = x, y, batch_size
+
+    def on_epoch_end(self, epoch, logs=None):
+        results = self.model.evaluate(self.x, self.y, batch_size=self.batch_size, verbose=0, return_dict=True)
+        logs.update({f"test_{name}": float(value) for name, value in results.items()})
+
+
 class AttentionFrames(keras.callbacks.Callback):
     """After every epoch, draws the probe's attention with `figure` into `directory`/epochs/;
     at the end of training, puts all epochs together into `directory`/<figure name>.gif.

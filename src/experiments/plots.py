@@ -7,6 +7,7 @@ into `fig` when one is given (the GIF writer redraws one figure for every epoch)
 from dataclasses import dataclass
 from typing import Optional
 
+import matplotlib
 import numpy as np
 from matplotlib.animation import PillowWriter
 from matplotlib.figure import Figure
@@ -23,6 +24,7 @@ class Probe:
     targets: np.ndarray
     weights: np.ndarray  # attention weights, (samples, positions, ...)
     expected: Optional[np.ndarray] = None  # ground-truth attention, where the task defines one
+    tokens: Optional[list] = None  # for text: the word at each position (None for padding)
     quality: Optional[dict] = None  # the task's attention_quality
 
 
@@ -108,6 +110,60 @@ def attention_argmax(probe, title, fig=None):
     )
 
 
+def attention_words(probe, title, fig=None, words_per_line=14, max_words=140):
+    """Each probe review's words, shaded from white (the review's least-attended word) to dark
+    red (its most-attended word).
+
+    Long reviews show their last `max_words` words: the seed truncates at the front, and the
+    model reads to the end.
+    """
+    reviews = [
+        [(w, float(a)) for w, a in zip(tokens, weights) if w is not None][-max_words:]
+        for tokens, weights in zip(probe.tokens, probe.weights)
+    ]
+    lines = [max(1, -(-len(r) // words_per_line)) for r in reviews]
+    total = sum(lines) + 2 * len(reviews)
+    fig = _figure(fig, (12, 1.0 + 0.26 * total))
+    ax = fig.subplots()
+    ax.set_axis_off()
+    shade = matplotlib.colormaps["Reds"]
+    row = 0
+    for i, review in enumerate(reviews):
+        label = "positive" if float(np.ravel(probe.targets[i])[0]) else "negative"
+        weights = np.array([a for _, a in review]) if review else np.zeros(1)
+        low, span = weights.min(), max(float(np.ptp(weights)), 1e-12)
+        ax.text(0, 1 - row / total, f"review {i} ({label}); weights {low:.4f} to {weights.max():.4f}",
+                fontsize=9, fontweight="bold", va="top", transform=ax.transAxes)
+        row += 1
+        for j, (word, weight) in enumerate(review):
+            line, col = divmod(j, words_per_line)
+            # Capped at 0.75 of the colour map so that black text stays readable on the darkest.
+            colour = shade(0.75 * (weight - low) / span)
+            ax.text(col / words_per_line, 1 - (row + line) / total, word, fontsize=8, va="top",
+                    transform=ax.transAxes, bbox={"facecolor": colour, "edgecolor": "none", "pad": 1})
+        row += lines[i] + 1
+    fig.suptitle(f"{title}\nwords shaded by attention weight, per review: white lowest, red highest")
+    return fig
+
+
+def training_curves(history, title):
+    """Loss and every other metric per epoch: training, validation, and test where recorded."""
+    metrics = [m for m in history if not m.startswith(("val_", "test_"))]
+    fig = Figure(figsize=(5 * len(metrics), 3.6), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, len(metrics)))
+    for ax, metric in zip(axes, metrics):
+        for prefix, style in (("", "-o"), ("val_", "-s"), ("test_", "-^")):
+            values = history.get(prefix + metric)
+            if values:
+                ax.plot(np.arange(1, len(values) + 1), values, style, ms=3, label=(prefix or "train_").rstrip("_"))
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(metric)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.legend()
+    fig.suptitle(title)
+    return fig
+
+
 def save_animation(draw, frames, path, fps=4, dpi=80):
     """An animated GIF with one frame per item of `frames`, each drawn by `draw(frame, fig=...)`.
 
@@ -126,4 +182,5 @@ FIGURES = {
     "attention_per_dimension": attention_per_dimension,
     "attention_map": attention_map,
     "attention_argmax": attention_argmax,
+    "attention_words": attention_words,
 }

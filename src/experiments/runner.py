@@ -4,6 +4,7 @@ The runner knows nothing task-specific: it asks the task module (named by `cfg.t
 its data, its model and where its attention should look.
 """
 
+import hashlib
 import importlib
 import json
 import math
@@ -17,8 +18,8 @@ from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
 from attention import attention_model
-from experiments.callbacks import AttentionFrames
-from experiments.plots import FIGURES, Probe
+from experiments.callbacks import AttentionFrames, EvaluateEachEpoch
+from experiments.plots import FIGURES, Probe, training_curves
 
 ATTENTION_LAYER = "attention"
 PREDICT_BATCH = 256
@@ -42,12 +43,31 @@ def write_json(path, data):
     os.replace(tmp, path)
 
 
-def _floats(values):
-    return [float(v) for v in values]
+def config_fingerprint(cfg):
+    """A hash of everything that decides a run's numbers (the config without Hydra's own part)."""
+    settings = OmegaConf.to_container(cfg, resolve=True)
+    settings.pop("hydra", None)
+    settings.get("trainer", {}).pop("verbose", None)  # how much it prints changes no number
+    return hashlib.sha1(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def completed_before(cfg, run_dir):
+    """The metrics of an earlier completed run of this very config in `run_dir`, or None."""
+    path = Path(run_dir) / "metrics.json"
+    try:
+        metrics = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    same = metrics.get("status") == "completed" and metrics.get("config") == config_fingerprint(cfg)
+    return metrics if same else None
 
 
 def run(cfg, run_dir):
-    """Trains the configured task and writes every output file into `run_dir`; returns the metrics."""
+    """Trains the configured task and writes every output file into `run_dir`; returns the metrics.
+
+    `metrics.json` is written last, even when the run fails or is interrupted (status `failed`,
+    with the reason), so a sweep can tell finished jobs from the rest.
+    """
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
@@ -56,10 +76,11 @@ def run(cfg, run_dir):
         "attention": cfg.attention.name,
         "seed": cfg.seed,
         "status": "failed",
+        "config": config_fingerprint(cfg),
     }
     try:
         metrics.update(_train_and_probe(cfg, run_dir))
-    except Exception as error:
+    except BaseException as error:  # KeyboardInterrupt too: the record says why it stopped
         metrics["reason"] = f"{type(error).__name__}: {error}"
         raise
     finally:
@@ -68,16 +89,19 @@ def run(cfg, run_dir):
     return metrics
 
 
-def _callbacks(cfg, run_dir, attend, probe, title):
-    """Keras' own callbacks, plus the per-epoch attention frames where the task asks for them."""
-    callbacks = [
+def _callbacks(cfg, run_dir, data, attend, probe, title):
+    """Keras' own callbacks, plus what the task asks for."""
+    callbacks = []
+    if cfg.task.get("test_each_epoch"):  # first: the callbacks after it log what it adds
+        callbacks.append(EvaluateEachEpoch(*data.test, batch_size=PREDICT_BATCH))
+    callbacks += [
         keras.callbacks.CSVLogger(str(run_dir / "history.csv")),
         keras.callbacks.TerminateOnNaN(),
     ]
     if cfg.task.get("early_stopping"):
-        options = OmegaConf.to_container(cfg.task.early_stopping)
+        options = OmegaConf.to_container(cfg.task.early_stopping, resolve=True)
         callbacks.append(keras.callbacks.EarlyStopping(restore_best_weights=True, **options))
-    if cfg.task.get("epoch_figure"):
+    if cfg.task.get("epoch_figure") and attend is not None:
         figure = FIGURES[cfg.task.epoch_figure]
         callbacks.append(AttentionFrames(attend, probe, figure, title, run_dir))
     return callbacks
@@ -88,22 +112,30 @@ def _train_and_probe(cfg, run_dir):
     seed_everything(cfg.seed)
     data = task.make_data(cfg.task, np.random.default_rng(cfg.seed))
 
-    model = task.build_model(cfg.task, instantiate(cfg.attention.layer, name=ATTENTION_LAYER))
+    attention = None if cfg.attention.layer is None else instantiate(cfg.attention.layer, name=ATTENTION_LAYER)
+    model = task.build_model(cfg.task, attention)
     model.compile(
         optimizer=instantiate(cfg.trainer.optimizer),
         loss=cfg.task.loss,
         metrics=list(cfg.task.metrics),
     )
-    probe_model = attention_model(model, ATTENTION_LAYER)  # shares the layers being trained
+    attend = None
+    if attention is not None:
+        probe_model = attention_model(model, ATTENTION_LAYER)  # shares the layers being trained
 
-    def attend(x):
-        return probe_model.predict(x, batch_size=PREDICT_BATCH, verbose=0)
+        def attend(x):
+            return probe_model.predict(x, batch_size=PREDICT_BATCH, verbose=0)
 
     x_probe, y_probe = data.probe or tuple(a[: cfg.task.probe_samples] for a in data.test)
-    expected = task.expected_attention(cfg.task, x_probe, y_probe) if hasattr(task, "expected_attention") else None
-    probe = Probe(x_probe, y_probe, weights=None, expected=expected)
+    probe = Probe(
+        x_probe,
+        y_probe,
+        weights=None,
+        expected=task.expected_attention(cfg.task, x_probe, y_probe) if hasattr(task, "expected_attention") else None,
+        tokens=task.input_tokens(cfg.task, x_probe) if hasattr(task, "input_tokens") else None,
+    )
     title = f"{cfg.task.name} · attention={cfg.attention.name} · seed={cfg.seed}"
-    callbacks = _callbacks(cfg, run_dir, attend, probe, title)
+    callbacks = _callbacks(cfg, run_dir, data, attend, probe, title)
 
     validation = (
         {"validation_data": data.validation}
@@ -121,29 +153,35 @@ def _train_and_probe(cfg, run_dir):
     outcome = {
         "params": int(sum(np.prod(w.shape) for w in model.trainable_weights)),
         "epochs": len(history["loss"]),
-        "history": {name: _floats(values) for name, values in history.items()},
+        "history": {name: [float(v) for v in values] for name, values in history.items()},
     }
     stopper = next((c for c in callbacks if isinstance(c, keras.callbacks.EarlyStopping)), None)
     if stopper is not None:
         outcome["stopped_epoch"] = stopper.stopped_epoch + 1 if stopper.stopped_epoch else None
         outcome["best_epoch"] = stopper.best_epoch + 1
+    figures = ["training_curves.png"]
+    training_curves(outcome["history"], title).savefig(run_dir / figures[0], dpi=110)
     if math.isnan(history["loss"][-1]):
         outcome["reason"] = f"the training loss became NaN in epoch {outcome['epochs']}"
         return outcome
 
     test = model.evaluate(*data.test, batch_size=PREDICT_BATCH, verbose=0, return_dict=True)
-    probe.weights = attend(x_probe)
-    probe.quality = task.attention_quality(cfg.task, probe, data, attend)
-    np.save(run_dir / "attention.npy", probe.weights)
-    for name in cfg.task.plots:
-        FIGURES[name](probe, title).savefig(run_dir / f"{name}.png", dpi=110)
+    quality = None
+    if attend is not None:
+        probe.weights = attend(x_probe)
+        quality = probe.quality = task.attention_quality(cfg.task, probe, data, attend)
+        np.save(run_dir / "attention.npy", probe.weights)
+        for name in cfg.task.plots:
+            FIGURES[name](probe, title).savefig(run_dir / f"{name}.png", dpi=110)
+            figures.append(f"{name}.png")
+        if cfg.task.get("epoch_figure"):
+            figures.append(f"{cfg.task.epoch_figure}.gif")
     model.save(run_dir / "model.keras")
 
     return {
         **outcome,
         "status": "completed",
         "test": {name: float(value) for name, value in test.items()},
-        "attention_quality": probe.quality,
-        "figures": [f"{name}.png" for name in cfg.task.plots]
-        + ([f"{cfg.task.epoch_figure}.gif"] if cfg.task.get("epoch_figure") else []),
+        "attention_quality": quality,
+        "figures": figures,
     }

@@ -1,0 +1,137 @@
+"""IMDB reviews as the seed-004 experiment uses them: Keras' download, or a local copy.
+
+Without a data directory, Keras downloads `imdb.npz` (checking its hash) into its cache, as a
+user with a network expects. With one (`data_dir` in the config, or ATTENTION_DATA_DIR), the
+directory must hold `imdb.npz` and `imdb_word_index.json`; the local `imdb.npz` is read here,
+applying the steps that `keras.datasets.imdb.load_data` documents.
+"""
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+START_CHAR, OOV_CHAR, INDEX_FROM, SHUFFLE_SEED = 1, 2, 3, 113
+SPLITS = ("x_train", "y_train", "x_test", "y_test")
+HOW_TO_POINT = (
+    "point the suite at a directory holding imdb.npz and imdb_word_index.json with "
+    "ATTENTION_DATA_DIR=DIR or data_dir=DIR"
+)
+
+
+class DataError(RuntimeError):
+    """Missing or unreadable data; the message is one line that says where and what to do."""
+
+
+def read_imdb_npz(path, num_words=None, seed=SHUFFLE_SEED):
+    """`keras.datasets.imdb.load_data(num_words=num_words)` on a local `imdb.npz`.
+
+    Returns ((x_train, y_train), (x_test, y_test)) with x as object arrays of int arrays.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"IMDB data not found: no file {path}; {HOW_TO_POINT}")
+    try:
+        with np.load(path, allow_pickle=True) as archive:
+            x_train, y_train, x_test, y_test = (archive[key] for key in SPLITS)
+    except Exception as error:
+        raise DataError(
+            f"IMDB data at {path} is unreadable ({type(error).__name__}: {error}); {HOW_TO_POINT}"
+        ) from None
+    if not (len(x_train) == len(y_train) == len(x_test) == len(y_test) == 25000):
+        raise DataError(f"IMDB data at {path} does not hold 25,000 train and test reviews; {HOW_TO_POINT}")
+
+    # 1. Shuffle train, then test, with one generator (the permutation of indices of Keras).
+    rng = np.random.RandomState(seed)
+    shuffled = []
+    for x, y in ((x_train, y_train), (x_test, y_test)):
+        indices = np.arange(len(x))
+        rng.shuffle(indices)
+        shuffled.append((x[indices], y[indices]))
+
+    def encode(reviews):
+        # 2. Prepend the start character and shift the ranks; 4. rare words become OOV.
+        out = np.empty(len(reviews), dtype=object)
+        for i, review in enumerate(reviews):
+            ids = np.concatenate(([START_CHAR], np.asarray(review, dtype=np.int64) + INDEX_FROM))
+            out[i] = np.where(ids < num_words, ids, OOV_CHAR) if num_words else ids
+        return out
+
+    # 3. (maxlen filtering) is not used: the seed pads and truncates instead.
+    return tuple((encode(x), y) for x, y in shuffled)
+
+
+def read_word_index(data_dir=None):
+    """word → rank (1 = most frequent), from the local copy or Keras' download."""
+    if not data_dir:
+        import keras
+
+        return keras.datasets.imdb.get_word_index()
+    path = Path(data_dir) / "imdb_word_index.json"
+    if not path.is_file():
+        raise DataError(f"IMDB word index not found: no file {path}; {HOW_TO_POINT}")
+    return json.loads(path.read_text())
+
+
+def decoder(word_index):
+    """A function from token ids (as `load_data` gives them) to words."""
+    words = {rank + INDEX_FROM: word for word, rank in word_index.items()}
+    words.update({START_CHAR: "<start>", OOV_CHAR: "<oov>"})
+    return lambda ids: [words.get(int(i), "<oov>") for i in ids]
+
+
+def _source(data_dir):
+    """Where the reviews come from, and a fingerprint that changes when the file does."""
+    if data_dir is None:
+        return "keras-download", "keras-download"
+    path = Path(data_dir).resolve() / "imdb.npz"
+    if not path.is_file():
+        raise DataError(f"IMDB data not found: no file {path}; {HOW_TO_POINT}")
+    stat = path.stat()
+    return path, f"{path}:{stat.st_size}:{stat.st_mtime_ns}"
+
+
+def _load(source, num_words):
+    if source != "keras-download":
+        return read_imdb_npz(source, num_words)
+    import keras
+
+    try:
+        return keras.datasets.imdb.load_data(num_words=num_words)
+    except Exception as error:
+        raise DataError(
+            f"could not download IMDB with Keras ({type(error).__name__}: {error}); {HOW_TO_POINT}"
+        ) from None
+
+
+def prepared_imdb(data_dir, num_words, maxlen, train_reviews, test_reviews, cache_dir):
+    """Padded (pre) and truncated (pre) arrays, as the seed's `pad_sequences(x, maxlen)`.
+
+    Returns x_train, y_train, x_test, y_test: the first `train_reviews` and `test_reviews` after
+    Keras' shuffle. Prepared once per setting and cached in `cache_dir` (keyed by the settings and
+    the source file), so the jobs of a sweep share one preparation.
+    """
+    source, fingerprint = _source(data_dir or None)
+    settings = [fingerprint, num_words, maxlen, train_reviews, test_reviews]
+    key = hashlib.sha1(json.dumps(settings).encode()).hexdigest()[:16]
+    cache = Path(cache_dir) / f"imdb-{key}.npz"
+    if cache.is_file():
+        with np.load(cache) as arrays:
+            return tuple(arrays[k] for k in SPLITS)
+
+    import keras
+
+    (x_train, y_train), (x_test, y_test) = _load(source, num_words)
+    arrays = {
+        "x_train": keras.utils.pad_sequences(x_train[:train_reviews], maxlen=maxlen),
+        "y_train": np.asarray(y_train[:train_reviews], dtype="float32")[:, None],
+        "x_test": keras.utils.pad_sequences(x_test[:test_reviews], maxlen=maxlen),
+        "y_test": np.asarray(y_test[:test_reviews], dtype="float32")[:, None],
+    }
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    tmp = cache.with_name(f".{cache.name}.{os.getpid()}.tmp.npz")
+    np.savez(tmp, **arrays)
+    os.replace(tmp, cache)  # parallel jobs may race here: each writes whole files, the last wins
+    return tuple(arrays[k] for k in SPLITS)

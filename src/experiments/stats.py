@@ -1,0 +1,243 @@
+"""Sweep statistics, from the files the jobs wrote: `python -m experiments.stats SWEEP_DIR`.
+
+Also run by Hydra at the end of every multirun (`SweepSummary`). Nothing is kept in memory across
+jobs: under parallel launchers the jobs run in other processes, so the sweep directory is the
+only shared record. Writes `summary.csv` (one row per job), `summary.md` and `summary.png`.
+"""
+
+import itertools
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from hydra.experimental.callback import Callback
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+from omegaconf import OmegaConf
+from scipy import stats
+
+# The two ways of reading a run's accuracy: (column, what it is).
+PROTOCOLS = {
+    "test_accuracy": "Test accuracy of the epoch picked by validation accuracy (honest)",
+    "max_test_accuracy": "Max test accuracy over the epochs (the seed's protocol: picks the epoch on the test set)",
+}
+KEYS = ["task", "attention", "seed"]
+
+
+def _row(metrics, run_dir):
+    history = metrics.get("history") or {}
+    test_curve = history.get("test_accuracy") or []
+    test = metrics.get("test") or {}
+    epochs = metrics.get("epochs")
+    return {
+        "task": metrics.get("task"),
+        "attention": metrics.get("attention"),
+        "seed": metrics.get("seed"),
+        "status": metrics.get("status"),
+        "reason": metrics.get("reason", ""),
+        "params": metrics.get("params"),
+        "epochs": epochs,
+        "best_epoch": metrics.get("best_epoch"),
+        "test_accuracy": test.get("accuracy"),
+        "test_loss": test.get("loss"),
+        "max_test_accuracy": max(test_curve) if test_curve else None,
+        "max_test_epoch": int(np.argmax(test_curve)) + 1 if test_curve else None,
+        "wall_time_s": metrics.get("wall_time_s"),
+        "seconds_per_epoch": metrics["wall_time_s"] / epochs if epochs and metrics.get("wall_time_s") else None,
+        "run_dir": str(run_dir),
+    }
+
+
+def _expected_jobs(sweep_dir):
+    """The (task, attention, seed) jobs the sweep asked for, as far as multirun.yaml tells."""
+    path = sweep_dir / "multirun.yaml"
+    if not path.is_file():
+        return {}
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    cfg = OmegaConf.load(path)
+    params = cfg.hydra.sweeper.get("params") or {}
+    overrides = [f"{k}={v}" for k, v in params.items()] + list(cfg.hydra.overrides.task)
+    values = {}
+    for override in OverridesParser.create().parse_overrides(overrides):  # later ones win
+        key = override.key_or_group
+        if key in KEYS:
+            values[key] = list(override.sweep_iterator()) if override.is_sweep_override() else [override.value()]
+    return values
+
+
+def collect(sweep_dir):
+    """One row per job of the sweep: completed, failed, or missing (no metrics.json)."""
+    sweep_dir = Path(sweep_dir)
+    rows = []
+    for path in sorted(sweep_dir.rglob("metrics.json")):
+        rows.append(_row(json.loads(path.read_text()), path.parent.relative_to(sweep_dir)))
+    found = {tuple(r[k] for k in KEYS) for r in rows}
+    for hydra_dir in sorted(sweep_dir.rglob(".hydra")):  # a job that started and left no record
+        if not (hydra_dir.parent / "metrics.json").exists():
+            job = OmegaConf.load(hydra_dir / "config.yaml")
+            key = (job.task.name, job.attention.name, job.seed)
+            found.add(key)
+            rows.append({**dict(zip(KEYS, key)), "status": "missing", "reason": "started, no metrics.json (killed?)",
+                         "run_dir": str(hydra_dir.parent.relative_to(sweep_dir))})
+    expected = _expected_jobs(sweep_dir)
+    if rows and expected.get("seed"):
+        tasks = expected.get("task") or sorted({r["task"] for r in rows})
+        for task in tasks:
+            attentions = expected.get("attention") or sorted({r["attention"] for r in rows if r["task"] == task})
+            for attention, seed in itertools.product(attentions, expected["seed"]):
+                if (task, attention, seed) not in found:
+                    rows.append({"task": task, "attention": attention, "seed": seed, "status": "missing",
+                                 "reason": "never started"})
+    columns = list(_row({}, "").keys())
+    return pd.DataFrame(rows, columns=columns).sort_values(KEYS, kind="stable", ignore_index=True)
+
+
+def group_statistics(runs, column):
+    """Per (task, attention), over completed runs: n, MAX, AVG, STDDEV (sample) and the 95% CI
+    of the mean (Student t), in percent."""
+    done = runs[(runs.status == "completed") & runs[column].notna()]
+    rows = []
+    for (task, attention), group in done.groupby(["task", "attention"], sort=True):
+        values = group[column].to_numpy(dtype=float) * 100
+        n, mean = len(values), float(values.mean())
+        std = float(values.std(ddof=1)) if n > 1 else float("nan")
+        half = float(stats.t.ppf(0.975, n - 1) * std / np.sqrt(n)) if n > 1 else float("nan")
+        rows.append({"task": task, "attention": attention, "n": n, "max": float(values.max()),
+                     "avg": mean, "stddev": std, "ci_low": mean - half, "ci_high": mean + half})
+    return pd.DataFrame(rows, columns=["task", "attention", "n", "max", "avg", "stddev", "ci_low", "ci_high"])
+
+
+def differences(runs, column):
+    """Every pair of attention variants of a task: difference of the mean accuracies (points)
+    and the p-value of Welch's t-test (unequal variances)."""
+    done = runs[(runs.status == "completed") & runs[column].notna()]
+    rows = []
+    for task, group in done.groupby("task", sort=True):
+        samples = {a: g[column].to_numpy(dtype=float) * 100 for a, g in group.groupby("attention", sort=True)}
+        for a, b in itertools.combinations(samples, 2):
+            x, y = samples[a], samples[b]
+            p = float(stats.ttest_ind(x, y, equal_var=False).pvalue) if min(len(x), len(y)) > 1 else float("nan")
+            rows.append({"task": task, "a": a, "b": b, "difference": float(x.mean() - y.mean()), "p_value": p})
+    return pd.DataFrame(rows, columns=["task", "a", "b", "difference", "p_value"])
+
+
+def _number(value, digits=2):
+    return "–" if value is None or (isinstance(value, float) and np.isnan(value)) else f"{value:.{digits}f}"
+
+
+def _statistics_table(table):
+    variants = list(table.attention)
+    lines = ["| | " + " | ".join(variants) + " |", "|---|" + "---|" * len(variants)]
+    for label, key in (("n runs", "n"), ("MAX accuracy", "max"), ("AVG accuracy", "avg"), ("STDDEV accuracy", "stddev")):
+        cells = [str(v) if key == "n" else _number(v) for v in table[key]]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    cis = [f"[{_number(lo)}, {_number(hi)}]" for lo, hi in zip(table.ci_low, table.ci_high)]
+    lines.append("| 95% CI of the mean | " + " | ".join(cis) + " |")
+    return lines
+
+
+def markdown(runs, sweep_dir):
+    counts = runs.status.value_counts()
+    lines = [
+        f"# Sweep summary: `{sweep_dir}`",
+        "",
+        f"{len(runs)} jobs: " + ", ".join(f"{counts.get(s, 0)} {s}" for s in ("completed", "failed", "missing")) + ".",
+        "Accuracies in percent. STDDEV is the sample standard deviation; the 95% confidence interval of",
+        "the mean uses Student's t. Failed and missing jobs are left out of the statistics and listed below.",
+    ]
+    for task in sorted(runs.task.dropna().unique()):
+        lines += ["", f"## {task}"]
+        task_runs = runs[runs.task == task]
+        wrote = False
+        for column, title in PROTOCOLS.items():
+            table = group_statistics(task_runs, column)
+            if table.empty:
+                continue
+            wrote = True
+            lines += ["", f"### {title}", "", *_statistics_table(table)]
+            diffs = differences(task_runs, column)
+            if not diffs.empty:
+                lines += ["", "| A | B | A − B (points) | Welch p-value |", "|---|---|---|---|"]
+                lines += [f"| {r.a} | {r.b} | {r.difference:+.2f} | {_number(r.p_value, 4)} |" for r in diffs.itertuples()]
+        if not wrote:
+            lines += ["", "No accuracy was recorded for this task; see summary.csv for its runs."]
+        done = task_runs[task_runs.status == "completed"]
+        if len(done):
+            timing = done.groupby("attention").agg(params=("params", "first"), seconds_per_epoch=("seconds_per_epoch", "mean"))
+            lines += ["", "| attention | parameters | wall seconds per epoch (whole run ÷ epochs, mean) |", "|---|---|---|"]
+            lines += [f"| {a} | {int(r.params):,} | {_number(r.seconds_per_epoch, 1)} |" for a, r in timing.iterrows()]
+    bad = runs[runs.status != "completed"]
+    lines += ["", "## Failed or missing jobs", ""]
+    if bad.empty:
+        lines.append("None.")
+    else:
+        lines += ["| task | attention | seed | status | reason |", "|---|---|---|---|---|"]
+        lines += [f"| {r.task} | {r.attention} | {r.seed} | {r.status} | {r.reason} |" for r in bad.itertuples()]
+    return "\n".join(lines) + "\n"
+
+
+def figure(runs, sweep_dir):
+    """Per-run accuracies of each group side by side, and the validation curves."""
+    done = runs[runs.status == "completed"]
+    fig = Figure(figsize=(13, 4.5), layout="constrained")
+    left, right = fig.subplots(1, 2)
+    groups = sorted(done.groupby(["task", "attention"]).groups)
+    colours = {g: f"C{i}" for i, g in enumerate(groups)}
+    for i, group in enumerate(groups):
+        runs_of = done[(done.task == group[0]) & (done.attention == group[1])]
+        for offset, (column, marker) in zip((-0.12, 0.12), (("test_accuracy", "o"), ("max_test_accuracy", "^"))):
+            values = runs_of[column].dropna().to_numpy(dtype=float) * 100
+            left.scatter(np.full(len(values), i + offset), values, marker=marker, color=colours[group], alpha=0.8)
+        for run_dir in runs_of.run_dir:
+            history = json.loads((Path(sweep_dir) / run_dir / "metrics.json").read_text())["history"]
+            curve = history.get("val_accuracy") or history.get("val_loss") or []
+            right.plot(np.arange(1, len(curve) + 1), curve, color=colours[group], alpha=0.6)
+        right.plot([], [], color=colours[group], label="/".join(group))
+    left.set_xticks(range(len(groups)), ["\n".join(g) for g in groups])
+    left.set_ylabel("accuracy (%): ○ honest, △ seed's protocol")
+    left.set_title("per-run test accuracy")
+    right.set_xlabel("epoch")
+    right.xaxis.set_major_locator(MaxNLocator(integer=True))
+    right.set_ylabel("validation accuracy (validation loss where there is none)")
+    right.set_title("validation curves")
+    if groups:
+        right.legend()
+    fig.suptitle(f"sweep {sweep_dir}")
+    return fig
+
+
+def write_summary(sweep_dir):
+    """Writes summary.csv, summary.md and summary.png into `sweep_dir`; returns the runs table."""
+    sweep_dir = Path(sweep_dir)
+    runs = collect(sweep_dir)
+    runs.to_csv(sweep_dir / "summary.csv", index=False)
+    (sweep_dir / "summary.md").write_text(markdown(runs, sweep_dir))
+    figure(runs, sweep_dir).savefig(sweep_dir / "summary.png", dpi=110)
+    return runs
+
+
+class SweepSummary(Callback):
+    """Hydra callback: the statistics at the end of every multirun, from the jobs' files."""
+
+    def on_multirun_end(self, config, **kwargs):
+        sweep_dir = Path(config.hydra.sweep.dir)
+        if sweep_dir.is_dir():
+            write_summary(sweep_dir)
+            print(f"sweep summary: {sweep_dir / 'summary.md'}")
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 1 or not Path(argv[0]).is_dir():
+        print("usage: python -m experiments.stats SWEEP_DIR (a sweep directory under outputs/sweeps/)", file=sys.stderr)
+        return 2
+    write_summary(argv[0])
+    print((Path(argv[0]) / "summary.md").read_text())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,86 @@
+"""Sweep statistics against a small example computed by hand, with a failed and a missing job."""
+
+import json
+
+import pandas as pd
+import pytest
+from omegaconf import OmegaConf
+
+from experiments.stats import collect, differences, group_statistics, write_summary
+
+
+def _job(sweep, attention, seed, accuracy=None, test_curve=None, status="completed", reason=None):
+    job = sweep / "imdb" / attention / f"seed{seed}"
+    job.mkdir(parents=True)
+    metrics = {"task": "imdb", "attention": attention, "seed": seed, "status": status,
+               "params": 248929 if attention == "luong" else 248901, "epochs": 3, "wall_time_s": 30.0,
+               "history": {"val_accuracy": [0.7, 0.75, 0.8], "test_accuracy": test_curve or []}}
+    if status == "completed":
+        metrics["test"] = {"accuracy": accuracy, "loss": 0.4}
+    else:
+        metrics["reason"] = reason
+    (job / "metrics.json").write_text(json.dumps(metrics))
+
+
+@pytest.fixture
+def sweep(tmp_path):
+    # luong: 80, 82, 84 (%); none: 78, 79, 80, 81; seed 4 of luong failed; seed 5 of none never ran.
+    for seed, acc in enumerate([0.80, 0.82, 0.84]):
+        _job(tmp_path, "luong", seed, acc, test_curve=[acc - 0.01, acc + 0.01, acc])
+    for seed, acc in enumerate([0.78, 0.79, 0.80, 0.81]):
+        _job(tmp_path, "none", seed, acc, test_curve=[acc, acc])
+    _job(tmp_path, "luong", 4, status="failed", reason="the training loss became NaN in epoch 2")
+    OmegaConf.save(
+        {"hydra": {"sweeper": {"params": {"attention": "luong,none", "seed": "range(0,6)"}},
+                   "overrides": {"task": ["task=imdb"]}}},
+        tmp_path / "multirun.yaml",
+    )
+    return tmp_path
+
+
+def test_every_job_is_a_row_and_failed_or_missing_ones_are_named(sweep):
+    runs = collect(sweep)
+    status = {(r.attention, r.seed): r.status for r in runs.itertuples()}
+    assert status[("luong", 4)] == "failed"
+    assert status[("luong", 3)] == status[("luong", 5)] == status[("none", 4)] == status[("none", 5)] == "missing"
+    assert sum(s == "completed" for s in status.values()) == 7
+
+
+def test_group_statistics_by_hand(sweep):
+    table = group_statistics(collect(sweep), "test_accuracy").set_index("attention")
+    luong, none = table.loc["luong"], table.loc["none"]
+    assert luong.n == 3 and none.n == 4  # the failed job is left out
+    assert luong["max"] == pytest.approx(84.0) and luong.avg == pytest.approx(82.0)
+    assert luong.stddev == pytest.approx(2.0)  # sample std of 80, 82, 84
+    # 95% CI: 82 ± t(0.975, df=2) · 2/√3 = 82 ± 4.3027 · 1.1547
+    assert (luong.ci_low, luong.ci_high) == (pytest.approx(77.0317, abs=1e-3), pytest.approx(86.9683, abs=1e-3))
+    assert none.avg == pytest.approx(79.5) and none.stddev == pytest.approx(1.2910, abs=1e-4)
+
+
+def test_seed_protocol_takes_the_max_over_epochs(sweep):
+    table = group_statistics(collect(sweep), "max_test_accuracy").set_index("attention")
+    assert table.loc["luong"].avg == pytest.approx(83.0)  # each run's best epoch is +1 point
+
+
+def test_welch_difference_by_hand(sweep):
+    diff = differences(collect(sweep), "test_accuracy").iloc[0]
+    assert (diff.a, diff.b) == ("luong", "none")
+    assert diff.difference == pytest.approx(2.5)
+    # t = 2.5 / √(4/3 + (5/3)/4) = 1.8898 with Welch–Satterthwaite df = 3.2347: two-sided p ≈ 0.148
+    assert diff.p_value == pytest.approx(0.1485, abs=5e-4)
+
+
+def test_summary_files(sweep):
+    write_summary(sweep)
+    table = pd.read_csv(sweep / "summary.csv")
+    assert {"task", "attention", "seed", "status", "test_accuracy", "max_test_accuracy", "params"} <= set(table.columns)
+    assert len(table) == 12
+    md = (sweep / "summary.md").read_text()
+    assert "| MAX accuracy | 84.00 | 81.00 |" in md
+    assert "| AVG accuracy | 82.00 | 79.50 |" in md
+    assert "| STDDEV accuracy | 2.00 | 1.29 |" in md
+    assert "| 95% CI of the mean | [77.03, 86.97] |" in md
+    assert "| luong | none | +2.50 | 0.1485 |" in md
+    assert "| imdb | luong | 4 | failed | the training loss became NaN in epoch 2 |" in md
+    assert "| imdb | none | 5 | missing | never started |" in md
+    assert (sweep / "summary.png").stat().st_size > 0
