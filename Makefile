@@ -16,7 +16,7 @@ export ATTENTION_DATA_DIR ?= $(abspath ../shared/data)
 endif
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-fast readme sweep stats clean \
+.PHONY: help install run test test-fast test-backend readme sweep stats clean \
         dense lstm_before lstm_after multidim_per_dim multidim_shared \
         add_two_numbers find_max imdb imdb_quick imdb_table
 
@@ -40,6 +40,10 @@ test: $(INSTALLED) ## the test suite (a few minutes on 2 CPU cores)
 
 test-fast: $(INSTALLED) ## the tests without the slow learning ones
 	$(PY) -m pytest -m "not slow" $(ARGS)
+
+test-backend: $(INSTALLED) ## the layer tests on another Keras backend: make test-backend BACKEND=jax (pip install jax into .venv first)
+	@test -n "$(BACKEND)" || { echo "usage: make test-backend BACKEND=jax|torch|tensorflow"; exit 2; }
+	KERAS_BACKEND=$(BACKEND) $(PY) -m pytest tests/test_attention_layer.py tests/test_blocks.py $(ARGS)
 
 dense: $(INSTALLED) ## dense hello-world (seed 000): attention peaks at input index 1
 	$(EXPERIMENTS) task=dense $(ARGS)

@@ -3,6 +3,7 @@
 import keras
 import numpy as np
 import pytest
+from keras.ops import convert_to_numpy as to_numpy  # any backend's tensors and variables
 
 from attention import SCORES, Attention, attention_weights
 
@@ -31,11 +32,11 @@ NUMPY_SCORES = {
 
 
 def _numpy_attention(layer, h_s):
-    weights = {name: np.asarray(v, dtype="float64") for name, v in layer.score_weights.items()}
+    weights = {name: to_numpy(v).astype("float64") for name, v in layer.score_weights.items()}
     h_t = h_s[:, -1]
     alpha = _softmax(NUMPY_SCORES[layer.score_name](h_t, h_s, weights))
     context = np.einsum("bs,bsd->bd", alpha, h_s)
-    output = np.tanh(np.concatenate([context, h_t], axis=-1) @ np.asarray(layer.w_c, dtype="float64"))
+    output = np.tanh(np.concatenate([context, h_t], axis=-1) @ to_numpy(layer.w_c).astype("float64"))
     return output, alpha
 
 
@@ -49,9 +50,9 @@ def test_each_score_matches_its_equation_in_numpy(score):
     layer = Attention(units=UNITS, score=score)
     outputs, weights = layer(h_s, return_attention_scores=True)
     expected_outputs, expected_weights = _numpy_attention(layer, h_s.astype("float64"))
-    assert np.asarray(outputs).shape == (BATCH, UNITS)
-    np.testing.assert_allclose(np.asarray(weights), expected_weights, rtol=1e-4, atol=1e-6)
-    np.testing.assert_allclose(np.asarray(outputs), expected_outputs, rtol=1e-4, atol=1e-6)
+    assert to_numpy(outputs).shape == (BATCH, UNITS)
+    np.testing.assert_allclose(to_numpy(weights), expected_weights, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(to_numpy(outputs), expected_outputs, rtol=1e-4, atol=1e-6)
 
 
 @pytest.mark.parametrize("score", [s for s in SCORES if s != "location"])
@@ -62,13 +63,13 @@ def test_masked_steps_get_zero_weight_and_the_query_is_the_last_unmasked_step(sc
     mask[0, valid:] = False  # sample 0 is padded at the end
     layer = Attention(units=UNITS, score=score)
     outputs, weights = layer(h_s, mask=mask, return_attention_scores=True)
-    weights = np.asarray(weights)
+    weights = to_numpy(weights)
     assert np.all(weights[0, valid:] == 0.0)
     np.testing.assert_allclose(weights.sum(axis=1), 1.0, rtol=1e-5)
     # The padded sample must behave exactly like its unpadded self.
     alone, alone_weights = layer(h_s[:1, :valid], return_attention_scores=True)
-    np.testing.assert_allclose(np.asarray(outputs)[:1], np.asarray(alone), rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(weights[:1, :valid], np.asarray(alone_weights), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(to_numpy(outputs)[:1], to_numpy(alone), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(weights[:1, :valid], to_numpy(alone_weights), rtol=1e-5, atol=1e-6)
 
 
 def test_embedding_padding_gets_zero_weight_in_a_model():

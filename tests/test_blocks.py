@@ -3,6 +3,7 @@
 import keras
 import numpy as np
 import pytest
+from keras.ops import convert_to_numpy as to_numpy  # any backend's tensors and variables
 
 from attention import AttentionPooling, FeatureAttention, TimeAttention, attention_weights
 
@@ -21,7 +22,7 @@ def test_feature_attention_weights_sum_to_one_and_scale_the_input():
     x = RNG.standard_normal((5, 32)).astype("float32")
     layer = FeatureAttention()
     outputs, weights = layer(x, return_attention_scores=True)
-    outputs, weights = np.asarray(outputs), np.asarray(weights)
+    outputs, weights = to_numpy(outputs), to_numpy(weights)
     assert outputs.shape == weights.shape == (5, 32)
     np.testing.assert_allclose(weights.sum(axis=-1), 1.0, rtol=1e-5)
     np.testing.assert_allclose(outputs, x * weights, rtol=1e-5)
@@ -31,12 +32,12 @@ def test_feature_attention_weights_sum_to_one_and_scale_the_input():
 def test_time_attention_shapes_and_softmax_over_steps(shared, weights_shape):
     x = RNG.standard_normal((4, 20, 2)).astype("float32")
     outputs, weights = TimeAttention(shared=shared)(x, return_attention_scores=True)
-    weights = np.asarray(weights)
-    assert np.asarray(outputs).shape == (4, 20, 2)
+    weights = to_numpy(weights)
+    assert to_numpy(outputs).shape == (4, 20, 2)
     assert weights.shape == weights_shape
     np.testing.assert_allclose(weights.sum(axis=1), 1.0, rtol=1e-5)  # over the steps
     per_dim = weights if not shared else weights[..., None]
-    np.testing.assert_allclose(np.asarray(outputs), x * per_dim, rtol=1e-5)
+    np.testing.assert_allclose(to_numpy(outputs), x * per_dim, rtol=1e-5)
 
 
 def test_shared_time_attention_is_the_mean_of_the_per_dimension_weights():
@@ -48,7 +49,7 @@ def test_shared_time_attention_is_the_mean_of_the_per_dimension_weights():
     shared.set_weights(per_dim.get_weights())
     _, w_per_dim = per_dim(x, return_attention_scores=True)
     _, w_shared = shared(x, return_attention_scores=True)
-    np.testing.assert_allclose(np.asarray(w_shared), np.asarray(w_per_dim).mean(axis=-1), rtol=1e-5)
+    np.testing.assert_allclose(to_numpy(w_shared), to_numpy(w_per_dim).mean(axis=-1), rtol=1e-5)
 
 
 def test_time_attention_needs_a_fixed_number_of_steps():
@@ -59,7 +60,7 @@ def test_time_attention_needs_a_fixed_number_of_steps():
 def test_attention_pooling_is_a_weighted_sum_over_time():
     x = RNG.standard_normal((4, 7, 5)).astype("float32")
     outputs, weights = AttentionPooling()(x, return_attention_scores=True)
-    outputs, weights = np.asarray(outputs), np.asarray(weights)
+    outputs, weights = to_numpy(outputs), to_numpy(weights)
     assert outputs.shape == (4, 5) and weights.shape == (4, 7)
     np.testing.assert_allclose(weights.sum(axis=1), 1.0, rtol=1e-5)
     np.testing.assert_allclose(outputs, np.einsum("bt,btu->bu", weights, x), rtol=1e-5, atol=1e-6)
