@@ -25,14 +25,18 @@ class DataError(RuntimeError):
     """Missing or unreadable data; the message is one line that says where and what to do."""
 
 
+def _existing(path, what="IMDB data"):
+    if not path.is_file():
+        raise DataError(f"{what} not found: no file {path}; {HOW_TO_POINT}")
+    return path
+
+
 def read_imdb_npz(path, num_words=None, seed=SHUFFLE_SEED):
     """`keras.datasets.imdb.load_data(num_words=num_words)` on a local `imdb.npz`.
 
     Returns ((x_train, y_train), (x_test, y_test)) with x as object arrays of int arrays.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"IMDB data not found: no file {path}; {HOW_TO_POINT}")
+    path = _existing(Path(path))
     try:
         with np.load(path, allow_pickle=True) as archive:
             x_train, y_train, x_test, y_test = (archive[key] for key in SPLITS)
@@ -69,10 +73,7 @@ def read_word_index(data_dir=None):
         import keras
 
         return keras.datasets.imdb.get_word_index()
-    path = Path(data_dir) / "imdb_word_index.json"
-    if not path.is_file():
-        raise DataError(f"IMDB word index not found: no file {path}; {HOW_TO_POINT}")
-    return json.loads(path.read_text())
+    return json.loads(_existing(Path(data_dir) / "imdb_word_index.json", "IMDB word index").read_text())
 
 
 def decoder(word_index):
@@ -86,9 +87,7 @@ def _source(data_dir):
     """Where the reviews come from, and a fingerprint that changes when the file does."""
     if data_dir is None:
         return "keras-download", "keras-download"
-    path = Path(data_dir).resolve() / "imdb.npz"
-    if not path.is_file():
-        raise DataError(f"IMDB data not found: no file {path}; {HOW_TO_POINT}")
+    path = _existing(Path(data_dir).resolve() / "imdb.npz")
     stat = path.stat()
     return path, f"{path}:{stat.st_size}:{stat.st_mtime_ns}"
 

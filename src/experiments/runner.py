@@ -107,6 +107,14 @@ def _callbacks(cfg, run_dir, data, attend, probe, title):
     return callbacks
 
 
+def _new_probe(cfg, task, data):
+    """The probe inputs (the task's own, or the first test samples) and what the task knows of them."""
+    x, y = data.probe or tuple(a[: cfg.task.probe_samples] for a in data.test)
+    expected = task.expected_attention(cfg.task, x, y) if hasattr(task, "expected_attention") else None
+    tokens = task.input_tokens(cfg.task, x) if hasattr(task, "input_tokens") else None
+    return Probe(x, y, weights=None, expected=expected, tokens=tokens)
+
+
 def _train_and_probe(cfg, run_dir):
     task = importlib.import_module(cfg.task.module)
     seed_everything(cfg.seed)
@@ -126,14 +134,7 @@ def _train_and_probe(cfg, run_dir):
         def attend(x):
             return probe_model.predict(x, batch_size=PREDICT_BATCH, verbose=0)
 
-    x_probe, y_probe = data.probe or tuple(a[: cfg.task.probe_samples] for a in data.test)
-    probe = Probe(
-        x_probe,
-        y_probe,
-        weights=None,
-        expected=task.expected_attention(cfg.task, x_probe, y_probe) if hasattr(task, "expected_attention") else None,
-        tokens=task.input_tokens(cfg.task, x_probe) if hasattr(task, "input_tokens") else None,
-    )
+    probe = _new_probe(cfg, task, data)
     title = f"{cfg.task.name} · attention={cfg.attention.name} · seed={cfg.seed}"
     callbacks = _callbacks(cfg, run_dir, data, attend, probe, title)
 
@@ -159,7 +160,7 @@ def _train_and_probe(cfg, run_dir):
     if stopper is not None:
         outcome["stopped_epoch"] = stopper.stopped_epoch + 1 if stopper.stopped_epoch else None
         outcome["best_epoch"] = stopper.best_epoch + 1
-    figures = ["training_curves.png"]
+    figures = outcome["figures"] = ["training_curves.png"]
     training_curves(outcome["history"], title).savefig(run_dir / figures[0], dpi=110)
     if math.isnan(history["loss"][-1]):
         outcome["reason"] = f"the training loss became NaN in epoch {outcome['epochs']}"
@@ -168,7 +169,7 @@ def _train_and_probe(cfg, run_dir):
     test = model.evaluate(*data.test, batch_size=PREDICT_BATCH, verbose=0, return_dict=True)
     quality = None
     if attend is not None:
-        probe.weights = attend(x_probe)
+        probe.weights = attend(probe.inputs)
         quality = probe.quality = task.attention_quality(cfg.task, probe, data, attend)
         np.save(run_dir / "attention.npy", probe.weights)
         for name in cfg.task.plots:
@@ -183,5 +184,4 @@ def _train_and_probe(cfg, run_dir):
         "status": "completed",
         "test": {name: float(value) for name, value in test.items()},
         "attention_quality": quality,
-        "figures": figures,
     }
