@@ -81,3 +81,19 @@ def test_missing_imdb_data_stops_with_one_line(tmp_path):
         "holding imdb.npz and imdb_word_index.json with ATTENTION_DATA_DIR=DIR or data_dir=DIR"
     ]
     assert json.loads((tmp_path / "run" / "metrics.json").read_text())["status"] == "failed"
+
+
+def test_a_stopped_run_records_why(tmp_path):
+    run_dir = tmp_path / "run"
+    process = subprocess.Popen(
+        [*EXPERIMENTS, "task=lstm_before", "task.samples=100000", "trainer.verbose=0", f"hydra.run.dir={run_dir}"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    while not (run_dir / "history.csv").exists():  # CSVLogger opens it when training begins
+        assert process.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=60) != 0
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["status"] == "failed" and metrics["reason"] == "KeyboardInterrupt: stopped by SIGTERM"

@@ -2,6 +2,7 @@
 
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -48,7 +49,13 @@ def _run(cfg):
         log.exception("job failed (recorded in %s/metrics.json); the sweep goes on", run_dir)
 
 
+def _interrupt(signum, frame):
+    # A polite stop (kill, a cluster's time limit) ends the run as Ctrl-C does: recorded, not lost.
+    raise KeyboardInterrupt(f"stopped by {signal.Signals(signum).name}")
+
+
 def main():
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         sys.argv[1:] = normalize_args(sys.argv[1:])
     except UsageError as error:
