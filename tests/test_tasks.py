@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from attention import SCORES
 from experiments.config import validate
 from experiments.runner import run
 
@@ -47,6 +48,16 @@ def test_every_task_runs_under_smoke_and_writes_every_file(compose_config, task,
     assert list(pd.read_csv(tmp_path / "history.csv")["epoch"]) == [0]
     for name in on_disk["figures"] + ["model.keras"]:
         assert (tmp_path / name).stat().st_size > 0
+
+
+@pytest.mark.parametrize("task", ["add_two_numbers", "find_max"])
+@pytest.mark.parametrize("score", SCORES)
+def test_every_score_function_trains_in_both_tasks(compose_config, task, score, tmp_path):
+    cfg = compose_config(f"task={task}", f"attention={score}", "debug=smoke", "task.epochs=2")
+    metrics = run(cfg, tmp_path)
+    assert metrics["status"] == "completed" and metrics["history"]["loss"][1] < metrics["history"]["loss"][0]
+    weights = np.load(tmp_path / "attention.npy")
+    np.testing.assert_allclose(weights.sum(axis=1), 1.0, rtol=1e-5)
 
 
 def test_add_two_numbers_saves_a_frame_per_epoch_and_a_gif_of_them(compose_config, tmp_path):
