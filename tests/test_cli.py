@@ -57,6 +57,7 @@ def test_bad_command_lines_are_refused_with_what_is_accepted(args, message):
         (["seed=1.5"], "seed must be a non-negative integer"),
         (["seed=-1"], "seed must be a non-negative integer"),
         (["task.epochs=0"], "task.epochs must be a positive integer"),
+        (["task.plots=[attention_pie]"], "unknown figure 'attention_pie' in task.plots; accepted: attention_bar, "),
     ],
 )
 def test_bad_configs_are_refused(compose_config, overrides, message):

@@ -5,12 +5,15 @@ class ConfigError(ValueError):
     """A composed config that cannot run; the message is one line for the user."""
 
 
+def _whole_number(value, at_least):
+    return isinstance(value, int) and not isinstance(value, bool) and value >= at_least
+
+
 def validate(cfg):
     """Raises ConfigError naming what is wrong and what is accepted."""
-    seed = cfg.seed
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+    if not _whole_number(cfg.seed, 0):
         raise ConfigError(
-            f"seed must be a non-negative integer (or a range such as seed=0..9 with -m), got {seed!r}"
+            f"seed must be a non-negative integer (or a range such as seed=0..9 with -m), got {cfg.seed!r}"
         )
     accepted = list(cfg.task.attentions)
     if cfg.attention.name not in accepted:
@@ -19,10 +22,14 @@ def validate(cfg):
             f"accepted: {', '.join(accepted)}"
         )
     for key in ("samples", "test_samples", "probe_samples", "epochs", "batch_size"):
-        value = cfg.task[key]
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ConfigError(f"task.{key} must be a positive integer, got {value!r}")
+        if not _whole_number(cfg.task[key], 1):
+            raise ConfigError(f"task.{key} must be a positive integer, got {cfg.task[key]!r}")
     if not 0.0 <= cfg.task.validation_split < 1.0:
         raise ConfigError(
             f"task.validation_split must be in [0, 1), got {cfg.task.validation_split!r}"
         )
+    from experiments.plots import FIGURES  # matplotlib only: still no TensorFlow
+
+    for name in [*cfg.task.plots, *([cfg.task.epoch_figure] if cfg.task.get("epoch_figure") else [])]:
+        if name not in FIGURES:
+            raise ConfigError(f"unknown figure '{name}' in task.plots; accepted: {', '.join(FIGURES)}")
