@@ -83,7 +83,8 @@ def _heatmaps(fig, title, panels):
     samples, steps = panels[0][1].shape
     axes = fig.subplots(len(panels), 1, sharex=True)
     for ax, (label, values) in zip(axes, panels):
-        ax.imshow(values, cmap="hot", aspect="auto", vmin=0, interpolation="nearest")
+        image = ax.imshow(values, cmap="hot", aspect="auto", vmin=0, interpolation="nearest")
+        fig.colorbar(image, ax=ax, pad=0.01)  # the scale: flat attention must not look sharp
         ax.set_ylabel(f"{label}\nsample")
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     axes[-1].set_xlabel("time step")
