@@ -8,7 +8,13 @@ that uses the score owns them); `__call__` is the equation.
 from keras import ops
 
 
+def _dot(h_t, h_s):
+    return ops.einsum("bd,bsd->bs", h_t, h_s)
+
+
 class Score:
+    """A score function: its learned weights, by name and shape, and its equation."""
+
     def weights(self, steps, dim):
         return {}
 
@@ -41,21 +47,21 @@ class Dot(Score):
     """Dot product: h_tᵀ h_s."""
 
     def __call__(self, h_t, h_s):
-        return ops.einsum("bd,bsd->bs", h_t, h_s)
+        return _dot(h_t, h_s)
 
 
 class ScaledDot(Score):
     """Scaled dot product: h_tᵀ h_s / √n, with n the state size."""
 
     def __call__(self, h_t, h_s):
-        return Dot()(h_t, h_s) / ops.sqrt(ops.cast(ops.shape(h_s)[-1], h_s.dtype))
+        return _dot(h_t, h_s) / ops.sqrt(ops.cast(ops.shape(h_s)[-1], h_s.dtype))
 
 
 class Cosine(Score):
     """Content-based: cosine(h_t, h_s)."""
 
     def __call__(self, h_t, h_s):
-        return Dot()(ops.normalize(h_t, axis=-1), ops.normalize(h_s, axis=-1))
+        return _dot(ops.normalize(h_t, axis=-1), ops.normalize(h_s, axis=-1))
 
 
 class Location(Score):
