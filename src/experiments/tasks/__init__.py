@@ -8,7 +8,8 @@
   the trained model's attention weights for any inputs.
 
 A task may also define `expected_attention(cfg, x, y)`: the ground-truth attention map (0/1, the
-shape of the weights) that its figures draw beside the learned one.
+shape of the weights) that its figures draw beside the learned one; and, for text,
+`input_tokens(cfg, x)`: the word at each position (None for padding), for the figures.
 
 `cfg` is the task's own config node (`conf/task/<name>.yaml`).
 """
