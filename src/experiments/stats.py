@@ -80,7 +80,7 @@ def collect(sweep_dir):
             job = OmegaConf.load(hydra_dir / "config.yaml")
             key = (job.task.name, job.attention.name, job.seed)
             found.add(key)
-            rows.append({**dict(zip(KEYS, key)), "status": "missing", "reason": "started, no metrics.json (killed?)",
+            rows.append({**dict(zip(KEYS, key)), "status": "missing", "reason": "started, no metrics.json yet (still running, or killed)",
                          "run_dir": str(hydra_dir.parent.relative_to(sweep_dir))})
     expected = _expected_jobs(sweep_dir)
     if rows and expected.get("seed"):
