@@ -47,6 +47,8 @@ def _row(metrics, run_dir):
         "wall_time_s": metrics.get("wall_time_s"),
         "seconds_per_epoch": metrics["wall_time_s"] / epochs if epochs and metrics.get("wall_time_s") else None,
         "run_dir": str(run_dir),
+        # For summary.png only (not a summary.csv column): read once here, not again per figure.
+        "val_curve": history.get("val_accuracy") or history.get("val_loss") or [],
     }
 
 
@@ -191,9 +193,7 @@ def figure(runs, sweep_dir):
         for offset, (column, marker) in zip((-0.12, 0.12), (("test_accuracy", "o"), ("max_test_accuracy", "^"))):
             values = runs_of[column].dropna().to_numpy(dtype=float) * 100
             left.scatter(np.full(len(values), i + offset), values, marker=marker, color=colours[group], alpha=0.8)
-        for run_dir in runs_of.run_dir:
-            history = json.loads((Path(sweep_dir) / run_dir / "metrics.json").read_text())["history"]
-            curve = history.get("val_accuracy") or history.get("val_loss") or []
+        for curve in runs_of.val_curve:
             right.plot(np.arange(1, len(curve) + 1), curve, color=colours[group], alpha=0.6)
         right.plot([], [], color=colours[group], label="/".join(group))
     left.set_xticks(range(len(groups)), ["\n".join(g) for g in groups])
@@ -213,7 +213,7 @@ def write_summary(sweep_dir):
     """Writes summary.csv, summary.md and summary.png into `sweep_dir`; returns the runs table."""
     sweep_dir = Path(sweep_dir)
     runs = collect(sweep_dir)
-    runs.to_csv(sweep_dir / "summary.csv", index=False)
+    runs.drop(columns="val_curve").to_csv(sweep_dir / "summary.csv", index=False)
     (sweep_dir / "summary.md").write_text(markdown(runs, sweep_dir))
     figure(runs, sweep_dir).savefig(sweep_dir / "summary.png", dpi=110)
     return runs
