@@ -6,35 +6,16 @@ import pytest
 from keras.ops import convert_to_numpy as to_numpy  # any backend's tensors and variables
 
 from attention import SCORES, Attention, attention_weights
+from numpy_scores import NUMPY_SCORES, softmax
 
 RNG = np.random.default_rng(0)
 BATCH, STEPS, DIM, UNITS = 3, 7, 5, 4
 
 
-def _softmax(s):
-    e = np.exp(s - s.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
-
-
-def _unit(v):
-    return v / np.linalg.norm(v, axis=-1, keepdims=True)
-
-
-# Each score's equation in plain NumPy: h_t (batch, dim), h_s (batch, steps, dim), w: its weights.
-NUMPY_SCORES = {
-    "luong": lambda h_t, h_s, w: np.einsum("bd,de,bse->bs", h_t, w["w_a"], h_s),
-    "bahdanau": lambda h_t, h_s, w: np.tanh((h_t @ w["w_1"])[:, None] + h_s @ w["w_2"]) @ w["v_a"],
-    "dot": lambda h_t, h_s, w: np.einsum("bd,bsd->bs", h_t, h_s),
-    "scaled_dot": lambda h_t, h_s, w: np.einsum("bd,bsd->bs", h_t, h_s) / np.sqrt(h_s.shape[-1]),
-    "cosine": lambda h_t, h_s, w: np.einsum("bd,bsd->bs", _unit(h_t), _unit(h_s)),
-    "location": lambda h_t, h_s, w: h_t @ w["w_a"],
-}
-
-
 def _numpy_attention(layer, h_s):
     weights = {name: to_numpy(v).astype("float64") for name, v in layer.score_weights.items()}
     h_t = h_s[:, -1]
-    alpha = _softmax(NUMPY_SCORES[layer.score_name](h_t, h_s, weights))
+    alpha = softmax(NUMPY_SCORES[layer.score_name](h_t[:, None], h_s, weights))[:, 0]
     context = np.einsum("bs,bsd->bd", alpha, h_s)
     output = np.tanh(np.concatenate([context, h_t], axis=-1) @ to_numpy(layer.w_c).astype("float64"))
     return output, alpha

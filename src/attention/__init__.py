@@ -6,6 +6,7 @@ registered for saving: a model containing it saves to `.keras` and loads without
 
 from attention.base import SoftmaxAttention
 from attention.blocks import AttentionPooling, FeatureAttention, TimeAttention
+from attention.cross import CrossAttention
 from attention.layer import Attention
 from attention.probe import attention_model, attention_weights
 from attention.scores import SCORES
@@ -13,6 +14,7 @@ from attention.scores import SCORES
 __all__ = [
     "Attention",
     "AttentionPooling",
+    "CrossAttention",
     "FeatureAttention",
     "SCORES",
     "SoftmaxAttention",

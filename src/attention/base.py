@@ -36,6 +36,10 @@ class SoftmaxAttention(keras.layers.Layer):
         """What attends: for many-to-one attention the last hidden state; None by default."""
         return None
 
+    def attended_mask(self, mask):
+        """The mask of the attended steps, from the mask Keras passes in (default: that mask)."""
+        return mask
+
     def score(self, inputs, query):
         """Unnormalised scores, with the attended axis last."""
         raise NotImplementedError
@@ -50,7 +54,7 @@ class SoftmaxAttention(keras.layers.Layer):
 
     def call(self, inputs, mask=None, return_attention_scores=False):
         query = self.query(inputs, mask)
-        scores = masked_scores(self.score(inputs, query), mask)
+        scores = masked_scores(self.score(inputs, query), self.attended_mask(mask))
         weights = self.arrange(ops.softmax(scores, axis=-1))
         outputs = self.combine(inputs, weights, query)
         if return_attention_scores:

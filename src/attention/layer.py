@@ -4,7 +4,7 @@ import keras
 from keras import ops
 
 from attention.base import SoftmaxAttention
-from attention.scores import get_score
+from attention.scores import add_score_weights, get_score
 
 
 def last_step(inputs, mask=None):
@@ -41,17 +41,16 @@ class Attention(SoftmaxAttention):
 
     def build(self, input_shape):
         steps, dim = input_shape[-2], input_shape[-1]
-        self.score_weights = {
-            name: self.add_weight(name=name, shape=shape)
-            for name, shape in self.score_function.weights(steps, dim).items()
-        }
+        self.score_weights = add_score_weights(self, self.score_function, steps, dim, query_dim=dim)
         self.w_c = self.add_weight(name="w_c", shape=(2 * dim, self.units))
 
     def query(self, inputs, mask):
         return last_step(inputs, mask)
 
     def score(self, inputs, query):
-        return self.score_function(query, inputs, **self.score_weights)
+        # One query step: (batch, 1, dim) against (batch, steps, dim) gives (batch, 1, steps).
+        scores = self.score_function(ops.expand_dims(query, 1), inputs, **self.score_weights)
+        return ops.squeeze(scores, axis=1)
 
     def combine(self, inputs, weights, query):
         context = ops.einsum("bs,bsd->bd", weights, inputs)

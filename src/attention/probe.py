@@ -30,9 +30,10 @@ def attention_model(model, layer_name):
     probe shares the trained weights and sees the same input mask as the trained layer.
     """
     layer = model.get_layer(layer_name)
-    # `layer.input` also lists the mask Keras passed in; the features tensor carries that mask.
-    features = keras.tree.flatten(layer.input)[0]
-    weights = _AttentionWeightsOf(layer, name=f"{layer_name}_weights")(features)
+    # `layer.input` also lists a mask Keras passed in (boolean); the inputs carry their masks, so
+    # calling the layer on them again applies the same masks.
+    inputs = [t for t in keras.tree.flatten(layer.input) if t.dtype != "bool"]
+    weights = _AttentionWeightsOf(layer, name=f"{layer_name}_weights")(inputs[0] if len(inputs) == 1 else inputs)
     return keras.Model(model.inputs, weights, name=f"{layer_name}_probe")
 
 

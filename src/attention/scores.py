@@ -1,82 +1,105 @@
 """The score functions of the attention survey table (seed 003), one small class each.
 
-A score compares the query h_t (batch, dim) with every source state h_s (batch, steps, dim) and
-returns (batch, steps). `weights(steps, dim)` names the learned weights and their shapes (the layer
-that uses the score owns them); `__call__` is the equation.
+A score compares every query step s_t (batch, queries, query_dim) with every source state h_i
+(batch, steps, dim) and returns (batch, queries, steps). Many-to-one attention has one query: the
+last hidden state. `weights(steps, dim, query_dim)` names the learned weights and their shapes
+(the layer that uses the score owns them); `__call__` is the equation.
 """
 
 from keras import ops
 
 
-def _dot(h_t, h_s):
-    return ops.einsum("bd,bsd->bs", h_t, h_s)
+def _dot(s_t, h_s):
+    return ops.matmul(s_t, ops.swapaxes(h_s, -1, -2))
+
+
+def _same_size(dim, query_dim, name):
+    if dim != query_dim:
+        raise ValueError(
+            f"score={name!r} compares the query with the source directly, so their sizes must be "
+            f"equal; got query size {query_dim} and source size {dim} (use 'luong' or 'bahdanau', "
+            "which learn a projection)."
+        )
 
 
 class Score:
     """A score function: its learned weights, by name and shape, and its equation."""
 
-    def weights(self, steps, dim):
+    def weights(self, steps, dim, query_dim):
         return {}
 
-    def __call__(self, h_t, h_s, **weights):
+    def __call__(self, s_t, h_s, **weights):
         raise NotImplementedError
 
 
 class Luong(Score):
-    """General (Luong, multiplicative): h_tᵀ W_a h_s."""
+    """General (Luong, multiplicative): s_tᵀ W_a h_i."""
 
-    def weights(self, steps, dim):
-        return {"w_a": (dim, dim)}
+    def weights(self, steps, dim, query_dim):
+        return {"w_a": (query_dim, dim)}
 
-    def __call__(self, h_t, h_s, w_a):
-        return ops.einsum("bd,de,bse->bs", h_t, w_a, h_s)
+    def __call__(self, s_t, h_s, w_a):
+        return _dot(ops.matmul(s_t, w_a), h_s)
 
 
 class Bahdanau(Score):
-    """Additive (Bahdanau): v_aᵀ tanh(W_1 h_t + W_2 h_s)."""
+    """Additive (Bahdanau): v_aᵀ tanh(W_1 s_t + W_2 h_i)."""
 
-    def weights(self, steps, dim):
-        return {"w_1": (dim, dim), "w_2": (dim, dim), "v_a": (dim,)}
+    def weights(self, steps, dim, query_dim):
+        return {"w_1": (query_dim, dim), "w_2": (dim, dim), "v_a": (dim,)}
 
-    def __call__(self, h_t, h_s, w_1, w_2, v_a):
-        hidden = ops.tanh(ops.expand_dims(ops.matmul(h_t, w_1), 1) + ops.matmul(h_s, w_2))
-        return ops.einsum("bsd,d->bs", hidden, v_a)
+    def __call__(self, s_t, h_s, w_1, w_2, v_a):
+        # (batch, queries, 1, dim) + (batch, 1, steps, dim): every query against every step.
+        hidden = ops.tanh(ops.expand_dims(ops.matmul(s_t, w_1), 2) + ops.expand_dims(ops.matmul(h_s, w_2), 1))
+        return ops.einsum("bqsd,d->bqs", hidden, v_a)
 
 
 class Dot(Score):
-    """Dot product: h_tᵀ h_s."""
+    """Dot product: s_tᵀ h_i."""
 
-    def __call__(self, h_t, h_s):
-        return _dot(h_t, h_s)
+    def weights(self, steps, dim, query_dim):
+        _same_size(dim, query_dim, "dot")
+        return {}
+
+    def __call__(self, s_t, h_s):
+        return _dot(s_t, h_s)
 
 
 class ScaledDot(Score):
-    """Scaled dot product: h_tᵀ h_s / √n, with n the state size."""
+    """Scaled dot product: s_tᵀ h_i / √n, with n the state size."""
 
-    def __call__(self, h_t, h_s):
-        return _dot(h_t, h_s) / ops.sqrt(ops.cast(ops.shape(h_s)[-1], h_s.dtype))
+    def weights(self, steps, dim, query_dim):
+        _same_size(dim, query_dim, "scaled_dot")
+        return {}
+
+    def __call__(self, s_t, h_s):
+        return _dot(s_t, h_s) / ops.sqrt(ops.cast(ops.shape(h_s)[-1], h_s.dtype))
 
 
 class Cosine(Score):
-    """Content-based: cosine(h_t, h_s)."""
+    """Content-based: cosine(s_t, h_i)."""
 
-    def __call__(self, h_t, h_s):
-        return _dot(ops.normalize(h_t, axis=-1), ops.normalize(h_s, axis=-1))
+    def weights(self, steps, dim, query_dim):
+        _same_size(dim, query_dim, "cosine")
+        return {}
+
+    def __call__(self, s_t, h_s):
+        return _dot(ops.normalize(s_t, axis=-1), ops.normalize(h_s, axis=-1))
 
 
 class Location(Score):
-    """Location-based: W_a h_t, one learned score per step from the query alone."""
+    """Location-based: W_a s_t, one learned score per step from the query alone."""
 
-    def weights(self, steps, dim):
+    def weights(self, steps, dim, query_dim):
         if steps is None:
             raise ValueError(
                 "score='location' needs a fixed number of time steps (one learned weight row per "
                 "step): give the input a length, for example keras.Input((20, 1))."
             )
-        return {"w_a": (dim, steps)}
+        return {"w_a": (query_dim, steps)}
 
-    def __call__(self, h_t, h_s, w_a):
-        return ops.matmul(h_t, w_a)
+    def __call__(self, s_t, h_s, w_a):
+        return ops.matmul(s_t, w_a)
 
 
 SCORES = {
@@ -94,3 +117,11 @@ def get_score(name):
     if name not in SCORES:
         raise ValueError(f"Unknown score {name!r}; accepted: {', '.join(SCORES)}.")
     return SCORES[name]
+
+
+def add_score_weights(layer, score, steps, dim, query_dim):
+    """Creates `score`'s learned weights on `layer` (which then owns and saves them), by name."""
+    return {
+        name: layer.add_weight(name=name, shape=shape)
+        for name, shape in score.weights(steps, dim, query_dim).items()
+    }

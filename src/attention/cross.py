@@ -1,0 +1,60 @@
+"""Many-to-many attention: every step of a query sequence attends over a source sequence."""
+
+import keras
+from keras import ops
+
+from attention.base import SoftmaxAttention
+from attention.scores import add_score_weights, get_score
+
+
+@keras.saving.register_keras_serializable(package="attention")
+class CrossAttention(SoftmaxAttention):
+    """Encoder-decoder attention (seed 003): each decoder state s_t scores every encoder state h_i.
+
+    α_t = softmax over the source steps of score(s_t, h_i); context c_t = Σ_i α_t,i h_i. The
+    layer returns the contexts; the model combines them with its decoder states, as
+    `keras.layers.Attention` leaves that to the model too.
+
+    Args:
+        score: one of `attention.scores.SCORES`: 'bahdanau' (additive), 'luong' (general), 'dot',
+            'scaled_dot', 'cosine' (these three need equal query and source sizes) or
+            'location' (needs a fixed number of source steps).
+
+    Call arguments:
+        inputs: `[query, source]`: query (batch, queries, query_dim), source (batch, steps, dim).
+        mask: optional `[query_mask, source_mask]`; masked source steps get weight exactly 0.
+
+    Output (batch, queries, dim). Weights: (batch, queries, steps), summing to 1 over the steps.
+    """
+
+    def __init__(self, score="bahdanau", **kwargs):
+        super().__init__(**kwargs)
+        self.score_name = score
+        self.score_function = get_score(score)
+
+    def build(self, input_shape):
+        query_shape, source_shape = input_shape
+        steps, dim = source_shape[-2], source_shape[-1]
+        self.score_weights = add_score_weights(self, self.score_function, steps, dim, query_shape[-1])
+
+    def query(self, inputs, mask):
+        return inputs[0]
+
+    def attended_mask(self, mask):
+        return None if mask is None else mask[1]
+
+    def score(self, inputs, query):
+        return self.score_function(query, inputs[1], **self.score_weights)
+
+    def combine(self, inputs, weights, query):
+        return ops.matmul(weights, inputs[1])
+
+    def compute_mask(self, inputs, mask=None):
+        return None if mask is None else mask[0]  # one context per query step
+
+    def compute_output_shape(self, input_shape):
+        query_shape, source_shape = input_shape
+        return (*query_shape[:-1], source_shape[-1])
+
+    def get_config(self):
+        return {**super().get_config(), "score": self.score_name}
