@@ -18,7 +18,7 @@ endif
 .DEFAULT_GOAL := help
 .PHONY: help install run test test-fast test-backend readme sweep stats clean \
         dense lstm_before lstm_after multidim_per_dim multidim_shared \
-        add_two_numbers find_max imdb imdb_quick imdb_table
+        add_two_numbers find_max imdb imdb_quick imdb_table dates translate
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) \
@@ -74,6 +74,13 @@ imdb_quick: $(INSTALLED) ## IMDB attention vs none, reduced: 6 short runs, a few
 
 imdb_table: $(INSTALLED) ## the seed's full IMDB table: 20 runs of 10 epochs (hours on CPU); resumable
 	$(EXPERIMENTS) experiment=imdb_table $(ARGS)
+
+dates: $(INSTALLED) ## date translation (seed 003): seq2seq with attention, alignment heatmaps (about 2 min)
+	$(EXPERIMENTS) task=dates $(ARGS)
+
+translate: $(INSTALLED) ## translate TEXT="Saturday 9 May 2018" with the newest dates model (RUN=dir picks one)
+	@test -n "$(TEXT)" || { echo 'usage: make translate TEXT="Saturday 9 May 2018" [RUN=outputs/runs/dates/...]'; exit 2; }
+	$(PY) -m experiments.translate "$(TEXT)" $(if $(RUN),--run "$(RUN)")
 
 stats: $(INSTALLED) ## the statistics of a sweep again: make stats SWEEP=outputs/sweeps/<dir>
 	@test -n "$(SWEEP)" || { echo "usage: make stats SWEEP=outputs/sweeps/<dir>"; exit 2; }

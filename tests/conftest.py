@@ -16,7 +16,9 @@ IMDB_DIR = IMDB_DIR if (IMDB_DIR / "imdb.npz").is_file() else None
 if IMDB_DIR is not None:
     os.environ["ATTENTION_DATA_DIR"] = str(IMDB_DIR)  # for the configs and the subprocesses
 
-TASKS = ("dense", "lstm_before", "lstm_after", "multidim_per_dim", "multidim_shared", "add_two_numbers", "find_max")
+TASKS = (
+    "dense", "lstm_before", "lstm_after", "multidim_per_dim", "multidim_shared", "add_two_numbers", "find_max", "dates",
+)
 
 
 @pytest.fixture

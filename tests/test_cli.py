@@ -92,7 +92,7 @@ def test_every_score_function_selects_in_every_many_to_one_task(compose_config, 
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["task=nope"], "error: unknown task 'nope'; accepted: add_two_numbers, dense, find_max, imdb, lstm_after"),
+        (["task=nope"], "error: unknown task 'nope'; accepted: add_two_numbers, dates, dense, find_max, imdb, lstm_after"),
         (["task=dense", "attention=block_3d"], "error: attention 'block_3d' does not apply to task 'dense'"),
         (["seed=abc"], "error: seed must be a non-negative integer"),
         (["-m", "seed=5..2"], "error: seed=5..2 is an empty range"),

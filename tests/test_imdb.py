@@ -85,6 +85,6 @@ def test_attention_and_baseline_models_have_the_same_parameter_count(compose_con
     for variant in ("luong", "none"):  # the seed's comparison
         cfg = compose_config("task=imdb", f"attention={variant}")
         layer = None if cfg.attention.layer is None else instantiate(cfg.attention.layer, name=ATTENTION_LAYER)
-        counts[variant] = imdb.build_model(cfg.task, layer).count_params()
+        counts[variant] = imdb.build_model(cfg.task, layer, None).count_params()
     assert 240_000 < counts["none"] < 260_000
     assert abs(counts["luong"] - counts["none"]) / counts["none"] < 0.01

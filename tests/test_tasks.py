@@ -21,12 +21,14 @@ EXPECTED_WEIGHTS_SHAPE = {
     "add_two_numbers": (16, 20),
     "find_max": (16, 10),
     "imdb": (16, 500),
+    "dates": (16, 11, 40),  # output steps × input characters
 }
 PEAK_KEYS = {"target_index", "peak_index", "peak_weight", "runner_up_weight"}
 QUALITY_KEYS = {
     "add_two_numbers": {"hit_rate", "probe_hit_rate", "test_hit_rate", "samples"},
     "find_max": {"argmax_accuracy", "samples"},
     "imdb": {"mean_peak_weight", "mean_entropy_nats", "samples"},
+    "dates": {"field_hit_rate", "mass_on_field", "year_hit_rate", "month_hit_rate", "day_hit_rate", "samples"},
 }
 
 

@@ -24,7 +24,8 @@ class Probe:
     targets: np.ndarray
     weights: np.ndarray  # attention weights, (samples, positions, ...)
     expected: Optional[np.ndarray] = None  # ground-truth attention, where the task defines one
-    tokens: Optional[list] = None  # for text: the word at each position (None for padding)
+    tokens: Optional[list] = None  # for text: the token at each input position (None for padding)
+    output_tokens: Optional[list] = None  # for text outputs: the token at each output step
     quality: Optional[dict] = None  # the task's attention_quality
 
 
@@ -147,6 +148,38 @@ def attention_words(probe, title, fig=None, words_per_line=14, max_words=140):
     return fig
 
 
+def alignment_panel(ax, weights, inputs, outputs, title):
+    """One alignment heatmap: output tokens (rows) × input tokens (columns), padding left out."""
+    columns = [i for i, token in enumerate(inputs) if token is not None]
+    image = ax.imshow(weights[: len(outputs), columns], cmap="hot", vmin=0, vmax=1, aspect="auto",
+                      interpolation="nearest")
+    ax.set_xticks(range(len(columns)), [inputs[i].replace(" ", "␣") for i in columns], fontsize=8)
+    ax.set_yticks(range(len(outputs)), outputs, fontsize=8)
+    ax.set_xlabel("input character")
+    ax.set_ylabel("output character")
+    ax.set_title(title, fontsize=9)
+    return image
+
+
+def alignment(probe, title, fig=None, max_panels=6):
+    """Seed 003's alignment heatmaps, one per probe text: which input characters each output
+    character attended to (each row sums to 1)."""
+    panels = min(len(probe.weights), max_panels)
+    columns = min(panels, 2)
+    rows = -(-panels // columns)
+    fig = _figure(fig, (7 * columns, 3.4 * rows + 0.8))
+    axes = np.atleast_1d(fig.subplots(rows, columns)).ravel()
+    for i, ax in enumerate(axes):
+        if i >= panels:
+            ax.set_axis_off()
+            continue
+        text = "".join(t for t in probe.tokens[i] if t is not None)
+        image = alignment_panel(ax, probe.weights[i], probe.tokens[i], probe.output_tokens[i], repr(text))
+    fig.colorbar(image, ax=list(axes[:panels]), shrink=0.6, label="attention weight")
+    fig.suptitle(f"{title}\nwhere each output character looked (teacher-forced on the true date)")
+    return fig
+
+
 def training_curves(history, title):
     """Loss and every other metric per epoch: training, validation, and test where recorded."""
     metrics = [m for m in history if not m.startswith(("val_", "test_"))]
@@ -184,4 +217,5 @@ FIGURES = {
     "attention_map": attention_map,
     "attention_argmax": attention_argmax,
     "attention_words": attention_words,
+    "alignment": alignment,
 }

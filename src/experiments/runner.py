@@ -110,9 +110,34 @@ def _callbacks(cfg, run_dir, data, attend, probe, title):
 def _new_probe(cfg, task, data):
     """The probe inputs (the task's own, or the first test samples) and what the task knows of them."""
     x, y = data.probe or tuple(a[: cfg.task.probe_samples] for a in data.test)
-    expected = task.expected_attention(cfg.task, x, y) if hasattr(task, "expected_attention") else None
-    tokens = task.input_tokens(cfg.task, x) if hasattr(task, "input_tokens") else None
-    return Probe(x, y, weights=None, expected=expected, tokens=tokens)
+
+    def ask(hook, *args):  # the task's optional hooks
+        return getattr(task, hook)(cfg.task, *args) if hasattr(task, hook) else None
+
+    return Probe(
+        x,
+        y,
+        weights=None,
+        expected=ask("expected_attention", x, y),
+        tokens=ask("input_tokens", data, x),
+        output_tokens=ask("output_tokens", data, y),
+    )
+
+
+def _attention_layer(cfg):
+    """The variant's layer, named so the runner can probe it, or None for `attention=none`.
+
+    A task whose model needs another kind of layer (an encoder-decoder's cross-attention) names
+    it in `task.attention_layer`, built with the variant's score.
+    """
+    if cfg.attention.layer is None:
+        return None
+    return instantiate(cfg.task.get("attention_layer") or cfg.attention.layer, name=ATTENTION_LAYER)
+
+
+def _loss(cfg):
+    """A Keras loss name, or a loss object where the config gives one (`_target_` and options)."""
+    return instantiate(cfg.task.loss) if OmegaConf.is_dict(cfg.task.loss) else cfg.task.loss
 
 
 def _train_and_probe(cfg, run_dir):
@@ -120,11 +145,11 @@ def _train_and_probe(cfg, run_dir):
     seed_everything(cfg.seed)
     data = task.make_data(cfg.task, np.random.default_rng(cfg.seed))
 
-    attention = None if cfg.attention.layer is None else instantiate(cfg.attention.layer, name=ATTENTION_LAYER)
-    model = task.build_model(cfg.task, attention)
+    attention = _attention_layer(cfg)
+    model = task.build_model(cfg.task, attention, data)
     model.compile(
         optimizer=instantiate(cfg.trainer.optimizer),
-        loss=cfg.task.loss,
+        loss=_loss(cfg),
         metrics=list(cfg.task.metrics),
     )
     attend = None
@@ -167,6 +192,8 @@ def _train_and_probe(cfg, run_dir):
         return outcome
 
     test = model.evaluate(*data.test, batch_size=PREDICT_BATCH, verbose=0, return_dict=True)
+    if hasattr(task, "evaluate"):
+        test.update(task.evaluate(cfg.task, model, data))
     quality = None
     if attend is not None:
         probe.weights = attend(probe.inputs)
@@ -178,6 +205,8 @@ def _train_and_probe(cfg, run_dir):
         if cfg.task.get("epoch_figure"):
             figures.append(f"{cfg.task.epoch_figure}.gif")
     model.save(run_dir / "model.keras")
+    for name, text in (task.artifacts(cfg.task, data) if hasattr(task, "artifacts") else {}).items():
+        (run_dir / name).write_text(text, encoding="utf-8")
 
     return {
         **outcome,

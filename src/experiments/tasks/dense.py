@@ -10,7 +10,7 @@ def make_data(cfg, rng):
     return train_test(cfg, rng, (cfg.data.features,), cfg.data.signal_index)
 
 
-def build_model(cfg, attention):
+def build_model(cfg, attention, data):
     inputs = keras.Input((cfg.data.features,))
     x = attention(inputs)
     x = keras.layers.Dense(cfg.model.hidden_units)(x)  # linear, as in the seed

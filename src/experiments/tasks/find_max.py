@@ -23,7 +23,7 @@ def make_data(cfg, rng):
     )
 
 
-def build_model(cfg, attention):
+def build_model(cfg, attention, data):
     inputs = keras.Input((cfg.data.steps, 1))
     x = recurrent_attention_head(inputs, cfg.model.lstm_units, attention)
     return keras.Model(inputs, keras.layers.Dense(1)(x), name="find_max")

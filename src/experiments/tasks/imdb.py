@@ -20,7 +20,7 @@ def make_data(cfg, rng):
     return Splits(train=(x_train, y_train), test=(x_test, y_test))
 
 
-def build_model(cfg, attention):
+def build_model(cfg, attention, data):
     m = cfg.model
     inputs = keras.Input((cfg.data.maxlen,), dtype="int32")
     x = keras.layers.Embedding(cfg.data.num_words, m.embedding_dim)(inputs)
@@ -36,7 +36,7 @@ def build_model(cfg, attention):
     return keras.Model(inputs, outputs, name="imdb_attention" if attention is not None else "imdb_baseline")
 
 
-def input_tokens(cfg, x):
+def input_tokens(cfg, data, x):
     """The words of each review, position by position (None for padding)."""
     decode = decoder(read_word_index(cfg.data.dir))
     return [[w if i else None for i, w in zip(ids, decode(ids))] for ids in x]

@@ -16,7 +16,7 @@ def make_data(cfg, rng):
     return train_test(cfg, rng, (cfg.data.steps, cfg.data.dims), cfg.data.signal_step)
 
 
-def build_model(cfg, attention):
+def build_model(cfg, attention, data):
     if cfg.placement not in PLACEMENTS:
         raise ValueError(f"task.placement must be one of {PLACEMENTS}, got {cfg.placement!r}")
     inputs = keras.Input((cfg.data.steps, cfg.data.dims))
