@@ -1,7 +1,7 @@
 """Date translation: the data, the vocabularies, masking, the run's files, learning, translate."""
 
 import datetime
-import json
+import re
 import subprocess
 import sys
 
@@ -175,3 +175,35 @@ def test_a_minute_of_training_translates_most_held_out_dates(compose_config, tmp
     assert metrics["test"]["exact_match"] >= 0.5
     # The right field (of about 20 characters, 2 to 4 of them the field's) holds the argmax.
     assert metrics["attention_quality"]["field_hit_rate"] >= 0.5
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("task.data.locales=[en_US,xx_YY]", "task.data.locales: unknown locale 'xx_YY'; Babel names them like en_US"),
+        ("task.data.formats=[MMMM yyyy]", "task.data.formats: 'MMMM yyyy' does not write the day; a format must write"),
+        ("task.data.max_length=20", "writes '28 de septiembre de 2018' (24 characters), longer than task.data.max_length=20"),
+        ("task.data.first_day=1950-13-01", "task.data.first_day and last_day must be dates like 1950-01-01, got '1950-13-01'"),
+        ("+task.data.cases.title=1", "task.data.cases: unknown ['title']; accepted: as_is, upper, lower"),
+    ],
+)
+def test_bad_data_options_are_refused_with_what_is_accepted(compose_config, override, message):
+    from experiments.config import ConfigError
+    from experiments.tasks import dates
+
+    cfg = compose_config("task=dates", "debug=smoke", override)
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        dates.make_data(cfg.task, np.random.default_rng(0))
+
+
+def test_a_bad_data_option_stops_the_command_in_one_line(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "experiments", "task=dates", "debug=smoke", "task.data.locales=[xx_YY]",
+         f"hydra.run.dir={tmp_path}/run"],
+        capture_output=True, text=True, timeout=300,
+    )
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert result.returncode == 2 and errors == [
+        "error: task.data.locales: unknown locale 'xx_YY'; Babel names them like en_US, fr_FR, de"
+    ]
+    assert "Traceback" not in result.stderr

@@ -40,7 +40,7 @@ def _run(cfg):
         return
     try:
         run(cfg, run_dir)
-    except DataError as error:  # every job would fail alike: stop here, in one line
+    except (ConfigError, DataError) as error:  # every job would fail alike: stop here, in one line
         _fail(error)
     except Exception:
         if hydra_cfg.mode != RunMode.MULTIRUN:

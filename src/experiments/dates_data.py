@@ -15,6 +15,7 @@ import json
 from dataclasses import dataclass
 
 import numpy as np
+from babel import Locale, UnknownLocaleError
 from babel.dates import DateTimeFormat, get_date_format, tokenize_pattern
 
 OTHER, YEAR, MONTH, DAY = 0, 1, 2, 3
@@ -45,6 +46,36 @@ def render(date, style, locale):
     return text, fields
 
 
+def check_options(formats, locales, cases, max_length):
+    """Raises ValueError (one line: what is wrong, what is accepted) for a locale Babel does not
+    know, a format that leaves out the day, month or year, a case name other than as_is, upper
+    or lower, or a text longer than `max_length` (tried on a day of every month and weekday)."""
+    for locale in locales:
+        try:
+            Locale.parse(locale)
+        except (UnknownLocaleError, ValueError):
+            raise ValueError(f"task.data.locales: unknown locale {locale!r}; Babel names them like en_US, fr_FR, de") from None
+    unknown_cases = set(cases) - {"as_is", "upper", "lower"}
+    if unknown_cases:
+        raise ValueError(f"task.data.cases: unknown {sorted(unknown_cases)}; accepted: as_is, upper, lower")
+    days = [datetime.date(2018, month, 24 + month % 5) for month in range(1, 13)]  # every month, every weekday
+    for style in formats:
+        for locale in locales:
+            texts = [render(day, style, locale) for day in days]
+            missing = [FIELD_NAMES[f] for f in FIELD_NAMES if f not in texts[0][1]]
+            if missing:
+                raise ValueError(
+                    f"task.data.formats: {style!r} does not write the {' and '.join(missing)}; a format must write "
+                    "the day, the month and the year (Babel patterns such as 'd MMM yyyy', or medium, long, full)"
+                )
+            longest = max(texts, key=lambda t: len(t[0]))[0]
+            if len(longest) > max_length:
+                raise ValueError(
+                    f"task.data.formats: {style!r} in {locale} writes {longest!r} ({len(longest)} characters), "
+                    f"longer than task.data.max_length={max_length}"
+                )
+
+
 def recase(text, case):
     """The text as written ('as_is'), or upper- or lower-cased where that keeps every character
     in its place (it does for every month and day name here; 'ß'.upper() would not)."""
@@ -58,7 +89,14 @@ def day_pools(first, last, held_out, rng):
     `held_out` is the fraction of days kept apart for each of validation and test, so that a
     model is scored on dates it never saw, in any format.
     """
-    first, last = datetime.date.fromisoformat(str(first)), datetime.date.fromisoformat(str(last))
+    try:
+        first, last = datetime.date.fromisoformat(str(first)), datetime.date.fromisoformat(str(last))
+    except ValueError:
+        raise ValueError(f"task.data.first_day and last_day must be dates like 1950-01-01, got {first!r} and {last!r}") from None
+    if last < first or not 0 < held_out < 0.5:
+        raise ValueError(
+            f"need first_day <= last_day and 0 < held_out < 0.5; got {first} to {last}, held_out={held_out}"
+        )
     days = first.toordinal() + rng.permutation(last.toordinal() - first.toordinal() + 1)
     cut = max(1, int(round(held_out * len(days))))
     return days[2 * cut:], days[cut: 2 * cut], days[:cut]

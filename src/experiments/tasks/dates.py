@@ -17,11 +17,13 @@ from experiments.dates_data import (
     FIELD_NAMES,
     ISO_FIELDS,
     CharVocabulary,
+    check_options,
     day_pools,
     probe_dates,
     sample_dates,
     vocabularies_json,
 )
+from experiments.config import ConfigError
 from experiments.tasks import Splits
 
 ISO_LENGTH = len("YYYY-MM-DD")
@@ -47,7 +49,11 @@ def _field_map(samples, max_length):
 
 def make_data(cfg, rng):
     d = cfg.data
-    train_days, validation_days, test_days = day_pools(d.first_day, d.last_day, d.held_out, rng)
+    try:
+        check_options(d.formats, d.locales, d.cases, d.max_length)
+        train_days, validation_days, test_days = day_pools(d.first_day, d.last_day, d.held_out, rng)
+    except ValueError as error:
+        raise ConfigError(error) from None
     options = {"formats": list(d.formats), "locales": list(d.locales), "case_weights": dict(d.cases)}
     train = sample_dates(rng, train_days, cfg.samples, **options)
     validation = sample_dates(rng, validation_days, d.validation_samples, **options)
