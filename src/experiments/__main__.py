@@ -16,6 +16,7 @@ from hydra.types import RunMode
 from experiments.cli import CONFIG_DIR, UsageError, normalize_args
 from experiments.config import ConfigError, validate
 from experiments.imdb_data import DataError
+from experiments.threads import limit_threads, threads_per_job
 
 log = logging.getLogger("experiments")
 
@@ -27,13 +28,15 @@ def _fail(message):
 
 @hydra.main(config_path=str(CONFIG_DIR), config_name="config", version_base="1.3")
 def _run(cfg):
+    hydra_cfg = HydraConfig.get()
     try:
         validate(cfg)
-    except ConfigError as error:
+        threads = threads_per_job(cfg.trainer.threads, hydra_cfg.launcher)
+    except (ConfigError, ValueError) as error:
         _fail(error)
     from experiments.runner import completed_before, run  # TensorFlow: only for a good config
 
-    hydra_cfg = HydraConfig.get()
+    limit_threads(threads)
     run_dir = Path(hydra_cfg.runtime.output_dir)
     if completed_before(cfg, run_dir):
         log.info("%s already holds a completed run of this config: skipped", run_dir)

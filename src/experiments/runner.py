@@ -47,7 +47,9 @@ def config_fingerprint(cfg):
     """A hash of everything that decides a run's numbers (the config without Hydra's own part)."""
     settings = OmegaConf.to_container(cfg, resolve=True)
     settings.pop("hydra", None)
-    settings.get("trainer", {}).pop("verbose", None)  # how much it prints changes no number
+    trainer = settings.get("trainer", {})
+    trainer.pop("verbose", None)  # how much it prints changes no number
+    trainer.pop("threads", None)  # nor, with deterministic ops, how many threads compute it (tested)
     return hashlib.sha1(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
 
 
