@@ -19,6 +19,8 @@ from experiments.imdb_data import DataError
 from experiments.threads import limit_threads, threads_per_job
 
 log = logging.getLogger("experiments")
+# JAX reports at INFO that this machine has no TPU; Hydra's logging would print it for every job.
+logging.getLogger("jax._src.xla_bridge").setLevel(logging.WARNING)
 
 
 def _fail(message):
@@ -42,7 +44,7 @@ def _run(cfg):
         log.info("%s already holds a completed run of this config: skipped", run_dir)
         return
     try:
-        run(cfg, run_dir)
+        run(cfg, run_dir, threads)
     except (ConfigError, DataError) as error:  # every job would fail alike: stop here, in one line
         _fail(error)
     except Exception:

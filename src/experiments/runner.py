@@ -64,11 +64,12 @@ def completed_before(cfg, run_dir):
     return metrics if same else None
 
 
-def run(cfg, run_dir):
+def run(cfg, run_dir, threads=None):
     """Trains the configured task and writes every output file into `run_dir`; returns the metrics.
 
     `metrics.json` is written last, even when the run fails or is interrupted (status `failed`,
-    with the reason), so a sweep can tell finished jobs from the rest.
+    with the reason), so a sweep can tell finished jobs from the rest. `threads` is recorded
+    there: the CPU threads the caller gave the backend (None: all cores).
     """
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -79,6 +80,8 @@ def run(cfg, run_dir):
         "seed": cfg.seed,
         "status": "failed",
         "config": config_fingerprint(cfg),
+        "backend": keras.backend.backend(),
+        "threads": threads,
     }
     try:
         metrics.update(_train_and_probe(cfg, run_dir))
