@@ -18,7 +18,7 @@ endif
 .DEFAULT_GOAL := help
 .PHONY: help install run test test-fast test-backend readme sweep stats clean \
         dense lstm_before lstm_after multidim_per_dim multidim_shared \
-        add_two_numbers find_max imdb imdb_quick imdb_table dates translate
+        add_two_numbers find_max imdb imdb_quick imdb_table dates translate bench
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) \
@@ -81,6 +81,18 @@ dates: $(INSTALLED) ## date translation (seed 003): seq2seq with attention, alig
 translate: $(INSTALLED) ## translate TEXT="Saturday 9 May 2018" with the newest dates model (RUN=dir picks one)
 	@test -n "$(TEXT)" || { echo 'usage: make translate TEXT="Saturday 9 May 2018" [RUN=outputs/runs/dates/...]'; exit 2; }
 	$(PY) -m experiments.translate "$(TEXT)" $(if $(RUN),--run "$(RUN)")
+
+# The published attention 5.0.0 needs the legacy tf-keras, and its import name is `attention` as
+# ours is: it gets a venv of its own, with the TensorFlow version of .venv.
+PEER_VENV := .venv-peer
+$(PEER_VENV)/.installed: $(INSTALLED)
+	@test -x $(PEER_VENV)/bin/python || $(PYTHON) -m venv $(PEER_VENV)
+	tf=$$($(PY) -c 'import tensorflow as tf; print(".".join(tf.__version__.split(".")[:2]))'); \
+	$(PEER_VENV)/bin/python -m pip install --quiet "tensorflow==$$tf.*" "tf-keras==$$tf.*" "attention==5.0.0"
+	@touch $@
+
+bench: $(INSTALLED) $(PEER_VENV)/.installed ## speed: ours vs the floor, Keras' layers, attention 5.0.0, each backend; joblib sweep (about 10 min)
+	$(PY) benchmarks/bench.py --peer-python $(PEER_VENV)/bin/python $(ARGS)
 
 stats: $(INSTALLED) ## the statistics of a sweep again: make stats SWEEP=outputs/sweeps/<dir>
 	@test -n "$(SWEEP)" || { echo "usage: make stats SWEEP=outputs/sweeps/<dir>"; exit 2; }
