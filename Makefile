@@ -18,7 +18,7 @@ endif
 .DEFAULT_GOAL := help
 .PHONY: help install run test test-fast test-backend readme sweep stats clean \
         dense lstm_before lstm_after multidim_per_dim multidim_shared \
-        add_two_numbers find_max imdb imdb_quick imdb_table dates translate bench
+        add_two_numbers find_max imdb imdb_quick imdb_table dates translate bench report
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) \
@@ -93,6 +93,9 @@ $(PEER_VENV)/.installed: $(INSTALLED)
 
 bench: $(INSTALLED) $(PEER_VENV)/.installed ## speed: ours vs the floor, Keras' layers, attention 5.0.0, each backend; joblib sweep (about 10 min)
 	$(PY) benchmarks/bench.py --peer-python $(PEER_VENV)/bin/python $(ARGS)
+
+report: $(INSTALLED) ## one HTML page of every run and sweep under outputs/: outputs/report/index.html
+	$(PY) -m experiments.report $(ARGS)
 
 stats: $(INSTALLED) ## the statistics of a sweep again: make stats SWEEP=outputs/sweeps/<dir>
 	@test -n "$(SWEEP)" || { echo "usage: make stats SWEEP=outputs/sweeps/<dir>"; exit 2; }

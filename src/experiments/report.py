@@ -1,0 +1,208 @@
+"""`python -m experiments.report [DIR]`: one HTML page of everything under `outputs/` (or DIR).
+
+Writes DIR/report/index.html:
+- one section per task, with its latest completed run's figures, attention quality and test metrics,
+  and its config one click away;
+- every failed run, with its reason;
+- one section per sweep: its statistics (from summary.csv), summary.png, and the seeds' published
+  numbers beside ours where the seeds give numbers;
+- the `make translate` heatmaps and the `make bench` table, where present.
+
+Images are linked relatively, never copied or redrawn, so the page opens from the file with no
+server, and rebuilding after one more run only reads the runs' small JSON and YAML files.
+"""
+
+import datetime
+import json
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from experiments.cli import CONFIG_DIR
+from experiments.stats import PROTOCOLS, group_statistics
+
+# The seeds' own numbers, where they give some: seed 004's IMDB table (10 runs, max test accuracy
+# over 10 epochs per run, in percent), as REFERENCE.md quotes it.
+PUBLISHED = {
+    "imdb": {
+        "source": "seed 004 (keras-attention README): 10 runs, max test accuracy over 10 epochs",
+        "column": "max_test_accuracy",
+        "epochs": 10,  # shown only beside sweeps run for as many epochs (the seed's protocol)
+        "attention": {"luong": {"max": 88.76, "avg": 87.62, "stddev": 0.14},
+                      "none": {"max": 88.22, "avg": 87.02, "stddev": 0.18}},
+    },
+}
+TASK_ORDER = ["dense", "lstm_before", "lstm_after", "multidim_per_dim", "multidim_shared",
+              "add_two_numbers", "find_max", "imdb", "dates"]
+
+
+@dataclass
+class Run:
+    """One run directory, as its metrics.json and .hydra/ describe it."""
+
+    path: Path
+    link: str  # the run directory, relative to the report
+    metrics: dict
+    finished: float  # metrics.json's modification time
+    overrides: str = ""
+    config_link: str = ""
+    figures: list = field(default_factory=list)
+
+    @property
+    def status(self):
+        return self.metrics.get("status", "unknown")
+
+
+def task_description(task):
+    """The comment lines at the top of conf/task/<task>.yaml: what the task is and where its
+    attention should look, in the words of its config."""
+    path = CONFIG_DIR / "task" / f"{task}.yaml"
+    if not path.is_file():
+        return ""
+    lines = []
+    for line in path.read_text().splitlines():
+        if not line.startswith("#"):
+            break
+        lines.append(line.lstrip("# ").rstrip())
+    return " ".join(lines)
+
+
+def _relative(path, report_dir):
+    return Path(os.path.relpath(path, report_dir)).as_posix()
+
+
+def find_runs(root, report_dir):
+    """Every run directory under `root` (single runs and sweep jobs), newest first."""
+    runs = []
+    for metrics_path in root.rglob("metrics.json"):
+        if report_dir in metrics_path.parents:
+            continue
+        try:
+            metrics = json.loads(metrics_path.read_text())
+        except (OSError, ValueError):
+            continue
+        run_dir = metrics_path.parent
+        run = Run(run_dir, _relative(run_dir, report_dir), metrics, metrics_path.stat().st_mtime)
+        overrides = run_dir / ".hydra" / "overrides.yaml"
+        if overrides.is_file():
+            run.overrides = overrides.read_text()
+            run.config_link = _relative(run_dir / ".hydra" / "config.yaml", report_dir)
+        run.figures = [f"{run.link}/{name}" for name in metrics.get("figures", []) if (run_dir / name).is_file()]
+        runs.append(run)
+    return sorted(runs, key=lambda r: r.finished, reverse=True)
+
+
+def _percent_table(stats):
+    def shown(value):  # a single run has no spread: "–", not nan
+        return "–" if pd.isna(value) else f"{value:.2f}"
+
+    return [{**row, **{k: shown(row[k]) for k in ("max", "avg", "stddev", "ci_low", "ci_high")}}
+            for row in stats.to_dict("records")]
+
+
+def _published_beside(task, column, task_runs):
+    """The seeds' numbers for this task and protocol, if this sweep ran it as the seeds did."""
+    published = PUBLISHED.get(task)
+    if not published or published["column"] != column:
+        return None, None
+    epochs = task_runs[task_runs.status == "completed"].epochs
+    if epochs.empty or not (epochs == published["epochs"]).all():
+        return None, f"the seeds' numbers ({published['source']}) are not shown: this sweep ran other than {published['epochs']} epochs"
+    return published["attention"], f"Published: {published['source']}."
+
+
+def find_sweeps(root, report_dir):
+    """Every sweep directory under `root` (one with summary.csv), newest first."""
+    sweeps = []
+    for summary in root.rglob("summary.csv"):
+        sweep_dir = summary.parent
+        runs = pd.read_csv(summary)
+        sweep = {
+            "name": _relative(sweep_dir, root),
+            "link": _relative(sweep_dir, report_dir),
+            "finished": summary.stat().st_mtime,
+            "counts": runs.status.value_counts().to_dict(),
+            "figure": _relative(sweep_dir / "summary.png", report_dir) if (sweep_dir / "summary.png").is_file() else None,
+            "has_markdown": (sweep_dir / "summary.md").is_file(),
+            "protocols": [],
+            "bad": runs[runs.status != "completed"].astype(object).fillna("").to_dict("records"),
+        }
+        for column, title in PROTOCOLS.items():
+            for task, task_runs in runs.groupby("task", sort=True):
+                stats = group_statistics(task_runs, column)
+                if stats.empty:
+                    continue
+                beside, note = _published_beside(task, column, task_runs)
+                sweep["protocols"].append({"task": task, "title": title, "rows": _percent_table(stats),
+                                           "published": beside, "note": note})
+        sweeps.append(sweep)
+    return sorted(sweeps, key=lambda s: s["finished"], reverse=True)
+
+
+def build(root="outputs"):
+    """Writes `root`/report/index.html; returns its path."""
+    root = Path(root).resolve()
+    if not root.is_dir():
+        raise FileNotFoundError(f"no directory {root}: run an experiment first (make run), or name one")
+    report_dir = root / "report"
+    report_dir.mkdir(exist_ok=True)
+    runs = find_runs(root, report_dir)
+    tasks = []
+    for task in sorted({r.metrics.get("task") for r in runs if r.metrics.get("task")},
+                       key=lambda t: (TASK_ORDER.index(t) if t in TASK_ORDER else len(TASK_ORDER), t)):
+        task_runs = [r for r in runs if r.metrics.get("task") == task]
+        latest = next((r for r in task_runs if r.status == "completed"), None)
+        tasks.append({"name": task, "description": task_description(task), "latest": latest,
+                      "count": len(task_runs), "failed": sum(r.status != "completed" for r in task_runs)})
+    environment = Environment(loader=PackageLoader("experiments", "templates"), autoescape=select_autoescape())
+    environment.filters["number"] = lambda v: f"{v:.4g}" if isinstance(v, float) else v
+    html = environment.get_template("report.html.j2").render(
+        root=root,
+        generated=datetime.datetime.now().strftime("%Y-%m-%d %H:%M"),
+        tasks=tasks,
+        failed=[r for r in runs if r.status != "completed"],
+        sweeps=find_sweeps(root, report_dir),
+        translations=[_relative(p, report_dir) for p in sorted((root / "translations").glob("*.png"))],
+        bench=_bench_table(root / "bench" / "bench.csv"),
+        bench_link=_relative(root / "bench" / "bench.csv", report_dir),
+    )
+    index = report_dir / "index.html"
+    tmp = index.with_name(".index.html.tmp")
+    tmp.write_text(html, encoding="utf-8")
+    os.replace(tmp, index)  # a browser that reloads sees the old page or the new one
+    return index
+
+
+def _bench_table(path):
+    """The training-step table of `make bench`: ms by name, one column per model and backend."""
+    if not path.is_file():
+        return None
+    bench = pd.read_csv(path)
+    train = bench[bench.phase == "train"]
+    if train.empty:
+        return None
+    table = train.pivot_table(index="name", columns=["model", "backend"], values="ms_median", sort=False)
+    return {"columns": [f"{m} · {b}" for m, b in table.columns],
+            "rows": [(name, [None if pd.isna(v) else round(float(v), 2) for v in values]) for name, values in table.iterrows()]}
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) > 1 or (argv and argv[0].startswith("-")):
+        print("usage: python -m experiments.report [DIR]  (default: outputs)", file=sys.stderr)
+        return 2
+    try:
+        index = build(argv[0] if argv else "outputs")
+    except FileNotFoundError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"report: {index}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,138 @@
+"""The HTML report: built from a real outputs/ tree (runs, a sweep with a failed job), every image
+and link resolves, failures show their reason, and a headless browser loads every image."""
+
+import json
+import shutil
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from experiments.report import build
+
+EXPERIMENTS = [sys.executable, "-m", "experiments"]
+
+
+@pytest.fixture(scope="module")
+def outputs(tmp_path_factory):
+    """An outputs/ tree as the README's commands leave it: two single runs (one with a GIF) and a
+    sweep over two learning rates, one of which makes the loss NaN (a failed job)."""
+    root = tmp_path_factory.mktemp("report") / "outputs"
+    for command in (
+        ["task=dense", "debug=smoke"],
+        ["task=add_two_numbers", "debug=smoke", "task.epochs=2"],
+        ["-m", "task=dense", "debug=smoke", "trainer.optimizer.learning_rate=1e30,0.001",
+         f"hydra.sweep.dir={root}/sweeps/smoke"],
+    ):
+        subprocess.run([*EXPERIMENTS, *command, f"paths.output_dir={root}"], check=True, capture_output=True, timeout=300)
+    return root
+
+
+class _Links(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.images, self.links = [], []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "img":
+            self.images.append(attrs["src"])
+        elif tag == "a" and not attrs.get("href", "#").startswith("#"):
+            self.links.append(attrs["href"])
+
+
+def _parsed(index):
+    parser = _Links()
+    parser.feed(index.read_text(encoding="utf-8"))
+    return parser
+
+
+def test_every_image_and_link_of_the_report_resolves(outputs):
+    index = build(outputs)
+    assert index == outputs / "report" / "index.html"
+    page = _parsed(index)
+    names = {Path(src).name for src in page.images}
+    assert {"attention_bar.png", "attention_map.png", "attention_map.gif", "training_curves.png", "summary.png"} <= names
+    for target in page.images + page.links:
+        assert "://" not in target, f"not self-contained: {target}"
+        assert (index.parent / target).exists(), f"broken: {target}"
+
+
+def test_the_failed_job_shows_as_failed_with_its_reason_and_config(outputs):
+    html = build(outputs).read_text(encoding="utf-8")
+    assert '<td class="failed text">failed</td><td class="text">the training loss became NaN in epoch 1</td>' in html
+    # Its config is one click away: the overrides inline, the composed config linked.
+    assert "trainer.optimizer.learning_rate=1e+30" in html and ".hydra/config.yaml" in html
+
+
+def test_each_task_shows_its_latest_completed_run_and_what_it_should_show(outputs):
+    html = build(outputs).read_text(encoding="utf-8")
+    for task in ("dense", "add_two_numbers"):
+        assert f'<section id="task-{task}">' in html
+    assert "the label copied into feature 1" in html  # the task's own description, from its config
+    assert "hit_rate" in html  # add_two_numbers' attention quality from metrics.json
+
+
+def test_rebuilding_reads_the_runs_and_redraws_no_figure(outputs):
+    index = build(outputs)
+    figures = {p: p.stat().st_mtime_ns for p in outputs.rglob("*.png")}
+    # One more run: only its own files are new; the page picks it up.
+    extra = outputs / "runs" / "find_max" / "manual"
+    subprocess.run([*EXPERIMENTS, "task=find_max", "debug=smoke", f"hydra.run.dir={extra}"], check=True,
+                   capture_output=True, timeout=300)
+    html = build(outputs).read_text(encoding="utf-8")
+    assert '<section id="task-find_max">' in html
+    assert all(p.stat().st_mtime_ns == t for p, t in figures.items())
+    assert sorted(p.name for p in index.parent.iterdir()) == ["index.html"]  # nothing copied
+    shutil.rmtree(extra)
+
+
+def test_a_missing_directory_is_one_line():
+    result = subprocess.run([sys.executable, "-m", "experiments.report", "/nonexistent/outputs"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: no directory /nonexistent/outputs: run an experiment first (make run), or name one"
+    ]
+
+
+def _browser():
+    """A headless Chromium driven by Selenium, or a skip that says what is missing."""
+    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed: pip install -e '.[test]'")
+    driver_path, browser_path = shutil.which("chromedriver"), shutil.which("chromium")
+    if not (driver_path and browser_path):
+        pytest.skip("Chromium is not installed: apt-get install chromium chromium-driver (.ci/run does)")
+    options = webdriver.ChromeOptions()
+    options.binary_location = browser_path
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1300,2400"):
+        options.add_argument(flag)
+    from selenium.webdriver.chrome.service import Service
+
+    return webdriver.Chrome(service=Service(driver_path), options=options)
+
+
+def test_a_real_browser_loads_every_image(outputs, tmp_path):
+    index = build(outputs)
+    browser = _browser()
+    try:
+        browser.get(index.as_uri())
+        # Lazy images load when scrolled to: scroll through the page, then wait for all of them.
+        browser.execute_script("window.scrollTo(0, document.body.scrollHeight)")
+        loaded = browser.execute_async_script(
+            """const done = arguments[arguments.length - 1];
+            const images = Array.from(document.images);
+            images.forEach(i => { i.loading = "eager"; });
+            Promise.all(images.map(i => i.complete ? null : new Promise(r => { i.onload = i.onerror = r; })))
+              .then(() => done(images.map(i => [i.getAttribute("src"), i.naturalWidth])));"""
+        )
+        assert len(loaded) >= 5
+        assert [src for src, width in loaded if width == 0] == []
+        browser.save_screenshot(str(tmp_path / "report.png"))
+        title = browser.title
+    finally:
+        browser.quit()
+    assert title == "Attention experiments · report"
+    assert (tmp_path / "report.png").stat().st_size > 10_000
+    print(json.dumps({"screenshot": str(tmp_path / "report.png")}))
