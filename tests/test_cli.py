@@ -89,26 +89,7 @@ def test_every_score_function_selects_in_every_many_to_one_task(compose_config, 
         assert (cfg.attention.layer.score, cfg.attention.name) == (score, score)
 
 
-@pytest.mark.parametrize(
-    "args, message",
-    [
-        (["task=nope"], "error: unknown task 'nope'; accepted: add_two_numbers, dates, dense, find_max, imdb, lstm_after"),
-        (["task=dense", "attention=block_3d"], "error: attention 'block_3d' does not apply to task 'dense'"),
-        (["seed=abc"], "error: seed must be a non-negative integer"),
-        (["-m", "seed=5..2"], "error: seed=5..2 is an empty range"),
-    ],
-)
-def test_the_entry_point_stops_before_training_with_one_line(tmp_path, args, message):
-    result = subprocess.run(
-        [sys.executable, "-m", "experiments", f"paths.output_dir={tmp_path}", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 2
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith(message), result.stderr
-    assert not list(tmp_path.rglob("metrics.json"))
+# The entry point's one-line refusals are tried in tests/test_reliability.py (33 bad inputs).
 
 
 def _numbers(metrics):

@@ -62,7 +62,7 @@ def test_every_image_and_link_of_the_report_resolves(outputs):
 
 def test_the_failed_job_shows_as_failed_with_its_reason_and_config(outputs):
     html = build(outputs).read_text(encoding="utf-8")
-    assert '<td class="failed text">failed</td><td class="text">the training loss became NaN in epoch 1</td>' in html
+    assert '<td class="failed text">failed</td><td class="text">nan loss: the training loss became NaN in epoch 1</td>' in html
     # Its config is one click away: the overrides inline, the composed config linked.
     assert "trainer.optimizer.learning_rate=1e+30" in html and ".hydra/config.yaml" in html
 

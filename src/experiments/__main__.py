@@ -13,7 +13,7 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 
-from experiments.cli import CONFIG_DIR, UsageError, normalize_args
+from experiments.cli import CONFIG_DIR, UsageError, normalize_args, preflight
 from experiments.config import ConfigError, validate
 from experiments.imdb_data import DataError
 from experiments.threads import limit_threads, threads_per_job
@@ -63,7 +63,8 @@ def main():
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         sys.argv[1:] = normalize_args(sys.argv[1:])
-    except UsageError as error:
+        preflight(sys.argv[1:])
+    except (UsageError, ConfigError) as error:
         _fail(error)
     _run()
 

@@ -3,7 +3,11 @@
 Nothing here imports TensorFlow, so bad input fails in well under a second.
 """
 
+import difflib
+import itertools
+import os
 import re
+import tempfile
 from pathlib import Path
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "conf"
@@ -74,3 +78,135 @@ def normalize_args(args, config_dir=CONFIG_DIR):
         normalized.append(arg)
     flags = [a for a in normalized if a in MULTIRUN_FLAGS]
     return flags + [a for a in normalized if a not in MULTIRUN_FLAGS]
+
+
+# --- Preflight: every job's config, composed and checked before Hydra starts anything -----------
+
+MAX_CHECKED_JOBS = 200  # a larger sweep is checked on its first values; each job still checks itself
+# Settings that change no number: a sweep resumed with another value is the same sweep.
+NUMBER_NEUTRAL = ("trainer.verbose", "trainer.threads")
+
+
+def _one_line(error):
+    """Hydra's multi-line messages as one line, without the HYDRA_FULL_ERROR hint."""
+    lines = [line.strip() for line in str(error).splitlines()]
+    lines = [line for line in lines if line and not line.startswith(("Set the environment variable", "Config search path", "provider=", "path="))]
+    return " ".join(lines)
+
+
+def _leaf_keys(node, prefix=""):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _leaf_keys(value, f"{prefix}{key}.") if isinstance(value, dict) else [f"{prefix}{key}"]
+
+
+def _explain(error, known_keys):
+    """One line for a composition error; for a misspelled key, the keys it may have meant."""
+    match = re.match(r"Could not override '([^']+)'", str(error))
+    if match and "To append to your config" in str(error):
+        key = match.group(1)
+        close = difflib.get_close_matches(key, known_keys, n=3, cutoff=0.6)
+        close += [k for k in known_keys if k.endswith("." + key.rsplit(".", 1)[-1] + "s") or k.endswith("." + key)]
+        hint = f"did you mean {', '.join(dict.fromkeys(close))}? " if close else ""
+        return f"unknown setting '{key}': the config has no such key; {hint}(to add a new key on purpose, write +{key}=...)"
+    missing = re.search(r"Could not find '(.+)/([^/']+)'", str(error))
+    options = re.search(r"Available options in '[^']+':\s*(.*?)(?:\nConfig search path|$)", str(error), re.S)
+    if missing and options:
+        accepted = ", ".join(options.group(1).split())
+        return f"unknown {missing.group(1)} '{missing.group(2)}'; accepted: {accepted}"
+    return _one_line(error)
+
+
+def _jobs(overrides, multirun, params):
+    """The override list of every job of the launch (sweeps expanded; presets' sweeper params too)."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    parser = OverridesParser.create()
+    given = parser.parse_overrides(overrides)
+    keys = {o.key_or_group for o in given}
+    preset = parser.parse_overrides([f"{k}={v}" for k, v in params.items() if k not in keys]) if multirun else []
+    choices = []
+    for override in [*preset, *given]:
+        prefix = override.get_key_element()
+        if override.is_sweep_override():
+            if not multirun:
+                raise UsageError(f"{override.input_line} is a sweep of several runs; add -m to sweep it")
+            choices.append([f"{prefix}={v}" for v in override.sweep_string_iterator()])
+        else:
+            choices.append([override.input_line or prefix])
+    jobs = [list(job) for job in itertools.islice(itertools.product(*choices), MAX_CHECKED_JOBS)]
+    return jobs or [[]]
+
+
+def _writable(directory):
+    """Raises UsageError unless `directory` can be created (or written) here; creates nothing."""
+    directory = Path(directory).absolute()
+    ancestor = next(p for p in (directory, *directory.parents) if p.exists())
+    try:
+        if not ancestor.is_dir():
+            raise NotADirectoryError(f"{ancestor} is a file")
+        tempfile.TemporaryFile(dir=ancestor).close()
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise UsageError(
+            f"cannot write the outputs to {directory}: {ancestor}: {reason}; "
+            "choose another place with paths.output_dir=DIR (or hydra.run.dir / hydra.sweep.dir)"
+        ) from None
+
+
+def _same_sweep(sweep_dir, overrides):
+    """Raises UsageError if `sweep_dir` already holds a sweep launched with other overrides."""
+    record = Path(sweep_dir) / "multirun.yaml"
+    if not record.is_file():
+        return
+    from omegaconf import OmegaConf
+
+    def meaningful(items):
+        return sorted(o for o in items if not o.startswith(("hydra.", "hydra/")) and o.split("=")[0] not in NUMBER_NEUTRAL)
+
+    before = meaningful(OmegaConf.load(record).hydra.overrides.task)
+    now = meaningful(overrides)
+    if before != now:
+        raise UsageError(
+            f"{sweep_dir} already holds another sweep ({' '.join(before) or 'no overrides'}); to resume it, "
+            f"give the same overrides; for a new sweep, choose another hydra.sweep.dir"
+        )
+
+
+def preflight(args, config_dir=CONFIG_DIR):
+    """Composes and validates every job of the command line before Hydra creates anything.
+
+    Raises UsageError or ConfigError, each one line naming what is wrong and what is accepted.
+    Hydra's own options (`--help`, `--cfg`, ...) are left to Hydra. With HYDRA_FULL_ERROR=1,
+    errors keep Hydra's full message and traceback.
+    """
+    if any(a.startswith("-") and a not in MULTIRUN_FLAGS for a in args):
+        return
+    from hydra import compose, initialize_config_dir
+    from hydra.errors import HydraException
+    from hydra.types import RunMode
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    from experiments.config import validate
+
+    overrides = [a for a in args if a not in MULTIRUN_FLAGS]
+    multirun = len(overrides) < len(args)
+    with initialize_config_dir(config_dir=str(config_dir), version_base="1.3"):
+        try:
+            first = _jobs(overrides, True, {})[0]  # a preset may make the launch a sweep: ask it first
+            base = compose(config_name="config", overrides=first, return_hydra_config=True)
+            multirun = multirun or base.hydra.mode == RunMode.MULTIRUN
+            params = base.hydra.sweeper.get("params")
+            params = OmegaConf.to_container(params) if params is not None else {}
+            for job in _jobs(overrides, multirun, params):
+                validate(compose(config_name="config", overrides=job))
+        except (HydraException, OmegaConfBaseException) as error:
+            if os.environ.get("HYDRA_FULL_ERROR") == "1":
+                raise
+            plain = compose(config_name="config", overrides=[], return_hydra_config=False)
+            raise UsageError(_explain(error, list(_leaf_keys(OmegaConf.to_container(plain))))) from None
+        where = base.hydra.sweep.dir if multirun else base.hydra.run.dir
+    if multirun:
+        _same_sweep(where, overrides)
+    _writable(where)

@@ -28,6 +28,12 @@ def validate(cfg):
         raise ConfigError(
             f"task.validation_split must be in [0, 1), got {cfg.task.validation_split!r}"
         )
+    threads = cfg.trainer.get("threads", "auto")
+    if threads != "auto" and not _whole_number(threads, 1):
+        raise ConfigError(f"trainer.threads must be 'auto' or a positive integer, got {threads!r}")
+    rate = cfg.trainer.optimizer.get("learning_rate")
+    if rate is not None and (isinstance(rate, bool) or not isinstance(rate, (int, float)) or not rate > 0):
+        raise ConfigError(f"trainer.optimizer.learning_rate must be a positive number, got {rate!r}")
     from experiments.plots import FIGURES  # matplotlib only: still no TensorFlow
 
     for name in [*cfg.task.plots, *([cfg.task.epoch_figure] if cfg.task.get("epoch_figure") else [])]:

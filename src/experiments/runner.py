@@ -39,8 +39,11 @@ def seed_everything(seed):
 def write_json(path, data):
     """Writes `data` as JSON atomically: readers see the old file or the whole new one."""
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n")
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(json.dumps(data, indent=2) + "\n")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)  # a failed write (a full disk) leaves the old file, and no litter
 
 
 def config_fingerprint(cfg):
@@ -84,7 +87,7 @@ def run(cfg, run_dir, threads=None):
         "threads": threads,
     }
     try:
-        metrics.update(_train_and_probe(cfg, run_dir))
+        _train_and_probe(cfg, run_dir, metrics)
     except BaseException as error:  # KeyboardInterrupt too: the record says why it stopped
         metrics["reason"] = f"{type(error).__name__}: {error}"
         raise
@@ -145,7 +148,8 @@ def _loss(cfg):
     return instantiate(cfg.task.loss) if OmegaConf.is_dict(cfg.task.loss) else cfg.task.loss
 
 
-def _train_and_probe(cfg, run_dir):
+def _train_and_probe(cfg, run_dir, record):
+    """Trains, evaluates, probes and draws, putting each result into `record` (metrics.json)."""
     task = importlib.import_module(cfg.task.module)
     seed_everything(cfg.seed)
     data = task.make_data(cfg.task, np.random.default_rng(cfg.seed))
@@ -181,41 +185,44 @@ def _train_and_probe(cfg, run_dir):
         verbose=cfg.trainer.verbose,
         **validation,
     ).history
-    outcome = {
+    # Each result goes into the record as soon as it exists: if a later step fails (a full disk
+    # while drawing, say), metrics.json still holds every number computed before it.
+    record.update({
         "params": int(sum(np.prod(w.shape) for w in model.trainable_weights)),
         "epochs": len(history["loss"]),
         "history": {name: [float(v) for v in values] for name, values in history.items()},
-    }
+        "figures": [],
+    })
     stopper = next((c for c in callbacks if isinstance(c, keras.callbacks.EarlyStopping)), None)
     if stopper is not None:
-        outcome["stopped_epoch"] = stopper.stopped_epoch + 1 if stopper.stopped_epoch else None
-        outcome["best_epoch"] = stopper.best_epoch + 1
-    figures = outcome["figures"] = ["training_curves.png"]
-    training_curves(outcome["history"], title).savefig(run_dir / figures[0], dpi=110)
+        record["stopped_epoch"] = stopper.stopped_epoch + 1 if stopper.stopped_epoch else None
+        record["best_epoch"] = stopper.best_epoch + 1
     if math.isnan(history["loss"][-1]):
-        outcome["reason"] = f"the training loss became NaN in epoch {outcome['epochs']}"
-        return outcome
-
-    test = model.evaluate(*data.test, batch_size=PREDICT_BATCH, verbose=0, return_dict=True)
-    if hasattr(task, "evaluate"):
-        test.update(task.evaluate(cfg.task, model, data))
-    quality = None
+        record["reason"] = f"nan loss: the training loss became NaN in epoch {record['epochs']}"
+    else:
+        test = model.evaluate(*data.test, batch_size=PREDICT_BATCH, verbose=0, return_dict=True)
+        if hasattr(task, "evaluate"):
+            test.update(task.evaluate(cfg.task, model, data))
+        record["test"] = {name: float(value) for name, value in test.items()}
+        record["attention_quality"] = None
+        if attend is not None:
+            probe.weights = attend(probe.inputs)
+            record["attention_quality"] = probe.quality = task.attention_quality(cfg.task, probe, data, attend)
+    _save_figure(training_curves(record["history"], title), run_dir, "training_curves.png", record)
+    if "test" not in record:
+        return  # NaN: nothing more to draw or save
     if attend is not None:
-        probe.weights = attend(probe.inputs)
-        quality = probe.quality = task.attention_quality(cfg.task, probe, data, attend)
         np.save(run_dir / "attention.npy", probe.weights)
         for name in cfg.task.plots:
-            FIGURES[name](probe, title).savefig(run_dir / f"{name}.png", dpi=110)
-            figures.append(f"{name}.png")
+            _save_figure(FIGURES[name](probe, title), run_dir, f"{name}.png", record)
         if cfg.task.get("epoch_figure"):
-            figures.append(f"{cfg.task.epoch_figure}.gif")
+            record["figures"].append(f"{cfg.task.epoch_figure}.gif")
     model.save(run_dir / "model.keras")
     for name, text in (task.artifacts(cfg.task, data) if hasattr(task, "artifacts") else {}).items():
         (run_dir / name).write_text(text, encoding="utf-8")
+    record["status"] = "completed"
 
-    return {
-        **outcome,
-        "status": "completed",
-        "test": {name: float(value) for name, value in test.items()},
-        "attention_quality": quality,
-    }
+
+def _save_figure(fig, run_dir, name, record):
+    fig.savefig(run_dir / name, dpi=110)
+    record["figures"].append(name)

@@ -1,0 +1,153 @@
+"""Reliability: the same seed gives the same numbers; bad input is refused in one line and changes
+nothing; a failure while writing keeps every number computed before it."""
+
+import errno
+import json
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from experiments.runner import run
+
+
+# Same seed, same numbers, for every task under debug=smoke: tests/test_tasks.py runs each task twice
+# and compares metrics.json and attention.npy bit for bit; tests/test_cli.py does it across processes.
+
+
+# --- Bad input: at least 25 command lines and files, each refused before training ----------------
+
+def _corrupt_imdb(directory):
+    directory.mkdir()
+    (directory / "imdb.npz").write_bytes(b"this is not a zip archive")
+    (directory / "imdb_word_index.json").write_text("{}")
+    return directory
+
+
+BAD_INPUTS = [
+    # (arguments, what the one line must say); {tmp} is the test's directory.
+    (["task=nope"], "unknown task 'nope'; accepted: add_two_numbers, dates, dense"),
+    (["attention=nope"], "unknown attention 'nope'; accepted: bahdanau, block_2d"),
+    (["debug=nope"], "unknown debug 'nope'; accepted: smoke"),
+    (["experiment=nope"], "unknown experiment 'nope'; accepted: dense_seeds"),
+    (["hydra/launcher=nope"], "unknown hydra/launcher 'nope'; accepted: basic, joblib"),
+    (["task=dense", "attention=block_3d"], "attention 'block_3d' does not apply to task 'dense'; accepted: block_2d"),
+    (["-m", "task=dense", "attention=block_2d,luong"], "attention 'luong' does not apply to task 'dense'"),
+    (["epoch=5"], "unknown setting 'epoch': the config has no such key; did you mean task.epochs?"),
+    (["task.epoch=5"], "unknown setting 'task.epoch': the config has no such key; did you mean task.epochs"),
+    (["trainer.optimizer.lr=0.1"], "unknown setting 'trainer.optimizer.lr'"),
+    (["seed=abc"], "seed must be a non-negative integer"),
+    (["seed=-1"], "seed must be a non-negative integer"),
+    (["seed=1.5"], "seed must be a non-negative integer"),
+    (["seed=0.."], "seed must be a non-negative integer (or a range such as seed=0..9 with -m), got '0..'"),
+    (["-m", "seed=5..2"], "seed=5..2 is an empty range: A..B needs A <= B"),
+    (["-m", "seed=a..b"], "seed=a..b is not a range: A..B needs integers"),
+    (["seed=0..9"], "seed=0..9 is a range of runs; add -m to sweep it"),
+    (["seed=0,1"], "seed=0,1 is a sweep of several runs; add -m to sweep it"),
+    (["task.epochs=-1"], "task.epochs must be a positive integer, got -1"),
+    (["task.epochs=0"], "task.epochs must be a positive integer, got 0"),
+    (["task.batch_size=0"], "task.batch_size must be a positive integer, got 0"),
+    (["task.samples=many"], "task.samples must be a positive integer, got 'many'"),
+    (["task.validation_split=1.5"], "task.validation_split must be in [0, 1), got 1.5"),
+    (["task.plots=[attention_pie]"], "unknown figure 'attention_pie' in task.plots; accepted: attention_bar"),
+    (["trainer.threads=0"], "trainer.threads must be 'auto' or a positive integer, got 0"),
+    (["trainer.optimizer.learning_rate=fast"], "trainer.optimizer.learning_rate must be a positive number, got 'fast'"),
+    (["task.epochs=[1"], "no viable alternative at input '[1'"),
+    (["paths.output_dir=/proc/no-such-place"], "cannot write the outputs to /proc/no-such-place/runs/dense/block_2d/"),
+    (["paths.output_dir={tmp}/outputs/marker.txt/inside"], "marker.txt is a file; choose another place with paths.output_dir=DIR"),
+    (["-m", "task=dense", "seed=0..1", "hydra.sweep.dir={tmp}/outputs/sweeps/old"],
+     "already holds another sweep (debug=smoke task=lstm_before); to resume it, give the same overrides"),
+    (["task=dates", "task.data.locales=[xx_YY]"], "task.data.locales: unknown locale 'xx_YY'"),
+    (["task=imdb", "data_dir={tmp}/no-imdb-here"], "IMDB data not found: no file"),
+    (["task=imdb", "data_dir={tmp}/corrupt"], "point the suite at a directory holding imdb.npz and imdb_word_index.json"),
+]
+
+
+def _snapshot(directory):
+    return {str(p.relative_to(directory)): (p.stat().st_mtime_ns, p.stat().st_size)
+            for p in directory.rglob("*")}
+
+
+def test_bad_inputs_are_refused_in_one_line_before_training_and_change_nothing(tmp_path):
+    outputs = tmp_path / "outputs"
+    (outputs / "sweeps" / "old").mkdir(parents=True)
+    (outputs / "marker.txt").write_text("already here")
+    # A sweep that ran before, over another task, in the directory one bad command names.
+    subprocess.run([sys.executable, "-m", "experiments", "-m", "task=lstm_before", "debug=smoke",
+                    f"hydra.sweep.dir={outputs}/sweeps/old"], check=True, capture_output=True, timeout=300)
+    _corrupt_imdb(tmp_path / "corrupt")
+    before = _snapshot(outputs)
+
+    def attempt(case):
+        args, message = case
+        args = [a.replace("{tmp}", str(tmp_path)) for a in args]
+        env = {**os.environ}
+        env.pop("HYDRA_FULL_ERROR", None)
+        result = subprocess.run([sys.executable, "-m", "experiments", f"paths.output_dir={outputs}", *args],
+                                capture_output=True, text=True, timeout=300, env=env)
+        return args, message, result
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(attempt, BAD_INPUTS))
+    assert len(BAD_INPUTS) >= 25
+    for args, message, result in results:
+        errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+        assert result.returncode == 2, (args, result.stderr[-2000:])
+        assert len(errors) == 1 and message in errors[0], (args, result.stderr[-2000:])
+        assert "Traceback" not in result.stderr, args
+        assert "Epoch 1/" not in result.stdout, args  # no training started
+    # Nothing that was in the output directory changed. (The data errors come from inside a run,
+    # after Hydra made its new, empty-handed run directory: that one is new, not changed.)
+    after = _snapshot(outputs)
+    assert {k: v for k, v in after.items() if k in before} == before
+
+
+def test_hydra_full_error_keeps_the_traceback(tmp_path):
+    env = {**os.environ, "HYDRA_FULL_ERROR": "1"}
+    result = subprocess.run([sys.executable, "-m", "experiments", "epoch=5", f"paths.output_dir={tmp_path}"],
+                            capture_output=True, text=True, timeout=120, env=env)
+    assert result.returncode != 0 and "Traceback" in result.stderr
+
+
+# --- Faults while writing --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("fault", [OSError(errno.ENOSPC, "No space left on device"), PermissionError(errno.EACCES, "Permission denied")])
+def test_a_write_error_while_drawing_fails_the_run_but_keeps_its_numbers(compose_config, tmp_path, monkeypatch, fault):
+    from matplotlib.figure import Figure
+
+    cfg = compose_config("task=find_max", "debug=smoke")
+
+    def no_room(self, path, *args, **kwargs):
+        if str(path).endswith("attention_argmax.png"):
+            raise fault
+        return original(self, path, *args, **kwargs)
+
+    original = Figure.savefig
+    monkeypatch.setattr(Figure, "savefig", no_room)
+    with pytest.raises(OSError):
+        run(cfg, tmp_path)
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["status"] == "failed" and fault.strerror in metrics["reason"]
+    # Every number computed before the failure is kept.
+    assert metrics["test"]["loss"] > 0 and 0 <= metrics["attention_quality"]["argmax_accuracy"] <= 1
+    assert metrics["figures"] == ["training_curves.png"]
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_a_failed_write_of_metrics_keeps_the_previous_file(tmp_path, monkeypatch):
+    from experiments import runner
+
+    path = tmp_path / "metrics.json"
+    runner.write_json(path, {"status": "completed"})
+
+    def full(self, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(type(path), "write_text", full)
+    with pytest.raises(OSError):
+        runner.write_json(path, {"status": "failed"})
+    monkeypatch.undo()
+    assert json.loads(path.read_text()) == {"status": "completed"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["metrics.json"]
