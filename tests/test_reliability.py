@@ -12,6 +12,8 @@ import pytest
 
 from experiments.runner import run
 
+from conftest import IMDB_DIR
+
 
 # Same seed, same numbers, for every task under debug=smoke: tests/test_tasks.py runs each task twice
 # and compares metrics.json and attention.npy bit for bit; tests/test_cli.py does it across processes.
@@ -151,3 +153,57 @@ def test_a_failed_write_of_metrics_keeps_the_previous_file(tmp_path, monkeypatch
     monkeypatch.undo()
     assert json.loads(path.read_text()) == {"status": "completed"}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["metrics.json"]
+
+
+# --- Long runs: a killed job resumes where it stopped, and ends as if it never stopped -----------
+
+@pytest.mark.skipif(IMDB_DIR is None, reason="the local IMDB copy (../shared/data) is not here")
+def test_a_job_killed_in_epoch_7_resumes_at_epoch_7_with_the_same_final_numbers(compose_config, tmp_path, monkeypatch):
+    """IMDB (dropout, early stopping that restores the best epoch, test set every epoch), 8 epochs."""
+    import keras
+
+    from experiments import runner
+
+    cfg = compose_config("task=imdb", "debug=smoke", "task.epochs=8")
+    uninterrupted = run(cfg, tmp_path / "uninterrupted")
+    original = runner._callbacks
+
+    class KillInEpoch7(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if self.epoch == 7 and batch == 1:
+                raise KeyboardInterrupt("killed in epoch 7")
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch = epoch + 1
+
+    monkeypatch.setattr(runner, "_callbacks", lambda *args: original(*args) + [KillInEpoch7()])
+    with pytest.raises(KeyboardInterrupt):
+        run(cfg, tmp_path / "resumed")
+    killed = json.loads((tmp_path / "resumed" / "metrics.json").read_text())
+    assert killed["status"] == "failed" and "killed in epoch 7" in killed["reason"]
+    assert (tmp_path / "resumed" / "backup").is_dir()
+
+    epochs_run = []
+
+    class Count(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            epochs_run.append(epoch + 1)
+
+    monkeypatch.setattr(runner, "_callbacks", lambda *args: original(*args) + [Count()])
+    resumed = run(cfg, tmp_path / "resumed")
+    assert epochs_run == [7, 8]  # epochs 1 to 6 were restored, not run again
+    assert {k: v for k, v in resumed.items() if k != "wall_time_s"} == {
+        k: v for k, v in uninterrupted.items() if k != "wall_time_s"
+    }
+    assert len((tmp_path / "resumed" / "history.csv").read_text().splitlines()) == 1 + 8
+    assert not (tmp_path / "resumed" / "backup").exists()
+
+
+def test_a_backup_of_another_config_is_not_resumed(compose_config, tmp_path):
+    from experiments.callbacks import ResumableTraining
+
+    backup = tmp_path / "backup"
+    backup.mkdir()
+    (backup / "resume.json").write_text(json.dumps({"config": "another-config"}))
+    ResumableTraining.discard_other(backup, "this-config")
+    assert not backup.exists()

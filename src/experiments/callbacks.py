@@ -1,8 +1,12 @@
 """Keras callbacks used by the runner."""
 
+import json
+import shutil
 from dataclasses import replace
+from pathlib import Path
 
 import keras
+import numpy as np
 
 from experiments.plots import save_animation
 
@@ -46,3 +50,88 @@ class AttentionFrames(keras.callbacks.Callback):
     def on_train_end(self, logs=None):
         if self.frames:
             save_animation(self._draw, self.frames, self.directory / f"{self.figure.__name__}.gif")
+
+
+def _seed_generators(model):
+    """Every `keras.random.SeedGenerator` of the model's layers (dropout's, ...), in a fixed order."""
+    found, seen = [], set()
+
+    def visit(obj, depth=0):
+        if id(obj) in seen or depth > 6:
+            return
+        seen.add(id(obj))
+        if isinstance(obj, keras.random.SeedGenerator):
+            found.append(obj)
+        elif isinstance(obj, keras.layers.Layer):
+            for value in vars(obj).values():
+                for item in value if isinstance(value, (list, tuple)) else [value]:
+                    if isinstance(item, (keras.layers.Layer, keras.random.SeedGenerator)):
+                        visit(item, depth + 1)
+
+    visit(model)
+    return found
+
+
+class ResumableTraining(keras.callbacks.BackupAndRestore):
+    """Keras' BackupAndRestore, plus what it leaves out, so that a run killed after epoch k and
+    started again in the same directory ends with the numbers of an uninterrupted run:
+    the random state of dropout, the logs of the epochs already run, and an early stopper's state
+    (its best epoch, its patience count, and the best weights it will restore).
+
+    Keras saves the weights, the optimizer and the epoch; this callback saves the rest beside
+    them (`resume.json`, `resume.npz`) after each epoch. All of it goes when training ends.
+    """
+
+    @staticmethod
+    def discard_other(directory, config):
+        """Removes a backup in `directory` left by a run of another config (or unreadable)."""
+        directory = Path(directory)
+        if not directory.is_dir():
+            return
+        try:
+            same = json.loads((directory / "resume.json").read_text()).get("config") == config
+        except (OSError, ValueError):
+            same = False
+        if not same:
+            shutil.rmtree(directory)
+
+    def __init__(self, directory, stopper=None, config=None):
+        super().__init__(backup_dir=str(directory), save_freq="epoch", delete_checkpoint=True)
+        self.directory = Path(directory)
+        self.stopper = stopper
+        self.config = config  # the run's config fingerprint: a backup of another config is not resumed
+        self.epoch_logs = []  # the logs of every epoch, those before a restart included
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)  # weights, optimizer and epoch, if there is a backup
+        state_path = self.directory / "resume.json"
+        if not state_path.is_file():
+            return
+        state = json.loads(state_path.read_text())
+        arrays = np.load(self.directory / "resume.npz")
+        for i, generator in enumerate(_seed_generators(self.model)):
+            generator.state.assign(arrays[f"seed_{i}"])
+        self.epoch_logs = state["epoch_logs"]
+        if self.stopper is not None and state.get("stopper"):
+            self.stopper.wait, self.stopper.best, self.stopper.best_epoch = (
+                state["stopper"]["wait"], state["stopper"]["best"], state["stopper"]["best_epoch"])
+            count = state["stopper"]["best_weights"]
+            self.stopper.best_weights = [arrays[f"best_{i}"] for i in range(count)] if count else None
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epoch_logs.append({k: float(v) for k, v in (logs or {}).items()})
+        super().on_epoch_end(epoch, logs)
+        arrays = {f"seed_{i}": keras.ops.convert_to_numpy(g.state.value) for i, g in enumerate(_seed_generators(self.model))}
+        state = {"config": self.config, "epoch": epoch + 1, "epoch_logs": self.epoch_logs}
+        if self.stopper is not None:
+            best = self.stopper.best_weights or []
+            arrays.update({f"best_{i}": w for i, w in enumerate(best)})
+            state["stopper"] = {"wait": self.stopper.wait, "best": float(self.stopper.best),
+                                "best_epoch": self.stopper.best_epoch, "best_weights": len(best)}
+        np.savez(self.directory / "resume.npz", **arrays)
+        (self.directory / "resume.json").write_text(json.dumps(state))
+
+    def on_train_end(self, logs=None):
+        super().on_train_end(logs)
+        for name in ("resume.json", "resume.npz"):
+            (self.directory / name).unlink(missing_ok=True)

@@ -18,10 +18,11 @@ from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
 from attention import attention_model
-from experiments.callbacks import AttentionFrames, EvaluateEachEpoch
+from experiments.callbacks import AttentionFrames, EvaluateEachEpoch, ResumableTraining
 from experiments.plots import FIGURES, Probe, training_curves
 
 ATTENTION_LAYER = "attention"
+BACKUP_DIR = "backup"  # in the run directory while training; gone when training ends
 PREDICT_BATCH = 256
 
 
@@ -99,16 +100,23 @@ def run(cfg, run_dir, threads=None):
 
 def _callbacks(cfg, run_dir, data, attend, probe, title):
     """Keras' own callbacks, plus what the task asks for."""
+    ResumableTraining.discard_other(run_dir / BACKUP_DIR, config_fingerprint(cfg))
     callbacks = []
     if cfg.task.get("test_each_epoch"):  # first: the callbacks after it log what it adds
         callbacks.append(EvaluateEachEpoch(*data.test, batch_size=PREDICT_BATCH))
     callbacks += [
-        keras.callbacks.CSVLogger(str(run_dir / "history.csv")),
+        # A run that resumes (its backup is there) adds its epochs to the history of the first try.
+        keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=(run_dir / BACKUP_DIR).is_dir()),
         keras.callbacks.TerminateOnNaN(),
     ]
+    stopper = None
     if cfg.task.get("early_stopping"):
         options = OmegaConf.to_container(cfg.task.early_stopping, resolve=True)
-        callbacks.append(keras.callbacks.EarlyStopping(restore_best_weights=True, **options))
+        stopper = keras.callbacks.EarlyStopping(restore_best_weights=True, **options)
+        callbacks.append(stopper)
+    # After the stopper: it saves the stopper's state of each epoch (weights, optimizer, epoch,
+    # dropout's random state), so that a killed run started again in run_dir goes on from there.
+    callbacks.append(ResumableTraining(run_dir / BACKUP_DIR, stopper, config_fingerprint(cfg)))
     if cfg.task.get("epoch_figure") and attend is not None:
         figure = FIGURES[cfg.task.epoch_figure]
         callbacks.append(AttentionFrames(attend, probe, figure, title, run_dir))
@@ -184,7 +192,11 @@ def _train_and_probe(cfg, run_dir, record):
         callbacks=callbacks,
         verbose=cfg.trainer.verbose,
         **validation,
-    ).history
+    )
+    # Every epoch's logs, those of a first try that was killed included (Keras' History has only
+    # the epochs of this process).
+    resumable = next(c for c in callbacks if isinstance(c, ResumableTraining))
+    history = {name: [log[name] for log in resumable.epoch_logs] for name in resumable.epoch_logs[-1]}
     # Each result goes into the record as soon as it exists: if a later step fails (a full disk
     # while drawing, say), metrics.json still holds every number computed before it.
     record.update({
