@@ -100,7 +100,6 @@ def run(cfg, run_dir, threads=None):
 
 def _callbacks(cfg, run_dir, data, attend, probe, title):
     """Keras' own callbacks, plus what the task asks for."""
-    ResumableTraining.discard_other(run_dir / BACKUP_DIR, config_fingerprint(cfg))
     callbacks = []
     if cfg.task.get("test_each_epoch"):  # first: the callbacks after it log what it adds
         callbacks.append(EvaluateEachEpoch(*data.test, batch_size=PREDICT_BATCH))
@@ -178,6 +177,7 @@ def _train_and_probe(cfg, run_dir, record):
 
     probe = _new_probe(cfg, task, data)
     title = f"{cfg.task.name} · attention={cfg.attention.name} · seed={cfg.seed}"
+    ResumableTraining.discard_other(run_dir / BACKUP_DIR, record["config"])  # another config's backup
     callbacks = _callbacks(cfg, run_dir, data, attend, probe, title)
 
     validation = (
@@ -185,7 +185,7 @@ def _train_and_probe(cfg, run_dir, record):
         if data.validation is not None
         else {"validation_split": cfg.task.validation_split}
     )
-    history = model.fit(
+    model.fit(
         *data.train,
         epochs=cfg.task.epochs,
         batch_size=cfg.task.batch_size,
