@@ -35,7 +35,7 @@ install: $(INSTALLED) ## create .venv and install the suite with its test tools
 run: $(INSTALLED) ## the default experiment: dense hello-world, attention on input index 1
 	$(EXPERIMENTS) $(ARGS)
 
-test: $(INSTALLED) ## the test suite (a few minutes on 2 CPU cores)
+test: $(INSTALLED) ## the test suite (about 7 minutes on 2 CPU cores)
 	$(PY) -m pytest $(ARGS)
 
 test-fast: $(INSTALLED) ## the tests without the slow learning ones

@@ -91,7 +91,9 @@ def find_runs(root, report_dir):
         if overrides.is_file():
             run.overrides = overrides.read_text()
             run.config_link = _relative(run_dir / ".hydra" / "config.yaml", report_dir)
-        run.figures = [f"{run.link}/{name}" for name in metrics.get("figures", []) if (run_dir / name).is_file()]
+        # Where the model looks first; how it trained after.
+        names = sorted(metrics.get("figures", []), key=lambda name: name == "training_curves.png")
+        run.figures = [f"{run.link}/{name}" for name in names if (run_dir / name).is_file()]
         runs.append(run)
     return sorted(runs, key=lambda r: r.finished, reverse=True)
 
