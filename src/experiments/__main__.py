@@ -33,9 +33,9 @@ def _run(cfg):
     hydra_cfg = HydraConfig.get()
     try:
         validate(cfg)
-        threads = threads_per_job(cfg.trainer.threads, hydra_cfg.launcher)
-    except (ConfigError, ValueError) as error:
+    except ConfigError as error:
         _fail(error)
+    threads = threads_per_job(cfg.trainer.threads, hydra_cfg.launcher)
     from experiments.runner import completed_before, run  # TensorFlow: only for a good config
 
     limit_threads(threads)

@@ -1,5 +1,7 @@
 """Checks of a composed config that must pass before any data is made or any model trained."""
 
+from experiments.threads import threads_per_job
+
 
 class ConfigError(ValueError):
     """A composed config that cannot run; the message is one line for the user."""
@@ -28,9 +30,10 @@ def validate(cfg):
         raise ConfigError(
             f"task.validation_split must be in [0, 1), got {cfg.task.validation_split!r}"
         )
-    threads = cfg.trainer.get("threads", "auto")
-    if threads != "auto" and not _whole_number(threads, 1):
-        raise ConfigError(f"trainer.threads must be 'auto' or a positive integer, got {threads!r}")
+    try:
+        threads_per_job(cfg.trainer.get("threads", "auto"), launcher=None)
+    except ValueError as error:
+        raise ConfigError(error) from None
     rate = cfg.trainer.optimizer.get("learning_rate")
     if rate is not None and (isinstance(rate, bool) or not isinstance(rate, (int, float)) or not rate > 0):
         raise ConfigError(f"trainer.optimizer.learning_rate must be a positive number, got {rate!r}")

@@ -13,7 +13,6 @@ server, and rebuilding after one more run only reads the runs' small JSON and YA
 """
 
 import datetime
-import json
 import os
 import sys
 from dataclasses import dataclass, field
@@ -23,7 +22,7 @@ import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from experiments.cli import CONFIG_DIR
-from experiments.stats import PROTOCOLS, group_statistics
+from experiments.stats import PROTOCOLS, group_statistics, read_runs
 
 # The seeds' own numbers, where they give some: seed 004's IMDB table (10 runs, max test accuracy
 # over 10 epochs per run, in percent), as REFERENCE.md quotes it.
@@ -78,15 +77,8 @@ def _relative(path, report_dir):
 def find_runs(root, report_dir):
     """Every run directory under `root` (single runs and sweep jobs), newest first."""
     runs = []
-    for metrics_path in root.rglob("metrics.json"):
-        if report_dir in metrics_path.parents:
-            continue
-        try:
-            metrics = json.loads(metrics_path.read_text())
-        except (OSError, ValueError):
-            continue
-        run_dir = metrics_path.parent
-        run = Run(run_dir, _relative(run_dir, report_dir), metrics, metrics_path.stat().st_mtime)
+    for run_dir, metrics in read_runs(root, skip=report_dir):
+        run = Run(run_dir, _relative(run_dir, report_dir), metrics, (run_dir / "metrics.json").stat().st_mtime)
         overrides = run_dir / ".hydra" / "overrides.yaml"
         if overrides.is_file():
             run.overrides = overrides.read_text()

@@ -70,6 +70,17 @@ def _expected_jobs(sweep_dir):
     return values
 
 
+def read_runs(root, skip=None):
+    """(run directory, metrics) for every readable metrics.json under `root`, except under `skip`."""
+    for path in Path(root).rglob("metrics.json"):
+        if skip is not None and Path(skip) in path.parents:
+            continue
+        try:
+            yield path.parent, json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue  # being written, or not ours
+
+
 def collect(sweep_dir):
     """One row per job of the sweep: completed, failed, or missing (no metrics.json)."""
     sweep_dir = Path(sweep_dir)

@@ -7,7 +7,6 @@ the ISO date and writes the alignment heatmap (output characters × input charac
 """
 
 import argparse
-import json
 import os
 import re
 import sys
@@ -22,15 +21,13 @@ class TranslateError(RuntimeError):
 
 def newest_dates_run(root):
     """The most recently finished completed dates run under `root`, or a TranslateError."""
-    runs = []
-    for metrics_path in Path(root).rglob("metrics.json"):
-        try:
-            metrics = json.loads(metrics_path.read_text())
-        except (OSError, ValueError):
-            continue
-        run_dir = metrics_path.parent
-        if (metrics.get("task"), metrics.get("status")) == ("dates", "completed") and (run_dir / "model.keras").is_file():
-            runs.append((metrics_path.stat().st_mtime, run_dir))
+    from experiments.stats import read_runs
+
+    runs = [
+        ((run_dir / "metrics.json").stat().st_mtime, run_dir)
+        for run_dir, metrics in read_runs(root)
+        if (metrics.get("task"), metrics.get("status")) == ("dates", "completed") and (run_dir / "model.keras").is_file()
+    ]
     if not runs:
         raise TranslateError(f"no trained dates model under {root}/; train one with `make dates` or name one with --run DIR")
     return max(runs)[1]
