@@ -98,18 +98,20 @@ class ResumableTraining(keras.callbacks.BackupAndRestore):
     def __init__(self, directory, stopper=None, config=None):
         super().__init__(backup_dir=str(directory), save_freq="epoch", delete_checkpoint=True)
         self.directory = Path(directory)
+        self.generators = []  # the model's SeedGenerators, found once when training begins
         self.stopper = stopper
         self.config = config  # the run's config fingerprint: a backup of another config is not resumed
         self.epoch_logs = []  # the logs of every epoch, those before a restart included
 
     def on_train_begin(self, logs=None):
         super().on_train_begin(logs)  # weights, optimizer and epoch, if there is a backup
+        self.generators = _seed_generators(self.model)
         state_path = self.directory / "resume.json"
         if not state_path.is_file():
             return
         state = json.loads(state_path.read_text())
         arrays = np.load(self.directory / "resume.npz")
-        for i, generator in enumerate(_seed_generators(self.model)):
+        for i, generator in enumerate(self.generators):
             generator.state.assign(arrays[f"seed_{i}"])
         self.epoch_logs = state["epoch_logs"]
         if self.stopper is not None and state.get("stopper"):
@@ -121,7 +123,7 @@ class ResumableTraining(keras.callbacks.BackupAndRestore):
     def on_epoch_end(self, epoch, logs=None):
         self.epoch_logs.append({k: float(v) for k, v in (logs or {}).items()})
         super().on_epoch_end(epoch, logs)
-        arrays = {f"seed_{i}": keras.ops.convert_to_numpy(g.state.value) for i, g in enumerate(_seed_generators(self.model))}
+        arrays = {f"seed_{i}": keras.ops.convert_to_numpy(g.state.value) for i, g in enumerate(self.generators)}
         state = {"config": self.config, "epoch": epoch + 1, "epoch_logs": self.epoch_logs}
         if self.stopper is not None:
             best = self.stopper.best_weights or []

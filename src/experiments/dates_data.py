@@ -180,6 +180,10 @@ class CharVocabulary:
         i = int(i)
         return self.SPECIALS[i] if i < len(self.SPECIALS) else self.chars[i - len(self.SPECIALS)]
 
+    def tokens(self, ids):
+        """The token of each id of one row, None for padding (for figures and tick labels)."""
+        return [self.token(i) if i != self.PAD else None for i in ids]
+
     def decode(self, ids):
         """The text of one row of ids: stops at the end token, skips start and padding."""
         text = []

@@ -68,7 +68,7 @@ def translate(run_dir, text):
     outputs = [target.token(i) for i in written[0]]
     if CharVocabulary.SPECIALS[CharVocabulary.END] in outputs:
         outputs = outputs[: outputs.index(CharVocabulary.SPECIALS[CharVocabulary.END]) + 1]
-    inputs = [source.token(i) if i != CharVocabulary.PAD else None for i in text_ids[0]]
+    inputs = source.tokens(text_ids[0])
     return target.decode(written[0]), inputs, outputs, weights
 
 

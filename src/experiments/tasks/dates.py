@@ -156,8 +156,7 @@ def attention_quality(cfg, probe, data, attend):
 
 def input_tokens(cfg, data, x):
     """The characters of each text (None for padding)."""
-    source = data.extras["source"]
-    return [[source.token(i) if i != CharVocabulary.PAD else None for i in row] for row in x[0]]
+    return [data.extras["source"].tokens(row) for row in x[0]]
 
 
 def output_tokens(cfg, data, y):
