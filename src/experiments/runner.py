@@ -18,6 +18,7 @@ from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
 from attention import attention_model
+from experiments import provenance
 from experiments.callbacks import AttentionFrames, EvaluateEachEpoch, ResumableTraining
 from experiments.plots import FIGURES, Probe, training_curves
 
@@ -47,10 +48,20 @@ def write_json(path, data):
         tmp.unlink(missing_ok=True)  # a failed write (a full disk) leaves the old file, and no litter
 
 
+# Where files are, not what they hold: the same run from another checkout or data copy is the same run.
+LOCATION_KEYS = ("data_dir", "paths", "task.data.dir", "task.data.cache_dir")
+
+
 def config_fingerprint(cfg):
     """A hash of everything that decides a run's numbers (the config without Hydra's own part)."""
     settings = OmegaConf.to_container(cfg, resolve=True)
     settings.pop("hydra", None)
+    for key in LOCATION_KEYS:
+        *parents, leaf = key.split(".")
+        node = settings
+        for parent in parents:
+            node = node.get(parent) or {}
+        node.pop(leaf, None)
     trainer = settings.get("trainer", {})
     trainer.pop("verbose", None)  # how much it prints changes no number
     trainer.pop("threads", None)  # nor, with deterministic ops, how many threads compute it (tested)
@@ -86,6 +97,7 @@ def run(cfg, run_dir, threads=None):
         "config": config_fingerprint(cfg),
         "backend": keras.backend.backend(),
         "threads": threads,
+        "provenance": provenance.collect(keras.backend.backend()),
     }
     try:
         _train_and_probe(cfg, run_dir, metrics)

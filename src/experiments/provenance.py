@@ -1,0 +1,101 @@
+"""What made a run's numbers: the suite's commit, the packages, the backend and the machine.
+
+Every run's `metrics.json` carries this as `provenance`, so that a published number says which
+code, packages and CPU produced it, and `verify` can say which of them differ from a new run.
+"""
+
+import importlib.metadata
+import os
+import platform
+import subprocess
+from datetime import datetime, timezone
+from pathlib import Path
+
+SUITE_ROOT = Path(__file__).resolve().parents[2]
+# The distributions that decide a run's numbers (those installed are recorded).
+PACKAGES = (
+    "tensorflow", "keras", "numpy", "hydra-core", "omegaconf", "scipy", "pandas", "matplotlib",
+    "babel", "ml-dtypes", "jax", "jaxlib", "torch",
+)
+
+
+def _git(*args):
+    """The output of a git command in the suite's checkout, or None (no git, not a checkout)."""
+    try:
+        done = subprocess.run(["git", "-C", str(SUITE_ROOT), *args], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def code_version():
+    """{'commit': the suite's git commit or None, 'dirty': whether tracked or new files differ from it}."""
+    commit = _git("rev-parse", "HEAD")
+    status = _git("status", "--porcelain") if commit else None
+    return {"commit": commit, "dirty": bool(status) if status is not None else None}
+
+
+def package_versions():
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def cpu_model():
+    """The CPU's model name as the OS reports it (Linux: /proc/cpuinfo), else platform's guess."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def gpus(backend):
+    """The names of the GPUs the backend sees (empty on a CPU machine)."""
+    try:
+        if backend == "tensorflow":
+            import tensorflow as tf
+
+            return [tf.config.experimental.get_device_details(d).get("device_name", d.name)
+                    for d in tf.config.list_physical_devices("GPU")]
+        if backend == "jax":
+            import jax
+
+            return [d.device_kind for d in jax.devices() if d.platform == "gpu"]
+        if backend == "torch":
+            import torch
+
+            return [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+    except Exception:  # a broken driver must not fail the run whose record this is
+        return []
+    return []
+
+
+def machine_environment(backend):
+    """The part of the provenance that decides numbers apart from the code: compared by `verify`."""
+    return {
+        "python": platform.python_version(),
+        "packages": package_versions(),
+        "backend": backend,
+        "cpu": cpu_model(),
+        "cores": os.cpu_count(),
+        "gpus": gpus(backend),
+        "os": platform.platform(),
+    }
+
+
+def collect(backend):
+    """The provenance object of a run starting now."""
+    return {
+        **code_version(),
+        **machine_environment(backend),
+        # Whether the machine was busy when the run started: a time measured on a shared CPU says so.
+        "load_average_1min": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
+        "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
