@@ -18,7 +18,8 @@ endif
 .DEFAULT_GOAL := help
 .PHONY: help install run test test-fast test-backend readme sweep stats clean \
         dense lstm_before lstm_after multidim_per_dim multidim_shared \
-        add_two_numbers find_max imdb imdb_quick imdb_table dates translate bench report
+        add_two_numbers find_max imdb imdb_quick imdb_table dates translate bench report \
+        results verify publish
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) \
@@ -106,6 +107,22 @@ readme: $(INSTALLED) ## all five experiments of the keras-attention-mechanism RE
 
 sweep: $(INSTALLED) ## TASK over seeds SWEEP_SEEDS (default dense, 0..9): make sweep TASK=lstm_before
 	$(EXPERIMENTS) task=$(TASK) -m seed=$(SWEEP_SEEDS) $(ARGS)
+
+# --- Published results: docs/results/ and the README's tables -------------------------------------
+RESULTS_RUNS ?= outputs/results
+# The benchmark compares with the published package, which needs its own venv.
+RESULTS_NEED_PEER := $(if $(ONLY),$(filter bench,$(ONLY)),all)
+
+results: $(INSTALLED) $(if $(RESULTS_NEED_PEER),$(PEER_VENV)/.installed) ## run every published experiment (resumable) into docs/results/, then the README's tables: make results ONLY=imdb_table
+	$(PY) -m experiments.results $(ONLY) --runs $(RESULTS_RUNS) $(ARGS)
+	$(PY) -m experiments.publish
+
+verify: $(INSTALLED) ## run recorded jobs again and compare: make verify RECORD=docs/results/seed_000_readme [ARGS="--seed 0 --attention luong"]
+	@test -n "$(RECORD)" || { echo "usage: make verify RECORD=docs/results/<name> [ARGS=\"--jobs N | --seed S --attention A\"]"; exit 2; }
+	$(PY) -m experiments.verify $(RECORD) $(ARGS)
+
+publish: $(INSTALLED) ## write the README's result tables from docs/results/ (make publish ARGS=--check: only compare)
+	$(PY) -m experiments.publish $(ARGS)
 
 clean: ## remove outputs/ (run results)
 	rm -rf outputs

@@ -137,17 +137,17 @@ def differences(runs, column):
     return pd.DataFrame(rows, columns=["task", "a", "b", "difference", "p_value"])
 
 
-def _number(value, digits=2):
+def number(value, digits=2):
     return "–" if value is None or (isinstance(value, float) and np.isnan(value)) else f"{value:.{digits}f}"
 
 
-def _statistics_table(table):
+def statistics_table(table):
     variants = list(table.attention)
     lines = ["| | " + " | ".join(variants) + " |", "|---|" + "---|" * len(variants)]
     for label, key in (("n runs", "n"), ("MAX accuracy", "max"), ("AVG accuracy", "avg"), ("STDDEV accuracy", "stddev")):
-        cells = [str(v) if key == "n" else _number(v) for v in table[key]]
+        cells = [str(v) if key == "n" else number(v) for v in table[key]]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
-    cis = [f"[{_number(lo)}, {_number(hi)}]" for lo, hi in zip(table.ci_low, table.ci_high)]
+    cis = [f"[{number(lo)}, {number(hi)}]" for lo, hi in zip(table.ci_low, table.ci_high)]
     lines.append("| 95% CI of the mean | " + " | ".join(cis) + " |")
     return lines
 
@@ -170,18 +170,18 @@ def markdown(runs, sweep_dir):
             if table.empty:
                 continue
             wrote = True
-            lines += ["", f"### {title}", "", *_statistics_table(table)]
+            lines += ["", f"### {title}", "", *statistics_table(table)]
             diffs = differences(task_runs, column)
             if not diffs.empty:
                 lines += ["", "| A | B | A − B (points) | Welch p-value |", "|---|---|---|---|"]
-                lines += [f"| {r.a} | {r.b} | {r.difference:+.2f} | {_number(r.p_value, 4)} |" for r in diffs.itertuples()]
+                lines += [f"| {r.a} | {r.b} | {r.difference:+.2f} | {number(r.p_value, 4)} |" for r in diffs.itertuples()]
         if not wrote:
             lines += ["", "No accuracy was recorded for this task; see summary.csv for its runs."]
         done = task_runs[task_runs.status == "completed"]
         if len(done):
             timing = done.groupby("attention").agg(params=("params", "first"), seconds_per_epoch=("seconds_per_epoch", "mean"))
             lines += ["", "| attention | parameters | wall seconds per epoch (whole run ÷ epochs, mean) |", "|---|---|---|"]
-            lines += [f"| {a} | {int(r.params):,} | {_number(r.seconds_per_epoch, 1)} |" for a, r in timing.iterrows()]
+            lines += [f"| {a} | {int(r.params):,} | {number(r.seconds_per_epoch, 1)} |" for a, r in timing.iterrows()]
     bad = runs[runs.status != "completed"]
     lines += ["", "## Failed or missing jobs", ""]
     if bad.empty:
@@ -220,13 +220,16 @@ def figure(runs, sweep_dir):
     return fig
 
 
-def write_summary(sweep_dir):
-    """Writes summary.csv, summary.md and summary.png into `sweep_dir`; returns the runs table."""
+def write_summary(sweep_dir, label=None):
+    """Writes summary.csv, summary.md and summary.png into `sweep_dir`; returns the runs table.
+
+    `label` names the sweep in the titles (default: `sweep_dir`)."""
     sweep_dir = Path(sweep_dir)
+    label = label or sweep_dir
     runs = collect(sweep_dir)
     runs.drop(columns="val_curve").to_csv(sweep_dir / "summary.csv", index=False)
-    (sweep_dir / "summary.md").write_text(markdown(runs, sweep_dir))
-    figure(runs, sweep_dir).savefig(sweep_dir / "summary.png", dpi=110)
+    (sweep_dir / "summary.md").write_text(markdown(runs, label))
+    figure(runs, label).savefig(sweep_dir / "summary.png", dpi=110)
     return runs
 
 

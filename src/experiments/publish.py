@@ -1,0 +1,371 @@
+"""`python -m experiments.publish [--check]`: the README's result tables, rendered from docs/results/.
+
+Every measured number in the README stands between a pair of markers,
+
+    <!-- results:NAME -->
+    ...
+    <!-- /results:NAME -->
+
+and this module writes what is between them from the committed records. `--check` writes nothing
+and exits 1 when the README differs from what the records render (a test runs it). A block whose
+record is not there yet says so, with the command that makes it.
+"""
+
+import argparse
+import json
+import re
+import sys
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pandas as pd
+from omegaconf import OmegaConf
+
+from experiments.report import PUBLISHED as SEEDS_PUBLISHED
+from experiments.stats import PROTOCOLS, differences, group_statistics, number, read_runs, statistics_table
+
+SUITE_ROOT = Path(__file__).resolve().parents[2]
+README = SUITE_ROOT / "README.md"
+RECORDS = SUITE_ROOT / "docs" / "results"
+BLOCK = re.compile(r"(<!-- results:(?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- /results:(?P=name) -->)", re.S)
+SCORES = ["bahdanau", "luong", "dot", "scaled_dot", "cosine", "location"]
+SEED_000_TASKS = ["dense", "lstm_before", "lstm_after", "multidim_per_dim", "multidim_shared"]
+
+
+class PublishError(ValueError):
+    """The README cannot be rendered; the message is one line."""
+
+
+# --- reading records ---------------------------------------------------------------------------
+
+class Record:
+    """The completed jobs of one record directory under docs/results/."""
+
+    def __init__(self, name, root=RECORDS):
+        self.name = name
+        self.path = Path(root) / name
+        self.jobs = []  # (job directory, metrics, config)
+        if self.path.is_dir():
+            for job_dir, metrics in sorted(read_runs(self.path), key=lambda item: str(item[0])):
+                if metrics.get("status") == "completed":
+                    config_file = job_dir / ".hydra" / "config.yaml"
+                    config = OmegaConf.load(config_file) if config_file.is_file() else None
+                    self.jobs.append((job_dir, metrics, config))
+
+    def __bool__(self):
+        return bool(self.jobs)
+
+    def job(self, task, attention, seed=None):
+        """(metrics, config) of the job, or (None, None)."""
+        for _, metrics, config in self.jobs:
+            if metrics["task"] == task and metrics["attention"] == attention and (seed is None or metrics["seed"] == seed):
+                return metrics, config
+        return None, None
+
+    def runs(self):
+        """The record's summary.csv, re-read (one row per job)."""
+        return pd.read_csv(self.path / "summary.csv")
+
+    def link(self, relative=""):
+        return (Path("docs/results") / self.name / relative).as_posix()
+
+
+def _missing(name):
+    return f"_Not recorded yet: `make results ONLY={name}` runs it and writes `docs/results/{name}/`._\n"
+
+
+# --- formatting --------------------------------------------------------------------------------
+
+def _minutes(seconds):
+    if seconds is None:
+        return "–"
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.1f} min"
+    return f"{int(seconds // 3600)} h {round(seconds % 3600 / 60):02d} min"
+
+
+def _table(header, rows):
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def quality_text(quality):
+    """The attention quality of a run in a few words, whichever task made it."""
+    if not quality:
+        return "–"
+    if "peak_index" in quality:
+        return (f"peak at {quality['peak_index']} (expected {quality['target_index']}): "
+                f"{quality['peak_weight']:.3f}, runner-up {quality['runner_up_weight']:.3f}")
+    if "hit_rate" in quality:
+        return f"both numbers are the top two weights: {quality['hit_rate']:.3f}"
+    if "argmax_accuracy" in quality:
+        return f"argmax on the maximum: {quality['argmax_accuracy']:.3f}"
+    if "field_hit_rate" in quality:
+        return f"argmax on the digit's field: {quality['field_hit_rate']:.3f}"
+    if "mean_peak_weight" in quality:
+        return f"mean peak weight {quality['mean_peak_weight']:.4f}, entropy {quality['mean_entropy_nats']:.2f} nats"
+    return "–"
+
+
+def test_text(metrics, config):
+    test = metrics.get("test") or {}
+    if "exact_match" in test:
+        return f"exact match {test['exact_match']:.3f}"
+    if "accuracy" in test:
+        return f"accuracy {test['accuracy']:.4f}"
+    loss = config.task.loss if config is not None and isinstance(config.task.loss, str) else "loss"
+    return f"{loss.upper() if loss == 'mae' else loss} {test.get('loss', float('nan')):.4f}"
+
+
+def _epochs(metrics):
+    best = metrics.get("best_epoch")
+    return f"{metrics['epochs']}" + (f" (best {best})" if best and best != metrics["epochs"] else "")
+
+
+# --- the blocks --------------------------------------------------------------------------------
+
+def block_tasks(root):
+    """One row per task at its default size and variant, seed 0: where it looks, how well it does."""
+    sources = [("seed_000_readme", task, None) for task in SEED_000_TASKS]
+    sources += [("add_two_numbers_scores", "add_two_numbers", "bahdanau"), ("find_max_scores", "find_max", "luong"),
+                ("dates_scores", "dates", "bahdanau"), ("imdb_table", "imdb", "luong")]
+    rows = []
+    for name, task, attention in sources:
+        record = Record(name, root)
+        found = [(m, c) for _, m, c in record.jobs if m["task"] == task and (attention is None or m["attention"] == attention)
+                 and m["seed"] == 0]
+        if not found:
+            rows.append((f"`{task}`", "–", "not recorded yet", "–", "–", "–", f"`make results ONLY={name}`"))
+            continue
+        metrics, config = found[0]
+        rows.append((f"`{task}`", f"`{metrics['attention']}`", quality_text(metrics.get("attention_quality")),
+                     test_text(metrics, config), _epochs(metrics), _minutes(metrics.get("wall_time_s")),
+                     f"[{name}]({record.link()})"))
+    return _table(["task", "attention", "where it looks (test data)", "test", "epochs", "time", "record"], rows)
+
+
+def block_lstm_after_variants(root):
+    record = Record("lstm_after_variants", root)
+    if not record:
+        return _missing("lstm_after_variants")
+    rows = []
+    for _, metrics, config in record.jobs:
+        quality = metrics["attention_quality"]
+        rows.append((f"`{metrics['attention']}`", quality["peak_index"], f"{quality['peak_weight']:.3f}",
+                     f"{quality['runner_up_weight']:.3f}", test_text(metrics, config)))
+    return _table(["attention", "peak step (label at 10)", "peak weight", "runner-up", "test"], rows)
+
+
+def block_scores(root):
+    """add_two_numbers and find_max with every score, side by side."""
+    records = {task: Record(f"{task}_scores", root) for task in ("add_two_numbers", "find_max")}
+    if not any(records.values()):
+        return _missing("add_two_numbers_scores") + "\n" + _missing("find_max_scores")
+    quality_key = {"add_two_numbers": "hit_rate", "find_max": "argmax_accuracy"}
+    rows = []
+    for score in SCORES:
+        cells = [f"`{score}`"]
+        for task, record in records.items():
+            metrics, _ = record.job(task, score)
+            if metrics is None:
+                cells += ["–"] * 3
+                continue
+            cells += [f"{metrics['attention_quality'][quality_key[task]]:.3f}", f"{metrics['test']['loss']:.4f}", _epochs(metrics)]
+        rows.append(cells)
+    return _table(["score", "`add_two_numbers`: hit rate", "MAE", "epochs", "`find_max`: argmax accuracy", "MAE", "epochs"], rows)
+
+
+def block_dates_scores(root):
+    record = Record("dates_scores", root)
+    if not record:
+        return _missing("dates_scores")
+    rows = []
+    for score in SCORES:
+        metrics, _ = record.job("dates", score)
+        if metrics is None:
+            continue
+        test, quality = metrics["test"], metrics["attention_quality"]
+        rows.append((f"`{score}`", f"{test['exact_match']:.3f}", f"{test['char_accuracy']:.4f}",
+                     f"{quality['field_hit_rate']:.3f}", f"{quality['day_hit_rate']:.3f}", f"{quality['month_hit_rate']:.3f}",
+                     f"{quality['year_hit_rate']:.3f}", f"{quality['mass_on_field']:.3f}", _epochs(metrics),
+                     _minutes(metrics.get("wall_time_s"))))
+    return _table(["score", "exact match", "char accuracy", "field hit rate", "day", "month", "year", "weight on field",
+                   "epochs", "time"], rows)
+
+
+def _protocol_tables(runs):
+    """Both protocols' statistics and the variants' difference, as summary.md gives them."""
+    text = ""
+    for column, title in PROTOCOLS.items():
+        table = group_statistics(runs, column)
+        if table.empty:
+            continue
+        text += f"\n{title}:\n\n" + "\n".join(statistics_table(table)) + "\n"
+        for row in differences(runs, column).itertuples():
+            text += f"\n{row.a} − {row.b}: {row.difference:+.2f} points, Welch p = {number(row.p_value, 4)}.\n"
+    return text.lstrip("\n")
+
+
+def block_imdb_quick(root):
+    record = Record("imdb_quick", root)
+    if not record:
+        return _missing("imdb_quick")
+    runs = record.runs()
+    done = runs[runs.status == "completed"]
+    return (_protocol_tables(runs) + f"\n{len(done)} runs, {_minutes(done.wall_time_s.sum())} of training in all "
+            f"(`wall_time_s`, summed). Record: [{record.link()}]({record.link('summary.md')}).\n")
+
+
+def _span(record):
+    """(first start, last end) of the record's jobs, from their provenance."""
+    starts, ends = [], []
+    for _, metrics, _ in record.jobs:
+        started = (metrics.get("provenance") or {}).get("started")
+        if started:
+            start = datetime.fromisoformat(started)
+            starts.append(start)
+            ends.append(start + timedelta(seconds=metrics.get("wall_time_s") or 0))
+    return (min(starts), max(ends)) if starts else (None, None)
+
+
+def block_imdb_table(root):
+    """The seed's 10-run table beside ours: both protocols, Welch's p, times."""
+    record = Record("imdb_table", root)
+    if not record:
+        return _missing("imdb_table")
+    runs = record.runs()
+    seed_said = SEEDS_PUBLISHED["imdb"]["attention"]
+    variants = [v for v in ("luong", "none", "bahdanau") if v in set(runs.attention)]
+    stats = {column: group_statistics(runs, column).set_index("attention") for column in PROTOCOLS}
+    seeds_protocol, honest = stats["max_test_accuracy"], stats["test_accuracy"]
+    header = [""]
+    for variant in variants:
+        header += [f"`{variant}`: the seed", f"`{variant}`: here"] if variant in seed_said else [f"`{variant}`: here"]
+
+    def cells(ours, published=None):
+        row = []
+        for variant in variants:
+            if variant in seed_said:
+                row.append(published(seed_said[variant]) if published else "")
+            row.append(ours(variant))
+        return row
+
+    def ours(frame, key, digits=2):
+        return lambda v: number(frame.loc[v, key], digits) if v in frame.index else "–"
+
+    def interval(frame):
+        return lambda v: f"[{number(frame.loc[v, 'ci_low'])}, {number(frame.loc[v, 'ci_high'])}]" if v in frame.index else "–"
+
+    done = runs[runs.status == "completed"]
+    params = done.groupby("attention").params.first()
+    minutes = done.groupby("attention").wall_time_s.mean()
+    rows = [
+        ["n runs", *cells(lambda v: int(seeds_protocol.loc[v, "n"]) if v in seeds_protocol.index else 0, lambda s: 10)],
+        ["MAX accuracy, seed's protocol", *cells(ours(seeds_protocol, "max"), lambda s: f"{s['max']:.2f}")],
+        ["AVG accuracy, seed's protocol", *cells(ours(seeds_protocol, "avg"), lambda s: f"{s['avg']:.2f}")],
+        ["STDDEV, seed's protocol", *cells(ours(seeds_protocol, "stddev"), lambda s: f"{s['stddev']:.2f}")],
+        ["AVG accuracy, honest protocol", *cells(ours(honest, "avg"))],
+        ["95% CI of the mean, honest", *cells(interval(honest))],
+        ["parameters", *cells(lambda v: f"{int(params[v]):,}" if v in params.index else "–")],
+        ["time per run (mean)", *cells(lambda v: _minutes(minutes[v]) if v in minutes.index else "–")],
+    ]
+    text = _table(header, rows)
+    for column, title in PROTOCOLS.items():
+        for row in differences(runs, column).itertuples():
+            text += f"\n- {title.split(' (')[0]}: {row.a} − {row.b} = {row.difference:+.2f} points, Welch p = {number(row.p_value, 4)}."
+    first, last = _span(record)
+    launched = {(m.get("provenance") or {}).get("cores") for _, m, _ in record.jobs}
+    threads = sorted({m.get("threads") for _, m, _ in record.jobs}, key=str)
+    missing = runs[runs.status != "completed"]
+    text += (f"\n- {len(done)} runs completed" + (f", {len(missing)} still to run" if len(missing) else "")
+             + f"; {_minutes(done.wall_time_s.sum())} of run time in all, "
+             f"threads per run {', '.join(map(str, threads))} on {', '.join(map(str, launched))}-core machines. "
+             f"Wall time of the table, from the first run's start to the last run's end: {_minutes((last - first).total_seconds())}.\n")
+    return text
+
+
+def block_provenance(root):
+    """Which code, packages and machine made each record."""
+    rows = []
+    for path in sorted(p for p in Path(root).iterdir() if p.is_dir() and not p.name.startswith(".")):
+        if path.name == "bench":
+            provenances = [json.loads((path / "bench.json").read_text())["provenance"]] if (path / "bench.json").is_file() else []
+        else:
+            provenances = [m.get("provenance") or {} for _, m, _ in Record(path.name, root).jobs]
+        if not provenances:
+            continue
+
+        def values(get):
+            return ", ".join(sorted({str(get(p)) for p in provenances}))
+
+        starts = sorted(p["started"][:10] for p in provenances if p.get("started"))
+        rows.append((f"[{path.name}](docs/results/{path.name})", len(provenances),
+                     values(lambda p: (p.get("commit") or "?")[:7] + ("+dirty" if p.get("dirty") else "")),
+                     values(lambda p: p.get("packages", {}).get("tensorflow")),
+                     values(lambda p: p.get("packages", {}).get("keras")),
+                     values(lambda p: p.get("backend")),
+                     values(lambda p: f"{p.get('cpu')} ×{p.get('cores')}"),
+                     f"{starts[0]} – {starts[-1]}" if starts and starts[0] != starts[-1] else (starts[0] if starts else "–"),
+                     f"{max(p.get('load_average_1min') or 0 for p in provenances):.2f}"))
+    if not rows:
+        return "_No records yet: `make results` writes them._\n"
+    return _table(["record", "runs", "commit", "TensorFlow", "Keras", "backend", "CPU × cores", "run on", "highest load at a start"], rows)
+
+
+def block_bench(root):
+    path = Path(root) / "bench"
+    if not (path / "bench.json").is_file():
+        return _missing("bench")
+    from bench_format import render_record  # noqa: F401  (placeholder until the bench record lands)
+
+
+BLOCKS = {
+    "tasks": block_tasks,
+    "lstm_after_variants": block_lstm_after_variants,
+    "scores": block_scores,
+    "dates_scores": block_dates_scores,
+    "imdb_quick": block_imdb_quick,
+    "imdb_table": block_imdb_table,
+    "bench": block_bench,
+    "provenance": block_provenance,
+}
+
+
+def render(text, root=RECORDS):
+    """`text` with every results block rendered from the records under `root`."""
+    unknown = sorted({m.group("name") for m in BLOCK.finditer(text)} - set(BLOCKS))
+    if unknown:
+        raise PublishError(f"unknown results block '{unknown[0]}' in the README; known: {', '.join(BLOCKS)}")
+    return BLOCK.sub(lambda m: m.group(1) + BLOCKS[m.group("name")](root) + m.group(4), text)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description="Render the README's result tables from docs/results/.")
+    parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if the README is out of date")
+    parser.add_argument("--readme", default=str(README))
+    args = parser.parse_args(argv)
+    readme = Path(args.readme)
+    try:
+        before = readme.read_text(encoding="utf-8")
+        after = render(before)
+    except (OSError, PublishError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if args.check:
+        if before != after:
+            stale = [m.group("name") for m, n in zip(BLOCK.finditer(before), BLOCK.finditer(after)) if m.group(0) != n.group(0)]
+            print(f"{readme} is out of date in: {', '.join(stale)}; run `make publish`", file=sys.stderr)
+            return 1
+        print(f"{readme}: every results block matches docs/results/")
+        return 0
+    if before != after:
+        readme.write_text(after, encoding="utf-8")
+    print(f"{readme}: {len(list(BLOCK.finditer(after)))} results blocks rendered from {RECORDS.relative_to(SUITE_ROOT)}/")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
