@@ -11,8 +11,12 @@ repetitions after warm-up:
 - each Keras backend installed here (each in its own process);
 - a reduced 4-job IMDB sweep, sequential and under the joblib launcher.
 
-Prints the table with ratios and the goals; writes outputs/bench/bench.csv (columns model, name,
-backend, phase, ms_median) and outputs/bench/sweep.csv.
+Every round is kept (rounds.csv). The table gives each median with its quartiles, and its ratio to
+the floor with a 95% interval (paired by round where both ran in the same rounds); a goal is MET
+or MISSED only when that interval lies wholly on one side of it, else UNDECIDED. Writes into
+outputs/bench/: bench.csv (model, name, backend, phase, ms_median, quartiles, ratio and interval),
+rounds.csv, sweep.csv, bench.md (the printed table) and, last, bench.json (status, provenance,
+goals).
 """
 
 import argparse
@@ -25,7 +29,11 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+from scipy import stats as scipy_stats
+
+from experiments.provenance import collect as collect_provenance
 
 HERE = Path(__file__).resolve().parent
 SCORES = ["luong", "bahdanau", "dot", "scaled_dot", "cosine", "location"]
@@ -90,8 +98,9 @@ def measure_backend(models, warmup, reps):
                 continue  # find_max has no baseline in the seed
             built[name] = task.build_model(cfg.task, make_head(), None)
             built[name].compile(optimizer=instantiate(cfg.trainer.optimizer), loss=cfg.task.loss)
-        for name, phase, ms in time_models(built, *BATCHES[model_name](), warmup, reps):
-            rows.append({"model": model_name, "name": name, "backend": keras.backend.backend(), "phase": phase, "ms_median": ms})
+        for name, phase, round_, ms in time_models(built, *BATCHES[model_name](), warmup, reps):
+            rows.append({"model": model_name, "name": name, "backend": keras.backend.backend(), "phase": phase,
+                         "round": round_, "ms": ms})
             print(json.dumps(rows[-1]), flush=True)
     return rows
 
@@ -127,46 +136,112 @@ def timed_sweeps(out_dir, overrides):
     return rows
 
 
-def _ratio(table, model, name, backend, phase, reference):
-    def ms(n):
-        hit = table[(table.model == model) & (table.name == n) & (table.backend.isin([backend, "tf-keras"])) & (table.phase == phase)]
-        return float(hit.ms_median.iloc[0]) if len(hit) else float("nan")
+def median_interval(values, confidence=0.95):
+    """(median, low, high, coverage): the distribution-free interval of the median from order
+    statistics (binomial), which outliers from a busy machine cannot drag. With too few values
+    for `confidence` (under 6 for 95%) it is their whole range, and `coverage` says how much less."""
+    values = np.sort(np.asarray(values, dtype=float))
+    n = len(values)
+    k = max(int(scipy_stats.binom.ppf((1 - confidence) / 2, n, 0.5)), 1)  # 1-based rank of the lower end
+    coverage = 1 - 2 * float(scipy_stats.binom.cdf(k - 1, n, 0.5))
+    return float(np.median(values)), float(values[k - 1]), float(values[n - k]), coverage
 
-    return ms(name) / ms(reference)
+
+def paired_ratio(times, reference):
+    """Median and interval of the per-round ratios: round i of one model over round i of the other."""
+    return median_interval(np.asarray(times) / np.asarray(reference))
 
 
-def report(table, sweeps):
-    """The table with ratios to the floor (same model, backend and phase), and the goals."""
+def unpaired_ratio(times, reference, resamples=4000, confidence=0.95):
+    """Ratio of the medians with a bootstrap interval, for times not taken in the same rounds."""
+    rng = np.random.default_rng(0)
+    times, reference = np.asarray(times), np.asarray(reference)
+    ratios = [np.median(rng.choice(times, len(times))) / np.median(rng.choice(reference, len(reference)))
+              for _ in range(resamples)]
+    low, high = np.quantile(ratios, [(1 - confidence) / 2, (1 + confidence) / 2])
+    coverage = confidence if min(len(times), len(reference)) >= 6 else float("nan")  # too few to resample
+    return float(np.median(times) / np.median(reference)), float(low), float(high), coverage
+
+
+def verdict(interval, goal, confidence=0.95):
+    """MET or MISSED only when the whole interval, of at least `confidence`, lies on one side of
+    the goal; else UNDECIDED."""
+    _, low, high, coverage = interval
+    if not coverage >= confidence - 1e-9:
+        return "UNDECIDED"
+    return "MET" if high <= goal else "MISSED" if low > goal else "UNDECIDED"
+
+
+def summarize(rounds):
+    """One row per (model, name, backend, phase): median, quartiles and rounds, and the ratio to
+    floor-pooling (same model and phase, TensorFlow's floor for tf-keras) with its 95% interval,
+    paired by round where both were timed in the same rounds. bench.csv's columns."""
+    grouped = rounds.groupby(["model", "name", "backend", "phase"], sort=False).ms
+    table = grouped.agg(ms_median="median", ms_q1=lambda t: t.quantile(0.25), ms_q3=lambda t: t.quantile(0.75),
+                        rounds="count").reset_index()
+    intervals = []
+    for row in table.itertuples():
+        floor_backend = "tensorflow" if row.backend == "tf-keras" else row.backend
+        times = _times(rounds, row.model, row.name, row.backend, row.phase)
+        floor = _times(rounds, row.model, "floor-pooling", floor_backend, row.phase)
+        if not len(floor):
+            intervals.append((np.nan, np.nan, np.nan, np.nan, False))
+            continue
+        paired = row.backend == floor_backend and len(times) == len(floor)
+        intervals.append((*(paired_ratio(times, floor) if paired else unpaired_ratio(times, floor)), paired))
+    columns = ["ratio_to_floor", "ratio_low", "ratio_high", "ratio_coverage", "paired"]
+    table[columns] = pd.DataFrame(intervals, index=table.index)
+    return table
+
+
+def _times(rounds, model, name, backend, phase):
+    hit = rounds[(rounds.model == model) & (rounds.name == name) & (rounds.backend == backend) & (rounds.phase == phase)]
+    return hit.sort_values("round").ms.to_numpy()
+
+
+def goals(rounds):
+    """[{model, goal, measured, low, high, limit, verdict, paired}] for the TensorFlow train step."""
+    results = []
+    peer_backend = "tf-keras"
+
+    def check(model, goal, name, reference, limit, backend="tensorflow"):
+        ours, theirs = _times(rounds, model, name, "tensorflow", "train"), _times(rounds, model, reference, backend, "train")
+        if not len(ours) or not len(theirs):
+            return
+        paired = backend == "tensorflow" and len(ours) == len(theirs)
+        interval = paired_ratio(ours, theirs) if paired else unpaired_ratio(ours, theirs)
+        results.append({"model": model, "goal": goal, "name": name, "reference": reference, "ratio": interval[0],
+                        "low": interval[1], "high": interval[2], "coverage": interval[3], "limit": limit,
+                        "verdict": verdict(interval, limit), "paired": paired, "rounds": int(min(len(ours), len(theirs)))})
+
+    for model in rounds.model.unique():
+        for score in ("luong", "bahdanau"):
+            check(model, GOALS[0], f"ours-{score}", "floor-pooling", 1.10)
+        check(model, GOALS[1], "ours-luong", "peer-attention-5.0.0", 0.6, backend=peer_backend)
+        check(model, GOALS[2], "ours-luong", "keras-attention", 1.0)
+        check(model, GOALS[2], "ours-bahdanau", "keras-additive", 1.0)
+    return results
+
+
+def report(rounds, sweeps):
+    """The table (median, quartiles, ratio to the floor with its interval) and the goals."""
     lines = []
+    table = summarize(rounds)
     for (model, backend), group in table.groupby(["model", "backend"], sort=False):
-        lines.append(f"\n{model} · backend {backend} · batch 64 · median ms (ratio to floor-pooling on {backend if backend != 'tf-keras' else 'tensorflow'})")
-        lines.append(f"  {'name':<32}{'train':>10}{'ratio':>8}{'infer':>10}{'ratio':>8}")
         floor_backend = "tensorflow" if backend == "tf-keras" else backend
-        for name in group.name.unique():
-            cells = []
-            for phase in ("train", "infer"):
-                ms = float(group[(group.name == name) & (group.phase == phase)].ms_median.iloc[0])
-                floor = table[(table.model == model) & (table.backend == floor_backend) & (table.name == "floor-pooling") & (table.phase == phase)]
-                ratio = ms / float(floor.ms_median.iloc[0]) if len(floor) else float("nan")
-                cells.append(f"{ms:>10.2f}{ratio:>8.2f}")
-            lines.append(f"  {name:<32}{''.join(cells)}")
-    lines.append("\nGoals (TensorFlow backend, train step):")
-    for model in table.model.unique():
-        tf_rows = "tensorflow"
-        luong_floor = _ratio(table, model, "ours-luong", tf_rows, "train", "floor-pooling")
-        bahdanau_floor = _ratio(table, model, "ours-bahdanau", tf_rows, "train", "floor-pooling")
-        peer = _ratio(table, model, "ours-luong", tf_rows, "train", "peer-attention-5.0.0")
-        keras_builtin = max(
-            _ratio(table, model, "ours-luong", tf_rows, "train", "keras-attention"),
-            _ratio(table, model, "ours-bahdanau", tf_rows, "train", "keras-additive"),
-        )
-        checks = [
-            (max(luong_floor, bahdanau_floor) <= 1.10, f"luong {luong_floor:.3f}x, bahdanau {bahdanau_floor:.3f}x the floor"),
-            (peer <= 0.6, f"{peer:.3f}x the peer's step"),
-            (keras_builtin <= 1.0, f"at most {keras_builtin:.3f}x Keras' built-in layers"),
-        ]
-        for goal, (met, measured) in zip(GOALS, checks):
-            lines.append(f"  {model}: {'MET ' if met else 'MISSED'} {goal}: {measured}")
+        lines.append(f"\n{model} · backend {backend} · batch 64 · ms: median [quartiles] · ratio to floor-pooling on "
+                     f"{floor_backend} [95% interval; {'paired by round' if backend != 'tf-keras' else 'not paired: other rounds'}]")
+        for phase in ("train", "infer"):
+            lines.append(f"  {phase}")
+            for row in group[group.phase == phase].itertuples():
+                ratio = "" if np.isnan(row.ratio_to_floor) else f"{row.ratio_to_floor:6.2f} [{row.ratio_low:.2f}, {row.ratio_high:.2f}]"
+                lines.append(f"    {row.name:<30}{row.ms_median:>9.2f} [{row.ms_q1:.2f}, {row.ms_q3:.2f}]  n={row.rounds:<3}{ratio}")
+    lines.append("\nGoals (TensorFlow backend, train step): MET or MISSED only when the 95% interval of the ratio lies on one side")
+    for goal in goals(rounds):
+        lines.append(f"  {goal['model']}: {goal['verdict']:<9} {goal['name']} / {goal['reference']} = {goal['ratio']:.3f} "
+                     f"[{goal['low']:.3f}, {goal['high']:.3f}] vs {goal['limit']}"
+                     + f", {goal['rounds']} rounds"
+                     + ("" if goal["paired"] else " (not paired: the peer runs in its own process, in rounds of its own)"))
     if sweeps and all(row["completed"] == row["jobs"] for row in sweeps):
         sequential, parallel = sweeps[0]["wall_s"], sweeps[-1]["wall_s"]
         lines.append(f"\nReduced 4-job IMDB sweep: sequential {sequential:.1f} s, joblib {parallel:.1f} s "
@@ -192,6 +267,10 @@ def main():
 
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "bench.json").unlink(missing_ok=True)  # written last: its absence marks an unfinished run
+    started = time.perf_counter()
+    # Taken before any timing: the load average then says whether the machine was busy.
+    provenance = collect_provenance("tensorflow")
     rows = []
     common = ["--warmup", str(args.warmup), "--reps", str(args.reps), "--models", args.models]
     for backend in BACKENDS:
@@ -207,14 +286,21 @@ def main():
         rows += _json_rows([args.peer_python, str(HERE / "peer.py"), *common], env)
     else:
         print("peer attention 5.0.0: skipped (no --peer-python; `make bench` makes its venv)", flush=True)
-    table = pd.DataFrame(rows, columns=["model", "name", "backend", "phase", "ms_median"])
-    table.to_csv(out_dir / "bench.csv", index=False)
+    rounds = pd.DataFrame(rows, columns=["model", "name", "backend", "phase", "round", "ms"])
+    rounds.to_csv(out_dir / "rounds.csv", index=False)
+    summarize(rounds).to_csv(out_dir / "bench.csv", index=False)
 
     sweeps = [] if args.no_sweep else timed_sweeps(out_dir, args.sweep_overrides.split())
     if sweeps:
         pd.DataFrame(sweeps).to_csv(out_dir / "sweep.csv", index=False)
-    print(report(table, sweeps))
-    print(f"\nwritten: {out_dir / 'bench.csv'}" + (f", {out_dir / 'sweep.csv'}" if sweeps else ""))
+    text = report(rounds, sweeps)
+    (out_dir / "bench.md").write_text(f"```\n{text.strip()}\n```\n")
+    record = {"status": "completed", "provenance": provenance, "args": vars(args), "goals": goals(rounds),
+              "sweeps": sweeps, "wall_time_s": round(time.perf_counter() - started, 1)}
+    (out_dir / "bench.json").write_text(json.dumps(record, indent=2) + "\n")
+    print(text)
+    print(f"\nwritten: {', '.join(str(out_dir / n) for n in ('bench.json', 'bench.csv', 'rounds.csv', 'bench.md'))}"
+          + (f", {out_dir / 'sweep.csv'}" if sweeps else ""))
     return 0
 
 

@@ -58,8 +58,8 @@ def main():
         # luong is the package's default score: the row the goals compare with.
         models = {"peer-attention-5.0.0": MODELS[model_name]("luong"),
                   "peer-attention-5.0.0-bahdanau": MODELS[model_name]("bahdanau")}
-        for name, phase, ms in time_models(models, *BATCHES[model_name](), args.warmup, args.reps):
-            row = {"model": model_name, "name": name, "backend": "tf-keras", "phase": phase, "ms_median": ms}
+        for name, phase, round_, ms in time_models(models, *BATCHES[model_name](), args.warmup, args.reps):
+            row = {"model": model_name, "name": name, "backend": "tf-keras", "phase": phase, "round": round_, "ms": ms}
             print(json.dumps(row), flush=True)
 
 if __name__ == "__main__":

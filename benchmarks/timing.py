@@ -28,19 +28,22 @@ BATCHES = {"imdb": imdb_batch, "find_max": find_max_batch}
 
 
 def interleaved_ms(steps, warmup, reps, budget_s=60.0):
-    """{name: median ms} of each `steps[name]()`, timed round-robin: every round times each step
-    once, so that a change in the machine's load hits all of them alike.
+    """{name: [ms of each round]} of each `steps[name]()`, timed round-robin: every round times
+    each step once, so that a change in the machine's load hits all of them alike, and round i of
+    one step can be paired with round i of another.
 
-    The first call of each step (which compiles) also tells how long a round takes; slow
-    backends then get fewer warm-up calls and repetitions (at least 3) to stay near `budget_s`.
+    The second call of each step (the first compiles) tells how long a round takes; slow backends
+    then get fewer warm-up calls and repetitions (at least 3) to stay near `budget_s`.
     """
+    for step in steps.values():  # the first call compiles: not a measure of a round
+        step()
     round_s = 0.0
     for step in steps.values():
         start = time.perf_counter()
         step()
         round_s += time.perf_counter() - start
     rounds = int(budget_s / max(round_s, 1e-9))
-    for _ in range(min(warmup - 1, rounds // 4)):
+    for _ in range(min(warmup - 2, rounds // 4)):
         for step in steps.values():
             step()
     times = {name: [] for name in steps}
@@ -48,14 +51,15 @@ def interleaved_ms(steps, warmup, reps, budget_s=60.0):
         for name, step in steps.items():
             start = time.perf_counter()
             step()
-            times[name].append(time.perf_counter() - start)
-    return {name: 1000 * float(np.median(t)) for name, t in times.items()}
+            times[name].append(1000 * (time.perf_counter() - start))
+    return times
 
 
 def time_models(models, x, y, warmup, reps):
-    """[(name, phase, ms)]: one training step and one inference pass of each model on one batch."""
+    """[(name, phase, round, ms)]: every timed round of one training step and one inference pass
+    of each model on one batch."""
     rows = []
     for phase, call in (("train", lambda m: lambda: m.train_on_batch(x, y)), ("infer", lambda m: lambda: m.predict_on_batch(x))):
-        medians = interleaved_ms({name: call(model) for name, model in models.items()}, warmup, reps)
-        rows += [(name, phase, ms) for name, ms in medians.items()]
+        rounds = interleaved_ms({name: call(model) for name, model in models.items()}, warmup, reps)
+        rows += [(name, phase, i, ms) for name, times in rounds.items() for i, ms in enumerate(times)]
     return rows

@@ -28,10 +28,14 @@ def _git(*args):
     return done.stdout.strip() if done.returncode == 0 else None
 
 
+# Results, not code: a record written into the checkout does not make the next run's code dirty.
+NOT_CODE = ("docs/results",)
+
+
 def code_version():
     """{'commit': the suite's git commit or None, 'dirty': whether tracked or new files differ from it}."""
     commit = _git("rev-parse", "HEAD")
-    status = _git("status", "--porcelain") if commit else None
+    status = _git("status", "--porcelain", "--", ".", *(f":(exclude){path}" for path in NOT_CODE)) if commit else None
     return {"commit": commit, "dirty": bool(status) if status is not None else None}
 
 
@@ -45,15 +49,31 @@ def package_versions():
     return versions
 
 
-def cpu_model():
-    """The CPU's model name as the OS reports it (Linux: /proc/cpuinfo), else platform's guess."""
+# The vector instruction sets that decide which kernels oneDNN and XLA pick, and so the rounding:
+# two CPUs of one model name may differ here.
+ISA_FLAGS = ("sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512_vnni", "avx512_bf16", "avx512_fp16",
+             "avx_vnni", "amx_tile", "amx_bf16", "amx_int8")
+
+
+def _cpuinfo(field):
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
+            if line.split(":", 1)[0].strip() == field:
                 return line.split(":", 1)[1].strip()
     except OSError:
         pass
-    return platform.processor() or platform.machine()
+    return None
+
+
+def cpu_model():
+    """The CPU's model name as the OS reports it (Linux: /proc/cpuinfo), else platform's guess."""
+    return _cpuinfo("model name") or platform.processor() or platform.machine()
+
+
+def cpu_instruction_sets():
+    """The vector instruction sets of ISA_FLAGS that this CPU has (Linux), else None."""
+    flags = _cpuinfo("flags")
+    return None if flags is None else [flag for flag in ISA_FLAGS if flag in flags.split()]
 
 
 def gpus(backend):
@@ -84,6 +104,7 @@ def machine_environment(backend):
         "packages": package_versions(),
         "backend": backend,
         "cpu": cpu_model(),
+        "cpu_isa": cpu_instruction_sets(),
         "cores": os.cpu_count(),
         "gpus": gpus(backend),
         "os": platform.platform(),

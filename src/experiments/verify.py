@@ -88,8 +88,8 @@ def environment_differences(recorded, current):
     """What differs between the provenance of a record and this machine: {'commit': (a, b), ...}."""
     recorded = recorded or {}
     differences = {}
-    for key in ("commit", "dirty", "python", "backend", "cpu", "cores", "gpus"):
-        if recorded.get(key) != current.get(key):
+    for key in ("commit", "dirty", "python", "backend", "cpu", "cpu_isa", "cores", "gpus"):
+        if key in recorded and recorded[key] != current.get(key):  # older records may lack a key
             differences[key] = (recorded.get(key), current.get(key))
     packages_then, packages_now = recorded.get("packages") or {}, current.get("packages") or {}
     for name in sorted(set(packages_then) | set(packages_now)):

@@ -1,0 +1,213 @@
+"""Published results: provenance in every run, the committed records, the README rendered from
+them, `verify` reproducing a record, and `make results` resuming from a record."""
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from experiments import provenance, publish, results, verify
+
+ROOT = Path(__file__).resolve().parents[1]
+RECORDS = ROOT / "docs" / "results"
+EXPERIMENTS = [sys.executable, "-m", "experiments"]
+
+
+def _smoke_record(tmp_path, *overrides):
+    """A small sweep run as users run one, and its record made as `make results` makes it."""
+    sweep = tmp_path / "sweep"
+    subprocess.run([*EXPERIMENTS, "-m", "debug=smoke", *overrides, f"hydra.sweep.dir={sweep}"], check=True,
+                   timeout=300, capture_output=True)
+    results.copy_record(sweep, tmp_path / "record", figures=("*/*/*/attention_bar.png",))
+    return sweep, tmp_path / "record"
+
+
+# --- provenance ----------------------------------------------------------------------------------
+
+def test_a_fresh_run_records_its_provenance(compose_config, tmp_path):
+    from experiments.runner import run
+
+    metrics = run(compose_config("task=dense", "debug=smoke"), tmp_path / "run")
+    recorded = json.loads((tmp_path / "run" / "metrics.json").read_text())["provenance"]
+    assert recorded == metrics["provenance"]
+    head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True)
+    if head.returncode == 0:  # a git checkout: the record names its commit
+        assert recorded["commit"] == head.stdout.strip()
+        assert isinstance(recorded["dirty"], bool)
+    import keras
+    import numpy as np
+
+    assert recorded["packages"]["keras"] == keras.__version__ and recorded["packages"]["numpy"] == np.__version__
+    assert recorded["packages"]["tensorflow"] and recorded["packages"]["hydra-core"]
+    assert recorded["backend"] == keras.backend.backend() and recorded["cores"] >= 1 and recorded["cpu"]
+    assert recorded["python"] and recorded["os"] and recorded["started"].endswith("+00:00")
+
+
+def test_a_dirty_work_tree_is_flagged(tmp_path, monkeypatch):
+    repo = tmp_path / "repo"
+    repo.mkdir()
+
+    def git(*args):
+        subprocess.run(["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t", *args], check=True,
+                       capture_output=True)
+
+    git("init", "-q")
+    (repo / "runner.py").write_text("x = 1\n")
+    git("add", ".")
+    git("commit", "-qm", "first")
+    monkeypatch.setattr(provenance, "SUITE_ROOT", repo)
+    clean = provenance.code_version()
+    assert clean["dirty"] is False and re.fullmatch(r"[0-9a-f]{40}", clean["commit"])
+    (repo / "runner.py").write_text("x = 2\n")
+    assert provenance.code_version() == {"commit": clean["commit"], "dirty": True}
+    monkeypatch.setattr(provenance, "SUITE_ROOT", tmp_path / "not-a-checkout")
+    assert provenance.code_version() == {"commit": None, "dirty": None}
+
+
+def test_the_fingerprint_ignores_where_files_are_but_not_what_decides_numbers(compose_config):
+    from experiments.runner import config_fingerprint
+
+    base = config_fingerprint(compose_config("task=imdb"))
+    assert config_fingerprint(compose_config("task=imdb", "data_dir=/elsewhere", "paths.output_dir=/tmp/x")) == base
+    assert config_fingerprint(compose_config("task=imdb", "task.data.num_words=4000")) != base
+
+
+# --- the committed records -----------------------------------------------------------------------
+
+def _record_dirs():
+    return sorted(p for p in RECORDS.iterdir() if p.is_dir()) if RECORDS.is_dir() else []
+
+
+def test_every_record_is_complete_with_provenance_and_its_files():
+    records = _record_dirs()
+    assert records, "docs/results/ holds no record"
+    for record in records:
+        if record.name == results.BENCH:
+            bench = json.loads((record / "bench.json").read_text())
+            assert bench["status"] == "completed" and bench["provenance"]["commit"]
+            assert all((record / name).is_file() for name in ("bench.csv", "rounds.csv", "bench.md"))
+            continue
+        assert record.name in results.PUBLISHED, f"{record.name}: not a published experiment"
+        jobs = list(record.rglob("metrics.json"))
+        assert jobs, f"{record.name}: no job"
+        for path in jobs:
+            metrics = json.loads(path.read_text())
+            where = path.parent.relative_to(RECORDS)
+            assert metrics["status"] == "completed", where
+            assert {"commit", "dirty", "packages", "cpu", "cores", "backend", "started"} <= set(metrics["provenance"]), where
+            assert (path.parent / ".hydra" / "overrides.yaml").is_file() and (path.parent / ".hydra" / "config.yaml").is_file(), where
+            assert not (path.parent / "model.keras").exists() and not (path.parent / "backup").exists(), where
+        for name in results.SUMMARY_FILES:
+            assert (record / name).is_file(), f"{record.name}: no {name}"
+
+
+def test_docs_results_stays_small():
+    size = sum(p.stat().st_size for p in RECORDS.rglob("*") if p.is_file()) if RECORDS.is_dir() else 0
+    assert size < 6 * 2**20, f"docs/results/ holds {size / 2**20:.1f} MB"
+
+
+def test_the_readme_is_what_the_records_render():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert publish.render(readme) == readme, "the README's results differ from docs/results/: run `make publish`"
+    blocks = {m.group("name") for m in publish.BLOCK.finditer(readme)}
+    assert blocks == set(publish.BLOCKS), f"README blocks {sorted(blocks)}"
+
+
+def test_every_image_and_record_the_readme_links_exists():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    links = re.findall(r"\]\(((?:docs|conf|src)/[^)#\s]+)\)", readme)
+    assert links
+    missing = [link for link in links if not (ROOT / link).exists()]
+    assert not missing, missing
+
+
+def test_a_block_without_its_record_says_how_to_make_it(tmp_path):
+    text = "before\n<!-- results:dates_scores -->\nold\n<!-- /results:dates_scores -->\nafter\n"
+    rendered = publish.render(text, root=tmp_path)
+    assert "make results ONLY=dates_scores" in rendered and "old" not in rendered
+    assert rendered.startswith("before\n") and rendered.endswith("<!-- /results:dates_scores -->\nafter\n")
+    with pytest.raises(publish.PublishError, match="unknown results block 'nope'; known: tasks"):
+        publish.render("<!-- results:nope -->\n<!-- /results:nope -->\n", root=tmp_path)
+
+
+def test_publish_check_fails_on_a_stale_readme_and_writes_nothing(tmp_path, capsys):
+    stale = tmp_path / "README.md"
+    stale.write_text("<!-- results:tasks -->\n| typed by hand |\n<!-- /results:tasks -->\n")
+    assert publish.main(["--check", "--readme", str(stale)]) == 1
+    assert "out of date in: tasks" in capsys.readouterr().err
+    assert "typed by hand" in stale.read_text()
+    assert publish.main(["--readme", str(stale)]) == 0
+    assert "typed by hand" not in stale.read_text() and publish.main(["--check", "--readme", str(stale)]) == 0
+
+
+# --- verify --------------------------------------------------------------------------------------
+
+def test_verify_reproduces_a_record_exactly_and_catches_an_altered_number(tmp_path):
+    _, record = _smoke_record(tmp_path, "task=dense,lstm_before", "seed=0")
+    jobs = verify.select(verify.recorded_jobs(record), seeds=[0])
+    lines = []
+    assert verify.verify(record, jobs, tmp_path / "again", echo=lines.append)
+    text = "\n".join(lines)
+    assert "judged: exactly" in text and "FAIL" not in text and text.count("PASS") >= 10
+
+    altered = record / "dense" / "block_2d" / "seed=0" / "metrics.json"
+    metrics = json.loads(altered.read_text())
+    metrics["test"]["accuracy"] += 0.01
+    altered.write_text(json.dumps(metrics))
+    lines = []
+    assert not verify.verify(record, verify.recorded_jobs(record)[:1], tmp_path / "again", echo=lines.append)
+    failed = [line for line in lines if line.rstrip().endswith("FAIL")]
+    assert len(failed) == 1 and "test.accuracy" in failed[0] and "-0.01" in failed[0]
+
+
+def test_verify_names_what_differs_and_applies_the_tolerance_elsewhere():
+    here = provenance.collect("tensorflow")
+    other = {**here, "cpu": "Another CPU", "packages": {**here["packages"], "numpy": "1.0"}, "commit": "abc"}
+    differences = verify.environment_differences(other, here)
+    assert set(differences) == {"cpu", "numpy", "commit"} and not verify.same_environment(differences)
+    assert verify.same_environment(verify.environment_differences({**here, "commit": "abc"}, here))
+    recorded = {"test": {"accuracy": 0.80}, "epochs": 27, "history": {"test_accuracy": [0.7, 0.81]}}
+    new = {"test": {"accuracy": 0.82}, "epochs": 37, "history": {"test_accuracy": [0.7, 0.9]}}
+    verdicts = {name: v for name, *_, v in verify.compare(recorded, new, exact=False, rtol=0.05)}
+    assert verdicts == {"test.accuracy": "PASS", "epochs": "shown", "max_test_accuracy": "FAIL"}
+    assert {name: v for name, *_, v in verify.compare(recorded, new, exact=True, rtol=0.05)}["epochs"] == "FAIL"
+
+
+def test_verify_refuses_bad_requests_in_one_line(tmp_path, capsys):
+    assert verify.main([str(tmp_path / "nothing")]) == 2
+    assert verify.main([str(tmp_path), "--jobs", "0"]) == 2
+    errors = capsys.readouterr().err.strip().splitlines()
+    assert errors == [f"error: no record at {tmp_path / 'nothing'}: give a directory under docs/results/",
+                      "error: --jobs 0: give a positive number of jobs"]
+
+
+# --- make results ----------------------------------------------------------------------------------
+
+def test_a_sweep_resumes_from_its_committed_record_without_rerunning(tmp_path):
+    sweep, record = _smoke_record(tmp_path, "task=dense", "seed=0,1")
+    assert sorted(p.name for p in (record / "dense" / "block_2d").iterdir()) == ["seed=0", "seed=1"]
+    assert not list(record.rglob("model.keras")) and (record / "dense/block_2d/seed=0/attention_bar.png").is_file()
+    assert (record / "summary.md").read_text().splitlines()[0] == f"# Sweep summary: `{record}`"
+    shutil.rmtree(record / "dense/block_2d/seed=1")  # a table recorded while it was still running
+
+    fresh = tmp_path / "elsewhere"  # another machine: only the record is there
+    assert results.restore_jobs(record, fresh) == 1
+    before = (fresh / "dense/block_2d/seed=0/metrics.json").read_text()
+    done = subprocess.run([*EXPERIMENTS, "-m", "debug=smoke", "task=dense", "seed=0,1", f"hydra.sweep.dir={fresh}"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (fresh / "dense/block_2d/seed=0/metrics.json").read_text() == before  # skipped, not run again
+    assert not (fresh / "dense/block_2d/seed=0/model.keras").exists()
+    assert (fresh / "dense/block_2d/seed=1/model.keras").is_file()  # the missing job ran
+    assert results.copy_record(fresh, record) == 2
+    assert "2 jobs: 2 completed" in (record / "summary.md").read_text()
+
+
+def test_results_refuses_an_unknown_experiment_in_one_line(capsys):
+    assert results.main(["imdb_tabel"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "error: unknown published experiment 'imdb_tabel'; accepted: " + ", ".join(results.NAMES))
