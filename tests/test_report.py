@@ -73,6 +73,10 @@ def test_each_task_shows_its_latest_completed_run_and_what_it_should_show(output
         assert f'<section id="task-{task}">' in html
     assert "the label copied into feature 1" in html  # the task's own description, from its config
     assert "hit_rate" in html  # add_two_numbers' attention quality from metrics.json
+    # Which code, packages and machine made it, from metrics.json's provenance.
+    made = json.loads(next(outputs.glob("runs/dense/*/*/metrics.json")).read_text())["provenance"]
+    assert f"TensorFlow {made['packages']['tensorflow']}, Keras {made['packages']['keras']}" in html
+    assert f"{made['cpu']} × {made['cores']}" in html
 
 
 def test_rebuilding_reads_the_runs_and_redraws_no_figure(outputs):

@@ -69,7 +69,7 @@ def test_a_dirty_work_tree_is_flagged(tmp_path, monkeypatch):
 
 
 def test_the_fingerprint_ignores_where_files_are_but_not_what_decides_numbers(compose_config):
-    from experiments.runner import config_fingerprint
+    from experiments.config import config_fingerprint
 
     base = config_fingerprint(compose_config("task=imdb"))
     assert config_fingerprint(compose_config("task=imdb", "data_dir=/elsewhere", "paths.output_dir=/tmp/x")) == base
@@ -78,31 +78,32 @@ def test_the_fingerprint_ignores_where_files_are_but_not_what_decides_numbers(co
 
 # --- the committed records -----------------------------------------------------------------------
 
-def _record_dirs():
-    return sorted(p for p in RECORDS.iterdir() if p.is_dir()) if RECORDS.is_dir() else []
-
-
 def test_every_record_is_complete_with_provenance_and_its_files():
-    records = _record_dirs()
+    records = sorted(p.name for p in RECORDS.iterdir() if p.is_dir()) if RECORDS.is_dir() else []
     assert records, "docs/results/ holds no record"
-    for record in records:
-        if record.name == results.BENCH:
-            bench = json.loads((record / "bench.json").read_text())
+    for name in records:
+        if name == results.BENCH:
+            bench = json.loads((RECORDS / name / "bench.json").read_text())
             assert bench["status"] == "completed" and bench["provenance"]["commit"]
-            assert all((record / name).is_file() for name in ("bench.csv", "rounds.csv", "bench.md"))
+            assert all((RECORDS / name / file).is_file() for file in ("bench.csv", "rounds.csv", "bench.md"))
             continue
-        assert record.name in results.PUBLISHED, f"{record.name}: not a published experiment"
-        jobs = list(record.rglob("metrics.json"))
-        assert jobs, f"{record.name}: no job"
-        for path in jobs:
-            metrics = json.loads(path.read_text())
-            where = path.parent.relative_to(RECORDS)
-            assert metrics["status"] == "completed", where
-            assert {"commit", "dirty", "packages", "cpu", "cores", "backend", "started"} <= set(metrics["provenance"]), where
-            assert (path.parent / ".hydra" / "overrides.yaml").is_file() and (path.parent / ".hydra" / "config.yaml").is_file(), where
-            assert not (path.parent / "model.keras").exists() and not (path.parent / "backup").exists(), where
-        for name in results.SUMMARY_FILES:
-            assert (record / name).is_file(), f"{record.name}: no {name}"
+        assert name in results.PUBLISHED, f"{name}: not a published experiment"
+        for part, variables in results.PUBLISHED[name].parts(name):
+            record = RECORDS / part
+            jobs = list(record.rglob("metrics.json"))
+            assert jobs, f"{part}: no job"
+            for path in jobs:
+                metrics = json.loads(path.read_text())
+                where = path.parent.relative_to(RECORDS)
+                assert metrics["status"] == "completed", where
+                made = metrics["provenance"]
+                assert {"commit", "dirty", "packages", "cpu", "cores", "backend", "started"} <= set(made), where
+                assert made.get("environment", {}) == variables, where  # the kernel setting it claims
+                assert (path.parent / ".hydra" / "overrides.yaml").is_file(), where
+                assert (path.parent / ".hydra" / "config.yaml").is_file(), where
+                assert not (path.parent / "model.keras").exists() and not (path.parent / "backup").exists(), where
+            for file in results.SUMMARY_FILES:
+                assert (record / file).is_file(), f"{part}: no {file}"
 
 
 def test_docs_results_stays_small():
@@ -130,7 +131,7 @@ def test_a_block_without_its_record_says_how_to_make_it(tmp_path):
     rendered = publish.render(text, root=tmp_path)
     assert "make results ONLY=dates_scores" in rendered and "old" not in rendered
     assert rendered.startswith("before\n") and rendered.endswith("<!-- /results:dates_scores -->\nafter\n")
-    with pytest.raises(publish.PublishError, match="unknown results block 'nope'; known: tasks"):
+    with pytest.raises(publish.PublishError, match="unknown results block 'nope' in the README; known: tasks, "):
         publish.render("<!-- results:nope -->\n<!-- /results:nope -->\n", root=tmp_path)
 
 

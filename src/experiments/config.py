@@ -1,5 +1,10 @@
 """Checks of a composed config that must pass before any data is made or any model trained."""
 
+import hashlib
+import json
+
+from omegaconf import OmegaConf
+
 from experiments.threads import threads_per_job
 
 
@@ -42,3 +47,23 @@ def validate(cfg):
     for name in [*cfg.task.plots, *([cfg.task.epoch_figure] if cfg.task.get("epoch_figure") else [])]:
         if name not in FIGURES:
             raise ConfigError(f"unknown figure '{name}' in task.plots; accepted: {', '.join(FIGURES)}")
+
+
+# Where files are, not what they hold: the same run from another checkout or data copy is the same run.
+LOCATION_KEYS = ("data_dir", "paths", "task.data.dir", "task.data.cache_dir")
+
+
+def config_fingerprint(cfg):
+    """A hash of everything that decides a run's numbers (the config without Hydra's own part)."""
+    settings = OmegaConf.to_container(cfg, resolve=True)
+    settings.pop("hydra", None)
+    for key in LOCATION_KEYS:
+        *parents, leaf = key.split(".")
+        node = settings
+        for parent in parents:
+            node = node.get(parent) or {}
+        node.pop(leaf, None)
+    trainer = settings.get("trainer", {})
+    trainer.pop("verbose", None)  # how much it prints changes no number
+    trainer.pop("threads", None)  # nor, with deterministic ops, how many threads compute it (tested)
+    return hashlib.sha1(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]

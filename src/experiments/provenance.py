@@ -97,6 +97,11 @@ def gpus(backend):
     return []
 
 
+# Environment variables that choose kernels, and so change the rounding of a run's numbers.
+KERNEL_VARIABLES = ("KERAS_BACKEND", "TF_ENABLE_ONEDNN_OPTS", "ONEDNN_MAX_CPU_ISA", "TF_DETERMINISTIC_OPS",
+                    "XLA_FLAGS", "CUDA_VISIBLE_DEVICES")
+
+
 def machine_environment(backend):
     """The part of the provenance that decides numbers apart from the code: compared by `verify`."""
     return {
@@ -108,6 +113,7 @@ def machine_environment(backend):
         "cores": os.cpu_count(),
         "gpus": gpus(backend),
         "os": platform.platform(),
+        "environment": {name: os.environ[name] for name in KERNEL_VARIABLES if name in os.environ},
     }
 
 

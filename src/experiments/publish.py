@@ -142,7 +142,7 @@ def block_tasks(root):
             continue
         metrics, config = found[0]
         rows.append((f"`{task}`", f"`{metrics['attention']}`", quality_text(metrics.get("attention_quality")),
-                     test_text(metrics, config), _epochs(metrics), _minutes(metrics.get("wall_time_s")),
+                     test_text(metrics, config), _epochs(metrics), _time(metrics),
                      f"[{name}]({record.link()})"))
     return _table(["task", "attention", "where it looks (test data)", "test", "epochs", "time", "record"], rows)
 
@@ -191,7 +191,7 @@ def block_dates_scores(root):
         rows.append((f"`{score}`", f"{test['exact_match']:.3f}", f"{test['char_accuracy']:.4f}",
                      f"{quality['field_hit_rate']:.3f}", f"{quality['day_hit_rate']:.3f}", f"{quality['month_hit_rate']:.3f}",
                      f"{quality['year_hit_rate']:.3f}", f"{quality['mass_on_field']:.3f}", _epochs(metrics),
-                     _minutes(metrics.get("wall_time_s"))))
+                     _time(metrics)))
     return _table(["score", "exact match", "char accuracy", "field hit rate", "day", "month", "year", "weight on field",
                    "epochs", "time"], rows)
 
@@ -287,16 +287,50 @@ def block_imdb_table(root):
     return text
 
 
+def block_cpu_drift(root):
+    """The seed-000 tasks on this CPU as it is, with oneDNN capped at AVX2, and with oneDNN off."""
+    settings = [("seed_000_readme", "as it is"), ("cpu_drift/avx2", "oneDNN capped at AVX2"),
+                ("cpu_drift/no_onednn", "oneDNN off")]
+    records = [(Record(name, root), label) for name, label in settings]
+    if not all(record for record, _ in records):
+        return _missing("cpu_drift")
+    base = records[0][0]
+    isa = (base.jobs[0][1].get("provenance") or {}).get("cpu_isa") or []
+    header = ["task"] + [f"{label}: peak (runner-up)" for _, label in records]
+    rows = []
+    for task in SEED_000_TASKS:
+        cells = [f"`{task}`"]
+        for record, _ in records:
+            found = [m for _, m, _ in record.jobs if m["task"] == task]
+            quality = found[0]["attention_quality"] if found else None
+            cells.append(f"{quality['peak_weight']:.4f} ({quality['runner_up_weight']:.4f}) at {quality['peak_index']}"
+                         if quality else "–")
+        rows.append(cells)
+    return (_table(header, rows) + f"\nThis CPU: {base.jobs[0][1]['provenance'].get('cpu')}, with "
+            f"{', '.join(isa) if isa else 'unknown instruction sets'}. Records: "
+            f"[seed_000_readme]({base.link()}), [cpu_drift](docs/results/cpu_drift).\n")
+
+
+def _time(metrics):
+    """The run's wall time, marked when the machine was busy with other work as it started
+    (a 1-minute load average above half its cores; the suite's own jobs side by side count too)."""
+    made = metrics.get("provenance") or {}
+    busy = (made.get("load_average_1min") or 0) > 0.5 * (made.get("cores") or 1)
+    return _minutes(metrics.get("wall_time_s")) + (" (shared CPU)" if busy else "")
+
+
 def block_provenance(root):
     """Which code, packages and machine made each record."""
     rows = []
-    for path in sorted(p for p in Path(root).iterdir() if p.is_dir() and not p.name.startswith(".")):
+    paths = sorted(p for p in Path(root).iterdir() if p.is_dir() and not p.name.startswith(".")) if Path(root).is_dir() else []
+    for path in paths:
         if path.name == "bench":
             provenances = [json.loads((path / "bench.json").read_text())["provenance"]] if (path / "bench.json").is_file() else []
         else:
             provenances = [m.get("provenance") or {} for _, m, _ in Record(path.name, root).jobs]
         if not provenances:
             continue
+        kernels = sorted({" ".join(f"{k}={v}" for k, v in sorted((p.get("environment") or {}).items())) for p in provenances})
 
         def values(get):
             return ", ".join(sorted({str(get(p)) for p in provenances}))
@@ -306,7 +340,7 @@ def block_provenance(root):
                      values(lambda p: (p.get("commit") or "?")[:7] + ("+dirty" if p.get("dirty") else "")),
                      values(lambda p: p.get("packages", {}).get("tensorflow")),
                      values(lambda p: p.get("packages", {}).get("keras")),
-                     values(lambda p: p.get("backend")),
+                     values(lambda p: p.get("backend")) + "".join(f" ({k})" for k in kernels if k),
                      values(lambda p: f"{p.get('cpu')} ×{p.get('cores')}"),
                      f"{starts[0]} – {starts[-1]}" if starts and starts[0] != starts[-1] else (starts[0] if starts else "–"),
                      f"{max(p.get('load_average_1min') or 0 for p in provenances):.2f}"))
@@ -360,6 +394,7 @@ BLOCKS = {
     "imdb_quick": block_imdb_quick,
     "imdb_table": block_imdb_table,
     "bench": block_bench,
+    "cpu_drift": block_cpu_drift,
     "provenance": block_provenance,
 }
 

@@ -10,13 +10,16 @@ runs, the jobs already recorded in `docs/results/NAME` are put back into the swe
 table started on one machine goes on from its committed records on another. After it, the record
 `docs/results/NAME/` gets, for every completed job, `metrics.json` and `.hydra/overrides.yaml` and
 `config.yaml`; the sweep's `multirun.yaml`; the figures the README shows; and the summary
-(`summary.csv`, `summary.md`, `summary.png`) computed from the record itself. Models, backups and
-caches stay in the sweep directory.
+(`summary.csv`, `summary.md`, `summary.png`) computed from the record itself. A record only grows:
+jobs it holds that the sweep directory lacks are kept. Models, backups and caches stay in the
+sweep directory. An experiment with environments (`cpu_drift`) runs once per setting, into
+NAME/<setting>/.
 """
 
 import argparse
 import fnmatch
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -38,6 +41,14 @@ class Published:
     overrides: tuple
     figures: tuple = ()  # patterns of job-directory/file, relative to the sweep directory
     launcher: tuple = ()  # how it runs here; changes no number (thread counts are tested alike)
+    # (label, environment variables): the same sweep once per setting, in NAME/label/.
+    environments: tuple = ()
+
+    def parts(self, name):
+        """(where under RUNS and docs/results, the environment variables) of each sweep it runs."""
+        if not self.environments:
+            return [(name, {})]
+        return [(f"{name}/{label}", variables) for label, variables in self.environments]
 
 
 PUBLISHED = {
@@ -51,6 +62,10 @@ PUBLISHED = {
                                  figures=("find_max/luong/attention_argmax.png",)),
     "dates_scores": Published(("experiment=dates_scores",), figures=("dates/bahdanau/alignment.png",)),
     "imdb_quick": Published(("experiment=imdb_quick",)),
+    # The five seed-000 tasks again with oneDNN's kernels capped at AVX2, and with oneDNN off:
+    # what another CPU (or TensorFlow build) does to the same code's numbers, measured on this one.
+    "cpu_drift": Published(("experiment=seed_000_readme",), environments=(
+        ("avx2", {"ONEDNN_MAX_CPU_ISA": "AVX2"}), ("no_onednn", {"TF_ENABLE_ONEDNN_OPTS": "0"}))),
     # Two jobs of one thread side by side: 1.29x the throughput of one job of two threads here
     # (a 4-job IMDB sweep, measured before the table was started; see the README).
     "imdb_table": Published(("experiment=imdb_table",), figures=("imdb/luong/seed=0/attention_words.png",),
@@ -100,11 +115,18 @@ def restore_jobs(record_dir, sweep_dir):
 
 
 def copy_record(sweep_dir, record_dir, figures=()):
-    """Copies the completed jobs of `sweep_dir` into `record_dir` (replacing what it held) and
-    writes the record's summary; returns the number of jobs recorded."""
+    """Copies the completed jobs of `sweep_dir` into `record_dir` and writes the record's summary;
+    returns the number of jobs the record holds."""
     sweep_dir, record_dir = Path(sweep_dir), Path(record_dir)
+    if not sweep_dir.is_dir():
+        return 0
     staging = _staging(record_dir)
     jobs = [job for job in _job_dirs(sweep_dir) if _completed(job)]
+    # The record keeps the jobs it held that this sweep directory lacks (a sweep that resumed
+    # elsewhere, or one whose runs were cleaned): it only ever grows or is brought up to date.
+    for job in _job_dirs(record_dir) if record_dir.is_dir() else []:
+        if not (sweep_dir / job.relative_to(record_dir) / "metrics.json").is_file():
+            shutil.copytree(job, staging / job.relative_to(record_dir))
     for job in jobs:
         relative = job.relative_to(sweep_dir)
         for name in JOB_FILES:
@@ -116,10 +138,10 @@ def copy_record(sweep_dir, record_dir, figures=()):
                 _copy(job / name, staging / relative / name)
     if (sweep_dir / "multirun.yaml").is_file():
         _copy(sweep_dir / "multirun.yaml", staging / "multirun.yaml")
-    if jobs:
+    if list(staging.rglob("metrics.json")):
         write_summary(staging, label=_display(record_dir))
     _swap_in(staging, record_dir)
-    return len(jobs)
+    return len(_job_dirs(record_dir))
 
 
 def _staging(record_dir):
@@ -152,14 +174,18 @@ def _display(path):
 def run_experiment(name, runs_dir, extra=()):
     """Runs (or resumes) the published experiment `name` into `runs_dir/name`; returns the exit code."""
     published = PUBLISHED[name]
-    sweep_dir = Path(runs_dir) / name
-    restored = restore_jobs(RECORDS / name, sweep_dir) if (RECORDS / name).is_dir() else 0
-    if restored:
-        print(f"{name}: {restored} jobs restored from {_display(RECORDS / name)}; they are not run again", flush=True)
-    command = [sys.executable, "-m", "experiments", *published.overrides, f"hydra.sweep.dir={sweep_dir}",
-               "trainer.verbose=2", *published.launcher, *extra]
-    print(f"{name}: {' '.join(command[1:])}", flush=True)
-    return subprocess.run(command).returncode
+    code = 0
+    for part, variables in published.parts(name):
+        sweep_dir, record_dir = Path(runs_dir) / part, RECORDS / part
+        restored = restore_jobs(record_dir, sweep_dir) if record_dir.is_dir() else 0
+        if restored:
+            print(f"{part}: {restored} jobs restored from {_display(record_dir)}; they are not run again", flush=True)
+        command = [sys.executable, "-m", "experiments", *published.overrides, f"hydra.sweep.dir={sweep_dir}",
+                   "trainer.verbose=2", *published.launcher, *extra]
+        shown = " ".join(f"{k}={v}" for k, v in variables.items())
+        print(f"{part}: {shown + ' ' if shown else ''}{' '.join(command[1:])}", flush=True)
+        code = code or subprocess.run(command, env={**os.environ, **variables}).returncode
+    return code
 
 
 def run_bench(runs_dir, extra=()):
@@ -174,7 +200,7 @@ def run_bench(runs_dir, extra=()):
 def copy_bench(bench_dir, record_dir):
     """Copies a finished benchmark (bench.json says so) into `record_dir`; returns 1, or 0 if none."""
     bench_dir, record_dir = Path(bench_dir), Path(record_dir)
-    if not _completed_bench(bench_dir):
+    if not _completed_bench(Path(bench_dir)):
         return 0
     staging = _staging(record_dir)
     for name in BENCH_FILES:
@@ -207,11 +233,11 @@ def main(argv=None):
         code = 0
         if not args.copy_only:
             code = run_bench(args.runs, extra) if name == BENCH else run_experiment(name, args.runs, extra)
-        source = Path(args.runs) / name
         if name == BENCH:
-            count = copy_bench(source, RECORDS / BENCH) if source.is_dir() else 0
+            count = copy_bench(Path(args.runs) / BENCH, RECORDS / BENCH)
         else:
-            count = copy_record(source, RECORDS / name, PUBLISHED[name].figures) if source.is_dir() else 0
+            count = sum(copy_record(Path(args.runs) / part, RECORDS / part, PUBLISHED[name].figures)
+                        for part, _ in PUBLISHED[name].parts(name))
         print(f"{name}: {count} completed jobs recorded in {_display(RECORDS / name)}", flush=True)
         if code != 0:
             failed.append(name)

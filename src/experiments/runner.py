@@ -4,7 +4,6 @@ The runner knows nothing task-specific: it asks the task module (named by `cfg.t
 its data, its model and where its attention should look.
 """
 
-import hashlib
 import importlib
 import json
 import math
@@ -20,6 +19,7 @@ from omegaconf import OmegaConf
 from attention import attention_model
 from experiments import provenance
 from experiments.callbacks import AttentionFrames, EvaluateEachEpoch, ResumableTraining
+from experiments.config import config_fingerprint
 from experiments.plots import FIGURES, Probe, training_curves
 
 ATTENTION_LAYER = "attention"
@@ -46,26 +46,6 @@ def write_json(path, data):
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)  # a failed write (a full disk) leaves the old file, and no litter
-
-
-# Where files are, not what they hold: the same run from another checkout or data copy is the same run.
-LOCATION_KEYS = ("data_dir", "paths", "task.data.dir", "task.data.cache_dir")
-
-
-def config_fingerprint(cfg):
-    """A hash of everything that decides a run's numbers (the config without Hydra's own part)."""
-    settings = OmegaConf.to_container(cfg, resolve=True)
-    settings.pop("hydra", None)
-    for key in LOCATION_KEYS:
-        *parents, leaf = key.split(".")
-        node = settings
-        for parent in parents:
-            node = node.get(parent) or {}
-        node.pop(leaf, None)
-    trainer = settings.get("trainer", {})
-    trainer.pop("verbose", None)  # how much it prints changes no number
-    trainer.pop("threads", None)  # nor, with deterministic ops, how many threads compute it (tested)
-    return hashlib.sha1(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def completed_before(cfg, run_dir):

@@ -4,21 +4,23 @@
     python -m experiments.verify docs/results/imdb_table --seed 0 --attention luong
     python -m experiments.verify docs/results/imdb_table --jobs 1
 
-Each selected job is composed again from its recorded `.hydra/overrides.yaml`, trained into
-`outputs/verify/<record>/<job>/`, and every number of its `metrics.json` (test metrics, attention
-quality, epochs, parameters, the seed protocol's max test accuracy) is printed beside the recorded
-one, with the difference and PASS or FAIL. On the environment that made the record (the same
-packages, Python, backend, CPU model and core count) the numbers must be equal; elsewhere each may
-differ by the relative tolerance `--rtol` (default 5%), and epoch counts, which early stopping
-turns on small differences, are shown but not judged. The first lines say which of commit,
-packages and CPU differ from the record. Exit 0 when every job passes, 1 otherwise, 2 on bad input.
-"""
+Each selected job runs again as `python -m experiments` with its recorded `.hydra/overrides.yaml`
+(its config must compose to the recorded fingerprint), in a process of its own with the record's
+kernel variables (`ONEDNN_MAX_CPU_ISA`, ...), into `outputs/verify/<record>/<job>/`. Every number of
+its `metrics.json` (test metrics, attention quality, epochs, parameters, the seed protocol's max
+test accuracy) is printed beside the recorded one, with the difference and PASS or FAIL. Where
+nothing that decides numbers differs from the record (packages, Python, backend, CPU model, its
+instruction sets and core count) they must be equal; elsewhere each may differ by the relative
+tolerance `--rtol` (default 5%), and epoch counts, which early stopping turns on small differences,
+are shown but not judged. Each job says which of commit, packages and CPU differ from the record.
+Exit 0 when every job passes, 1 otherwise, 2 on bad input."""
 
 import argparse
 import json
 import math
 import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -28,6 +30,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 from omegaconf import OmegaConf
 
 from experiments import provenance
+from experiments.config import config_fingerprint
 
 DEFAULT_RTOL = 0.05
 # Counted, not measured: equal on the record's environment, only shown elsewhere.
@@ -88,7 +91,7 @@ def environment_differences(recorded, current):
     """What differs between the provenance of a record and this machine: {'commit': (a, b), ...}."""
     recorded = recorded or {}
     differences = {}
-    for key in ("commit", "dirty", "python", "backend", "cpu", "cpu_isa", "cores", "gpus"):
+    for key in ("commit", "dirty", "python", "backend", "cpu", "cpu_isa", "cores", "gpus", "environment"):
         if key in recorded and recorded[key] != current.get(key):  # older records may lack a key
             differences[key] = (recorded.get(key), current.get(key))
     packages_then, packages_now = recorded.get("packages") or {}, current.get("packages") or {}
@@ -142,44 +145,53 @@ def _compose(overrides):
 
 
 def rerun(job_dir, out_dir):
-    """Trains the job again from its recorded overrides into `out_dir`; returns the new metrics."""
-    from experiments.runner import config_fingerprint, run
-
+    """Trains the job again into `out_dir`, as `python -m experiments` with its recorded overrides,
+    in a process of its own with the record's kernel variables (ONEDNN_MAX_CPU_ISA, ...); returns
+    the new metrics."""
     overrides = [o for o in OmegaConf.load(Path(job_dir) / ".hydra" / "overrides.yaml")
                  if o.split("=")[0] not in ("trainer.verbose", "hydra.verbose")]
-    cfg = _compose([*overrides, "trainer.verbose=0"])
     recorded = json.loads((Path(job_dir) / "metrics.json").read_text())
-    if config_fingerprint(cfg) != recorded.get("config"):
-        raise VerifyError(f"{job_dir}: its overrides compose another config today than the recorded one "
-                          f"({config_fingerprint(cfg)} vs {recorded.get('config')}): the config files changed since")
+    fingerprint = config_fingerprint(_compose(overrides))
+    if fingerprint != recorded.get("config"):
+        raise VerifyError(f"{job_dir}: its recorded overrides compose another config today than the one recorded "
+                          f"(fingerprint {fingerprint}, recorded {recorded.get('config')}): the config files changed since")
     shutil.rmtree(out_dir, ignore_errors=True)  # never judge an earlier verification's run
-    return run(cfg, out_dir)
+    kernels = (recorded.get("provenance") or {}).get("environment") or {}
+    env = {k: v for k, v in os.environ.items() if k not in provenance.KERNEL_VARIABLES}
+    env.update(kernels)
+    # A preset may make the launch a sweep (hydra.mode): this is one job of it, run alone.
+    command = [sys.executable, "-m", "experiments", *overrides, "hydra.mode=RUN", f"hydra.run.dir='{out_dir}'",
+               "trainer.verbose=0"]
+    done = subprocess.run(command, env=env, capture_output=True, text=True)
+    try:
+        return json.loads((Path(out_dir) / "metrics.json").read_text())
+    except (OSError, ValueError):
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        return {"status": "failed", "reason": f"exit {done.returncode}: {last}"}
 
 
 def verify(record_dir, jobs, out_root, rtol=DEFAULT_RTOL, rerun_job=rerun, echo=print):
     """Reruns `jobs` of the record and prints the comparison; returns True when all pass."""
-    import keras
-
-    current = provenance.collect(keras.backend.backend())
     all_passed = True
     for job_dir, recorded in jobs:
         relative = Path(job_dir).relative_to(record_dir)
-        differences = environment_differences(recorded.get("provenance"), current)
-        exact = same_environment(differences)
         echo(f"\n{relative.as_posix() or '.'}: {recorded.get('task')} · attention={recorded.get('attention')} · seed={recorded.get('seed')}")
-        if differences:
-            for key, (then, now) in differences.items():
-                echo(f"  differs from the record: {key}: {then} → {now}")
-        else:
-            echo("  same commit, packages and CPU as the record")
-        if current.get("dirty") or (recorded.get("provenance") or {}).get("dirty"):
-            echo("  note: uncommitted changes in the work tree (of the record or of this checkout): the code may differ from its commit")
-        echo(f"  judged: {'exactly (same packages, Python, backend and CPU)' if exact else f'within {rtol:.0%} of each recorded value (another environment); epoch counts shown only'}")
         new = rerun_job(job_dir, Path(out_root) / relative)
         if new.get("status") != "completed":
             echo(f"  FAIL: the run did not complete: {new.get('reason')}")
             all_passed = False
             continue
+        then, now = recorded.get("provenance") or {}, new.get("provenance") or {}
+        differences = environment_differences(then, now)
+        exact = same_environment(differences)
+        for key, (before, after) in differences.items():
+            echo(f"  differs from the record: {key}: {before} → {after}")
+        if not differences:
+            echo("  same commit, packages, CPU and kernel settings as the record")
+        if then.get("dirty") or now.get("dirty"):
+            echo("  note: uncommitted changes in the work tree (of the record or of this checkout): the code may differ from its commit")
+        echo("  judged: " + ("exactly (same packages, Python, backend, CPU and kernel settings)" if exact else
+                             f"within {rtol:.0%} of each recorded value (another environment); epoch counts shown only"))
         rows = compare(recorded, new, exact, rtol)
         width = max(len(name) for name, *_ in rows)
         echo(f"  {'metric':<{width}}  {'recorded':>12}  {'new':>12}  {'difference':>12}  verdict")
