@@ -252,7 +252,7 @@ def report(rounds, sweeps):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--warmup", type=int, default=3)
-    parser.add_argument("--reps", type=int, default=10)
+    parser.add_argument("--reps", type=int, default=21, help="timed rounds (21 give a 95%% interval of ranks 6 to 16)")
     parser.add_argument("--models", default="imdb,find_max")
     parser.add_argument("--backend", help="measure this backend only, in this process (used by the parent)")
     parser.add_argument("--peer-python", help="the python of the venv holding attention 5.0.0 and tf-keras")

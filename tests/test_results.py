@@ -115,7 +115,7 @@ def test_the_readme_is_what_the_records_render():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert publish.render(readme) == readme, "the README's results differ from docs/results/: run `make publish`"
     blocks = {m.group("name") for m in publish.BLOCK.finditer(readme)}
-    assert blocks == set(publish.BLOCKS), f"README blocks {sorted(blocks)}"
+    assert blocks == {*publish.BLOCKS, "figure"}, f"README blocks {sorted(blocks)}"
 
 
 def test_every_image_and_record_the_readme_links_exists():
@@ -131,6 +131,13 @@ def test_a_block_without_its_record_says_how_to_make_it(tmp_path):
     rendered = publish.render(text, root=tmp_path)
     assert "make results ONLY=dates_scores" in rendered and "old" not in rendered
     assert rendered.startswith("before\n") and rendered.endswith("<!-- /results:dates_scores -->\nafter\n")
+    figure = "<!-- results:figure dates_scores/dates/bahdanau/alignment.png | the maps -->\n<!-- /results:figure -->\n"
+    assert "_Figure not recorded yet: `make results ONLY=dates_scores` draws it._" in publish.render(figure, root=tmp_path)
+    (tmp_path / "dates_scores/dates/bahdanau").mkdir(parents=True)
+    (tmp_path / "dates_scores/dates/bahdanau/alignment.png").write_bytes(b"png")
+    assert "\n![the maps](docs/results/dates_scores/dates/bahdanau/alignment.png)\n" in publish.render(figure, root=tmp_path)
+    with pytest.raises(publish.PublishError, match="a figure block needs 'RECORD/PATH | caption'"):
+        publish.render("<!-- results:figure x.png -->\n<!-- /results:figure -->\n", root=tmp_path)
     with pytest.raises(publish.PublishError, match="unknown results block 'nope' in the README; known: tasks, "):
         publish.render("<!-- results:nope -->\n<!-- /results:nope -->\n", root=tmp_path)
 
@@ -212,3 +219,33 @@ def test_results_refuses_an_unknown_experiment_in_one_line(capsys):
     assert results.main(["imdb_tabel"]) == 2
     assert capsys.readouterr().err.strip() == (
         "error: unknown published experiment 'imdb_tabel'; accepted: " + ", ".join(results.NAMES))
+
+
+def test_the_imdb_table_block_sets_ours_beside_the_seeds_numbers(tmp_path):
+    """Rendered from a record of made-up runs: the seed's numbers, ours, both protocols, Welch's p."""
+    from experiments.stats import write_summary
+
+    record = tmp_path / "imdb_table"
+    accuracies = {"luong": [0.880, 0.878, 0.884], "none": [0.870, 0.874, 0.869]}
+    for attention, values in accuracies.items():
+        for seed, accuracy in enumerate(values):
+            job = record / "imdb" / attention / f"seed={seed}"
+            (job / ".hydra").mkdir(parents=True)
+            (job / ".hydra" / "overrides.yaml").write_text(f"- seed={seed}\n- attention={attention}\n")
+            (job / "metrics.json").write_text(json.dumps({
+                "task": "imdb", "attention": attention, "seed": seed, "status": "completed", "params": 248929,
+                "epochs": 10, "best_epoch": 4, "test": {"accuracy": accuracy, "loss": 0.3},
+                "history": {"test_accuracy": [accuracy - 0.01, accuracy + 0.002], "val_accuracy": [0.8, 0.9]},
+                "wall_time_s": 600.0 + seed, "threads": 1,
+                "provenance": {"started": f"2026-11-22T0{seed}:00:00+00:00", "cores": 2},
+            }))
+    write_summary(record)
+    text = publish.block_imdb_table(tmp_path)
+    lines = text.splitlines()
+    assert lines[0] == "| accuracy in % | `luong`: the seed | `luong`: here | `none`: the seed | `none`: here |"
+    assert "| n runs | 10 | 3 | 10 | 3 |" in lines
+    assert "| MAX accuracy, seed's protocol | 88.76 | 88.60 | 88.22 | 87.60 |" in lines
+    assert "| AVG accuracy, honest protocol | – | 88.07 | – | 87.10 |" in lines
+    assert any(line.startswith("- Test accuracy of the epoch picked by validation accuracy: luong − none = +0.97 points, Welch p = ")
+               for line in lines)
+    assert "Wall time of the table, from the first run's start to the last run's end: 2 h 10 min" in text

@@ -27,7 +27,7 @@ from experiments.stats import PROTOCOLS, differences, group_statistics, number, 
 SUITE_ROOT = Path(__file__).resolve().parents[2]
 README = SUITE_ROOT / "README.md"
 RECORDS = SUITE_ROOT / "docs" / "results"
-BLOCK = re.compile(r"(<!-- results:(?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- /results:(?P=name) -->)", re.S)
+BLOCK = re.compile(r"(<!-- results:(?P<name>[\w-]+)(?: (?P<argument>[^>]*?))? -->\n)(?P<body>.*?)(<!-- /results:(?P=name) -->)", re.S)
 SCORES = ["bahdanau", "luong", "dot", "scaled_dot", "cosine", "location"]
 SEED_000_TASKS = ["dense", "lstm_before", "lstm_after", "multidim_per_dim", "multidim_shared"]
 
@@ -241,7 +241,7 @@ def block_imdb_table(root):
     variants = [v for v in ("luong", "none", "bahdanau") if v in set(runs.attention)]
     stats = {column: group_statistics(runs, column).set_index("attention") for column in PROTOCOLS}
     seeds_protocol, honest = stats["max_test_accuracy"], stats["test_accuracy"]
-    header = [""]
+    header = ["accuracy in %"]
     for variant in variants:
         header += [f"`{variant}`: the seed", f"`{variant}`: here"] if variant in seed_said else [f"`{variant}`: here"]
 
@@ -249,7 +249,7 @@ def block_imdb_table(root):
         row = []
         for variant in variants:
             if variant in seed_said:
-                row.append(published(seed_said[variant]) if published else "")
+                row.append(published(seed_said[variant]) if published else "–")
             row.append(ours(variant))
         return row
 
@@ -399,12 +399,29 @@ BLOCKS = {
 }
 
 
+def figure(root, argument):
+    """`<!-- results:figure RECORD/PATH | caption -->`: the record's figure, once it is recorded."""
+    path, _, caption = (argument or "").partition("|")
+    path, caption = path.strip(), caption.strip()
+    if not path or not caption:
+        raise PublishError(f"a figure block needs 'RECORD/PATH | caption', got '{argument}'")
+    if not (Path(root) / path).is_file():
+        return f"_Figure not recorded yet: `make results ONLY={path.split('/')[0]}` draws it._\n"
+    return f"![{caption}](docs/results/{path})\n"
+
+
 def render(text, root=RECORDS):
     """`text` with every results block rendered from the records under `root`."""
-    unknown = sorted({m.group("name") for m in BLOCK.finditer(text)} - set(BLOCKS))
+    unknown = sorted({m.group("name") for m in BLOCK.finditer(text)} - set(BLOCKS) - {"figure"})
     if unknown:
-        raise PublishError(f"unknown results block '{unknown[0]}' in the README; known: {', '.join(BLOCKS)}")
-    return BLOCK.sub(lambda m: m.group(1) + BLOCKS[m.group("name")](root) + m.group(4), text)
+        raise PublishError(f"unknown results block '{unknown[0]}' in the README; known: {', '.join(BLOCKS)}, figure")
+
+    def block(match):
+        name = match.group("name")
+        body = figure(root, match.group("argument")) if name == "figure" else BLOCKS[name](root)
+        return match.group(1) + body + match.group(5)
+
+    return BLOCK.sub(block, text)
 
 
 def main(argv=None):

@@ -66,8 +66,8 @@ PUBLISHED = {
     # what another CPU (or TensorFlow build) does to the same code's numbers, measured on this one.
     "cpu_drift": Published(("experiment=seed_000_readme",), environments=(
         ("avx2", {"ONEDNN_MAX_CPU_ISA": "AVX2"}), ("no_onednn", {"TF_ENABLE_ONEDNN_OPTS": "0"}))),
-    # Two jobs of one thread side by side: 1.29x the throughput of one job of two threads here
-    # (a 4-job IMDB sweep, measured before the table was started; see the README).
+    # Two jobs of one thread side by side: more runs an hour than one job of two threads on a
+    # 2-core machine (make bench times both on a reduced IMDB sweep: sweep.csv in its record).
     "imdb_table": Published(("experiment=imdb_table",), figures=("imdb/luong/seed=0/attention_words.png",),
                             launcher=("hydra/launcher=joblib", "hydra.launcher.n_jobs=2")),
 }
