@@ -6,7 +6,8 @@ Every measured number in the README stands between a pair of markers,
     ...
     <!-- /results:NAME -->
 
-and this module writes what is between them from the committed records. `--check` writes nothing
+and this module writes what is between them from the committed records. A figure of a record is
+`<!-- results:figure RECORD/PATH | caption -->`, drawn once the record holds it. `--check` writes nothing
 and exits 1 when the README differs from what the records render (a test runs it). A block whose
 record is not there yet says so, with the command that makes it.
 """
@@ -261,7 +262,8 @@ def block_imdb_table(root):
 
     done = runs[runs.status == "completed"]
     params = done.groupby("attention").params.first()
-    minutes = done.groupby("attention").wall_time_s.mean()
+    # The median: a run that waited (a paused sweep, a busy machine) does not move it.
+    minutes = done.groupby("attention").wall_time_s.median()
     rows = [
         ["n runs", *cells(lambda v: int(seeds_protocol.loc[v, "n"]) if v in seeds_protocol.index else 0, lambda s: 10)],
         ["MAX accuracy, seed's protocol", *cells(ours(seeds_protocol, "max"), lambda s: f"{s['max']:.2f}")],
@@ -270,7 +272,7 @@ def block_imdb_table(root):
         ["AVG accuracy, honest protocol", *cells(ours(honest, "avg"))],
         ["95% CI of the mean, honest", *cells(interval(honest))],
         ["parameters", *cells(lambda v: f"{int(params[v]):,}" if v in params.index else "–")],
-        ["time per run (mean)", *cells(lambda v: _minutes(minutes[v]) if v in minutes.index else "–")],
+        ["time per run (median)", *cells(lambda v: _minutes(minutes[v]) if v in minutes.index else "–")],
     ]
     text = _table(header, rows)
     for column, title in PROTOCOLS.items():
