@@ -275,9 +275,9 @@ def block_imdb_table(root):
         ["time per run (median)", *cells(lambda v: _minutes(minutes[v]) if v in minutes.index else "–")],
     ]
     text = _table(header, rows)
-    for column, title in PROTOCOLS.items():
+    for column, protocol in (("max_test_accuracy", "the seed's protocol"), ("test_accuracy", "the honest protocol")):
         for row in differences(runs, column).itertuples():
-            text += f"\n- {title.split(' (')[0]}: {row.a} − {row.b} = {row.difference:+.2f} points, Welch p = {number(row.p_value, 4)}."
+            text += f"\n- In {protocol}: {row.a} − {row.b} = {row.difference:+.2f} points, Welch p = {number(row.p_value, 4)}."
     first, last = _span(record)
     launched = {(m.get("provenance") or {}).get("cores") for _, m, _ in record.jobs}
     threads = sorted({m.get("threads") for _, m, _ in record.jobs}, key=str)

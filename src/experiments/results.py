@@ -125,7 +125,7 @@ def copy_record(sweep_dir, record_dir, figures=()):
     # The record keeps the jobs it held that this sweep directory lacks (a sweep that resumed
     # elsewhere, or one whose runs were cleaned): it only ever grows or is brought up to date.
     for job in _job_dirs(record_dir) if record_dir.is_dir() else []:
-        if not (sweep_dir / job.relative_to(record_dir) / "metrics.json").is_file():
+        if _completed(job) and not _completed(sweep_dir / job.relative_to(record_dir)):
             shutil.copytree(job, staging / job.relative_to(record_dir))
     for job in jobs:
         relative = job.relative_to(sweep_dir)
@@ -188,11 +188,11 @@ def run_experiment(name, runs_dir, extra=()):
     return code
 
 
-def run_bench(runs_dir, extra=()):
+def run_bench(runs_dir):
     """`make bench` into runs_dir/bench, with the peer's venv where `make bench` made it."""
     peer = SUITE_ROOT / ".venv-peer" / "bin" / "python"
     command = [sys.executable, str(SUITE_ROOT / "benchmarks" / "bench.py"), "--out", str(Path(runs_dir) / BENCH),
-               *(["--peer-python", str(peer)] if peer.is_file() else []), *extra]
+               *(["--peer-python", str(peer)] if peer.is_file() else [])]
     print(f"{BENCH}: {' '.join(command[1:])}", flush=True)
     return subprocess.run(command).returncode
 
@@ -218,13 +218,15 @@ def _completed_bench(bench_dir):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description="Run the published experiments and record them in docs/results/.")
+    parser = argparse.ArgumentParser(description="Run the published experiments and record them in docs/results/.",
+                                     epilog="Other arguments are Hydra overrides for every experiment's command.")
     parser.add_argument("names", nargs="*", help=f"which (default: all): {', '.join(NAMES)}")
     parser.add_argument("--runs", default="outputs/results", help="where the sweeps run (default outputs/results)")
     parser.add_argument("--copy-only", action="store_true", help="copy what has finished; run nothing")
     args, extra = parser.parse_known_args(argv)
+    extra = [a for a in args.names if "=" in a] + extra  # key=value: a Hydra override, not a name
     try:
-        names = _names(args.names)
+        names = _names([a for a in args.names if "=" not in a])
     except ResultsError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -232,7 +234,7 @@ def main(argv=None):
     for name in names:
         code = 0
         if not args.copy_only:
-            code = run_bench(args.runs, extra) if name == BENCH else run_experiment(name, args.runs, extra)
+            code = run_bench(args.runs) if name == BENCH else run_experiment(name, args.runs, extra)
         if name == BENCH:
             count = copy_bench(Path(args.runs) / BENCH, RECORDS / BENCH)
         else:

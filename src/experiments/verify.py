@@ -95,7 +95,7 @@ def environment_differences(recorded, current):
         if key in recorded and recorded[key] != current.get(key):  # older records may lack a key
             differences[key] = (recorded.get(key), current.get(key))
     packages_then, packages_now = recorded.get("packages") or {}, current.get("packages") or {}
-    for name in sorted(set(packages_then) | set(packages_now)):
+    for name in sorted(set(packages_then) & set(packages_now)):  # another backend's package installed beside: no matter
         if packages_then.get(name) != packages_now.get(name):
             differences[name] = (packages_then.get(name), packages_now.get(name))
     return differences
