@@ -159,7 +159,7 @@ def unpaired_ratio(times, reference, resamples=4000, confidence=0.95):
     ratios = [np.median(rng.choice(times, len(times))) / np.median(rng.choice(reference, len(reference)))
               for _ in range(resamples)]
     low, high = np.quantile(ratios, [(1 - confidence) / 2, (1 + confidence) / 2])
-    coverage = confidence if min(len(times), len(reference)) >= 6 else float("nan")  # too few to resample
+    coverage = confidence if min(len(times), len(reference)) >= 6 else 0.0  # too few rounds to resample
     return float(np.median(times) / np.median(reference)), float(low), float(high), coverage
 
 
@@ -200,7 +200,8 @@ def _times(rounds, model, name, backend, phase):
 
 
 def goals(rounds):
-    """[{model, goal, measured, low, high, limit, verdict, paired}] for the TensorFlow train step."""
+    """[{model, goal, name, reference, ratio, low, high, coverage, limit, verdict, paired, rounds}]
+    for the TensorFlow training step."""
     results = []
     peer_backend = "tf-keras"
 
