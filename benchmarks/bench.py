@@ -283,7 +283,9 @@ def main():
         rows += _json_rows([sys.executable, str(HERE / "bench.py"), "--backend", backend, *common], env)
     if args.peer_python:
         print("peer attention 5.0.0 (tf-keras): measuring ...", flush=True)
-        env = {**os.environ, "TF_USE_LEGACY_KERAS": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
+        # Its import name is `attention`, as ours is: nothing of this suite may be on its path.
+        env = {**{k: v for k, v in os.environ.items() if k != "PYTHONPATH"}, "TF_USE_LEGACY_KERAS": "1",
+               "TF_CPP_MIN_LOG_LEVEL": "3"}
         rows += _json_rows([args.peer_python, str(HERE / "peer.py"), *common], env)
     else:
         print("peer attention 5.0.0: skipped (no --peer-python; `make bench` makes its venv)", flush=True)
