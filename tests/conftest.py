@@ -31,5 +31,11 @@ def compose_config():
 
     return _compose
 
+def run_numbers(metrics):
+    """A run's metrics without when and how long it ran (wall time, provenance): what the same
+    seed must repeat exactly."""
+    return {k: v for k, v in metrics.items() if k not in ("wall_time_s", "provenance")}
+
+
 # Every task, with IMDB where its data is at hand.
 ALL_TASKS = TASKS + (("imdb",) if IMDB_DIR is not None else ())

@@ -11,6 +11,8 @@ from attention import SCORES
 from experiments.cli import UsageError, group_options, normalize_args
 from experiments.config import ConfigError, validate
 
+from conftest import run_numbers
+
 
 def test_inclusive_range_becomes_hydra_range():
     assert normalize_args(["-m", "seed=0..9"]) == ["-m", "seed=range(0,10)"]
@@ -92,10 +94,6 @@ def test_every_score_function_selects_in_every_many_to_one_task(compose_config, 
 # The entry point's one-line refusals are tried in tests/test_reliability.py (33 bad inputs).
 
 
-def _numbers(metrics):
-    return {k: v for k, v in metrics.items() if k != "wall_time_s"}
-
-
 @pytest.mark.slow
 def test_seed_range_sweep_runs_integer_seeds_and_repeats_exactly(tmp_path):
     sweep = tmp_path / "sweep"
@@ -113,4 +111,4 @@ def test_seed_range_sweep_runs_integer_seeds_and_repeats_exactly(tmp_path):
     again = tmp_path / "again"
     subprocess.run([*common, "seed=2", f"hydra.run.dir={again}"], check=True, timeout=300)
     seed2 = next(r for r in runs if r["seed"] == 2)
-    assert _numbers(json.loads((again / "metrics.json").read_text())) == _numbers(seed2)
+    assert run_numbers(json.loads((again / "metrics.json").read_text())) == run_numbers(seed2)
