@@ -33,7 +33,7 @@ BAD_INPUTS = [
     (["task=nope"], "unknown task 'nope'; accepted: add_two_numbers, dates, dense"),
     (["attention=nope"], "unknown attention 'nope'; accepted: bahdanau, block_2d"),
     (["debug=nope"], "unknown debug 'nope'; accepted: smoke"),
-    (["experiment=nope"], "unknown experiment 'nope'; accepted: dense_seeds"),
+    (["experiment=nope"], "unknown experiment 'nope'; accepted: add_two_numbers_scores, dates_scores, dense_seeds, find_max_scores"),
     (["hydra/launcher=nope"], "unknown hydra/launcher 'nope'; accepted: basic, joblib"),
     (["task=dense", "attention=block_3d"], "attention 'block_3d' does not apply to task 'dense'; accepted: block_2d"),
     (["-m", "task=dense", "attention=block_2d,luong"], "attention 'luong' does not apply to task 'dense'"),
