@@ -134,8 +134,9 @@ def block_tasks(root):
     sources += [("add_two_numbers_scores", "add_two_numbers", "bahdanau"), ("find_max_scores", "find_max", "luong"),
                 ("dates_scores", "dates", "bahdanau"), ("imdb_table", "imdb", "luong")]
     rows = []
+    records = {name: Record(name, root) for name in dict.fromkeys(name for name, _, _ in sources)}  # each read once
     for name, task, attention in sources:
-        record = Record(name, root)
+        record = records[name]
         found = [(m, c) for _, m, c in record.jobs if m["task"] == task and (attention is None or m["attention"] == attention)
                  and m["seed"] == 0]
         if not found:
