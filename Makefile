@@ -19,7 +19,7 @@ endif
 .PHONY: help install run test test-fast test-backend readme sweep stats clean \
         dense lstm_before lstm_after multidim_per_dim multidim_shared \
         add_two_numbers find_max imdb imdb_quick imdb_table dates translate bench report \
-        results verify publish
+        results verify publish audit
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) \
@@ -97,6 +97,10 @@ bench: $(INSTALLED) $(PEER_VENV)/.installed ## speed: ours vs the floor, Keras' 
 
 report: $(INSTALLED) ## one HTML page of every run and sweep under outputs/: outputs/report/index.html
 	$(PY) -m experiments.report $(ARGS)
+
+audit: $(INSTALLED) ## is the attention faithful? audit trained runs: make audit RUN="outputs/runs/..." [ARGS="--samples 100"]
+	@test -n "$(RUN)" || { echo "usage: make audit RUN=<run directory> [ARGS=\"--samples N --permutations N\"]"; exit 2; }
+	$(PY) -m experiments.audit $(RUN) $(ARGS)
 
 stats: $(INSTALLED) ## the statistics of a sweep again: make stats SWEEP=outputs/sweeps/<dir>
 	@test -n "$(SWEEP)" || { echo "usage: make stats SWEEP=outputs/sweeps/<dir>"; exit 2; }

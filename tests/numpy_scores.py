@@ -27,4 +27,5 @@ NUMPY_SCORES = {
     "scaled_dot": lambda s_t, h_s, w: np.einsum("bqd,bsd->bqs", s_t, h_s) / np.sqrt(h_s.shape[-1]),
     "cosine": lambda s_t, h_s, w: np.einsum("bqd,bsd->bqs", _unit(s_t), _unit(h_s)),
     "location": lambda s_t, h_s, w: s_t @ w["w_a"],
+    "uniform": lambda s_t, h_s, w: np.zeros((len(s_t), s_t.shape[1], h_s.shape[1])),
 }

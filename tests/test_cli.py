@@ -91,6 +91,20 @@ def test_every_score_function_selects_in_every_many_to_one_task(compose_config, 
         assert (cfg.attention.layer.score, cfg.attention.name) == (score, score)
 
 
+@pytest.mark.parametrize("task", ["lstm_after", "add_two_numbers", "find_max", "dates", "imdb"])
+def test_the_uniform_baseline_applies_wherever_the_learned_scores_do(compose_config, task):
+    cfg = compose_config(f"task={task}", "attention=uniform")
+    validate(cfg)
+    assert cfg.attention.layer.score == "uniform"
+
+
+def test_the_uniform_baseline_is_refused_where_no_learned_score_applies(compose_config):
+    with pytest.raises(ConfigError, match="^attention 'uniform' does not apply to task 'dense'; accepted: block_2d$"):
+        validate(compose_config("task=dense", "attention=uniform"))
+    with pytest.raises(ConfigError, match="accepted: luong, bahdanau, dot, scaled_dot, cosine, location, uniform$"):
+        validate(compose_config("task=find_max", "attention=block_2d"))
+
+
 # The entry point's one-line refusals are tried in tests/test_reliability.py (33 bad inputs).
 
 

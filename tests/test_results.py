@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from omegaconf import OmegaConf
 
 from experiments import provenance, publish, results, verify
 
@@ -74,6 +75,21 @@ def test_the_fingerprint_ignores_where_files_are_but_not_what_decides_numbers(co
     base = config_fingerprint(compose_config("task=imdb"))
     assert config_fingerprint(compose_config("task=imdb", "data_dir=/elsewhere", "paths.output_dir=/tmp/x")) == base
     assert config_fingerprint(compose_config("task=imdb", "task.data.num_words=4000")) != base
+    # The audit acts after training; mask_zero=false is the model the records were made with.
+    assert config_fingerprint(compose_config("task=imdb", "task.audit.samples=7", "task.audit.at_end=true")) == base
+    assert config_fingerprint(compose_config("task=imdb", "task.model.mask_zero=true")) != base
+
+
+def test_every_recorded_job_still_composes_to_its_fingerprint():
+    """Config changes must leave the committed runs this config's: else a sweep reruns them."""
+    from experiments.config import config_fingerprint
+
+    jobs = [p.parent for p in RECORDS.rglob("metrics.json") if (p.parent / ".hydra" / "overrides.yaml").is_file()]
+    assert jobs
+    for job in jobs:
+        overrides = [o for o in OmegaConf.load(job / ".hydra" / "overrides.yaml") if not o.startswith("trainer.verbose")]
+        recorded = json.loads((job / "metrics.json").read_text())["config"]
+        assert config_fingerprint(verify._compose(overrides)) == recorded, job.relative_to(RECORDS)
 
 
 # --- the committed records -----------------------------------------------------------------------

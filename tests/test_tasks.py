@@ -27,7 +27,10 @@ PEAK_KEYS = {"target_index", "peak_index", "peak_weight", "runner_up_weight"}
 QUALITY_KEYS = {
     "add_two_numbers": {"hit_rate", "probe_hit_rate", "test_hit_rate", "samples"},
     "find_max": {"argmax_accuracy", "samples"},
-    "imdb": {"mean_peak_weight", "mean_entropy_nats", "samples"},
+    "imdb": {
+        "mean_peak_weight", "mean_entropy_nats", "padding_share", "attention_on_padding",
+        "mean_uniform_peak_on_words", "samples",
+    },
     "dates": {"field_hit_rate", "mass_on_field", "year_hit_rate", "month_hit_rate", "day_hit_rate", "samples"},
 }
 
@@ -51,10 +54,16 @@ def test_every_task_runs_under_smoke_writes_every_file_and_repeats_exactly(compo
     for name in on_disk["figures"] + ["model.keras"]:
         assert (tmp_path / name).stat().st_size > 0
 
-    # Same seed, same numbers: a second run gives the same metrics and attention, bit for bit.
+    audited = cfg.task.audit.at_end
+    assert (tmp_path / "audit.json").is_file() == audited and (tmp_path / "audit.png").is_file() == audited
+
+    # Same seed, same numbers: a second run gives the same metrics, attention and audit, bit for bit.
     again = run(cfg, tmp_path / "again")
     assert run_numbers(again) == run_numbers(metrics)
     assert (tmp_path / "again" / "attention.npy").read_bytes() == (tmp_path / "attention.npy").read_bytes()
+    if audited:
+        first, second = (json.loads((d / "audit.json").read_text()) for d in (tmp_path, tmp_path / "again"))
+        assert {**first, "seconds": 0} == {**second, "seconds": 0}
 
 
 @pytest.mark.parametrize("task", ["add_two_numbers", "find_max"])
@@ -99,6 +108,12 @@ def test_dense_hello_world_looks_at_index_1(compose_config, tmp_path):
     quality = run(compose_config("task=dense", "trainer.verbose=0"), tmp_path)["attention_quality"]
     assert quality["peak_index"] == 1
     assert quality["peak_weight"] > 4 * quality["runner_up_weight"]
+    # The audit at the end: the attention's top is the label's feature in most samples, and
+    # erasing it flips decisions where erasing a random feature does not (only those of label 1:
+    # where the label is 0, the feature holds 0 and erasing it changes nothing).
+    audit = json.loads((tmp_path / "audit.json").read_text())
+    assert audit["ground_truth"]["hit_rate"]["attention"] > 0.9
+    assert audit["erasure"]["largest"]["flip_rate"] > 0.3 > 0.1 > audit["erasure"]["random"]["flip_rate"]
 
 
 @pytest.mark.slow
@@ -109,6 +124,11 @@ def test_find_max_attention_finds_the_maximum(compose_config, tmp_path):
     )
     quality = run(cfg, tmp_path)["attention_quality"]
     assert quality["argmax_accuracy"] > 0.8
+    # The audit at the end agrees: attention, gradient and leave-one-out all point at the maximum,
+    # and erasing the largest weight moves the output more than erasing a random one.
+    audit = json.loads((tmp_path / "audit.json").read_text())
+    assert min(audit["ground_truth"]["hit_rate"].values()) > 0.8
+    assert audit["erasure"]["largest_changes_more_than_random"] > 0.8
 
 
 @pytest.mark.slow

@@ -31,6 +31,10 @@ class SoftmaxAttention(keras.layers.Layer):
     """
 
     supports_masking = True
+    # A function applied to the normalised weights (attended axis last) before they are used, set
+    # for a while by `attention.audit` to erase or permute them while the inputs stay as they are.
+    # Never saved; None: the weights as computed.
+    intervention = None
 
     def query(self, inputs, mask):
         """What attends: for many-to-one attention the last hidden state; None by default."""
@@ -55,7 +59,10 @@ class SoftmaxAttention(keras.layers.Layer):
     def call(self, inputs, mask=None, return_attention_scores=False):
         query = self.query(inputs, mask)
         scores = masked_scores(self.score(inputs, query), self.attended_mask(mask))
-        weights = self.arrange(ops.softmax(scores, axis=-1))
+        weights = ops.softmax(scores, axis=-1)
+        if self.intervention is not None:
+            weights = self.intervention(weights)
+        weights = self.arrange(weights)
         outputs = self.combine(inputs, weights, query)
         if return_attention_scores:
             return outputs, weights

@@ -17,8 +17,9 @@ class CrossAttention(SoftmaxAttention):
 
     Args:
         score: one of `attention.scores.SCORES`: 'bahdanau' (additive), 'luong' (general), 'dot',
-            'scaled_dot', 'cosine' (these three need equal query and source sizes) or
-            'location' (needs a fixed number of source steps).
+            'scaled_dot', 'cosine' (these three need equal query and source sizes),
+            'location' (needs a fixed number of source steps) or 'uniform' (1/n over the n
+            unmasked steps, a baseline).
 
     Call arguments:
         inputs: `[query, source]`: query (batch, queries, query_dim), source (batch, steps, dim).

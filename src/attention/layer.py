@@ -27,7 +27,8 @@ class Attention(SoftmaxAttention):
     Args:
         units: the size of the output.
         score: one of `attention.scores.SCORES`: 'luong' (general), 'bahdanau' (additive), 'dot',
-            'scaled_dot', 'cosine' or 'location' (needs a fixed number of steps).
+            'scaled_dot', 'cosine', 'location' (needs a fixed number of steps) or 'uniform' (no
+            weights: 1/n over the n unmasked steps, a baseline).
 
     Input (batch, steps, dim) → output (batch, units). Weights: (batch, steps), summing to 1 over
     the steps; masked steps get exactly 0.

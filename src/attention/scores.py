@@ -1,4 +1,5 @@
-"""The score functions of the attention survey table (seed 003), one small class each.
+"""The score functions of the attention survey table (seed 003), one small class each, and the
+uniform baseline.
 
 A score compares every query step s_t (batch, queries, query_dim) with every source state h_i
 (batch, steps, dim) and returns (batch, queries, steps). Many-to-one attention has one query: the
@@ -102,6 +103,18 @@ class Location(Score):
         return ops.matmul(s_t, w_a)
 
 
+class Uniform(Score):
+    """Uniform: every step scores alike, so the weights are 1/n over the n unmasked steps.
+
+    No learned weights. Wiegreffe & Pinter's baseline: where it does as well as a learned score,
+    the learned weights are not what the model needs.
+    """
+
+    def __call__(self, s_t, h_s):
+        # (batch, queries, 1) + (batch, 1, steps): zeros of the score's shape, from both inputs.
+        return ops.zeros_like(s_t[..., :1]) + ops.expand_dims(ops.zeros_like(h_s[..., 0]), 1)
+
+
 SCORES = {
     "luong": Luong(),
     "bahdanau": Bahdanau(),
@@ -109,6 +122,7 @@ SCORES = {
     "scaled_dot": ScaledDot(),
     "cosine": Cosine(),
     "location": Location(),
+    "uniform": Uniform(),
 }
 
 

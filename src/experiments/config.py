@@ -16,13 +16,25 @@ def _whole_number(value, at_least):
     return isinstance(value, int) and not isinstance(value, bool) and value >= at_least
 
 
+def accepted_attentions(task_attentions, config_dir=None):
+    """The variants a task accepts: those it lists (`task.attentions`), and every baseline variant
+    (`applies_like: <variant>` in its own config, such as `uniform`) that applies like one of them."""
+    from experiments.cli import CONFIG_DIR
+
+    accepted = list(task_attentions)
+    for path in sorted(((config_dir or CONFIG_DIR) / "attention").glob("*.yaml")):
+        if OmegaConf.load(path).get("applies_like") in task_attentions and path.stem not in accepted:
+            accepted.append(path.stem)
+    return accepted
+
+
 def validate(cfg):
     """Raises ConfigError naming what is wrong and what is accepted."""
     if not _whole_number(cfg.seed, 0):
         raise ConfigError(
             f"seed must be a non-negative integer (or a range such as seed=0..9 with -m), got {cfg.seed!r}"
         )
-    accepted = list(cfg.task.attentions)
+    accepted = accepted_attentions(cfg.task.attentions)
     if cfg.attention.name not in accepted:
         raise ConfigError(
             f"attention '{cfg.attention.name}' does not apply to task '{cfg.task.name}'; "
@@ -49,20 +61,25 @@ def validate(cfg):
             raise ConfigError(f"unknown figure '{name}' in task.plots; accepted: {', '.join(FIGURES)}")
 
 
-# Where files are, not what they hold: the same run from another checkout or data copy is the same run.
-LOCATION_KEYS = ("data_dir", "paths", "task.data.dir", "task.data.cache_dir")
+# Left out of the fingerprint: where files are, not what they hold (the same run from another
+# checkout or data copy is the same run); and the audit's settings, which act after training.
+IGNORED_KEYS = ("data_dir", "paths", "task.data.dir", "task.data.cache_dir", "task.audit")
+# Options added after runs were recorded, left out while they hold the value that reproduces those
+# runs, so that the runs still count as this config's (a sweep resumes, `verify` finds them).
+ADDED_LATER = {"task.model.mask_zero": False}
 
 
 def config_fingerprint(cfg):
     """A hash of everything that decides a run's numbers (the config without Hydra's own part)."""
     settings = OmegaConf.to_container(cfg, resolve=True)
     settings.pop("hydra", None)
-    for key in LOCATION_KEYS:
+    for key in (*IGNORED_KEYS, *ADDED_LATER):
         *parents, leaf = key.split(".")
         node = settings
         for parent in parents:
             node = node.get(parent) or {}
-        node.pop(leaf, None)
+        if key in IGNORED_KEYS or node.get(leaf, object()) == ADDED_LATER[key]:
+            node.pop(leaf, None)
     trainer = settings.get("trainer", {})
     trainer.pop("verbose", None)  # how much it prints changes no number
     trainer.pop("threads", None)  # nor, with deterministic ops, how many threads compute it (tested)

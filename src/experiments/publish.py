@@ -240,7 +240,7 @@ def block_imdb_table(root):
         return _missing("imdb_table")
     runs = record.runs()
     seed_said = SEEDS_PUBLISHED["imdb"]["attention"]
-    variants = [v for v in ("luong", "none", "bahdanau") if v in set(runs.attention)]
+    variants = [v for v in ("luong", "uniform", "none", "bahdanau") if v in set(runs.attention)]
     stats = {column: group_statistics(runs, column).set_index("attention") for column in PROTOCOLS}
     seeds_protocol, honest = stats["max_test_accuracy"], stats["test_accuracy"]
     header = ["accuracy in %"]

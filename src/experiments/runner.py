@@ -6,6 +6,7 @@ its data, its model and where its attention should look.
 
 import importlib
 import json
+import logging
 import math
 import os
 import time
@@ -22,6 +23,7 @@ from experiments.callbacks import AttentionFrames, EvaluateEachEpoch, ResumableT
 from experiments.config import config_fingerprint
 from experiments.plots import FIGURES, Probe, training_curves
 
+log = logging.getLogger("experiments")
 ATTENTION_LAYER = "attention"
 BACKUP_DIR = "backup"  # in the run directory while training; gone when training ends
 PREDICT_BATCH = 256
@@ -64,7 +66,8 @@ def run(cfg, run_dir, threads=None):
 
     `metrics.json` is written last, even when the run fails or is interrupted (status `failed`,
     with the reason), so a sweep can tell finished jobs from the rest. `threads` is recorded
-    there: the CPU threads the caller gave the backend (None: all cores).
+    there: the CPU threads the caller gave the backend (None: all cores). After it, where the task
+    sets `task.audit.at_end`, the faithfulness audit writes `audit.json` and `audit.png`.
     """
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -80,13 +83,20 @@ def run(cfg, run_dir, threads=None):
         "provenance": provenance.collect(keras.backend.backend()),
     }
     try:
-        _train_and_probe(cfg, run_dir, metrics)
+        trained = _train_and_probe(cfg, run_dir, metrics)
     except BaseException as error:  # KeyboardInterrupt too: the record says why it stopped
         metrics["reason"] = f"{type(error).__name__}: {error}"
         raise
     finally:
         metrics["wall_time_s"] = round(time.perf_counter() - started, 3)
         write_json(run_dir / "metrics.json", metrics)
+    audit = cfg.task.get("audit") or {}
+    if trained is not None and audit.get("at_end") and cfg.attention.layer is not None:
+        from experiments.audit import audit_trained, headline, write_audit
+
+        result, details = audit_trained(cfg, *trained)
+        write_audit(run_dir, result, details)
+        log.info("audit: %s", headline(result))
     return metrics
 
 
@@ -148,7 +158,9 @@ def _loss(cfg):
 
 
 def _train_and_probe(cfg, run_dir, record):
-    """Trains, evaluates, probes and draws, putting each result into `record` (metrics.json)."""
+    """Trains, evaluates, probes and draws, putting each result into `record` (metrics.json).
+
+    Returns (task module, model, data) when the run completed, for the audit; else None."""
     task = importlib.import_module(cfg.task.module)
     seed_everything(cfg.seed)
     data = task.make_data(cfg.task, np.random.default_rng(cfg.seed))
@@ -214,7 +226,7 @@ def _train_and_probe(cfg, run_dir, record):
             record["attention_quality"] = probe.quality = task.attention_quality(cfg.task, probe, data, attend)
     _save_figure(training_curves(record["history"], title), run_dir, "training_curves.png", record)
     if "test" not in record:
-        return  # NaN: nothing more to draw or save
+        return None  # NaN: nothing more to draw or save
     if attend is not None:
         np.save(run_dir / "attention.npy", probe.weights)
         for name in cfg.task.plots:
@@ -225,6 +237,7 @@ def _train_and_probe(cfg, run_dir, record):
     for name, text in (task.artifacts(cfg.task, data) if hasattr(task, "artifacts") else {}).items():
         (run_dir / name).write_text(text, encoding="utf-8")
     record["status"] = "completed"
+    return task, model, data
 
 
 def _save_figure(fig, run_dir, name, record):

@@ -15,6 +15,9 @@ A task may also define:
   and `output_tokens(cfg, data, y)`: the token at each output step, for the figures;
 - `evaluate(cfg, model, data) -> dict`: test metrics beyond Keras' own (for example accuracy of
   greedy decoding), added to `test` in `metrics.json`;
+- `deciding_steps(cfg, data, count) -> 0/1 array`: the input steps that decide the answers of the
+  first `count` test samples ((count, steps), or (count, output steps, steps)), for the
+  faithfulness audit's ground truth;
 - `artifacts(cfg, data) -> {file name: text}`: files that belong beside the saved model (for
   example its vocabularies), written into the run directory.
 

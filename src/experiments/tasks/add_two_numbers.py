@@ -59,6 +59,11 @@ def expected_attention(cfg, x, y):
     return after_delimiter.astype("float32")
 
 
+def deciding_steps(cfg, data, count):
+    """The steps that decide the answers of the first `count` test samples."""
+    return expected_attention(cfg, data.test[0][:count], None)
+
+
 def attention_quality(cfg, probe, data, attend):
     """The fraction of samples whose two largest weights sit exactly on the two numbers."""
     probe_hits = top_k_hits(probe.weights, probe.expected)

@@ -16,6 +16,7 @@ import numpy as np
 from experiments.dates_data import (
     FIELD_NAMES,
     ISO_FIELDS,
+    OTHER,
     CharVocabulary,
     check_options,
     day_pools,
@@ -152,6 +153,14 @@ def attention_quality(cfg, probe, data, attend):
         **quality,
         "samples": int(len(weights)),
     }
+
+
+def deciding_steps(cfg, data, count):
+    """(count, output characters, text characters): for each output character of the first
+    `count` test dates, the text characters of the field it writes (none for dashes and the end)."""
+    fields = data.extras["test_fields"][:count]
+    written = np.append(ISO_FIELDS, OTHER)  # the end token writes no field
+    return (fields[:, None, :] == written[None, :, None]) & (written != OTHER)[None, :, None]
 
 
 def input_tokens(cfg, data, x):

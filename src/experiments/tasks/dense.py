@@ -3,7 +3,7 @@
 import keras
 
 from experiments.quality import peak_quality
-from experiments.tasks.signal import train_test
+from experiments.tasks.signal import deciding_at, train_test
 
 
 def make_data(cfg, rng):
@@ -20,3 +20,7 @@ def build_model(cfg, attention, data):
 
 def attention_quality(cfg, probe, data, attend):
     return peak_quality(probe.weights, cfg.data.signal_index)
+
+
+def deciding_steps(cfg, data, count):
+    return deciding_at(cfg.data.signal_index, data, count)

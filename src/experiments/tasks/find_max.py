@@ -36,6 +36,11 @@ def expected_attention(cfg, x, y):
     return expected
 
 
+def deciding_steps(cfg, data, count):
+    """The steps that decide the answers of the first `count` test samples."""
+    return expected_attention(cfg, data.test[0][:count], None)
+
+
 def attention_quality(cfg, probe, data, attend):
     """The fraction of test samples whose attention argmax is the position of the maximum."""
     x_test = data.test[0]

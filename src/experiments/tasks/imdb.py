@@ -23,7 +23,7 @@ def make_data(cfg, rng):
 def build_model(cfg, attention, data):
     m = cfg.model
     inputs = keras.Input((cfg.data.maxlen,), dtype="int32")
-    x = keras.layers.Embedding(cfg.data.num_words, m.embedding_dim)(inputs)
+    x = keras.layers.Embedding(cfg.data.num_words, m.embedding_dim, mask_zero=m.mask_zero)(inputs)
     x = keras.layers.Dropout(m.dropout)(x)
     if attention is None:
         x = keras.layers.LSTM(m.lstm_units)(x)
@@ -43,11 +43,18 @@ def input_tokens(cfg, data, x):
 
 
 def attention_quality(cfg, probe, data, attend):
-    """No ground truth on real text: how concentrated the attention is, over the test reviews."""
-    weights = attend(data.test[0])
+    """No ground truth on real text: how concentrated the attention is, over the test reviews, and
+    how much of it lies on the padding (none where `model.mask_zero` masks it)."""
+    x_test = data.test[0]
+    weights = attend(x_test)
     entropy = -(weights * np.log(np.clip(weights, 1e-12, None))).sum(axis=1)
+    words = (x_test != 0).sum(axis=1)
     return {
         "mean_peak_weight": float(weights.max(axis=1).mean()),
         "mean_entropy_nats": float(entropy.mean()),
+        "padding_share": float((x_test == 0).mean()),
+        "attention_on_padding": float(weights[x_test == 0].sum() / len(weights)),
+        # The peak that uniform weights over the review's words would give: 1/length.
+        "mean_uniform_peak_on_words": float((1.0 / np.maximum(words, 1)).mean()),
         "samples": int(len(weights)),
     }

@@ -7,7 +7,7 @@ sequence output). The multi-dimensional tasks are `before` with per-dimension or
 import keras
 
 from experiments.quality import peak_quality
-from experiments.tasks.signal import train_test
+from experiments.tasks.signal import deciding_at, train_test
 
 PLACEMENTS = ("before", "after")
 
@@ -32,3 +32,8 @@ def build_model(cfg, attention, data):
 
 def attention_quality(cfg, probe, data, attend):
     return peak_quality(probe.weights, cfg.data.signal_step)
+
+
+def deciding_steps(cfg, data, count):
+    """The input step that holds the label (after the LSTM, the attention reads its states)."""
+    return deciding_at(cfg.data.signal_step, data, count)

@@ -1,5 +1,7 @@
 """Data shared by the keras-attention-mechanism tasks: noise with the label copied into one place."""
 
+import numpy as np
+
 from experiments.tasks import Splits
 
 
@@ -21,3 +23,10 @@ def train_test(cfg, rng, shape, signal_index):
         train=labelled_noise(rng, cfg.samples, shape, signal_index),
         test=labelled_noise(rng, cfg.test_samples, shape, signal_index),
     )
+
+
+def deciding_at(index, data, count):
+    """0/1 (count, positions): only `index` decides the label of each of the first `count` test samples."""
+    deciding = np.zeros((count, data.test[0].shape[1]), dtype="float32")
+    deciding[:, index] = 1
+    return deciding

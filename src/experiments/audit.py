@@ -1,0 +1,202 @@
+"""`make audit RUN=...`: is a trained run's attention where its decisions come from?
+
+    python -m experiments.audit outputs/runs/find_max/luong/seed=0
+    python -m experiments.audit outputs/sweeps/imdb_table/imdb/luong/seed=*  --samples 100
+
+On the run's saved model and the first `task.audit.samples` of its test samples, runs the measures
+of `attention.audit` (agreement with gradient and leave-one-out importance, permutation, erasure,
+and where the task knows which input decides the answer, ground-truth hit rates) and writes
+`audit.json` and `audit.png` into the run directory. A run also audits itself at its end where its
+task sets `task.audit.at_end` (on where that costs under a minute at the task's default size).
+Exit 0 when every run was audited, 2 on bad input.
+"""
+
+import argparse
+import importlib
+import json
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+# TensorFlow's C++ log lines are CUDA probing noise on a CPU machine; TF_CPP_MIN_LOG_LEVEL=0 shows them.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import numpy as np
+from matplotlib.figure import Figure
+from omegaconf import OmegaConf
+
+AUDIT_JSON = "audit.json"
+AUDIT_PNG = "audit.png"
+DEFAULT_PERMUTATIONS = 100
+
+
+class AuditError(ValueError):
+    """A run that cannot be audited; the message is one line for the user."""
+
+
+def _positive(name, value):
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise AuditError(f"{name} must be a positive integer, got {value!r}")
+    return value
+
+
+def audit_trained(cfg, task, model, data, samples=None, permutations=None):
+    """The audit of a trained `model` of task module `task` on its test data: (result, details).
+
+    `cfg` is the run's whole config; `samples` and `permutations` default to `task.audit`'s.
+    """
+    from attention.audit import AttentionAudit
+
+    settings = cfg.task.get("audit") or {}
+    samples = _positive("samples", samples if samples is not None else settings.get("samples", 200))
+    permutations = _positive(
+        "permutations", permutations if permutations is not None else settings.get("permutations", DEFAULT_PERMUTATIONS)
+    )
+    x_test = data.test[0]
+    count = min(samples, len(x_test[0] if isinstance(x_test, list) else x_test))
+    x = [a[:count] for a in x_test] if isinstance(x_test, list) else x_test[:count]
+    deciding = task.deciding_steps(cfg.task, data, count) if hasattr(task, "deciding_steps") else None
+    # Each model the audit builds traces its own predict function; TensorFlow warns of retracing.
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
+    started = time.perf_counter()
+    audit = AttentionAudit(model, layer_name="attention", regression_tolerance=settings.get("regression_tolerance", 0.1))
+    result = audit.run(x, deciding=deciding, permutations=permutations, seed=cfg.seed)
+    result = {
+        "task": cfg.task.name,
+        "attention": cfg.attention.name,
+        "seed": cfg.seed,
+        **result,
+        "seconds": round(time.perf_counter() - started, 2),
+    }
+    return result, audit.details
+
+
+def write_audit(run_dir, result, details):
+    """`audit.json` and `audit.png` in `run_dir`."""
+    from experiments.runner import write_json
+
+    run_dir = Path(run_dir)
+    write_json(run_dir / AUDIT_JSON, result)
+    figure(result, details).savefig(run_dir / AUDIT_PNG, dpi=110)
+
+
+def figure(result, details):
+    """Four panels: τ histograms, permutation against the largest weight, erasure, hit rates."""
+    fig = Figure(figsize=(15, 3.8), layout="constrained")
+    tau_ax, perm_ax, erase_ax, truth_ax = fig.subplots(1, 4)
+
+    for name, colour in (("gradient", "tab:blue"), ("leave_one_out", "tab:orange")):
+        tau = details["tau"][name][..., 0].ravel()
+        tau = tau[~np.isnan(tau)]
+        if len(tau):
+            tau_ax.hist(tau, bins=30, range=(-1, 1), alpha=0.6, color=colour, label=f"{name} (mean {tau.mean():.2f})")
+    tau_ax.set_xlabel("Kendall τ with the attention")
+    tau_ax.set_ylabel("units")
+    tau_ax.set_title("agreement")
+    if tau_ax.get_legend_handles_labels()[0]:
+        tau_ax.legend(fontsize=8)
+    else:
+        tau_ax.text(0.5, 0.5, "undefined:\nconstant attention", ha="center", va="center", transform=tau_ax.transAxes)
+
+    perm_ax.scatter(details["max_weight"].ravel(), details["permutation"].ravel(), s=6, alpha=0.5)
+    perm_ax.set_xlabel("largest attention weight")
+    perm_ax.set_ylabel("median output change")
+    perm_ax.set_title(f"{result['permutation']['permutations']} permutations of the weights")
+
+    orders = list(details["removals"])
+    flipped = [result["erasure"]["removals_to_flip"][o]["flipped"] for o in orders]
+    erase_ax.bar(orders, flipped, color=["tab:red", "tab:blue", "tab:gray"])
+    erase_ax.set_ylim(0, 1)
+    erase_ax.set_ylabel("units whose decision flips")
+    largest, random = (result["erasure"][k]["flip_rate"] for k in ("largest", "random"))
+    erase_ax.set_title(
+        "removing weights in each order\n(one weight: largest flips "
+        + (f"{largest:.2f}, random {random:.2f})" if largest is not None else "n/a)"),
+        fontsize=9,
+    )
+
+    truth = result.get("ground_truth")
+    if truth:
+        names = list(truth["hit_rate"])
+        truth_ax.bar(names, [truth["hit_rate"][n] or 0 for n in names], color=["tab:red", "tab:blue", "tab:orange"])
+        truth_ax.set_ylim(0, 1)
+        truth_ax.set_ylabel("top step decides the answer")
+        truth_ax.set_title(f"ground truth ({truth['units']} units)")
+    else:
+        truth_ax.set_axis_off()
+        truth_ax.text(0.5, 0.5, "no ground truth\n(real text)", ha="center", va="center", transform=truth_ax.transAxes)
+    fig.suptitle(
+        f"Is the attention faithful? {result['task']} · attention={result['attention']} · seed={result['seed']}"
+        f" · {result['samples']} test samples"
+    )
+    return fig
+
+
+def audit_run(run_dir, samples=None, permutations=None):
+    """Audits the completed run in `run_dir` (its model.keras and its config), writes its files."""
+    for name, value in (("--samples", samples), ("--permutations", permutations)):
+        if value is not None:
+            _positive(name, value)
+    run_dir = Path(run_dir)
+    metrics_path, config_path, model_path = run_dir / "metrics.json", run_dir / ".hydra" / "config.yaml", run_dir / "model.keras"
+    if not metrics_path.is_file() or not config_path.is_file():
+        raise AuditError(f"{run_dir} is not a run directory: it needs metrics.json and .hydra/config.yaml")
+    metrics = json.loads(metrics_path.read_text())
+    if metrics.get("attention") == "none":
+        raise AuditError(f"{run_dir} is a run of attention=none: there is no attention to audit")
+    if metrics.get("status") != "completed" or not model_path.is_file():
+        raise AuditError(f"{run_dir} holds no trained model (model.keras) of a completed run to audit")
+    cfg = OmegaConf.load(config_path)
+
+    import keras
+
+    import attention  # noqa: F401  (registers the layers for loading)
+    from experiments.runner import seed_everything
+
+    task = importlib.import_module(cfg.task.module)
+    seed_everything(cfg.seed)
+    data = task.make_data(cfg.task, np.random.default_rng(cfg.seed))
+    model = keras.models.load_model(model_path)
+    result, details = audit_trained(cfg, task, model, data, samples, permutations)
+    write_audit(run_dir, result, details)
+    return result
+
+
+def headline(result):
+    """One line: the τs, the erasure flip rates and the hit rates."""
+    agreement = result["agreement"]
+
+    def tau(name):
+        mean = agreement[name]["mean"]
+        return "undefined" if mean is None else f"{mean:.2f}"
+
+    parts = [f"τ_g {tau('gradient')}", f"τ_loo {tau('leave_one_out')}"]
+    largest = result["erasure"]["largest"]["flip_rate"]
+    if largest is not None:
+        parts.append(f"erasing the largest weight flips {largest:.1%}")
+    if result.get("ground_truth"):
+        rates = result["ground_truth"]["hit_rate"]
+        parts.append("hits " + ", ".join(f"{k} {v:.2f}" for k, v in rates.items() if v is not None))
+    return "; ".join(parts) + f" ({result['seconds']:.0f} s)"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m experiments.audit", description=__doc__.split("\n")[0])
+    parser.add_argument("runs", nargs="+", help="run directories (each with model.keras and .hydra/config.yaml)")
+    parser.add_argument("--samples", type=int, help="test samples to audit (default: task.audit.samples)")
+    parser.add_argument("--permutations", type=int, help=f"permutations per sample (default {DEFAULT_PERMUTATIONS})")
+    args = parser.parse_args(argv)
+    for run_dir in args.runs:
+        try:
+            result = audit_run(run_dir, args.samples, args.permutations)
+        except AuditError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+        print(f"{run_dir}: {headline(result)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

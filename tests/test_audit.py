@@ -1,0 +1,206 @@
+"""The faithfulness audit: each measure on hand-made models whose deciding step is known, the
+statistics against SciPy, masks, the uniform baseline, and `python -m experiments.audit`."""
+
+import json
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+from keras import ops
+from scipy import stats
+from scipy.spatial.distance import jensenshannon
+
+from attention import Attention, SoftmaxAttention, attention_weights
+from attention.audit import AttentionAudit, js_divergence, kendall_tau
+
+STEPS = 8
+
+
+class MarkerAttention(SoftmaxAttention):
+    """Scores each step by its marker feature (feature 1) times `sharpness`; sums feature 0.
+
+    With sharpness 20 the weight sits on the marked step; with 0 the weights are uniform."""
+
+    def __init__(self, sharpness, **kwargs):
+        super().__init__(**kwargs)
+        self.sharpness = sharpness
+
+    def score(self, inputs, query):
+        return self.sharpness * inputs[..., 1]
+
+    def combine(self, inputs, weights, query):
+        return ops.sum(inputs[..., 0] * weights, axis=-1, keepdims=True)
+
+
+def marker_model(sharpness):
+    """y = sigmoid(10 · attended value): the class is the sign of the marked step's value."""
+    inputs = keras.Input((STEPS, 2))
+    context = MarkerAttention(sharpness, name="attention")(inputs)
+    output = keras.layers.Dense(1, activation="sigmoid", kernel_initializer=keras.initializers.Constant(10.0))(context)
+    return keras.Model(inputs, output)
+
+
+def marker_data(samples=40, seed=0):
+    """The marked step holds ±1 (the class); every other step holds half the opposite sign, so that
+    without the marked step the decision flips."""
+    rng = np.random.default_rng(seed)
+    sign = rng.choice([-1.0, 1.0], size=samples)
+    marked = rng.integers(0, STEPS, size=samples)
+    x = np.zeros((samples, STEPS, 2), dtype="float32")
+    x[..., 0] = -0.5 * sign[:, None]
+    x[np.arange(samples), marked, 0] = sign
+    x[np.arange(samples), marked, 1] = 1.0
+    deciding = np.zeros((samples, STEPS))
+    deciding[np.arange(samples), marked] = 1
+    return x, deciding
+
+
+def test_the_step_that_decides_gets_the_top_importance_and_erasing_it_flips_the_decision():
+    x, deciding = marker_data()
+    result = AttentionAudit(marker_model(20.0)).run(x, deciding=deciding, permutations=20)
+    assert result["output"] == "binary" and result["samples"] == 40
+    assert result["ground_truth"]["hit_rate"] == {"attention": 1.0, "gradient": 1.0, "leave_one_out": 1.0}
+    erasure = result["erasure"]
+    assert erasure["largest"]["flip_rate"] == 1.0 and erasure["random"]["flip_rate"] < 0.2
+    assert erasure["largest_changes_more_than_random"] > 0.8
+    # One removal flips every decision in attention and gradient order; random order takes longer.
+    removals = erasure["removals_to_flip"]
+    assert removals["attention"]["median_fraction_removed"] == pytest.approx(1 / STEPS)
+    assert removals["gradient"]["median_fraction_removed"] == pytest.approx(1 / STEPS)
+    assert removals["random"]["median_fraction_removed"] > 1 / STEPS
+    # A peaked attention moved elsewhere changes the output: most permutations flip it.
+    assert result["permutation"]["median_output_change"]["mean"] > 0.5
+
+
+def test_permuting_uniform_weights_changes_nothing_and_their_ranking_is_undefined():
+    x, deciding = marker_data()
+    result = AttentionAudit(marker_model(0.0)).run(x, deciding=deciding, permutations=20)
+    assert result["permutation"]["median_output_change"]["mean"] < 1e-6
+    assert result["agreement"]["gradient"]["mean"] is None
+    assert result["agreement"]["gradient"]["undefined"] == 40
+    # Uniform weights tie at the top: the hit rate is that of a random pick, 1/steps.
+    assert result["ground_truth"]["hit_rate"]["attention"] == pytest.approx(1 / STEPS)
+
+
+def test_kendall_tau_and_js_divergence_agree_with_scipy():
+    a = np.array([0.1, 0.4, 0.2, 0.2, 0.05, 0.05])
+    b = np.array([3.0, 1.0, 2.0, 2.0, 0.5, 9.0])
+    valid = np.array([True, True, True, True, True, False])
+    tau, p = kendall_tau(a, b, valid)
+    expected = stats.kendalltau(a[:5], b[:5])
+    assert (tau, p) == pytest.approx((expected.statistic, expected.pvalue))
+    q = np.array([0.3, 0.1, 0.1, 0.1, 0.2, 0.2])
+    assert js_divergence(a, q) == pytest.approx(jensenshannon(a, q, base=2) ** 2)
+    assert js_divergence(a, a) == pytest.approx(0.0)
+
+
+def _token_model(mask_zero):
+    tokens = keras.Input((10,), dtype="int32")
+    x = keras.layers.Embedding(30, 8, mask_zero=mask_zero)(tokens)
+    x = keras.layers.LSTM(8, return_sequences=True)(x)
+    x = Attention(units=4, name="attention")(x)
+    return keras.Model(tokens, keras.layers.Dense(1, activation="sigmoid")(x))
+
+
+@pytest.mark.parametrize("mask_zero", [True, False])
+def test_padding_gets_no_importance_and_is_left_out_of_tau(mask_zero):
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    tokens = rng.integers(1, 30, size=(12, 10))
+    tokens[:, :4] = 0  # padded at the front, as pad_sequences does
+    audit = AttentionAudit(_token_model(mask_zero))
+    result = audit.run(tokens, permutations=5)
+    details = audit.details
+    assert not details["valid"][:, :4].any() and details["valid"][:, 4:].all()
+    for name in ("gradient", "leave_one_out"):
+        assert np.all(details[name][..., :4] == 0) and np.all(details[name][..., 4:] > 0)
+    tau = stats.kendalltau(details["weights"][0, 0, 4:], details["gradient"][0, 0, 4:]).statistic
+    assert details["tau"]["gradient"][0, 0, 0] == pytest.approx(tau)
+    # The unmasked model puts weight on the padding; the audit reports how much.
+    assert ("attention_on_padding" in result) == (not mask_zero)
+
+
+def test_uniform_scores_give_exactly_uniform_weights_over_unmasked_steps_and_reload(tmp_path):
+    tokens = keras.Input((6,), dtype="int32")
+    x = keras.layers.Embedding(20, 8, mask_zero=True)(tokens)
+    x = keras.layers.LSTM(8, return_sequences=True)(x)
+    x = Attention(units=4, score="uniform", name="attention")(x)
+    model = keras.Model(tokens, keras.layers.Dense(1)(x))
+    batch = np.array([[0, 0, 3, 4, 5, 6], [1, 2, 3, 0, 0, 0], [1, 2, 3, 4, 5, 6]])
+    weights = attention_weights(model, "attention", batch)
+    np.testing.assert_array_equal(weights[0], [0, 0, 0.25, 0.25, 0.25, 0.25])
+    np.testing.assert_allclose(weights[1], [1 / 3, 1 / 3, 1 / 3, 0, 0, 0], rtol=1e-6)
+    np.testing.assert_allclose(weights[2], np.full(6, 1 / 6), rtol=1e-6)
+    model.save(tmp_path / "uniform.keras")
+    reloaded = keras.models.load_model(tmp_path / "uniform.keras")
+    np.testing.assert_array_equal(reloaded.predict(batch, verbose=0), model.predict(batch, verbose=0))
+    assert reloaded.get_layer("attention").get_config()["score"] == "uniform"
+
+
+def test_a_model_without_one_attention_layer_is_refused_in_one_line():
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, keras.layers.Dense(1)(inputs))
+    with pytest.raises(ValueError, match="exactly one attention layer of this package, or its name; found: none"):
+        AttentionAudit(model)
+
+
+def _audit_cli(*args):
+    return subprocess.run([sys.executable, "-m", "experiments.audit", *map(str, args)], capture_output=True, text=True)
+
+
+@pytest.fixture(scope="module")
+def find_max_run(tmp_path_factory):
+    """A smoke-sized find_max run, trained without its audit."""
+    run_dir = tmp_path_factory.mktemp("find_max")
+    done = subprocess.run(
+        [sys.executable, "-m", "experiments", "task=find_max", "debug=smoke", "task.audit.at_end=false",
+         f"hydra.run.dir={run_dir}"],
+        capture_output=True, text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    return run_dir
+
+
+def test_the_audit_of_a_run_writes_audit_json_and_png(find_max_run):
+    assert not (find_max_run / "audit.json").exists()
+    done = _audit_cli(find_max_run, "--samples", 20, "--permutations", 5)
+    assert done.returncode == 0, done.stderr
+    assert "τ_g" in done.stdout
+    result = json.loads((find_max_run / "audit.json").read_text())
+    assert (result["task"], result["attention"], result["samples"]) == ("find_max", "luong", 20)
+    assert result["permutation"]["permutations"] == 5
+    assert set(result["ground_truth"]["hit_rate"]) == {"attention", "gradient", "leave_one_out"}
+    assert (find_max_run / "audit.png").stat().st_size > 0
+
+
+@pytest.mark.parametrize(
+    "case, message",
+    [
+        ("no_model", "holds no trained model (model.keras) of a completed run to audit"),
+        ("none", "is a run of attention=none: there is no attention to audit"),
+        ("zero", "--samples must be a positive integer, got 0"),
+        ("empty", "is not a run directory: it needs metrics.json and .hydra/config.yaml"),
+    ],
+)
+def test_bad_input_fails_in_one_line(find_max_run, tmp_path, case, message):
+    import shutil
+
+    run_dir = tmp_path / "run"
+    if case != "empty":
+        shutil.copytree(find_max_run, run_dir)
+    else:
+        run_dir.mkdir()
+    args = [run_dir]
+    if case == "no_model":
+        (run_dir / "model.keras").unlink()
+    elif case == "none":
+        metrics = json.loads((run_dir / "metrics.json").read_text())
+        (run_dir / "metrics.json").write_text(json.dumps({**metrics, "attention": "none"}))
+    elif case == "zero":
+        args += ["--samples", 0]
+    done = _audit_cli(*args)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0]
