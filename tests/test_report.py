@@ -54,7 +54,8 @@ def test_every_image_and_link_of_the_report_resolves(outputs):
     assert index == outputs / "report" / "index.html"
     page = _parsed(index)
     names = {Path(src).name for src in page.images}
-    assert {"attention_bar.png", "attention_map.png", "attention_map.gif", "training_curves.png", "summary.png"} <= names
+    assert {"attention_bar.png", "attention_map.png", "attention_map.gif", "training_curves.png", "summary.png",
+            "audit.png"} <= names
     for target in page.images + page.links:
         assert "://" not in target, f"not self-contained: {target}"
         assert (index.parent / target).exists(), f"broken: {target}"
@@ -77,6 +78,16 @@ def test_each_task_shows_its_latest_completed_run_and_what_it_should_show(output
     made = json.loads(next(outputs.glob("runs/dense/*/*/metrics.json")).read_text())["provenance"]
     assert f"TensorFlow {made['packages']['tensorflow']}, Keras {made['packages']['keras']}" in html
     assert f"{made['cpu']} × {made['cores']}" in html
+
+
+def test_the_faithfulness_section_shows_each_tasks_audit(outputs):
+    html = build(outputs).read_text(encoding="utf-8")
+    assert '<section id="faithful">' in html
+    audit = json.loads(next(outputs.glob("runs/add_two_numbers/*/*/audit.json")).read_text())
+    assert f'<h3 id="faithful-add_two_numbers">add_two_numbers · attention={audit["attention"]} · seed 0</h3>' in html
+    tau = audit["agreement"]["gradient"]
+    assert f'{tau["mean"]:.3f} ± {tau["std"]:.3f}' in html
+    assert "ground truth: top step decides the answer" in html
 
 
 def test_rebuilding_reads_the_runs_and_redraws_no_figure(outputs):

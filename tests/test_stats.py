@@ -84,3 +84,18 @@ def test_summary_files(sweep):
     assert "| imdb | luong | 4 | failed | the training loss became NaN in epoch 2 |" in md
     assert "| imdb | none | 5 | missing | never started |" in md
     assert (sweep / "summary.png").stat().st_size > 0
+
+
+def test_the_audits_of_the_runs_are_averaged_per_variant(sweep):
+    # luong seeds 0 and 1 audited (τ_g 0.2 and 0.4); seed 2 not; none has no attention to audit.
+    for seed, tau in ((0, 0.2), (1, 0.4)):
+        audit = {"agreement": {"gradient": {"mean": tau}, "leave_one_out": {"mean": None}},
+                 "erasure": {"largest": {"flip_rate": 0.5}, "random": {"flip_rate": 0.1}}, "ground_truth": None}
+        (sweep / "imdb" / "luong" / f"seed{seed}" / "audit.json").write_text(json.dumps(audit))
+    write_summary(sweep)
+    runs = pd.read_csv(sweep / "summary.csv")
+    assert list(runs[runs.attention == "luong"].audit_tau_gradient.head(3).fillna(-1)) == [0.2, 0.4, -1]
+    text = (sweep / "summary.md").read_text()
+    assert "| mean over audited runs | luong |" in text and "| runs audited | 2 |" in text
+    assert "| τ attention vs gradient | 0.300 |" in text and "| flips, largest weight erased | 0.500 |" in text
+    assert "leave-one-out" not in text  # no run measured it: no row

@@ -3,6 +3,8 @@
 Writes DIR/report/index.html:
 - one section per task, with its latest completed run's figures, attention quality and test metrics,
   and its config one click away;
+- "Is the attention faithful?": per task, the latest audited run's `audit.json` (agreement with
+  gradient and leave-one-out, permutation, erasure, ground-truth hit rates) and `audit.png`;
 - every failed run, with its reason;
 - one section per sweep: its statistics (from summary.csv), summary.png, and the seeds' published
   numbers beside ours where the seeds give numbers;
@@ -22,7 +24,7 @@ import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from experiments.cli import CONFIG_DIR
-from experiments.stats import PROTOCOLS, group_statistics, read_runs
+from experiments.stats import PROTOCOLS, group_statistics, read_audit, read_runs
 
 # The seeds' own numbers, where they give some: seed 004's IMDB table (10 runs, max test accuracy
 # over 10 epochs per run, in percent), as REFERENCE.md quotes it.
@@ -50,6 +52,7 @@ class Run:
     overrides: str = ""
     config_link: str = ""
     figures: list = field(default_factory=list)
+    audit: dict = None  # audit.json, where the run was audited
 
     @property
     def status(self):
@@ -86,6 +89,7 @@ def find_runs(root, report_dir):
         # Where the model looks first; how it trained after.
         names = sorted(metrics.get("figures", []), key=lambda name: name == "training_curves.png")
         run.figures = [f"{run.link}/{name}" for name in names if (run_dir / name).is_file()]
+        run.audit = read_audit(run_dir) or None
         runs.append(run)
     return sorted(runs, key=lambda r: r.finished, reverse=True)
 
@@ -151,7 +155,8 @@ def build(root="outputs"):
         task_runs = [r for r in runs if r.metrics.get("task") == task]
         latest = next((r for r in task_runs if r.status == "completed"), None)
         tasks.append({"name": task, "description": task_description(task), "latest": latest,
-                      "count": len(task_runs), "failed": sum(r.status != "completed" for r in task_runs)})
+                      "count": len(task_runs), "failed": sum(r.status != "completed" for r in task_runs),
+                      "audited": next((r for r in task_runs if r.audit), None)})
     environment = Environment(loader=PackageLoader("experiments", "templates"), autoescape=select_autoescape())
     environment.filters["number"] = lambda v: f"{v:.4g}" if isinstance(v, float) else v
     html = environment.get_template("report.html.j2").render(

@@ -30,7 +30,7 @@ from experiments.stats import write_summary
 
 SUITE_ROOT = Path(__file__).resolve().parents[2]
 RECORDS = SUITE_ROOT / "docs" / "results"
-JOB_FILES = ("metrics.json", ".hydra/overrides.yaml", ".hydra/config.yaml")
+JOB_FILES = ("metrics.json", ".hydra/overrides.yaml", ".hydra/config.yaml", "audit.json")
 SUMMARY_FILES = ("summary.csv", "summary.md", "summary.png")
 
 
@@ -132,7 +132,8 @@ def copy_record(sweep_dir, record_dir, figures=()):
         for name in JOB_FILES:
             if (job / name).is_file():
                 _copy(job / name, staging / relative / name)
-        for name in json.loads((job / "metrics.json").read_text()).get("figures", []):
+        drawn = json.loads((job / "metrics.json").read_text()).get("figures", [])
+        for name in drawn + (["audit.png"] if (job / "audit.png").is_file() else []):
             path = f"{relative.as_posix()}/{name}"
             if any(fnmatch.fnmatch(path, pattern) for pattern in figures):
                 _copy(job / name, staging / relative / name)

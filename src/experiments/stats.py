@@ -24,9 +24,47 @@ PROTOCOLS = {
     "max_test_accuracy": "Max test accuracy over the epochs (the seed's protocol: picks the epoch on the test set)",
 }
 KEYS = ["task", "attention", "seed"]
+# The faithfulness audit's numbers per run (audit.json, where the run was audited): column → path.
+AUDIT_COLUMNS = {
+    "audit_tau_gradient": ("agreement", "gradient", "mean"),
+    "audit_tau_leave_one_out": ("agreement", "leave_one_out", "mean"),
+    "audit_permutation_change": ("permutation", "median_output_change", "mean"),
+    "audit_flip_largest": ("erasure", "largest", "flip_rate"),
+    "audit_flip_random": ("erasure", "random", "flip_rate"),
+    "audit_hit_attention": ("ground_truth", "hit_rate", "attention"),
+    "audit_hit_gradient": ("ground_truth", "hit_rate", "gradient"),
+    "audit_hit_leave_one_out": ("ground_truth", "hit_rate", "leave_one_out"),
+}
+AUDIT_LABELS = {
+    "audit_tau_gradient": "τ attention vs gradient",
+    "audit_tau_leave_one_out": "τ attention vs leave-one-out",
+    "audit_permutation_change": "output change, weights permuted",
+    "audit_flip_largest": "flips, largest weight erased",
+    "audit_flip_random": "flips, random weight erased",
+    "audit_hit_attention": "top attention on the deciding step",
+    "audit_hit_gradient": "top gradient on the deciding step",
+    "audit_hit_leave_one_out": "top leave-one-out on the deciding step",
+}
 
 
-def _row(metrics, run_dir):
+def _audit_values(audit):
+    values = {}
+    for column, path in AUDIT_COLUMNS.items():
+        node = audit
+        for key in path:
+            node = node.get(key) if isinstance(node, dict) else None
+        values[column] = node
+    return values
+
+
+def read_audit(run_dir):
+    try:
+        return json.loads((Path(run_dir) / "audit.json").read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _row(metrics, run_dir, audit=None):
     history = metrics.get("history") or {}
     test_curve = history.get("test_accuracy") or []
     test = metrics.get("test") or {}
@@ -47,6 +85,7 @@ def _row(metrics, run_dir):
         "wall_time_s": metrics.get("wall_time_s"),
         "seconds_per_epoch": metrics["wall_time_s"] / epochs if epochs and metrics.get("wall_time_s") else None,
         "run_dir": str(run_dir),
+        **_audit_values(audit or {}),
         # For summary.png only (not a summary.csv column): read once here, not again per figure.
         "val_curve": history.get("val_accuracy") or history.get("val_loss") or [],
     }
@@ -86,7 +125,7 @@ def collect(sweep_dir):
     sweep_dir = Path(sweep_dir)
     rows = []
     for path in sorted(sweep_dir.rglob("metrics.json")):
-        rows.append(_row(json.loads(path.read_text()), path.parent.relative_to(sweep_dir)))
+        rows.append(_row(json.loads(path.read_text()), path.parent.relative_to(sweep_dir), read_audit(path.parent)))
     found = {tuple(r[k] for k in KEYS) for r in rows}
     for hydra_dir in sorted(sweep_dir.rglob(".hydra")):  # a job that started and left no record
         if not (hydra_dir.parent / "metrics.json").exists():
@@ -105,7 +144,8 @@ def collect(sweep_dir):
                     rows.append({"task": task, "attention": attention, "seed": seed, "status": "missing",
                                  "reason": "never started"})
     columns = list(_row({}, "").keys())
-    return pd.DataFrame(rows, columns=columns).sort_values(KEYS, kind="stable", ignore_index=True)
+    runs = pd.DataFrame(rows, columns=columns).astype({column: float for column in AUDIT_COLUMNS})  # None → NaN
+    return runs.sort_values(KEYS, kind="stable", ignore_index=True)
 
 
 def group_statistics(runs, column):
@@ -135,6 +175,27 @@ def differences(runs, column):
             p = float(stats.ttest_ind(x, y, equal_var=False).pvalue) if min(len(x), len(y)) > 1 else float("nan")
             rows.append({"task": task, "a": a, "b": b, "difference": float(x.mean() - y.mean()), "p_value": p})
     return pd.DataFrame(rows, columns=["task", "a", "b", "difference", "p_value"])
+
+
+def audit_means(runs):
+    """Per (task, attention): the number of audited runs and the mean of each audit column."""
+    audited = runs[(runs.status == "completed")].dropna(subset=list(AUDIT_COLUMNS), how="all")
+    if audited.empty:
+        return pd.DataFrame(columns=["task", "attention", "audited", *AUDIT_COLUMNS])
+    grouped = audited.groupby(["task", "attention"], sort=True)
+    means = grouped[list(AUDIT_COLUMNS)].mean()
+    means.insert(0, "audited", grouped.size())
+    return means.reset_index()
+
+
+def audit_table(means):
+    """Markdown lines: one column per variant, one row per audit measure it has."""
+    lines = ["| mean over audited runs | " + " | ".join(means.attention) + " |", "|---|" + "---|" * len(means)]
+    lines.append("| runs audited | " + " | ".join(str(int(n)) for n in means.audited) + " |")
+    for column, label in AUDIT_LABELS.items():
+        if means[column].notna().any():
+            lines.append(f"| {label} | " + " | ".join(number(v, 3) for v in means[column]) + " |")
+    return lines
 
 
 def number(value, digits=2):
@@ -177,6 +238,10 @@ def markdown(runs, sweep_dir):
                 lines += [f"| {r.a} | {r.b} | {r.difference:+.2f} | {number(r.p_value, 4)} |" for r in diffs.itertuples()]
         if not wrote:
             lines += ["", "No accuracy was recorded for this task; see summary.csv for its runs."]
+        audits = audit_means(task_runs)
+        if not audits.empty:
+            lines += ["", "### Is the attention faithful? (`audit.json` of each run; τ is Kendall's, undefined for uniform weights)",
+                      "", *audit_table(audits)]
         done = task_runs[task_runs.status == "completed"]
         if len(done):
             timing = done.groupby("attention").agg(params=("params", "first"), seconds_per_epoch=("seconds_per_epoch", "mean"))
