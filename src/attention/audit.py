@@ -172,19 +172,36 @@ class AttentionAudit:
     def _head(self, states, weights=None):
         """The model's output from the attention's inputs, with the attention's own weights or
         with `weights` (pre-arrangement, (samples, rows, steps)) in their place."""
+        if weights is None:
+            weights = self._weights  # as recorded: the same output as the layer's own
         outputs = []
         for part in _batches(len(states[0]), self.batch_size):
-            change = None
-            if weights is not None:
-                replacement = weights[part].reshape((-1, *self._layer_shape))
-
-                def change(w, replacement=replacement):
-                    return ops.cast(replacement, w.dtype)
-
-            with _intervention(self.layer, change):
-                y = _call(self.head, [s[part] for s in states])
+            replacement = weights[part].reshape((-1, *self._layer_shape)).astype("float32")
+            y = self._replaced([ops.convert_to_tensor(s[part]) for s in states], ops.convert_to_tensor(replacement))
             outputs.append(ops.convert_to_numpy(y))
         return np.concatenate(outputs)
+
+    def _head_with(self, states, replacement):
+        """The head's output with the attention's weights replaced by `replacement`."""
+
+        def change(w):
+            return ops.cast(replacement, w.dtype)
+
+        with _intervention(self.layer, change):
+            return _call(self.head, states)
+
+    @property
+    def _replaced(self):
+        """`_head_with`, compiled once where the backend can: the audit calls it hundreds of times,
+        and a head that holds a recurrent layer is slow step by step."""
+        if not hasattr(self, "_compiled"):
+            self._compiled = self._head_with
+            if keras.backend.backend() == "tensorflow":
+                import tensorflow as tf
+
+                # The intervention is set while tracing, so the graph reads `replacement`.
+                self._compiled = tf.function(self._head_with, reduce_retracing=True)
+        return self._compiled
 
     def _recorded_weights(self, states):
         """The attention's normalised weights (before the layer arranges them) and the outputs."""
@@ -200,6 +217,7 @@ class AttentionAudit:
                 outputs.append(ops.convert_to_numpy(_call(self.head, [s[part] for s in states])))
         weights = np.concatenate(seen)
         self._layer_shape = weights.shape[1:]
+        self._weights = weights.reshape((len(weights), -1, weights.shape[-1]))
         rows = weights.reshape((len(weights), -1, weights.shape[-1]))  # (samples, rows, steps)
         return rows, np.concatenate(outputs)
 

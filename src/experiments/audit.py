@@ -8,7 +8,8 @@ of `attention.audit` (agreement with gradient and leave-one-out importance, perm
 and where the task knows which input decides the answer, ground-truth hit rates) and writes
 `audit.json` and `audit.png` into the run directory. A run also audits itself at its end where its
 task sets `task.audit.at_end` (on where that costs under a minute at the task's default size).
-Exit 0 when every run was audited, 2 on bad input.
+Exit 0 when every run was audited; 2 when one could not be (each says why in one line, and
+the others are audited).
 """
 
 import argparse
@@ -134,6 +135,15 @@ def figure(result, details):
     return fig
 
 
+def _task_defaults(task):
+    from hydra import compose, initialize_config_dir
+
+    from experiments.cli import CONFIG_DIR
+
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        return compose(config_name="config", overrides=[f"task={task}"]).task
+
+
 def audit_run(run_dir, samples=None, permutations=None):
     """Audits the completed run in `run_dir` (its model.keras and its config), writes its files."""
     for name, value in (("--samples", samples), ("--permutations", permutations)):
@@ -149,6 +159,8 @@ def audit_run(run_dir, samples=None, permutations=None):
     if metrics.get("status") != "completed" or not model_path.is_file():
         raise AuditError(f"{run_dir} holds no trained model (model.keras) of a completed run to audit")
     cfg = OmegaConf.load(config_path)
+    if "audit" not in cfg.task:  # a run from before task.audit existed: today's settings of its task
+        cfg.task.audit = _task_defaults(cfg.task.name).audit
 
     import keras
 
@@ -188,14 +200,16 @@ def main(argv=None):
     parser.add_argument("--samples", type=int, help="test samples to audit (default: task.audit.samples)")
     parser.add_argument("--permutations", type=int, help=f"permutations per sample (default {DEFAULT_PERMUTATIONS})")
     args = parser.parse_args(argv)
-    for run_dir in args.runs:
+    refused = 0
+    for run_dir in args.runs:  # one run that cannot be audited does not stop the others
         try:
             result = audit_run(run_dir, args.samples, args.permutations)
         except AuditError as error:
             print(f"error: {error}", file=sys.stderr)
-            return 2
+            refused += 1
+            continue
         print(f"{run_dir}: {headline(result)}")
-    return 0
+    return 2 if refused else 0
 
 
 if __name__ == "__main__":

@@ -23,7 +23,17 @@ import pandas as pd
 from omegaconf import OmegaConf
 
 from experiments.report import PUBLISHED as SEEDS_PUBLISHED
-from experiments.stats import PROTOCOLS, differences, group_statistics, number, read_runs, statistics_table
+from experiments.stats import (
+    AUDIT_COLUMNS,
+    PROTOCOLS,
+    audit_means,
+    differences,
+    group_statistics,
+    number,
+    read_audit,
+    read_runs,
+    statistics_table,
+)
 
 SUITE_ROOT = Path(__file__).resolve().parents[2]
 README = SUITE_ROOT / "README.md"
@@ -275,6 +285,18 @@ def block_imdb_table(root):
         ["parameters", *cells(lambda v: f"{int(params[v]):,}" if v in params.index else "–")],
         ["time per run (median)", *cells(lambda v: _minutes(minutes[v]) if v in minutes.index else "–")],
     ]
+    audits = audit_means(runs).set_index("attention")
+    if not audits.empty:
+        def audited(column, digits=2):
+            return lambda v: number(audits.loc[v, column], digits) if v in audits.index else "–"
+
+        rows += [
+            ["runs audited (`audit.json`)", *cells(lambda v: int(audits.loc[v, "audited"]) if v in audits.index else "–")],
+            ["τ attention vs gradient (mean)", *cells(audited("audit_tau_gradient"))],
+            ["τ attention vs leave-one-out (mean)", *cells(audited("audit_tau_leave_one_out"))],
+            ["decisions flipped by erasing the largest weight", *cells(audited("audit_flip_largest", 3))],
+            ["… by erasing a random weight", *cells(audited("audit_flip_random", 3))],
+        ]
     text = _table(header, rows)
     for column, protocol in (("max_test_accuracy", "the seed's protocol"), ("test_accuracy", "the honest protocol")):
         for row in differences(runs, column).itertuples():
@@ -389,6 +411,85 @@ def block_bench(root):
     return text.lstrip("\n")
 
 
+# The audit's figures per task at its default variant, and find_max and dates for every score.
+FAITHFULNESS_SOURCES = (
+    [("seed_000_readme", task, None) for task in SEED_000_TASKS]
+    + [("lstm_after_variants", "lstm_after", v) for v in ("block_3d_shared", "pooling")]
+    + [("add_two_numbers_scores", "add_two_numbers", s) for s in SCORES]
+    + [("find_max_scores", "find_max", s) for s in SCORES]
+    + [("dates_scores", "dates", s) for s in SCORES]
+)
+
+
+def block_faithfulness(root):
+    """Per task and variant (seed 0): agreement, erasure and ground-truth hit rates from audit.json."""
+    rows, records, missing = [], {}, set()
+    for name, task, attention in FAITHFULNESS_SOURCES:
+        record = records.setdefault(name, Record(name, root))
+        found = [d for d, m, _ in record.jobs
+                 if m["task"] == task and (attention is None or m["attention"] == attention) and m["seed"] == 0]
+        audit = read_audit(found[0]) if found else {}
+        if not audit:
+            missing.add(name)
+            continue
+        agreement, erasure = audit["agreement"], audit["erasure"]
+        hits = (audit.get("ground_truth") or {}).get("hit_rate") or {}
+        rows.append((f"`{task}`", f"`{audit['attention']}`",
+                     *(number(agreement[k]["mean"]) for k in ("gradient", "leave_one_out")),
+                     number(audit["permutation"]["median_output_change"]["mean"], 3),
+                     *(number(erasure[k]["flip_rate"], 3) for k in ("largest", "random")),
+                     *(number(hits.get(k), 2) for k in ("attention", "gradient", "leave_one_out")),
+                     f"{audit['seconds']:.0f} s"))
+    text = _table(["task", "attention", "τ gradient", "τ leave-one-out", "output change, permuted", "flips: largest erased",
+                   "random erased", "top on deciding step: attention", "gradient", "leave-one-out", "audit time"], rows)
+    for name in sorted(missing):
+        text += f"\n- Not audited yet in `{name}`: `make audit RUN=...` on its runs, then `make results ONLY={name}`."
+    return text + ("\n" if missing else "")
+
+
+# The papers' IMDB figures (../shared/FAITHFULNESS.md): Jain & Wallace's Table 2 (BiLSTM + additive
+# attention; mean τ over test reviews), Wiegreffe & Pinter's Table 2 (F1 of the positive class).
+PAPERS_IMDB = {"tau_gradient": 0.37, "tau_leave_one_out": 0.30, "f1_learned": 0.902, "f1_uniform": 0.879}
+
+
+def block_faithfulness_imdb(root):
+    """The IMDB table's audits and its uniform baseline beside the papers' figures."""
+    record = Record("imdb_table", root)
+    if not record:
+        return _missing("imdb_table")
+    runs = record.runs()
+    audits = audit_means(runs).set_index("attention")
+    spread = runs[runs.status == "completed"].reindex(columns=["attention", *AUDIT_COLUMNS]).groupby("attention").std()
+    honest = group_statistics(runs, "test_accuracy").set_index("attention")
+
+    def tau(variant, column):
+        if variant not in audits.index or pd.isna(audits.loc[variant, column]):
+            return "undefined (constant weights)" if variant == "uniform" else "not audited yet"
+        n = int(audits.loc[variant, "audited"])
+        deviation = spread.loc[variant, column]
+        return f"{audits.loc[variant, column]:.2f}" + (f" ± {deviation:.2f}" if n > 1 else "") + f" ({n} runs)"
+
+    def accuracy(variant):
+        if variant not in honest.index:
+            return "not run yet"
+        return f"{honest.loc[variant, 'avg']:.2f}% ({int(honest.loc[variant, 'n'])} runs)"
+
+    rows = [
+        ("τ attention vs gradient", f"{PAPERS_IMDB['tau_gradient']:.2f}", tau("luong", "audit_tau_gradient"), tau("uniform", "audit_tau_gradient")),
+        ("τ attention vs leave-one-out", f"{PAPERS_IMDB['tau_leave_one_out']:.2f}", tau("luong", "audit_tau_leave_one_out"),
+         tau("uniform", "audit_tau_leave_one_out")),
+        ("test score, learned weights", f"F1 {PAPERS_IMDB['f1_learned']:.3f}", f"accuracy {accuracy('luong')}", "–"),
+        ("test score, uniform weights", f"F1 {PAPERS_IMDB['f1_uniform']:.3f}", "–", f"accuracy {accuracy('uniform')}"),
+    ]
+    text = _table(["IMDB", "published (Jain & Wallace; Wiegreffe & Pinter)", "here: `luong`", "here: `uniform`"], rows)
+    padding = [read_audit(d).get("attention_on_padding") for d, m, _ in record.jobs if m["attention"] == "luong"]
+    padding = [p["mean"] for p in padding if p]
+    if padding:
+        text += (f"\n- Attention on padding (the seed's model does not mask it), mean over the audited `luong` runs: "
+                 f"{sum(padding) / len(padding):.2f} of each review's weight.\n")
+    return text
+
+
 BLOCKS = {
     "tasks": block_tasks,
     "lstm_after_variants": block_lstm_after_variants,
@@ -399,6 +500,8 @@ BLOCKS = {
     "bench": block_bench,
     "cpu_drift": block_cpu_drift,
     "provenance": block_provenance,
+    "faithfulness": block_faithfulness,
+    "faithfulness_imdb": block_faithfulness_imdb,
 }
 
 

@@ -59,7 +59,7 @@ PUBLISHED = {
                                         figures=("add_two_numbers/bahdanau/attention_map.png",
                                                  "add_two_numbers/bahdanau/attention_map.gif")),
     "find_max_scores": Published(("experiment=find_max_scores",),
-                                 figures=("find_max/luong/attention_argmax.png",)),
+                                 figures=("find_max/luong/attention_argmax.png", "find_max/luong/audit.png")),
     "dates_scores": Published(("experiment=dates_scores",), figures=("dates/bahdanau/alignment.png",)),
     "imdb_quick": Published(("experiment=imdb_quick",)),
     # The five seed-000 tasks again with oneDNN's kernels capped at AVX2, and with oneDNN off:
@@ -68,7 +68,8 @@ PUBLISHED = {
         ("avx2", {"ONEDNN_MAX_CPU_ISA": "AVX2"}), ("no_onednn", {"TF_ENABLE_ONEDNN_OPTS": "0"}))),
     # Two jobs of one thread side by side: more runs an hour than one job of two threads on a
     # 2-core machine (make bench times both on a reduced IMDB sweep: sweep.csv in its record).
-    "imdb_table": Published(("experiment=imdb_table",), figures=("imdb/luong/seed=0/attention_words.png",),
+    "imdb_table": Published(("experiment=imdb_table",),
+                            figures=("imdb/luong/seed=0/attention_words.png", "imdb/luong/seed=0/audit.png"),
                             launcher=("hydra/launcher=joblib", "hydra.launcher.n_jobs=2")),
 }
 BENCH = "bench"

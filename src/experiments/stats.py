@@ -179,6 +179,7 @@ def differences(runs, column):
 
 def audit_means(runs):
     """Per (task, attention): the number of audited runs and the mean of each audit column."""
+    runs = runs.assign(**{c: np.nan for c in AUDIT_COLUMNS if c not in runs})  # a summary from before audits
     audited = runs[(runs.status == "completed")].dropna(subset=list(AUDIT_COLUMNS), how="all")
     if audited.empty:
         return pd.DataFrame(columns=["task", "attention", "audited", *AUDIT_COLUMNS])
