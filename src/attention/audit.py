@@ -100,7 +100,8 @@ def _find_layer(model, layer_name):
         if not isinstance(layer, SoftmaxAttention):
             raise ValueError(f"layer {layer_name!r} is a {type(layer).__name__}, not one of this package's attention layers")
         return layer
-    found = [layer for layer in model._flatten_layers() if isinstance(layer, SoftmaxAttention)]
+    # Top-level layers only: the audit cuts the model's own graph at the attention layer.
+    found = [layer for layer in model.layers if isinstance(layer, SoftmaxAttention)]
     if len(found) != 1:
         names = ", ".join(layer.name for layer in found) or "none"
         raise ValueError(f"the audit needs exactly one attention layer of this package, or its name; found: {names}")
@@ -160,7 +161,7 @@ class AttentionAudit:
                 "the audit needs the model's output to depend on its inputs only through the attention "
                 f"layer's inputs; Keras says: {error}"
             ) from None
-        self._source = cut[-1]  # the attended states: the many-to-one input, or the source of [query, source]
+        self._replaced = self._compiled(self._head_with)
 
     # ---- forward passes -------------------------------------------------------------------------
 
@@ -169,11 +170,9 @@ class AttentionAudit:
         states = _as_list(self.encoder.predict(x, batch_size=self.batch_size, verbose=0))
         return states + [_as_list(x)[i] for i in self._raw]
 
-    def _head(self, states, weights=None):
-        """The model's output from the attention's inputs, with the attention's own weights or
-        with `weights` (pre-arrangement, (samples, rows, steps)) in their place."""
-        if weights is None:
-            weights = self._weights  # as recorded: the same output as the layer's own
+    def _head(self, states, weights):
+        """The model's output from the attention's inputs with `weights` (as the layer computes
+        them, before it arranges them: (samples, rows, steps)) in place of its own."""
         outputs = []
         for part in _batches(len(states[0]), self.batch_size):
             replacement = weights[part].reshape((-1, *self._layer_shape)).astype("float32")
@@ -190,18 +189,15 @@ class AttentionAudit:
         with _intervention(self.layer, change):
             return _call(self.head, states)
 
-    @property
-    def _replaced(self):
-        """`_head_with`, compiled once where the backend can: the audit calls it hundreds of times,
+    def _compiled(self, function):
+        """`function` compiled where the backend can: the audit calls the head hundreds of times,
         and a head that holds a recurrent layer is slow step by step."""
-        if not hasattr(self, "_compiled"):
-            self._compiled = self._head_with
-            if keras.backend.backend() == "tensorflow":
-                import tensorflow as tf
+        if keras.backend.backend() != "tensorflow":
+            return function
+        import tensorflow as tf
 
-                # The intervention is set while tracing, so the graph reads `replacement`.
-                self._compiled = tf.function(self._head_with, reduce_retracing=True)
-        return self._compiled
+        # The intervention is set while tracing, so the graph reads `replacement`.
+        return tf.function(function, reduce_retracing=True, autograph=False)
 
     def _recorded_weights(self, states):
         """The attention's normalised weights (before the layer arranges them) and the outputs."""
@@ -217,7 +213,6 @@ class AttentionAudit:
                 outputs.append(ops.convert_to_numpy(_call(self.head, [s[part] for s in states])))
         weights = np.concatenate(seen)
         self._layer_shape = weights.shape[1:]
-        self._weights = weights.reshape((len(weights), -1, weights.shape[-1]))
         rows = weights.reshape((len(weights), -1, weights.shape[-1]))  # (samples, rows, steps)
         return rows, np.concatenate(outputs)
 
@@ -265,12 +260,12 @@ class AttentionAudit:
 
     # ---- importances ----------------------------------------------------------------------------
 
-    def _attended_input(self, x):
+    def _attended_input(self):
         """(index of the model input whose steps the attention reads, the layer whose output the
         gradient is taken on: an Embedding of it, or None for the input itself)."""
         steps = self._steps
         embeddings = [
-            layer for layer in self.model._flatten_layers()
+            layer for layer in self.model.layers
             if isinstance(layer, keras.layers.Embedding) and layer.output.shape[1] == steps
         ]
         inputs = self.model.inputs
@@ -287,7 +282,7 @@ class AttentionAudit:
             )
         return matches[0], None
 
-    def _gradient_importance(self, x, weights):
+    def _gradient_importance(self, x):
         """|Σ_d ∂score/∂e_d · e_d| per step, the attention held constant: (samples, units, steps)."""
         x = _as_list(x)
         index, embedding = self._input_index, self._embedding
@@ -407,7 +402,7 @@ class AttentionAudit:
         self._unit_count = y.shape[1]
         self._classes = self._decision(y) if self.kind == "classes" else None
 
-        self._input_index, self._embedding = self._attended_input(x)
+        self._input_index, self._embedding = self._attended_input()
         valid = weights.max(axis=1) > 0  # the layer's own mask
         attended = _as_list(x)[self._input_index]
         if self._embedding is not None:
@@ -415,7 +410,7 @@ class AttentionAudit:
         self._valid = valid
         per_unit = weights if self.per_row else weights.mean(axis=1, keepdims=True)
 
-        gradient = self._gradient_importance(x, weights)
+        gradient = self._gradient_importance(x)
         leave_one_out = self._leave_one_out(x, y)
         weight_gradient = self._weight_gradient(states, weights)
 
