@@ -490,6 +490,45 @@ def block_faithfulness_imdb(root):
     return text
 
 
+def _padding_share(record, attention):
+    """The mean share of each review's attention on padding over the record's audited runs, or None."""
+    shares = [(read_audit(d).get("attention_on_padding") or {}).get("mean", 0.0)
+              for d, m, _ in record.jobs if m["attention"] == attention and read_audit(d)]
+    return sum(shares) / len(shares) if shares else None
+
+
+def block_imdb_padding(root):
+    """imdb_quick (the seed's unmasked model) beside imdb_quick_masked: accuracy and faithfulness."""
+    records = {"unmasked (the seed's)": Record("imdb_quick", root), "masked (`mask_zero=true`)": Record("imdb_quick_masked", root)}
+    if not all(records.values()):
+        return "\n".join(_missing(r.name) for r in records.values() if not r) + "\n"
+    columns = {label: (group_statistics(r.runs(), "test_accuracy").set_index("attention"),
+                       audit_means(r.runs()).set_index("attention"), r) for label, r in records.items()}
+
+    def accuracy(variant):
+        return lambda honest, audits, record: (f"{honest.loc[variant, 'avg']:.2f}% (n={int(honest.loc[variant, 'n'])})"
+                                               if variant in honest.index else "–")
+
+    def audited(column, digits=2):
+        return lambda honest, audits, record: number(audits.loc["luong", column], digits) if "luong" in audits.index else "not audited yet"
+
+    def padding(honest, audits, record):
+        share = _padding_share(record, "luong")
+        return "not audited yet" if share is None else f"{share:.3f}"
+
+    rows = [
+        ("honest accuracy, `luong`", accuracy("luong")),
+        ("honest accuracy, `none`", accuracy("none")),
+        ("`luong`: attention on padding, per review", padding),
+        ("`luong`: τ attention vs gradient", audited("audit_tau_gradient")),
+        ("`luong`: τ attention vs leave-one-out", audited("audit_tau_leave_one_out")),
+        ("`luong`: decisions flipped by erasing the largest weight", audited("audit_flip_largest", 3)),
+        ("`luong`: … by erasing a random weight", audited("audit_flip_random", 3)),
+    ]
+    return _table(["5,000 reviews of 200 words, 3 epochs, seeds 0 to 2", *columns],
+                  [(label, *(cell(*columns[c]) for c in columns)) for label, cell in rows])
+
+
 BLOCKS = {
     "tasks": block_tasks,
     "lstm_after_variants": block_lstm_after_variants,
@@ -502,6 +541,7 @@ BLOCKS = {
     "provenance": block_provenance,
     "faithfulness": block_faithfulness,
     "faithfulness_imdb": block_faithfulness_imdb,
+    "imdb_padding": block_imdb_padding,
 }
 
 

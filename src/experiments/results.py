@@ -62,6 +62,7 @@ PUBLISHED = {
                                  figures=("find_max/luong/attention_argmax.png", "find_max/luong/audit.png")),
     "dates_scores": Published(("experiment=dates_scores",), figures=("dates/bahdanau/alignment.png",)),
     "imdb_quick": Published(("experiment=imdb_quick",)),
+    "imdb_quick_masked": Published(("experiment=imdb_quick_masked",)),
     # The five seed-000 tasks again with oneDNN's kernels capped at AVX2, and with oneDNN off:
     # what another CPU (or TensorFlow build) does to the same code's numbers, measured on this one.
     "cpu_drift": Published(("experiment=seed_000_readme",), environments=(
