@@ -59,11 +59,17 @@ def audit_trained(cfg, task, model, data, samples=None, permutations=None):
     count = min(samples, len(x_test[0] if isinstance(x_test, list) else x_test))
     x = [a[:count] for a in x_test] if isinstance(x_test, list) else x_test[:count]
     deciding = task.deciding_steps(cfg.task, data, count) if hasattr(task, "deciding_steps") else None
-    # Each model the audit builds traces its own predict function; TensorFlow warns of retracing.
-    logging.getLogger("tensorflow").setLevel(logging.ERROR)
+    # Each model the audit builds traces its own predict function, and TensorFlow warns of
+    # retracing: expected here, so quiet while the audit runs.
+    tf_log = logging.getLogger("tensorflow")
+    level = tf_log.level
+    tf_log.setLevel(logging.ERROR)
     started = time.perf_counter()
-    audit = AttentionAudit(model, layer_name="attention", regression_tolerance=settings.get("regression_tolerance", 0.1))
-    result = audit.run(x, deciding=deciding, permutations=permutations, seed=cfg.seed)
+    try:
+        audit = AttentionAudit(model, layer_name="attention", regression_tolerance=settings.get("regression_tolerance", 0.1))
+        result = audit.run(x, deciding=deciding, permutations=permutations, seed=cfg.seed)
+    finally:
+        tf_log.setLevel(level)
     result = {
         "task": cfg.task.name,
         "attention": cfg.attention.name,
