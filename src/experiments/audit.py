@@ -210,7 +210,7 @@ def main(argv=None):
     for run_dir in args.runs:  # one run that cannot be audited does not stop the others
         try:
             result = audit_run(run_dir, args.samples, args.permutations)
-        except AuditError as error:
+        except (AuditError, NotImplementedError) as error:  # NotImplementedError: a backend without the gradients
             print(f"error: {error}", file=sys.stderr)
             refused += 1
             continue
