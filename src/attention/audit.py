@@ -366,6 +366,19 @@ class AttentionAudit:
             changes[round_] = self._change(y, after)
         return np.median(changes, axis=0)
 
+    def _erase_one(self, states, weights, y, per_unit, rng):
+        """(output change, flipped) per unit when the largest weight, or a random one, is zeroed."""
+        unit_valid = np.broadcast_to(self._valid[:, None], per_unit.shape)
+        largest = np.zeros(per_unit.shape, dtype=bool)
+        np.put_along_axis(largest, np.where(unit_valid, per_unit, -np.inf).argmax(axis=-1)[..., None], True, axis=-1)
+        random = np.zeros(per_unit.shape, dtype=bool)
+        random[np.arange(len(y)), :, [rng.choice(np.flatnonzero(v)) for v in self._valid]] = True
+        erasure = {}
+        for name, removed in (("largest", largest), ("random", random)):
+            after = self._units(self._head(states, self._without(weights, removed)), self._rows)
+            erasure[name] = (self._change(y, after), self._flipped(y, after))
+        return erasure
+
     def _removals_to_flip(self, states, weights, y, ranking):
         """Per unit, the fraction of its valid steps removed (in `ranking` order, highest first)
         when the decision first flips; nan where it never does before one step is left."""
@@ -427,18 +440,8 @@ class AttentionAudit:
             )
         }
 
-        largest = np.where(unit_valid, per_unit, -np.inf).argmax(axis=-1)
-        random_step = np.array([rng.choice(np.flatnonzero(v)) for v in valid])
-        top = np.zeros(per_unit.shape, dtype=bool)
-        np.put_along_axis(top, largest[..., None], True, axis=-1)
-        one_random = np.zeros(per_unit.shape, dtype=bool)
-        one_random[np.arange(len(y)), :, random_step] = True
+        erasure = self._erase_one(states, weights, y, per_unit, rng)
         enough = valid.sum(axis=-1) > 1  # with one step there is nothing to renormalise to
-        erasure = {}
-        for name, removed in (("largest", top), ("random", one_random)):
-            after = self._units(self._head(states, self._without(weights, removed)), self._rows)
-            erasure[name] = (self._change(y, after), self._flipped(y, after))
-
         orders = {
             "attention": per_unit,
             "gradient": np.abs(weight_gradient),
