@@ -155,8 +155,7 @@ def find_max_run(tmp_path_factory):
     """A smoke-sized find_max run, trained without its audit."""
     run_dir = tmp_path_factory.mktemp("find_max")
     done = subprocess.run(
-        [sys.executable, "-m", "experiments", "task=find_max", "debug=smoke", "task.audit.at_end=false",
-         f"hydra.run.dir={run_dir}"],
+        [sys.executable, "-m", "experiments", "task=find_max", "debug=smoke", f"hydra.run.dir={run_dir}"],
         capture_output=True, text=True,
     )
     assert done.returncode == 0, done.stderr

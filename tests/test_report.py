@@ -22,7 +22,7 @@ def outputs(tmp_path_factory):
     root = tmp_path_factory.mktemp("report") / "outputs"
     for command in (
         ["task=dense", "debug=smoke"],
-        ["task=add_two_numbers", "debug=smoke", "task.epochs=2"],
+        ["task=add_two_numbers", "debug=smoke", "task.epochs=2", "task.audit.at_end=true"],
         ["-m", "task=dense", "debug=smoke", "trainer.optimizer.learning_rate=1e30,0.001",
          f"hydra.sweep.dir={root}/sweeps/smoke"],
     ):
