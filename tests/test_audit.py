@@ -65,6 +65,8 @@ def test_the_step_that_decides_gets_the_top_importance_and_erasing_it_flips_the_
     erasure = result["erasure"]
     assert erasure["largest"]["flip_rate"] == 1.0 and erasure["random"]["flip_rate"] < 0.2
     assert erasure["largest_changes_more_than_random"] > 0.8
+    # Serrano & Smith's divergence of the output distributions: near 1 bit for a confident flip.
+    assert erasure["largest"]["js_divergence"]["mean"] > 0.8 > 0.2 > erasure["random"]["js_divergence"]["mean"]
     # One removal flips every decision in attention and gradient order; random order takes longer.
     removals = erasure["removals_to_flip"]
     assert removals["attention"]["median_fraction_removed"] == pytest.approx(1 / STEPS)
@@ -171,6 +173,7 @@ def test_the_audit_of_a_run_writes_audit_json_and_png(find_max_run):
     assert (result["task"], result["attention"], result["samples"]) == ("find_max", "luong", 20)
     assert result["permutation"]["permutations"] == 5
     assert set(result["ground_truth"]["hit_rate"]) == {"attention", "gradient", "leave_one_out"}
+    assert result["output"] == "regression" and result["erasure"]["largest"]["js_divergence"] is None
     assert (find_max_run / "audit.png").stat().st_size > 0
 
 

@@ -17,7 +17,8 @@ The measures follow the three papers that tested LSTM + attention classifiers:
 - **permutation** (Jain & Wallace): with the hidden states fixed, the median change of the output
   over random permutations of the weights, per sample, against its largest weight;
 - **erasure** (Serrano & Smith 2019): zero the largest weight and renormalise, against zeroing a
-  random one; and how many weights must be removed, in attention, gradient (∂ decision/∂ weight)
+  random one (the output's change, its Jensen–Shannon divergence for a classifier, and whether the
+  decision flips); and how many weights must be removed, in attention, gradient (∂ decision/∂ weight)
   and random order, before the decision flips;
 - **ground truth**, where the caller knows which steps decide the answer: how often the top of each
   explanation (attention, gradient, leave-one-out) falls on one of them.
@@ -244,6 +245,12 @@ class AttentionAudit:
             return (y[..., 0] > 0.5).astype(int)
         return None
 
+    def _distribution(self, y):
+        """The output as a distribution over classes (binary: [1 − p, p]); None for a regression."""
+        if self.kind == "binary":
+            return np.concatenate([1 - y, y], axis=-1)
+        return y if self.kind == "classes" else None
+
     def _flipped(self, before, after):
         if self.kind == "regression":
             return np.abs(after - before)[..., 0] > self.regression_tolerance
@@ -367,7 +374,8 @@ class AttentionAudit:
         return np.median(changes, axis=0)
 
     def _erase_one(self, states, weights, y, per_unit, rng):
-        """(output change, flipped) per unit when the largest weight, or a random one, is zeroed."""
+        """(output change, flipped, JS divergence of the output distributions or None) per unit
+        when the largest weight, or a random one, is zeroed."""
         unit_valid = np.broadcast_to(self._valid[:, None], per_unit.shape)
         largest = np.zeros(per_unit.shape, dtype=bool)
         np.put_along_axis(largest, np.where(unit_valid, per_unit, -np.inf).argmax(axis=-1)[..., None], True, axis=-1)
@@ -376,7 +384,9 @@ class AttentionAudit:
         erasure = {}
         for name, removed in (("largest", largest), ("random", random)):
             after = self._units(self._head(states, self._without(weights, removed)), self._rows)
-            erasure[name] = (self._change(y, after), self._flipped(y, after))
+            before_distribution, after_distribution = self._distribution(y), self._distribution(after)
+            divergence = None if before_distribution is None else js_divergence(before_distribution, after_distribution)
+            erasure[name] = (self._change(y, after), self._flipped(y, after), divergence)
         return erasure
 
     def _removals_to_flip(self, states, weights, y, ranking):
@@ -472,9 +482,11 @@ class AttentionAudit:
                 **{
                     name: {
                         "output_change": _summary(change[enough]),
+                        # Serrano & Smith's measure of the change, for classifiers.
+                        "js_divergence": None if divergence is None else _summary(divergence[enough]),
                         "flip_rate": float(flips[enough].mean()) if enough.any() else None,
                     }
-                    for name, (change, flips) in erasure.items()
+                    for name, (change, flips, divergence) in erasure.items()
                 },
                 "largest_changes_more_than_random": float(
                     (erasure["largest"][0] > erasure["random"][0])[enough].mean()
