@@ -126,3 +126,25 @@ def test_seed_range_sweep_runs_integer_seeds_and_repeats_exactly(tmp_path):
     subprocess.run([*common, "seed=2", f"hydra.run.dir={again}"], check=True, timeout=300)
     seed2 = next(r for r in runs if r["seed"] == 2)
     assert run_numbers(json.loads((again / "metrics.json").read_text())) == run_numbers(seed2)
+
+
+def test_a_run_ends_with_one_line_of_what_it_found_and_where(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "experiments", "task=dense", "debug=smoke", f"hydra.run.dir={tmp_path}"],
+        capture_output=True, text=True, check=True,
+    )
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    last = done.stdout.strip().splitlines()[-1]
+    quality = metrics["attention_quality"]
+    assert last.startswith("dense · attention=block_2d · seed 0 · completed · accuracy ")
+    assert f"{metrics['test']['accuracy']:.4f}" in last and f"peak at {quality['peak_index']} (expected 1)" in last
+    assert last.endswith(f" s · {tmp_path}")
+
+
+def test_the_line_of_a_failed_run_says_why():
+    from experiments.describe import run_line
+
+    metrics = {"task": "dense", "attention": "block_2d", "seed": 3, "status": "failed",
+               "reason": "nan loss: the training loss became NaN in epoch 1"}
+    assert run_line(metrics, None, "outputs/runs/x") == (
+        "dense · attention=block_2d · seed 3 · failed: nan loss: the training loss became NaN in epoch 1 · outputs/runs/x")

@@ -15,6 +15,7 @@ from hydra.types import RunMode
 
 from experiments.cli import CONFIG_DIR, UsageError, normalize_args, preflight
 from experiments.config import ConfigError, validate
+from experiments.describe import run_line
 from experiments.imdb_data import DataError
 from experiments.threads import limit_threads, threads_per_job
 
@@ -44,7 +45,7 @@ def _run(cfg):
         log.info("%s already holds a completed run of this config: skipped", run_dir)
         return
     try:
-        run(cfg, run_dir, threads)
+        metrics = run(cfg, run_dir, threads)
     except (ConfigError, DataError) as error:  # every job would fail alike: stop here, in one line
         _fail(error)
     except Exception:
@@ -52,6 +53,8 @@ def _run(cfg):
             raise
         # One failed job must not end a sweep: metrics.json records it, the statistics list it.
         log.exception("job failed (recorded in %s/metrics.json); the sweep goes on", run_dir)
+    else:
+        print(run_line(metrics, cfg, run_dir), flush=True)  # what the run found, and where its files are
 
 
 def _interrupt(signum, frame):

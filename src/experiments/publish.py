@@ -22,6 +22,7 @@ from pathlib import Path
 import pandas as pd
 from omegaconf import OmegaConf
 
+from experiments.describe import quality_text, test_text
 from experiments.report import PUBLISHED as SEEDS_PUBLISHED
 from experiments.stats import (
     AUDIT_COLUMNS,
@@ -101,34 +102,6 @@ def _table(header, rows):
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
     return "\n".join(lines) + "\n"
-
-
-def quality_text(quality):
-    """The attention quality of a run in a few words, whichever task made it."""
-    if not quality:
-        return "–"
-    if "peak_index" in quality:
-        return (f"peak at {quality['peak_index']} (expected {quality['target_index']}): "
-                f"{quality['peak_weight']:.3f}, runner-up {quality['runner_up_weight']:.3f}")
-    if "hit_rate" in quality:
-        return f"both numbers are the top two weights: {quality['hit_rate']:.3f}"
-    if "argmax_accuracy" in quality:
-        return f"argmax on the maximum: {quality['argmax_accuracy']:.3f}"
-    if "field_hit_rate" in quality:
-        return f"argmax on the digit's field: {quality['field_hit_rate']:.3f}"
-    if "mean_peak_weight" in quality:
-        return f"mean peak weight {quality['mean_peak_weight']:.4f}, entropy {quality['mean_entropy_nats']:.2f} nats"
-    return "–"
-
-
-def test_text(metrics, config):
-    test = metrics.get("test") or {}
-    if "exact_match" in test:
-        return f"exact match {test['exact_match']:.3f}"
-    if "accuracy" in test:
-        return f"accuracy {test['accuracy']:.4f}"
-    loss = config.task.loss if config is not None and isinstance(config.task.loss, str) else "loss"
-    return f"{loss.upper() if loss == 'mae' else loss} {test.get('loss', float('nan')):.4f}"
 
 
 def _epochs(metrics):
