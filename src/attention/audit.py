@@ -44,8 +44,6 @@ from scipy import stats
 from attention.base import SoftmaxAttention
 
 OUTPUT_KINDS = ("binary", "classes", "regression")
-EXPLANATIONS = ("attention", "gradient", "leave_one_out")
-REMOVAL_ORDERS = ("attention", "gradient", "random")
 
 
 def js_divergence(p, q, axis=-1):
