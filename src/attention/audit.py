@@ -351,6 +351,10 @@ class AttentionAudit:
         importance[samples, :, steps] = self._change(y[samples], after)
         return importance
 
+    def _valid_for(self, per_unit):
+        """The valid steps, one row per unit: broadcast to `per_unit`'s (samples, units, steps)."""
+        return np.broadcast_to(self._valid[:, None], per_unit.shape)
+
     # ---- interventions on the weights -----------------------------------------------------------
 
     def _without(self, weights, removed):
@@ -374,7 +378,7 @@ class AttentionAudit:
     def _erase_one(self, states, weights, y, per_unit, rng):
         """(output change, flipped, JS divergence of the output distributions or None) per unit
         when the largest weight, or a random one, is zeroed."""
-        unit_valid = np.broadcast_to(self._valid[:, None], per_unit.shape)
+        unit_valid = self._valid_for(per_unit)
         largest = np.zeros(per_unit.shape, dtype=bool)
         np.put_along_axis(largest, np.where(unit_valid, per_unit, -np.inf).argmax(axis=-1)[..., None], True, axis=-1)
         random = np.zeros(per_unit.shape, dtype=bool)
@@ -390,7 +394,7 @@ class AttentionAudit:
     def _removals_to_flip(self, states, weights, y, ranking):
         """Per unit, the fraction of its valid steps removed (in `ranking` order, highest first)
         when the decision first flips; nan where it never does before one step is left."""
-        valid = np.broadcast_to(self._valid[:, None], ranking.shape)
+        valid = self._valid_for(ranking)
         rank = np.argsort(np.argsort(-np.where(valid, ranking, -np.inf), axis=-1), axis=-1)
         counts = valid.sum(axis=-1)
         fraction = np.full(counts.shape, np.nan)
@@ -435,7 +439,7 @@ class AttentionAudit:
         leave_one_out = self._leave_one_out(x, y)
         weight_gradient = self._weight_gradient(states, weights)
 
-        unit_valid = np.broadcast_to(valid[:, None], per_unit.shape)
+        unit_valid = self._valid_for(per_unit)
         tau = {
             name: np.array([
                 [kendall_tau(a[u], b[u], unit_valid[i, u]) for u in range(self._unit_count)]
@@ -510,7 +514,7 @@ class AttentionAudit:
         known = deciding.any(axis=-1)
         rates = {}
         for name, importance in explanations.items():
-            valid = np.broadcast_to(self._valid[:, None], importance.shape)
+            valid = self._valid_for(importance)
             scores = np.where(valid, importance, -np.inf)
             # Ties at the top (uniform weights: every step) are broken at random: the expected hit.
             top = scores == scores.max(axis=-1, keepdims=True)

@@ -28,6 +28,8 @@ import numpy as np
 from matplotlib.figure import Figure
 from omegaconf import OmegaConf
 
+from experiments.config import compose
+
 AUDIT_JSON = "audit.json"
 AUDIT_PNG = "audit.png"
 DEFAULT_PERMUTATIONS = 100
@@ -141,15 +143,6 @@ def figure(result, details):
     return fig
 
 
-def _task_defaults(task):
-    from hydra import compose, initialize_config_dir
-
-    from experiments.cli import CONFIG_DIR
-
-    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-        return compose(config_name="config", overrides=[f"task={task}"]).task
-
-
 def audit_run(run_dir, samples=None, permutations=None):
     """Audits the completed run in `run_dir` (its model.keras and its config), writes its files."""
     for name, value in (("--samples", samples), ("--permutations", permutations)):
@@ -166,7 +159,7 @@ def audit_run(run_dir, samples=None, permutations=None):
         raise AuditError(f"{run_dir} holds no trained model (model.keras) of a completed run to audit")
     cfg = OmegaConf.load(config_path)
     if "audit" not in cfg.task:  # a run from before task.audit existed: today's settings of its task
-        cfg.task.audit = _task_defaults(cfg.task.name).audit
+        cfg.task.audit = compose([f"task={cfg.task.name}"]).task.audit
 
     import keras
 

@@ -28,6 +28,17 @@ def accepted_attentions(task_attentions, config_dir=None):
     return accepted
 
 
+def compose(overrides):
+    """The suite's config composed from `overrides`, as the command line would (not validated)."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+
+    from experiments.cli import CONFIG_DIR
+
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        return hydra_compose(config_name="config", overrides=list(overrides))
+
+
 def validate(cfg):
     """Raises ConfigError naming what is wrong and what is accepted."""
     if not _whole_number(cfg.seed, 0):

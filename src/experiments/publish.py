@@ -67,12 +67,19 @@ class Record:
     def __bool__(self):
         return bool(self.jobs)
 
+    def find(self, task, attention=None, seed=None):
+        """(job directory, metrics, config) of the first job of `task` (and `attention`, `seed`
+        where given), or None."""
+        for job_dir, metrics, config in self.jobs:
+            if (metrics["task"] == task and attention in (None, metrics["attention"])
+                    and seed in (None, metrics["seed"])):
+                return job_dir, metrics, config
+        return None
+
     def job(self, task, attention, seed=None):
         """(metrics, config) of the job, or (None, None)."""
-        for _, metrics, config in self.jobs:
-            if metrics["task"] == task and metrics["attention"] == attention and (seed is None or metrics["seed"] == seed):
-                return metrics, config
-        return None, None
+        found = self.find(task, attention, seed)
+        return found[1:] if found else (None, None)
 
     def runs(self):
         """The record's summary.csv, re-read (one row per job)."""
@@ -120,12 +127,11 @@ def block_tasks(root):
     records = {name: Record(name, root) for name in dict.fromkeys(name for name, _, _ in sources)}  # each read once
     for name, task, attention in sources:
         record = records[name]
-        found = [(m, c) for _, m, c in record.jobs if m["task"] == task and (attention is None or m["attention"] == attention)
-                 and m["seed"] == 0]
+        found = record.find(task, attention, seed=0)
         if not found:
             rows.append((f"`{task}`", "–", "not recorded yet", "–", "–", "–", f"`make results ONLY={name}`"))
             continue
-        metrics, config = found[0]
+        _, metrics, config = found
         rows.append((f"`{task}`", f"`{metrics['attention']}`", quality_text(metrics.get("attention_quality")),
                      test_text(metrics, config), _epochs(metrics), _time(metrics),
                      f"[{name}]({record.link()})"))
@@ -398,9 +404,7 @@ def block_faithfulness(root):
     """Per task and variant (seed 0): agreement, erasure and ground-truth hit rates from audit.json."""
     rows, records, missing = [], {}, set()
     for name, task, attention in FAITHFULNESS_SOURCES:
-        record = records.setdefault(name, Record(name, root))
-        found = [d for d, m, _ in record.jobs
-                 if m["task"] == task and (attention is None or m["attention"] == attention) and m["seed"] == 0]
+        found = records.setdefault(name, Record(name, root)).find(task, attention, seed=0)
         audit = read_audit(found[0]) if found else {}
         if not audit:
             missing.add(name)
@@ -455,18 +459,17 @@ def block_faithfulness_imdb(root):
         ("test score, uniform weights", f"F1 {PAPERS_IMDB['f1_uniform']:.3f}", "–", f"accuracy {accuracy('uniform')}"),
     ]
     text = _table(["IMDB", "published (Jain & Wallace; Wiegreffe & Pinter)", "here: `luong`", "here: `uniform`"], rows)
-    padding = [read_audit(d).get("attention_on_padding") for d, m, _ in record.jobs if m["attention"] == "luong"]
-    padding = [p["mean"] for p in padding if p]
-    if padding:
+    padding = _padding_share(record, "luong")
+    if padding is not None:
         text += (f"\n- Attention on padding (the seed's model does not mask it), mean over the audited `luong` runs: "
-                 f"{sum(padding) / len(padding):.2f} of each review's weight.\n")
+                 f"{padding:.2f} of each review's weight.\n")
     return text
 
 
 def _padding_share(record, attention):
     """The mean share of each review's attention on padding over the record's audited runs, or None."""
-    shares = [(read_audit(d).get("attention_on_padding") or {}).get("mean", 0.0)
-              for d, m, _ in record.jobs if m["attention"] == attention and read_audit(d)]
+    audits = [read_audit(d) for d, m, _ in record.jobs if m["attention"] == attention]
+    shares = [(audit.get("attention_on_padding") or {}).get("mean", 0.0) for audit in audits if audit]
     return sum(shares) / len(shares) if shares else None
 
 
@@ -475,8 +478,9 @@ def block_imdb_padding(root):
     records = {"unmasked (the seed's)": Record("imdb_quick", root), "masked (`mask_zero=true`)": Record("imdb_quick_masked", root)}
     if not all(records.values()):
         return "\n".join(_missing(r.name) for r in records.values() if not r) + "\n"
-    columns = {label: (group_statistics(r.runs(), "test_accuracy").set_index("attention"),
-                       audit_means(r.runs()).set_index("attention"), r) for label, r in records.items()}
+    runs = {label: r.runs() for label, r in records.items()}  # each summary.csv read once
+    columns = {label: (group_statistics(runs[label], "test_accuracy").set_index("attention"),
+                       audit_means(runs[label]).set_index("attention"), r) for label, r in records.items()}
 
     def accuracy(variant):
         return lambda honest, audits, record: (f"{honest.loc[variant, 'avg']:.2f}% (n={int(honest.loc[variant, 'n'])})"

@@ -30,7 +30,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 from omegaconf import OmegaConf
 
 from experiments import provenance
-from experiments.config import config_fingerprint
+from experiments.config import compose, config_fingerprint, validate
 
 DEFAULT_RTOL = 0.05
 # Counted, not measured: equal on the record's environment, only shown elsewhere.
@@ -133,13 +133,7 @@ def _format(value):
 
 
 def _compose(overrides):
-    from hydra import compose, initialize_config_dir
-
-    from experiments.cli import CONFIG_DIR
-    from experiments.config import validate
-
-    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-        cfg = compose(config_name="config", overrides=overrides)
+    cfg = compose(overrides)
     validate(cfg)
     return cfg
 
