@@ -16,7 +16,7 @@ export ATTENTION_DATA_DIR ?= $(abspath ../shared/data)
 endif
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-fast test-backend readme sweep stats clean \
+.PHONY: help install run lint format test test-fast test-backend readme sweep stats clean \
         dense lstm_before lstm_after multidim_per_dim multidim_shared \
         add_two_numbers find_max imdb imdb_quick imdb_table dates translate bench report \
         results verify publish audit
@@ -36,13 +36,21 @@ install: $(INSTALLED) ## create .venv and install the suite with its test tools
 run: $(INSTALLED) ## the default experiment: dense hello-world, attention on input index 1
 	$(EXPERIMENTS) $(ARGS)
 
-test: $(INSTALLED) ## the test suite (about 7 minutes on 2 CPU cores)
+lint: $(INSTALLED) ## ruff: the linter and the formatter's check (make format rewrites the files)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(INSTALLED) ## ruff: format the code and apply the linter's safe fixes
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+test: lint ## the lint, then the test suite (about 7 minutes on 2 CPU cores)
 	$(PY) -m pytest $(ARGS)
 
 test-fast: $(INSTALLED) ## the tests without the slow learning ones
 	$(PY) -m pytest -m "not slow" $(ARGS)
 
-test-backend: $(INSTALLED) ## the layer tests on another Keras backend: make test-backend BACKEND=jax (pip install jax into .venv first)
+test-backend: $(INSTALLED) ## the layer tests on another Keras backend: make test-backend BACKEND=torch (pip install torch into .venv first; make test installs jax)
 	@test -n "$(BACKEND)" || { echo "usage: make test-backend BACKEND=jax|torch|tensorflow"; exit 2; }
 	KERAS_BACKEND=$(BACKEND) $(PY) -m pytest tests/test_attention_layer.py tests/test_blocks.py tests/test_cross_attention.py $(ARGS)
 

@@ -47,6 +47,7 @@ GOALS = (
 
 # --- one backend, in a process of its own (Keras picks its backend at import) -------------------
 
+
 def _keras_head(layer_class):
     """Keras' built-in attention used as ours is: the last state queries the whole sequence."""
     import keras
@@ -67,12 +68,14 @@ def _heads():
     from attention import Attention
 
     heads = {f"ours-{score}": (lambda score=score: Attention(units=128, score=score)) for score in SCORES}
-    heads.update({
-        "none": lambda: None,
-        "floor-pooling": keras.layers.GlobalAveragePooling1D,
-        "keras-attention": lambda: _keras_head(keras.layers.Attention),
-        "keras-additive": lambda: _keras_head(keras.layers.AdditiveAttention),
-    })
+    heads.update(
+        {
+            "none": lambda: None,
+            "floor-pooling": keras.layers.GlobalAveragePooling1D,
+            "keras-attention": lambda: _keras_head(keras.layers.Attention),
+            "keras-additive": lambda: _keras_head(keras.layers.AdditiveAttention),
+        }
+    )
     return heads
 
 
@@ -99,13 +102,22 @@ def measure_backend(models, warmup, reps):
             built[name] = task.build_model(cfg.task, make_head(), None)
             built[name].compile(optimizer=instantiate(cfg.trainer.optimizer), loss=cfg.task.loss)
         for name, phase, round_, ms in time_models(built, *BATCHES[model_name](), warmup, reps):
-            rows.append({"model": model_name, "name": name, "backend": keras.backend.backend(), "phase": phase,
-                         "round": round_, "ms": ms})
+            rows.append(
+                {
+                    "model": model_name,
+                    "name": name,
+                    "backend": keras.backend.backend(),
+                    "phase": phase,
+                    "round": round_,
+                    "ms": ms,
+                }
+            )
             print(json.dumps(rows[-1]), flush=True)
     return rows
 
 
 # --- the parent: every backend, the peer, the sweep; the table --------------------------------
+
 
 def _json_rows(command, env=None, timeout=3600):
     result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout)
@@ -118,11 +130,25 @@ def _json_rows(command, env=None, timeout=3600):
 def timed_sweeps(out_dir, overrides):
     """Wall time of the same reduced 4-job IMDB sweep: sequential, then under joblib."""
     rows = []
-    for launcher, extra in (("basic (sequential)", []), ("joblib (n_jobs=2)", ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"])):
+    for launcher, extra in (
+        ("basic (sequential)", []),
+        ("joblib (n_jobs=2)", ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"]),
+    ):
         sweep_dir = out_dir / ("sweep_" + launcher.split()[0])
         shutil.rmtree(sweep_dir, ignore_errors=True)  # a finished sweep would be skipped, not timed
-        command = [sys.executable, "-m", "experiments", "-m", "task=imdb", "attention=luong,none", "seed=0,1",
-                   *overrides, "trainer.verbose=0", f"hydra.sweep.dir={sweep_dir}", *extra]
+        command = [
+            sys.executable,
+            "-m",
+            "experiments",
+            "-m",
+            "task=imdb",
+            "attention=luong,none",
+            "seed=0,1",
+            *overrides,
+            "trainer.verbose=0",
+            f"hydra.sweep.dir={sweep_dir}",
+            *extra,
+        ]
         start = time.perf_counter()
         result = subprocess.run(command, capture_output=True, text=True)
         wall = time.perf_counter() - start
@@ -156,8 +182,10 @@ def unpaired_ratio(times, reference, resamples=4000, confidence=0.95):
     """Ratio of the medians with a bootstrap interval, for times not taken in the same rounds."""
     rng = np.random.default_rng(0)
     times, reference = np.asarray(times), np.asarray(reference)
-    ratios = [np.median(rng.choice(times, len(times))) / np.median(rng.choice(reference, len(reference)))
-              for _ in range(resamples)]
+    ratios = [
+        np.median(rng.choice(times, len(times))) / np.median(rng.choice(reference, len(reference)))
+        for _ in range(resamples)
+    ]
     low, high = np.quantile(ratios, [(1 - confidence) / 2, (1 + confidence) / 2])
     coverage = confidence if min(len(times), len(reference)) >= 6 else 0.0  # too few rounds to resample
     return float(np.median(times) / np.median(reference)), float(low), float(high), coverage
@@ -177,8 +205,9 @@ def summarize(rounds):
     floor-pooling (same model and phase, TensorFlow's floor for tf-keras) with its 95% interval,
     paired by round where both were timed in the same rounds. bench.csv's columns."""
     grouped = rounds.groupby(["model", "name", "backend", "phase"], sort=False).ms
-    table = grouped.agg(ms_median="median", ms_q1=lambda t: t.quantile(0.25), ms_q3=lambda t: t.quantile(0.75),
-                        rounds="count").reset_index()
+    table = grouped.agg(
+        ms_median="median", ms_q1=lambda t: t.quantile(0.25), ms_q3=lambda t: t.quantile(0.75), rounds="count"
+    ).reset_index()
     intervals = []
     for row in table.itertuples():
         floor_backend = "tensorflow" if row.backend == "tf-keras" else row.backend
@@ -195,7 +224,9 @@ def summarize(rounds):
 
 
 def _times(rounds, model, name, backend, phase):
-    hit = rounds[(rounds.model == model) & (rounds.name == name) & (rounds.backend == backend) & (rounds.phase == phase)]
+    hit = rounds[
+        (rounds.model == model) & (rounds.name == name) & (rounds.backend == backend) & (rounds.phase == phase)
+    ]
     return hit.sort_values("round").ms.to_numpy()
 
 
@@ -206,14 +237,30 @@ def goals(rounds):
     peer_backend = "tf-keras"
 
     def check(model, goal, name, reference, limit, backend="tensorflow"):
-        ours, theirs = _times(rounds, model, name, "tensorflow", "train"), _times(rounds, model, reference, backend, "train")
+        ours, theirs = (
+            _times(rounds, model, name, "tensorflow", "train"),
+            _times(rounds, model, reference, backend, "train"),
+        )
         if not len(ours) or not len(theirs):
             return
         paired = backend == "tensorflow" and len(ours) == len(theirs)
         interval = paired_ratio(ours, theirs) if paired else unpaired_ratio(ours, theirs)
-        results.append({"model": model, "goal": goal, "name": name, "reference": reference, "ratio": interval[0],
-                        "low": interval[1], "high": interval[2], "coverage": interval[3], "limit": limit,
-                        "verdict": verdict(interval, limit), "paired": paired, "rounds": int(min(len(ours), len(theirs)))})
+        results.append(
+            {
+                "model": model,
+                "goal": goal,
+                "name": name,
+                "reference": reference,
+                "ratio": interval[0],
+                "low": interval[1],
+                "high": interval[2],
+                "coverage": interval[3],
+                "limit": limit,
+                "verdict": verdict(interval, limit),
+                "paired": paired,
+                "rounds": int(min(len(ours), len(theirs))),
+            }
+        )
 
     for model in rounds.model.unique():
         for score in ("luong", "bahdanau"):
@@ -229,23 +276,37 @@ def report(table, rounds, sweeps):
     lines = []
     for (model, backend), group in table.groupby(["model", "backend"], sort=False):
         floor_backend = "tensorflow" if backend == "tf-keras" else backend
-        lines.append(f"\n{model} · backend {backend} · batch 64 · ms: median [quartiles] · ratio to floor-pooling on "
-                     f"{floor_backend} [95% interval; {'paired by round' if backend != 'tf-keras' else 'not paired: other rounds'}]")
+        lines.append(
+            f"\n{model} · backend {backend} · batch 64 · ms: median [quartiles] · ratio to floor-pooling on "
+            f"{floor_backend} [95% interval; {'paired by round' if backend != 'tf-keras' else 'not paired: other rounds'}]"
+        )
         for phase in ("train", "infer"):
             lines.append(f"  {phase}")
             for row in group[group.phase == phase].itertuples():
-                ratio = "" if np.isnan(row.ratio_to_floor) else f"{row.ratio_to_floor:6.2f} [{row.ratio_low:.2f}, {row.ratio_high:.2f}]"
-                lines.append(f"    {row.name:<30}{row.ms_median:>9.2f} [{row.ms_q1:.2f}, {row.ms_q3:.2f}]  n={row.rounds:<3}{ratio}")
-    lines.append("\nGoals (TensorFlow backend, train step): MET or MISSED only when the 95% interval of the ratio lies on one side")
+                ratio = (
+                    ""
+                    if np.isnan(row.ratio_to_floor)
+                    else f"{row.ratio_to_floor:6.2f} [{row.ratio_low:.2f}, {row.ratio_high:.2f}]"
+                )
+                lines.append(
+                    f"    {row.name:<30}{row.ms_median:>9.2f} [{row.ms_q1:.2f}, {row.ms_q3:.2f}]  n={row.rounds:<3}{ratio}"
+                )
+    lines.append(
+        "\nGoals (TensorFlow backend, train step): MET or MISSED only when the 95% interval of the ratio lies on one side"
+    )
     for goal in goals(rounds):
-        lines.append(f"  {goal['model']}: {goal['verdict']:<9} {goal['name']} / {goal['reference']} = {goal['ratio']:.3f} "
-                     f"[{goal['low']:.3f}, {goal['high']:.3f}] vs {goal['limit']}"
-                     + f", {goal['rounds']} rounds"
-                     + ("" if goal["paired"] else " (not paired: the peer runs in its own process, in rounds of its own)"))
+        lines.append(
+            f"  {goal['model']}: {goal['verdict']:<9} {goal['name']} / {goal['reference']} = {goal['ratio']:.3f} "
+            f"[{goal['low']:.3f}, {goal['high']:.3f}] vs {goal['limit']}"
+            + f", {goal['rounds']} rounds"
+            + ("" if goal["paired"] else " (not paired: the peer runs in its own process, in rounds of its own)")
+        )
     if sweeps and all(row["completed"] == row["jobs"] for row in sweeps):
         sequential, parallel = sweeps[0]["wall_s"], sweeps[-1]["wall_s"]
-        lines.append(f"\nReduced 4-job IMDB sweep: sequential {sequential:.1f} s, joblib {parallel:.1f} s "
-                     f"({sequential / parallel:.2f}x faster, {100 * (1 - parallel / sequential):.0f}% less wall time)")
+        lines.append(
+            f"\nReduced 4-job IMDB sweep: sequential {sequential:.1f} s, joblib {parallel:.1f} s "
+            f"({sequential / parallel:.2f}x faster, {100 * (1 - parallel / sequential):.0f}% less wall time)"
+        )
     return "\n".join(lines)
 
 
@@ -257,7 +318,9 @@ def main():
     parser.add_argument("--backend", help="measure this backend only, in this process (used by the parent)")
     parser.add_argument("--peer-python", help="the python of the venv holding attention 5.0.0 and tf-keras")
     parser.add_argument("--no-sweep", action="store_true", help="skip the sequential vs joblib sweep")
-    parser.add_argument("--sweep-overrides", default="task.samples=2000 task.test_samples=2000 task.epochs=1 task.data.maxlen=200")
+    parser.add_argument(
+        "--sweep-overrides", default="task.samples=2000 task.test_samples=2000 task.epochs=1 task.data.maxlen=200"
+    )
     parser.add_argument("--out", default="outputs/bench")
     args = parser.parse_args()
     models = args.models.split(",")
@@ -283,8 +346,11 @@ def main():
     if args.peer_python:
         print("peer attention 5.0.0 (tf-keras): measuring ...", flush=True)
         # Its import name is `attention`, as ours is: nothing of this suite may be on its path.
-        env = {**{k: v for k, v in os.environ.items() if k != "PYTHONPATH"}, "TF_USE_LEGACY_KERAS": "1",
-               "TF_CPP_MIN_LOG_LEVEL": "3"}
+        env = {
+            **{k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
+            "TF_USE_LEGACY_KERAS": "1",
+            "TF_CPP_MIN_LOG_LEVEL": "3",
+        }
         rows += _json_rows([args.peer_python, str(HERE / "peer.py"), *common], env)
     else:
         print("peer attention 5.0.0: skipped (no --peer-python; `make bench` makes its venv)", flush=True)
@@ -298,12 +364,20 @@ def main():
         pd.DataFrame(sweeps).to_csv(out_dir / "sweep.csv", index=False)
     text = report(table, rounds, sweeps)
     (out_dir / "bench.md").write_text(f"```\n{text.strip()}\n```\n")
-    record = {"status": "completed", "provenance": provenance, "args": vars(args), "goals": goals(rounds),
-              "sweeps": sweeps, "wall_time_s": round(time.perf_counter() - started, 1)}
+    record = {
+        "status": "completed",
+        "provenance": provenance,
+        "args": vars(args),
+        "goals": goals(rounds),
+        "sweeps": sweeps,
+        "wall_time_s": round(time.perf_counter() - started, 1),
+    }
     (out_dir / "bench.json").write_text(json.dumps(record, indent=2) + "\n")
     print(text)
-    print(f"\nwritten: {', '.join(str(out_dir / n) for n in ('bench.json', 'bench.csv', 'rounds.csv', 'bench.md'))}"
-          + (f", {out_dir / 'sweep.csv'}" if sweeps else ""))
+    print(
+        f"\nwritten: {', '.join(str(out_dir / n) for n in ('bench.json', 'bench.csv', 'rounds.csv', 'bench.md'))}"
+        + (f", {out_dir / 'sweep.csv'}" if sweeps else "")
+    )
     return 0
 
 

@@ -13,9 +13,10 @@ import os
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")  # attention 5.0.0 does not run on Keras 3
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import tensorflow as tf  # noqa: E402
-from attention import Attention  # noqa: E402  (the published package, in this venv only)
-from timing import BATCHES, IMDB_LENGTH, IMDB_WORDS, time_models  # noqa: E402
+import tensorflow as tf
+
+from attention import Attention
+from timing import BATCHES, IMDB_LENGTH, IMDB_WORDS, time_models
 
 keras = tf.keras
 
@@ -56,11 +57,14 @@ def main():
         tf.keras.backend.clear_session()
         tf.keras.utils.set_random_seed(0)
         # luong is the package's default score: the row the goals compare with.
-        models = {"peer-attention-5.0.0": MODELS[model_name]("luong"),
-                  "peer-attention-5.0.0-bahdanau": MODELS[model_name]("bahdanau")}
+        models = {
+            "peer-attention-5.0.0": MODELS[model_name]("luong"),
+            "peer-attention-5.0.0-bahdanau": MODELS[model_name]("bahdanau"),
+        }
         for name, phase, round_, ms in time_models(models, *BATCHES[model_name](), args.warmup, args.reps):
             row = {"model": model_name, "name": name, "backend": "tf-keras", "phase": phase, "round": round_, "ms": ms}
             print(json.dumps(row), flush=True)
+
 
 if __name__ == "__main__":
     main()

@@ -59,7 +59,10 @@ def time_models(models, x, y, warmup, reps):
     """[(name, phase, round, ms)]: every timed round of one training step and one inference pass
     of each model on one batch."""
     rows = []
-    for phase, call in (("train", lambda m: lambda: m.train_on_batch(x, y)), ("infer", lambda m: lambda: m.predict_on_batch(x))):
+    for phase, call in (
+        ("train", lambda m: lambda: m.train_on_batch(x, y)),
+        ("infer", lambda m: lambda: m.predict_on_batch(x)),
+    ):
         rounds = interleaved_ms({name: call(model) for name, model in models.items()}, warmup, reps)
         rows += [(name, phase, i, ms) for name, times in rounds.items() for i, ms in enumerate(times)]
     return rows

@@ -8,6 +8,7 @@ import pytest
 from hydra import compose, initialize_config_dir
 
 from experiments.cli import CONFIG_DIR
+from experiments.report import TASK_ORDER
 
 # The local IMDB copy: ATTENTION_DATA_DIR, or ../shared/data beside the checkout (CI has it).
 _shared = CONFIG_DIR.parents[1] / "shared" / "data"
@@ -16,9 +17,7 @@ IMDB_DIR = IMDB_DIR if (IMDB_DIR / "imdb.npz").is_file() else None
 if IMDB_DIR is not None:
     os.environ["ATTENTION_DATA_DIR"] = str(IMDB_DIR)  # for the configs and the subprocesses
 
-TASKS = (
-    "dense", "lstm_before", "lstm_after", "multidim_per_dim", "multidim_shared", "add_two_numbers", "find_max", "dates",
-)
+TASKS = tuple(task for task in TASK_ORDER if task != "imdb")  # every task but IMDB, which needs its data
 
 
 @pytest.fixture
@@ -30,6 +29,7 @@ def compose_config():
             return compose(config_name="config", overrides=list(overrides))
 
     return _compose
+
 
 def run_numbers(metrics):
     """A run's metrics without when and how long it ran (wall time, provenance): what the same

@@ -158,7 +158,8 @@ def find_max_run(tmp_path_factory):
     run_dir = tmp_path_factory.mktemp("find_max")
     done = subprocess.run(
         [sys.executable, "-m", "experiments", "task=find_max", "debug=smoke", f"hydra.run.dir={run_dir}"],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     assert done.returncode == 0, done.stderr
     return run_dir

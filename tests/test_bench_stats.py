@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-import bench  # noqa: E402
+import bench
 
 
 def test_the_median_interval_uses_order_statistics_with_their_real_coverage():
@@ -33,8 +33,11 @@ def test_verdicts_need_the_whole_interval_on_one_side_of_the_goal():
 
 
 def test_the_summary_pairs_rounds_and_keeps_the_columns_scripts_read():
-    rows = [{"model": "m", "name": name, "backend": "tensorflow", "phase": "train", "round": i, "ms": ms * (1 + i % 3)}
-            for name, ms in (("floor-pooling", 10.0), ("ours-luong", 11.0)) for i in range(9)]
+    rows = [
+        {"model": "m", "name": name, "backend": "tensorflow", "phase": "train", "round": i, "ms": ms * (1 + i % 3)}
+        for name, ms in (("floor-pooling", 10.0), ("ours-luong", 11.0))
+        for i in range(9)
+    ]
     table = bench.summarize(pd.DataFrame(rows))
     assert list(table.columns[:5]) == ["model", "name", "backend", "phase", "ms_median"]
     ours = table[table.name == "ours-luong"].iloc[0]

@@ -98,7 +98,5 @@ def test_saved_model_reloads_without_custom_objects_to_the_same_predictions(case
     model.save(path)
     reloaded = keras.models.load_model(path)
     np.testing.assert_array_equal(model.predict(x, verbose=0), reloaded.predict(x, verbose=0))
-    np.testing.assert_array_equal(
-        attention_weights(model, "attention", x), attention_weights(reloaded, "attention", x)
-    )
+    np.testing.assert_array_equal(attention_weights(model, "attention", x), attention_weights(reloaded, "attention", x))
     assert type(reloaded.get_layer("attention")) is type(model.get_layer("attention"))

@@ -8,10 +8,9 @@ import sys
 import pytest
 
 from attention import SCORES
+from conftest import run_numbers
 from experiments.cli import UsageError, group_options, normalize_args
 from experiments.config import ConfigError, validate
-
-from conftest import run_numbers
 
 
 def test_inclusive_range_becomes_hydra_range():
@@ -29,9 +28,7 @@ def test_hydra_sweep_syntax_and_paths_pass_through():
 
 
 def test_every_task_of_the_suite_is_an_option():
-    assert {"dense", "lstm_before", "lstm_after", "multidim_per_dim", "multidim_shared"} <= set(
-        group_options("task")
-    )
+    assert {"dense", "lstm_before", "lstm_after", "multidim_per_dim", "multidim_shared"} <= set(group_options("task"))
 
 
 @pytest.mark.parametrize(
@@ -53,8 +50,14 @@ def test_bad_command_lines_are_refused_with_what_is_accepted(args, message):
 @pytest.mark.parametrize(
     "overrides, message",
     [
-        (["task=dense", "attention=block_3d"], "attention 'block_3d' does not apply to task 'dense'; accepted: block_2d"),
-        (["task=lstm_before", "attention=pooling"], "attention 'pooling' does not apply to task 'lstm_before'; accepted: block_3d, block_3d_shared"),
+        (
+            ["task=dense", "attention=block_3d"],
+            "attention 'block_3d' does not apply to task 'dense'; accepted: block_2d",
+        ),
+        (
+            ["task=lstm_before", "attention=pooling"],
+            "attention 'pooling' does not apply to task 'lstm_before'; accepted: block_3d, block_3d_shared",
+        ),
         (["seed=abc"], "seed must be a non-negative integer"),
         (["seed=1.5"], "seed must be a non-negative integer"),
         (["seed=-1"], "seed must be a non-negative integer"),
@@ -99,9 +102,9 @@ def test_the_uniform_baseline_applies_wherever_the_learned_scores_do(compose_con
 
 
 def test_the_uniform_baseline_is_refused_where_no_learned_score_applies(compose_config):
-    with pytest.raises(ConfigError, match="^attention 'uniform' does not apply to task 'dense'; accepted: block_2d$"):
+    with pytest.raises(ConfigError, match=r"^attention 'uniform' does not apply to task 'dense'; accepted: block_2d$"):
         validate(compose_config("task=dense", "attention=uniform"))
-    with pytest.raises(ConfigError, match="accepted: luong, bahdanau, dot, scaled_dot, cosine, location, uniform$"):
+    with pytest.raises(ConfigError, match=r"accepted: luong, bahdanau, dot, scaled_dot, cosine, location, uniform$"):
         validate(compose_config("task=find_max", "attention=block_2d"))
 
 
@@ -112,9 +115,7 @@ def test_the_uniform_baseline_is_refused_where_no_learned_score_applies(compose_
 def test_seed_range_sweep_runs_integer_seeds_and_repeats_exactly(tmp_path):
     sweep = tmp_path / "sweep"
     common = [sys.executable, "-m", "experiments", "task=dense", "debug=smoke"]
-    subprocess.run(
-        [*common, "-m", "seed=0..2", f"hydra.sweep.dir={sweep}"], check=True, timeout=300
-    )
+    subprocess.run([*common, "-m", "seed=0..2", f"hydra.sweep.dir={sweep}"], check=True, timeout=300)
     jobs = sorted(sweep.rglob("metrics.json"))
     runs = [json.loads(p.read_text()) for p in jobs]
     assert sorted(r["seed"] for r in runs) == [0, 1, 2]
@@ -131,7 +132,9 @@ def test_seed_range_sweep_runs_integer_seeds_and_repeats_exactly(tmp_path):
 def test_a_run_ends_with_one_line_of_what_it_found_and_where(tmp_path):
     done = subprocess.run(
         [sys.executable, "-m", "experiments", "task=dense", "debug=smoke", f"hydra.run.dir={tmp_path}"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     last = done.stdout.strip().splitlines()[-1]
@@ -144,7 +147,13 @@ def test_a_run_ends_with_one_line_of_what_it_found_and_where(tmp_path):
 def test_the_line_of_a_failed_run_says_why():
     from experiments.describe import run_line
 
-    metrics = {"task": "dense", "attention": "block_2d", "seed": 3, "status": "failed",
-               "reason": "nan loss: the training loss became NaN in epoch 1"}
+    metrics = {
+        "task": "dense",
+        "attention": "block_2d",
+        "seed": 3,
+        "status": "failed",
+        "reason": "nan loss: the training loss became NaN in epoch 1",
+    }
     assert run_line(metrics, None, "outputs/runs/x") == (
-        "dense · attention=block_2d · seed 3 · failed: nan loss: the training loss became NaN in epoch 1 · outputs/runs/x")
+        "dense · attention=block_2d · seed 3 · failed: nan loss: the training loss became NaN in epoch 1 · outputs/runs/x"
+    )

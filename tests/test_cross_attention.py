@@ -40,7 +40,7 @@ def test_masked_source_steps_get_zero_weight_for_every_query(score):
     source_mask = np.ones((BATCH, STEPS), dtype=bool)
     source_mask[0, valid:] = False
     layer = CrossAttention(score=score)
-    context, weights = layer([query, source], mask=[None, source_mask], return_attention_scores=True)
+    _, weights = layer([query, source], mask=[None, source_mask], return_attention_scores=True)
     weights = to_numpy(weights)
     assert np.all(weights[0, :, valid:] == 0.0)
     assert np.all(weights[1:] > 0.0)

@@ -33,7 +33,9 @@ def test_each_character_is_tagged_with_its_date_field():
     text, fields = render(datetime.date(2018, 5, 9), "long", "es_ES")
     assert text == "9 de mayo de 2018"
     assert (_field_text(text, fields, DAY), _field_text(text, fields, MONTH), _field_text(text, fields, YEAR)) == (
-        "9", "mayo", "2018",
+        "9",
+        "mayo",
+        "2018",
     )
 
 
@@ -105,7 +107,7 @@ def smoke_run(tmp_path_factory):
 
 
 def test_the_smoke_run_writes_greedy_accuracy_the_vocabularies_and_the_alignment(smoke_run):
-    run_dir, cfg, metrics = smoke_run
+    run_dir, _, metrics = smoke_run
     assert metrics["status"] == "completed"
     assert 0 <= metrics["test"]["exact_match"] <= metrics["test"]["char_accuracy"] <= 1
     assert "alignment.png" in metrics["figures"]
@@ -167,8 +169,12 @@ def test_translate_refuses_bad_input_in_one_line(smoke_run, tmp_path):
 @pytest.mark.slow
 def test_a_minute_of_training_translates_most_held_out_dates(compose_config, tmp_path):
     cfg = compose_config(
-        "task=dates", "task.samples=6000", "task.epochs=5", "task.test_samples=500",
-        "task.data.validation_samples=500", "trainer.verbose=0",
+        "task=dates",
+        "task.samples=6000",
+        "task.epochs=5",
+        "task.test_samples=500",
+        "task.data.validation_samples=500",
+        "trainer.verbose=0",
     )
     metrics = run(cfg, tmp_path)
     # Chance is about 0 for a whole date; 6,000 texts and 5 epochs give about 0.8 here.
@@ -182,8 +188,14 @@ def test_a_minute_of_training_translates_most_held_out_dates(compose_config, tmp
     [
         ("task.data.locales=[en_US,xx_YY]", "task.data.locales: unknown locale 'xx_YY'; Babel names them like en_US"),
         ("task.data.formats=[MMMM yyyy]", "task.data.formats: 'MMMM yyyy' does not write the day; a format must write"),
-        ("task.data.max_length=20", "writes '28 de septiembre de 2018' (24 characters), longer than task.data.max_length=20"),
-        ("task.data.first_day=1950-13-01", "task.data.first_day and last_day must be dates like 1950-01-01, got '1950-13-01'"),
+        (
+            "task.data.max_length=20",
+            "writes '28 de septiembre de 2018' (24 characters), longer than task.data.max_length=20",
+        ),
+        (
+            "task.data.first_day=1950-13-01",
+            "task.data.first_day and last_day must be dates like 1950-01-01, got '1950-13-01'",
+        ),
         ("+task.data.cases.title=1", "task.data.cases: unknown ['title']; accepted: as_is, upper, lower"),
     ],
 )
@@ -198,9 +210,18 @@ def test_bad_data_options_are_refused_with_what_is_accepted(compose_config, over
 
 def test_a_bad_data_option_stops_the_command_in_one_line(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "experiments", "task=dates", "debug=smoke", "task.data.locales=[xx_YY]",
-         f"hydra.run.dir={tmp_path}/run"],
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "experiments",
+            "task=dates",
+            "debug=smoke",
+            "task.data.locales=[xx_YY]",
+            f"hydra.run.dir={tmp_path}/run",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert result.returncode == 2 and errors == [

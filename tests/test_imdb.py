@@ -3,9 +3,8 @@
 import numpy as np
 import pytest
 
-from experiments.imdb_data import DataError, decoder, prepared_imdb, read_imdb_npz, read_word_index
-
 from conftest import IMDB_DIR
+from experiments.imdb_data import DataError, decoder, prepared_imdb, read_imdb_npz, read_word_index
 
 needs_data = pytest.mark.skipif(IMDB_DIR is None, reason="no local IMDB copy (../shared/data)")
 
@@ -77,9 +76,10 @@ def test_prepared_arrays_are_cached_by_their_settings(tmp_path, monkeypatch):
 
 
 def test_attention_and_baseline_models_have_the_same_parameter_count(compose_config):
+    from hydra.utils import instantiate
+
     from experiments.runner import ATTENTION_LAYER
     from experiments.tasks import imdb
-    from hydra.utils import instantiate
 
     counts = {}
     for variant in ("luong", "none"):  # the seed's comparison

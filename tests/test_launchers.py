@@ -1,17 +1,23 @@
-"""Hydra's launchers run the same sweep, and the statistics come at the end under each of them;
-threads per job; the Slurm presets compose."""
+"""Hydra's launchers run the same sweep, and the statistics come at the end under each of them (a real
+one-node Slurm cluster and Ray included); threads per job; the Slurm presets compose."""
 
 import importlib.util
 import json
 import os
+import shutil
+import signal
 import subprocess
 import sys
+import tempfile
+import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
 from omegaconf import OmegaConf
 
 from experiments.threads import threads_per_job
+from slurm_cluster import SlurmCluster, Unavailable
 
 CORES = os.cpu_count() or 1
 
@@ -20,38 +26,41 @@ def _plugin(name):
     return importlib.util.find_spec(f"hydra_plugins.{name}") is not None
 
 
-def _sweep(sweep_dir, *overrides):
-    command = [sys.executable, "-m", "experiments", "-m", "task=dense", "debug=smoke", "seed=0..1",
-               f"hydra.sweep.dir={sweep_dir}", *overrides]
-    return subprocess.run(command, capture_output=True, text=True, timeout=600)
+def _sweep_command(sweep_dir, *overrides, seeds="0..1"):
+    return [sys.executable, "-m", "experiments", "-m", "task=dense", "debug=smoke", f"seed={seeds}",
+            f"hydra.sweep.dir={sweep_dir}", *overrides]  # fmt: skip
 
 
-def _check_sweep(sweep_dir, result, threads):
+def _sweep(sweep_dir, *overrides, env=None):
+    return subprocess.run(_sweep_command(sweep_dir, *overrides), capture_output=True, text=True, timeout=600, env=env)
+
+
+def _metrics(sweep_dir, seed):
+    path = sweep_dir / "dense" / "block_2d" / f"seed={seed}" / "metrics.json"
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def _check_sweep(sweep_dir, result, threads, seeds=(0, 1)):
     assert result.returncode == 0, result.stderr[-3000:]
     summary = pd.read_csv(sweep_dir / "summary.csv")
-    assert sorted(summary.seed) == [0, 1] and set(summary.status) == {"completed"}
+    assert sorted(summary.seed) == list(seeds) and set(summary.status) == {"completed"}
     assert (sweep_dir / "summary.md").is_file() and (sweep_dir / "summary.png").is_file()
-    for seed in (0, 1):
-        metrics = json.loads((sweep_dir / "dense" / "block_2d" / f"seed={seed}" / "metrics.json").read_text())
-        assert metrics["threads"] == threads
+    for seed in seeds:
+        assert _metrics(sweep_dir, seed)["threads"] == threads
 
 
 LAUNCHERS = [
     pytest.param(
-        ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"], max(1, CORES // 2),
+        ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"],
+        max(1, CORES // 2),
         marks=pytest.mark.skipif(not _plugin("hydra_joblib_launcher"), reason="pip install -e '.[joblib]'"),
         id="joblib",
     ),
     pytest.param(
-        ["hydra/launcher=submitit_local", "hydra.launcher.cpus_per_task=1", "hydra.launcher.timeout_min=10"], 1,
+        ["hydra/launcher=submitit_local", "hydra.launcher.cpus_per_task=1", "hydra.launcher.timeout_min=10"],
+        1,
         marks=pytest.mark.skipif(not _plugin("hydra_submitit_launcher"), reason="pip install -e '.[submitit]'"),
         id="submitit_local",
-    ),
-    pytest.param(
-        ["hydra/launcher=ray", "+hydra.launcher.ray.init.num_cpus=2", "+hydra.launcher.ray.init.include_dashboard=false",
-         "+hydra.launcher.ray.remote.num_cpus=1"], 1,
-        marks=pytest.mark.skipif(not _plugin("hydra_ray_launcher"), reason="Ray is not installed: pip install -e '.[ray]'"),
-        id="ray",
     ),
 ]
 
@@ -61,8 +70,95 @@ def test_each_launcher_runs_the_sweep_and_ends_with_its_statistics(overrides, th
     _check_sweep(tmp_path, _sweep(tmp_path, *overrides), threads)
 
 
+@pytest.fixture
+def ray_on_loopback():
+    """Ray's environment for one sweep: no usage reporting, no auth token, its files in a fresh short
+    directory (a Unix socket's path is short) that is removed afterwards with anything new in ~/.ray."""
+    if not _plugin("hydra_ray_launcher"):
+        pytest.skip("Ray is not installed: pip install -e '.[ray]'")
+    home_ray = Path.home() / ".ray"
+    before = set(home_ray.rglob("*")) if home_ray.exists() else None
+    temp = Path(tempfile.mkdtemp(prefix="ray-", dir="/tmp"))
+    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled"}
+    yield env, temp
+    shutil.rmtree(temp, ignore_errors=True)
+    if before is None:
+        shutil.rmtree(home_ray, ignore_errors=True)
+    elif home_ray.exists():
+        for path in sorted(set(home_ray.rglob("*")) - before, reverse=True):
+            path.unlink() if path.is_file() or path.is_symlink() else shutil.rmtree(path, ignore_errors=True)
+
+
+def test_a_ray_sweep_runs_on_loopback_and_ends_with_its_statistics(ray_on_loopback, tmp_path):
+    env, temp = ray_on_loopback
+    overrides = [
+        "hydra/launcher=ray",
+        "+hydra.launcher.ray.init.num_cpus=2",
+        "+hydra.launcher.ray.init.include_dashboard=false",
+        "+hydra.launcher.ray.init._node_ip_address=127.0.0.1",
+        f"+hydra.launcher.ray.init._temp_dir={temp}",
+        "+hydra.launcher.ray.remote.num_cpus=1",
+    ]
+    _check_sweep(tmp_path, _sweep(tmp_path, *overrides, env=env), threads=1)
+    assert any(temp.glob("session_*")), "Ray kept its files elsewhere than the directory it was given"
+
+
 def test_the_basic_launcher_leaves_the_threads_alone(tmp_path):
     _check_sweep(tmp_path, _sweep(tmp_path), None)
+
+
+@pytest.fixture(scope="module")
+def slurm():
+    """A one-node Slurm cluster on 127.0.0.1, installed from Debian's packages where missing."""
+    if not _plugin("hydra_submitit_launcher"):
+        pytest.skip("pip install -e '.[submitit]'")
+    cluster = SlurmCluster()
+    try:
+        cluster.start()
+    except Unavailable as error:
+        pytest.skip(f"no Slurm cluster here: {error}")
+    yield cluster
+    cluster.stop()
+
+
+def _wait_until(condition, what, seconds=120):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        found = condition()
+        if found:
+            return found
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_a_slurm_sweep_runs_as_an_array_and_resumes_a_cancelled_job(slurm, tmp_path):
+    """`hydra/launcher=slurm_cpu` on a real cluster: the sweep is one array job; a job cancelled with
+    scancel never runs, and the same command again runs only that job and ends with the statistics."""
+    command = _sweep_command(
+        tmp_path, "hydra/launcher=slurm_cpu", "hydra.launcher.cpus_per_task=1", "hydra.launcher.mem_gb=1",
+        "hydra.launcher.timeout_min=10", seeds="0..3",
+    )  # fmt: skip
+    sweep = subprocess.Popen(command, env=slurm.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        # Two CPUs of one each: tasks 0 and 1 run while 2 and 3 wait; cancel 3 while it waits.
+        queue = _wait_until(lambda: len(slurm.queue()) == 4 and slurm.queue(), "the array of four tasks in squeue")
+        assert len({array for array, _, _ in queue}) == 1, queue  # one array job, not four jobs
+        assert dict((task, state) for _, task, state in queue)["3"] == "PENDING", queue
+        subprocess.run(["scancel", f"{queue[0][0]}_3"], env=slurm.env, check=True)
+        _wait_until(lambda: not slurm.queue(), "the other three tasks to end", seconds=300)
+        # Without slurmdbd there is no sacct, so submitit cannot learn that task 3 was cancelled and
+        # waits for its result: stop the sweep as its user would, with Ctrl-C.
+        sweep.send_signal(signal.SIGINT)
+        sweep.communicate(timeout=60)
+    finally:
+        sweep.kill()
+    finished = {seed: _metrics(tmp_path, seed) for seed in range(3)}
+    assert all(m and m["status"] == "completed" for m in finished.values()), slurm.log_tail()
+    assert _metrics(tmp_path, 3) is None
+
+    resumed = subprocess.run(command, capture_output=True, text=True, timeout=600, env=slurm.env)
+    _check_sweep(tmp_path, resumed, threads=1, seeds=(0, 1, 2, 3))  # threads = the job's CPUs
+    assert {seed: _metrics(tmp_path, seed) for seed in range(3)} == finished  # skipped, not run again
 
 
 @pytest.mark.parametrize("preset, gpus", [("slurm_cpu", 0), ("slurm_gpu", 1)])
@@ -74,7 +170,9 @@ def test_the_slurm_presets_compose_into_array_jobs(compose_config, preset, gpus)
     from experiments.cli import CONFIG_DIR
 
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-        cfg = compose(config_name="config", overrides=["task=imdb", f"hydra/launcher={preset}"], return_hydra_config=True)
+        cfg = compose(
+            config_name="config", overrides=["task=imdb", f"hydra/launcher={preset}"], return_hydra_config=True
+        )
     launcher = cfg.hydra.launcher
     assert launcher._target_ == "hydra_plugins.hydra_submitit_launcher.submitit_launcher.SlurmLauncher"
     assert launcher.gpus_per_node == gpus and launcher.cpus_per_task >= 4 and launcher.mem_gb >= 8
@@ -126,8 +224,12 @@ def test_the_thread_count_changes_no_number(compose_config, tmp_path):
     )
     outputs = []
     for threads in (1, 2):
-        result = subprocess.run([sys.executable, "-c", script, str(threads), str(tmp_path / str(threads))],
-                                capture_output=True, text=True, timeout=300)
+        result = subprocess.run(
+            [sys.executable, "-c", script, str(threads), str(tmp_path / str(threads))],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert result.returncode == 0, result.stderr[-3000:]
         outputs.append(json.loads(result.stdout.strip().splitlines()[-1]))
     assert outputs[0] == outputs[1]

@@ -10,16 +10,15 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from experiments.runner import run
-
 from conftest import IMDB_DIR, run_numbers
-
+from experiments.runner import run
 
 # Same seed, same numbers, for every task under debug=smoke: tests/test_tasks.py runs each task twice
 # and compares metrics.json and attention.npy bit for bit; tests/test_cli.py does it across processes.
 
 
 # --- Bad input: at least 25 command lines and files, each refused before training ----------------
+
 
 def _corrupt_imdb(directory):
     directory.mkdir()
@@ -33,7 +32,10 @@ BAD_INPUTS = [
     (["task=nope"], "unknown task 'nope'; accepted: add_two_numbers, dates, dense"),
     (["attention=nope"], "unknown attention 'nope'; accepted: bahdanau, block_2d"),
     (["debug=nope"], "unknown debug 'nope'; accepted: smoke"),
-    (["experiment=nope"], "unknown experiment 'nope'; accepted: add_two_numbers_scores, dates_scores, dense_seeds, find_max_scores"),
+    (
+        ["experiment=nope"],
+        "unknown experiment 'nope'; accepted: add_two_numbers_scores, dates_scores, dense_seeds, find_max_scores",
+    ),
     (["hydra/launcher=nope"], "unknown hydra/launcher 'nope'; accepted: basic, joblib"),
     (["task=dense", "attention=block_3d"], "attention 'block_3d' does not apply to task 'dense'; accepted: block_2d"),
     (["-m", "task=dense", "attention=block_2d,luong"], "attention 'luong' does not apply to task 'dense'"),
@@ -58,18 +60,25 @@ BAD_INPUTS = [
     (["trainer.optimizer.learning_rate=fast"], "trainer.optimizer.learning_rate must be a positive number, got 'fast'"),
     (["task.epochs=[1"], "no viable alternative at input '[1'"),
     (["paths.output_dir=/proc/no-such-place"], "cannot write the outputs to /proc/no-such-place/runs/dense/block_2d/"),
-    (["paths.output_dir={tmp}/outputs/marker.txt/inside"], "marker.txt is a file; choose another place with paths.output_dir=DIR"),
-    (["-m", "task=dense", "seed=0..1", "hydra.sweep.dir={tmp}/outputs/sweeps/old"],
-     "already holds another sweep (debug=smoke task=lstm_before); to resume it, give the same overrides"),
+    (
+        ["paths.output_dir={tmp}/outputs/marker.txt/inside"],
+        "marker.txt is a file; choose another place with paths.output_dir=DIR",
+    ),
+    (
+        ["-m", "task=dense", "seed=0..1", "hydra.sweep.dir={tmp}/outputs/sweeps/old"],
+        "already holds another sweep (debug=smoke task=lstm_before); to resume it, give the same overrides",
+    ),
     (["task=dates", "task.data.locales=[xx_YY]"], "task.data.locales: unknown locale 'xx_YY'"),
     (["task=imdb", "data_dir={tmp}/no-imdb-here"], "IMDB data not found: no file"),
-    (["task=imdb", "data_dir={tmp}/corrupt"], "point the suite at a directory holding imdb.npz and imdb_word_index.json"),
+    (
+        ["task=imdb", "data_dir={tmp}/corrupt"],
+        "point the suite at a directory holding imdb.npz and imdb_word_index.json",
+    ),
 ]
 
 
 def _snapshot(directory):
-    return {str(p.relative_to(directory)): (p.stat().st_mtime_ns, p.stat().st_size)
-            for p in directory.rglob("*")}
+    return {str(p.relative_to(directory)): (p.stat().st_mtime_ns, p.stat().st_size) for p in directory.rglob("*")}
 
 
 def test_bad_inputs_are_refused_in_one_line_before_training_and_change_nothing(tmp_path):
@@ -77,8 +86,20 @@ def test_bad_inputs_are_refused_in_one_line_before_training_and_change_nothing(t
     (outputs / "sweeps" / "old").mkdir(parents=True)
     (outputs / "marker.txt").write_text("already here")
     # A sweep that ran before, over another task, in the directory one bad command names.
-    subprocess.run([sys.executable, "-m", "experiments", "-m", "task=lstm_before", "debug=smoke",
-                    f"hydra.sweep.dir={outputs}/sweeps/old"], check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "experiments",
+            "-m",
+            "task=lstm_before",
+            "debug=smoke",
+            f"hydra.sweep.dir={outputs}/sweeps/old",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     _corrupt_imdb(tmp_path / "corrupt")
     before = _snapshot(outputs)
 
@@ -87,8 +108,13 @@ def test_bad_inputs_are_refused_in_one_line_before_training_and_change_nothing(t
         args = [a.replace("{tmp}", str(tmp_path)) for a in args]
         env = {**os.environ}
         env.pop("HYDRA_FULL_ERROR", None)
-        result = subprocess.run([sys.executable, "-m", "experiments", f"paths.output_dir={outputs}", *args],
-                                capture_output=True, text=True, timeout=300, env=env)
+        result = subprocess.run(
+            [sys.executable, "-m", "experiments", f"paths.output_dir={outputs}", *args],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env=env,
+        )
         return args, message, result
 
     with ThreadPoolExecutor(max_workers=2) as pool:
@@ -108,14 +134,22 @@ def test_bad_inputs_are_refused_in_one_line_before_training_and_change_nothing(t
 
 def test_hydra_full_error_keeps_the_traceback(tmp_path):
     env = {**os.environ, "HYDRA_FULL_ERROR": "1"}
-    result = subprocess.run([sys.executable, "-m", "experiments", "epoch=5", f"paths.output_dir={tmp_path}"],
-                            capture_output=True, text=True, timeout=120, env=env)
+    result = subprocess.run(
+        [sys.executable, "-m", "experiments", "epoch=5", f"paths.output_dir={tmp_path}"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
     assert result.returncode != 0 and "Traceback" in result.stderr
 
 
 # --- Faults while writing --------------------------------------------------------------------------
 
-@pytest.mark.parametrize("fault", [OSError(errno.ENOSPC, "No space left on device"), PermissionError(errno.EACCES, "Permission denied")])
+
+@pytest.mark.parametrize(
+    "fault", [OSError(errno.ENOSPC, "No space left on device"), PermissionError(errno.EACCES, "Permission denied")]
+)
 def test_a_write_error_while_drawing_fails_the_run_but_keeps_its_numbers(compose_config, tmp_path, monkeypatch, fault):
     from matplotlib.figure import Figure
 
@@ -157,6 +191,7 @@ def test_a_failed_write_of_metrics_keeps_the_previous_file(tmp_path, monkeypatch
 
 # --- Long runs: a killed job resumes where it stopped, and ends as if it never stopped -----------
 
+
 @pytest.mark.skipif(IMDB_DIR is None, reason="the local IMDB copy (../shared/data) is not here")
 def test_a_job_killed_in_epoch_7_resumes_at_epoch_7_with_the_same_final_numbers(compose_config, tmp_path, monkeypatch):
     """IMDB (dropout, early stopping that restores the best epoch, test set every epoch), 8 epochs."""
@@ -176,7 +211,7 @@ def test_a_job_killed_in_epoch_7_resumes_at_epoch_7_with_the_same_final_numbers(
         def on_epoch_begin(self, epoch, logs=None):
             self.epoch = epoch + 1
 
-    monkeypatch.setattr(runner, "_callbacks", lambda *args: original(*args) + [KillInEpoch7()])
+    monkeypatch.setattr(runner, "_callbacks", lambda *args: [*original(*args), KillInEpoch7()])
     with pytest.raises(KeyboardInterrupt):
         run(cfg, tmp_path / "resumed")
     killed = json.loads((tmp_path / "resumed" / "metrics.json").read_text())
@@ -189,7 +224,7 @@ def test_a_job_killed_in_epoch_7_resumes_at_epoch_7_with_the_same_final_numbers(
         def on_epoch_begin(self, epoch, logs=None):
             epochs_run.append(epoch + 1)
 
-    monkeypatch.setattr(runner, "_callbacks", lambda *args: original(*args) + [Count()])
+    monkeypatch.setattr(runner, "_callbacks", lambda *args: [*original(*args), Count()])
     resumed = run(cfg, tmp_path / "resumed")
     assert epochs_run == [7, 8]  # epochs 1 to 6 were restored, not run again
     assert run_numbers(resumed) == run_numbers(uninterrupted)

@@ -23,10 +23,17 @@ def outputs(tmp_path_factory):
     for command in (
         ["task=dense", "debug=smoke"],
         ["task=add_two_numbers", "debug=smoke", "task.epochs=2", "task.audit.at_end=true"],
-        ["-m", "task=dense", "debug=smoke", "trainer.optimizer.learning_rate=1e30,0.001",
-         f"hydra.sweep.dir={root}/sweeps/smoke"],
+        [
+            "-m",
+            "task=dense",
+            "debug=smoke",
+            "trainer.optimizer.learning_rate=1e30,0.001",
+            f"hydra.sweep.dir={root}/sweeps/smoke",
+        ],
     ):
-        subprocess.run([*EXPERIMENTS, *command, f"paths.output_dir={root}"], check=True, capture_output=True, timeout=300)
+        subprocess.run(
+            [*EXPERIMENTS, *command, f"paths.output_dir={root}"], check=True, capture_output=True, timeout=300
+        )
     return root
 
 
@@ -54,8 +61,14 @@ def test_every_image_and_link_of_the_report_resolves(outputs):
     assert index == outputs / "report" / "index.html"
     page = _parsed(index)
     names = {Path(src).name for src in page.images}
-    assert {"attention_bar.png", "attention_map.png", "attention_map.gif", "training_curves.png", "summary.png",
-            "audit.png"} <= names
+    assert {
+        "attention_bar.png",
+        "attention_map.png",
+        "attention_map.gif",
+        "training_curves.png",
+        "summary.png",
+        "audit.png",
+    } <= names
     for target in page.images + page.links:
         assert "://" not in target, f"not self-contained: {target}"
         assert (index.parent / target).exists(), f"broken: {target}"
@@ -63,7 +76,10 @@ def test_every_image_and_link_of_the_report_resolves(outputs):
 
 def test_the_failed_job_shows_as_failed_with_its_reason_and_config(outputs):
     html = build(outputs).read_text(encoding="utf-8")
-    assert '<td class="failed text">failed</td><td class="text">nan loss: the training loss became NaN in epoch 1</td>' in html
+    assert (
+        '<td class="failed text">failed</td><td class="text">nan loss: the training loss became NaN in epoch 1</td>'
+        in html
+    )
     # Its config is one click away: the overrides inline, the composed config linked.
     assert "trainer.optimizer.learning_rate=1e+30" in html and ".hydra/config.yaml" in html
 
@@ -86,7 +102,7 @@ def test_the_faithfulness_section_shows_each_tasks_audit(outputs):
     audit = json.loads(next(outputs.glob("runs/add_two_numbers/*/*/audit.json")).read_text())
     assert f'<h3 id="faithful-add_two_numbers">add_two_numbers · attention={audit["attention"]} · seed 0</h3>' in html
     tau = audit["agreement"]["gradient"]
-    assert f'{tau["mean"]:.3f} ± {tau["std"]:.3f}' in html
+    assert f"{tau['mean']:.3f} ± {tau['std']:.3f}" in html
     assert "ground truth: top step decides the answer" in html
 
 
@@ -95,8 +111,12 @@ def test_rebuilding_reads_the_runs_and_redraws_no_figure(outputs):
     figures = {p: p.stat().st_mtime_ns for p in outputs.rglob("*.png")}
     # One more run: only its own files are new; the page picks it up.
     extra = outputs / "runs" / "find_max" / "manual"
-    subprocess.run([*EXPERIMENTS, "task=find_max", "debug=smoke", f"hydra.run.dir={extra}"], check=True,
-                   capture_output=True, timeout=300)
+    subprocess.run(
+        [*EXPERIMENTS, "task=find_max", "debug=smoke", f"hydra.run.dir={extra}"],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     html = build(outputs).read_text(encoding="utf-8")
     assert '<section id="task-find_max">' in html
     assert all(p.stat().st_mtime_ns == t for p, t in figures.items())
@@ -105,8 +125,9 @@ def test_rebuilding_reads_the_runs_and_redraws_no_figure(outputs):
 
 
 def test_a_missing_directory_is_one_line():
-    result = subprocess.run([sys.executable, "-m", "experiments.report", "/nonexistent/outputs"],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "experiments.report", "/nonexistent/outputs"], capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "error: no directory /nonexistent/outputs: run an experiment first (make run), or name one"

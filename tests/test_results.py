@@ -21,13 +21,18 @@ EXPERIMENTS = [sys.executable, "-m", "experiments"]
 def _smoke_record(tmp_path, *overrides):
     """A small sweep run as users run one, and its record made as `make results` makes it."""
     sweep = tmp_path / "sweep"
-    subprocess.run([*EXPERIMENTS, "-m", "debug=smoke", *overrides, f"hydra.sweep.dir={sweep}"], check=True,
-                   timeout=300, capture_output=True)
+    subprocess.run(
+        [*EXPERIMENTS, "-m", "debug=smoke", *overrides, f"hydra.sweep.dir={sweep}"],
+        check=True,
+        timeout=300,
+        capture_output=True,
+    )
     results.copy_record(sweep, tmp_path / "record", figures=("*/*/*/attention_bar.png",))
     return sweep, tmp_path / "record"
 
 
 # --- provenance ----------------------------------------------------------------------------------
+
 
 def test_a_fresh_run_records_its_provenance(compose_config, tmp_path):
     from experiments.runner import run
@@ -53,8 +58,11 @@ def test_a_dirty_work_tree_is_flagged(tmp_path, monkeypatch):
     repo.mkdir()
 
     def git(*args):
-        subprocess.run(["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t", *args], check=True,
-                       capture_output=True)
+        subprocess.run(
+            ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t", *args],
+            check=True,
+            capture_output=True,
+        )
 
     git("init", "-q")
     (repo / "runner.py").write_text("x = 1\n")
@@ -87,12 +95,15 @@ def test_every_recorded_job_still_composes_to_its_fingerprint():
     jobs = [p.parent for p in RECORDS.rglob("metrics.json") if (p.parent / ".hydra" / "overrides.yaml").is_file()]
     assert jobs
     for job in jobs:
-        overrides = [o for o in OmegaConf.load(job / ".hydra" / "overrides.yaml") if not o.startswith("trainer.verbose")]
+        overrides = [
+            o for o in OmegaConf.load(job / ".hydra" / "overrides.yaml") if not o.startswith("trainer.verbose")
+        ]
         recorded = json.loads((job / "metrics.json").read_text())["config"]
         assert config_fingerprint(verify._compose(overrides)) == recorded, job.relative_to(RECORDS)
 
 
 # --- the committed records -----------------------------------------------------------------------
+
 
 def test_every_record_is_complete_with_provenance_and_its_files():
     records = sorted(p.name for p in RECORDS.iterdir() if p.is_dir()) if RECORDS.is_dir() else []
@@ -148,11 +159,15 @@ def test_a_block_without_its_record_says_how_to_make_it(tmp_path):
     assert "make results ONLY=dates_scores" in rendered and "old" not in rendered
     assert rendered.startswith("before\n") and rendered.endswith("<!-- /results:dates_scores -->\nafter\n")
     figure = "<!-- results:figure dates_scores/dates/bahdanau/alignment.png | the maps -->\n<!-- /results:figure -->\n"
-    assert "_Figure not recorded yet: `make results ONLY=dates_scores` draws it._" in publish.render(figure, root=tmp_path)
+    assert "_Figure not recorded yet: `make results ONLY=dates_scores` draws it._" in publish.render(
+        figure, root=tmp_path
+    )
     (tmp_path / "dates_scores/dates/bahdanau").mkdir(parents=True)
     (tmp_path / "dates_scores/dates/bahdanau/alignment.png").write_bytes(b"png")
-    assert "\n![the maps](docs/results/dates_scores/dates/bahdanau/alignment.png)\n" in publish.render(figure, root=tmp_path)
-    with pytest.raises(publish.PublishError, match="a figure block needs 'RECORD/PATH | caption'"):
+    assert "\n![the maps](docs/results/dates_scores/dates/bahdanau/alignment.png)\n" in publish.render(
+        figure, root=tmp_path
+    )
+    with pytest.raises(publish.PublishError, match=re.escape("a figure block needs 'RECORD/PATH | caption'")):
         publish.render("<!-- results:figure x.png -->\n<!-- /results:figure -->\n", root=tmp_path)
     with pytest.raises(publish.PublishError, match="unknown results block 'nope' in the README; known: tasks, "):
         publish.render("<!-- results:nope -->\n<!-- /results:nope -->\n", root=tmp_path)
@@ -169,6 +184,7 @@ def test_publish_check_fails_on_a_stale_readme_and_writes_nothing(tmp_path, caps
 
 
 # --- verify --------------------------------------------------------------------------------------
+
 
 def test_verify_reproduces_a_record_exactly_and_catches_an_altered_number(tmp_path):
     _, record = _smoke_record(tmp_path, "task=dense,lstm_before", "seed=0")
@@ -205,14 +221,17 @@ def test_verify_refuses_bad_requests_in_one_line(tmp_path, capsys):
     assert verify.main([str(tmp_path / "nothing")]) == 2
     assert verify.main([str(tmp_path), "--jobs", "0"]) == 2
     errors = capsys.readouterr().err.strip().splitlines()
-    assert errors == [f"error: no record at {tmp_path / 'nothing'}: give a directory under docs/results/",
-                      "error: --jobs 0: give a positive number of jobs"]
+    assert errors == [
+        f"error: no record at {tmp_path / 'nothing'}: give a directory under docs/results/",
+        "error: --jobs 0: give a positive number of jobs",
+    ]
 
 
 # --- make results ----------------------------------------------------------------------------------
 
+
 def test_a_sweep_resumes_from_its_committed_record_without_rerunning(tmp_path):
-    sweep, record = _smoke_record(tmp_path, "task=dense", "seed=0,1")
+    _, record = _smoke_record(tmp_path, "task=dense", "seed=0,1")
     assert sorted(p.name for p in (record / "dense" / "block_2d").iterdir()) == ["seed=0", "seed=1"]
     assert not list(record.rglob("model.keras")) and (record / "dense/block_2d/seed=0/attention_bar.png").is_file()
     assert (record / "summary.md").read_text().splitlines()[0] == f"# Sweep summary: `{record}`"
@@ -221,8 +240,12 @@ def test_a_sweep_resumes_from_its_committed_record_without_rerunning(tmp_path):
     fresh = tmp_path / "elsewhere"  # another machine: only the record is there
     assert results.restore_jobs(record, fresh) == 1
     before = (fresh / "dense/block_2d/seed=0/metrics.json").read_text()
-    done = subprocess.run([*EXPERIMENTS, "-m", "debug=smoke", "task=dense", "seed=0,1", f"hydra.sweep.dir={fresh}"],
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [*EXPERIMENTS, "-m", "debug=smoke", "task=dense", "seed=0,1", f"hydra.sweep.dir={fresh}"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert (fresh / "dense/block_2d/seed=0/metrics.json").read_text() == before  # skipped, not run again
     assert not (fresh / "dense/block_2d/seed=0/model.keras").exists()
@@ -234,7 +257,8 @@ def test_a_sweep_resumes_from_its_committed_record_without_rerunning(tmp_path):
 def test_results_refuses_an_unknown_experiment_in_one_line(capsys):
     assert results.main(["imdb_tabel"]) == 2
     assert capsys.readouterr().err.strip() == (
-        "error: unknown published experiment 'imdb_tabel'; accepted: " + ", ".join(results.NAMES))
+        "error: unknown published experiment 'imdb_tabel'; accepted: " + ", ".join(results.NAMES)
+    )
 
 
 def test_the_imdb_table_block_sets_ours_beside_the_seeds_numbers(tmp_path):
@@ -248,13 +272,24 @@ def test_the_imdb_table_block_sets_ours_beside_the_seeds_numbers(tmp_path):
             job = record / "imdb" / attention / f"seed={seed}"
             (job / ".hydra").mkdir(parents=True)
             (job / ".hydra" / "overrides.yaml").write_text(f"- seed={seed}\n- attention={attention}\n")
-            (job / "metrics.json").write_text(json.dumps({
-                "task": "imdb", "attention": attention, "seed": seed, "status": "completed", "params": 248929,
-                "epochs": 10, "best_epoch": 4, "test": {"accuracy": accuracy, "loss": 0.3},
-                "history": {"test_accuracy": [accuracy - 0.01, accuracy + 0.002], "val_accuracy": [0.8, 0.9]},
-                "wall_time_s": 600.0 + seed, "threads": 1,
-                "provenance": {"started": f"2026-11-22T0{seed}:00:00+00:00", "cores": 2},
-            }))
+            (job / "metrics.json").write_text(
+                json.dumps(
+                    {
+                        "task": "imdb",
+                        "attention": attention,
+                        "seed": seed,
+                        "status": "completed",
+                        "params": 248929,
+                        "epochs": 10,
+                        "best_epoch": 4,
+                        "test": {"accuracy": accuracy, "loss": 0.3},
+                        "history": {"test_accuracy": [accuracy - 0.01, accuracy + 0.002], "val_accuracy": [0.8, 0.9]},
+                        "wall_time_s": 600.0 + seed,
+                        "threads": 1,
+                        "provenance": {"started": f"2026-11-22T0{seed}:00:00+00:00", "cores": 2},
+                    }
+                )
+            )
     write_summary(record)
     text = publish.block_imdb_table(tmp_path)
     lines = text.splitlines()

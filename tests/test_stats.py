@@ -12,9 +12,16 @@ from experiments.stats import collect, differences, group_statistics, write_summ
 def _job(sweep, attention, seed, accuracy=None, test_curve=None, status="completed", reason=None):
     job = sweep / "imdb" / attention / f"seed{seed}"
     job.mkdir(parents=True)
-    metrics = {"task": "imdb", "attention": attention, "seed": seed, "status": status,
-               "params": 248929 if attention == "luong" else 248901, "epochs": 3, "wall_time_s": 30.0,
-               "history": {"val_accuracy": [0.7, 0.75, 0.8], "test_accuracy": test_curve or []}}
+    metrics = {
+        "task": "imdb",
+        "attention": attention,
+        "seed": seed,
+        "status": status,
+        "params": 248929 if attention == "luong" else 248901,
+        "epochs": 3,
+        "wall_time_s": 30.0,
+        "history": {"val_accuracy": [0.7, 0.75, 0.8], "test_accuracy": test_curve or []},
+    }
     if status == "completed":
         metrics["test"] = {"accuracy": accuracy, "loss": 0.4}
     else:
@@ -31,8 +38,12 @@ def sweep(tmp_path):
         _job(tmp_path, "none", seed, acc, test_curve=[acc, acc])
     _job(tmp_path, "luong", 4, status="failed", reason="the training loss became NaN in epoch 2")
     OmegaConf.save(
-        {"hydra": {"sweeper": {"params": {"attention": "luong,none", "seed": "range(0,6)"}},
-                   "overrides": {"task": ["task=imdb"]}}},
+        {
+            "hydra": {
+                "sweeper": {"params": {"attention": "luong,none", "seed": "range(0,6)"}},
+                "overrides": {"task": ["task=imdb"]},
+            }
+        },
         tmp_path / "multirun.yaml",
     )
     return tmp_path
@@ -89,8 +100,11 @@ def test_summary_files(sweep):
 def test_the_audits_of_the_runs_are_averaged_per_variant(sweep):
     # luong seeds 0 and 1 audited (τ_g 0.2 and 0.4); seed 2 not; none has no attention to audit.
     for seed, tau in ((0, 0.2), (1, 0.4)):
-        audit = {"agreement": {"gradient": {"mean": tau}, "leave_one_out": {"mean": None}},
-                 "erasure": {"largest": {"flip_rate": 0.5}, "random": {"flip_rate": 0.1}}, "ground_truth": None}
+        audit = {
+            "agreement": {"gradient": {"mean": tau}, "leave_one_out": {"mean": None}},
+            "erasure": {"largest": {"flip_rate": 0.5}, "random": {"flip_rate": 0.1}},
+            "ground_truth": None,
+        }
         (sweep / "imdb" / "luong" / f"seed{seed}" / "audit.json").write_text(json.dumps(audit))
     write_summary(sweep)
     runs = pd.read_csv(sweep / "summary.csv")

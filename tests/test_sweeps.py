@@ -22,7 +22,8 @@ def _statuses(sweep):
 def test_reduced_imdb_sweep_ends_with_its_statistics(tmp_path):
     subprocess.run(
         [*EXPERIMENTS, "experiment=imdb_quick", "debug=smoke", "seed=0..1", f"paths.output_dir={tmp_path}"],
-        check=True, timeout=600,
+        check=True,
+        timeout=600,
     )
     sweep = tmp_path / "sweeps" / "imdb_quick"
     runs = [json.loads(p.read_text()) for p in sweep.rglob("metrics.json")]
@@ -44,33 +45,52 @@ def test_a_killed_sweep_resumes_with_only_the_unfinished_jobs(tmp_path):
         time.sleep(0.05)
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
-    finished = {p: p.stat().st_mtime_ns for p in sweep.rglob("metrics.json") if json.loads(p.read_text())["status"] == "completed"}
+    finished = {
+        p: p.stat().st_mtime_ns
+        for p in sweep.rglob("metrics.json")
+        if json.loads(p.read_text())["status"] == "completed"
+    }
     assert 2 <= len(finished) < 6
 
     result = subprocess.run(command, capture_output=True, text=True, timeout=300, check=True)
     assert _statuses(sweep) == {f"seed={s}": "completed" for s in range(6)}
     assert all(p.stat().st_mtime_ns == mtime for p, mtime in finished.items())  # not run again
-    assert result.stderr.count("already holds a completed run") + result.stdout.count("already holds a completed run") == len(finished)
+    assert result.stderr.count("already holds a completed run") + result.stdout.count(
+        "already holds a completed run"
+    ) == len(finished)
 
 
 def test_a_job_whose_loss_turns_nan_fails_and_the_sweep_goes_on(tmp_path):
     sweep = tmp_path / "sweep"
     subprocess.run(
-        [*EXPERIMENTS, "task=dense", "debug=smoke", "-m", "trainer.optimizer.learning_rate=1e30,0.001",
-         f"hydra.sweep.dir={sweep}"],
-        check=True, timeout=300, capture_output=True,
+        [
+            *EXPERIMENTS,
+            "task=dense",
+            "debug=smoke",
+            "-m",
+            "trainer.optimizer.learning_rate=1e30,0.001",
+            f"hydra.sweep.dir={sweep}",
+        ],
+        check=True,
+        timeout=300,
+        capture_output=True,
     )
     runs = {p.parent.name: json.loads(p.read_text()) for p in sweep.rglob("metrics.json")}
     failed, completed = runs["trainer.optimizer.learning_rate=1e+30"], runs["trainer.optimizer.learning_rate=0.001"]
     assert failed["status"] == "failed" and failed["reason"].startswith("nan loss: ")
     assert completed["status"] == "completed"
-    assert "| dense | block_2d | 0 | failed | nan loss: the training loss became NaN in epoch 1 |" in (sweep / "summary.md").read_text()
+    assert (
+        "| dense | block_2d | 0 | failed | nan loss: the training loss became NaN in epoch 1 |"
+        in (sweep / "summary.md").read_text()
+    )
 
 
 def test_missing_imdb_data_stops_with_one_line(tmp_path):
     result = subprocess.run(
         [*EXPERIMENTS, "task=imdb", "debug=smoke", f"data_dir={tmp_path}", f"hydra.run.dir={tmp_path / 'run'}"],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 2
     # TensorFlow prints its own start-up lines first (its C++ logging ignores TF_CPP_MIN_LOG_LEVEL
@@ -87,7 +107,8 @@ def test_a_stopped_run_records_why(tmp_path):
     run_dir = tmp_path / "run"
     process = subprocess.Popen(
         [*EXPERIMENTS, "task=lstm_before", "task.samples=100000", "trainer.verbose=0", f"hydra.run.dir={run_dir}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 120
     while not (run_dir / "history.csv").exists():  # CSVLogger opens it when training begins

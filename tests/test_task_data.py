@@ -51,6 +51,4 @@ def test_top_k_hits_needs_the_top_k_exactly_on_the_marked_positions():
 def test_peak_quality_on_a_hand_made_profile():
     weights = np.array([[0.1, 0.6, 0.3], [0.1, 0.4, 0.5]])  # mean: 0.1, 0.5, 0.4
     quality = peak_quality(weights, target_index=1)
-    assert quality == {
-        "target_index": 1, "peak_index": 1, "peak_weight": 0.5, "runner_up_weight": 0.4
-    }
+    assert quality == {"target_index": 1, "peak_index": 1, "peak_weight": 0.5, "runner_up_weight": 0.4}

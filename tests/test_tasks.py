@@ -7,10 +7,9 @@ import pandas as pd
 import pytest
 
 from attention import SCORES
+from conftest import ALL_TASKS, run_numbers
 from experiments.config import validate
 from experiments.runner import run
-
-from conftest import ALL_TASKS, run_numbers
 
 EXPECTED_WEIGHTS_SHAPE = {
     "dense": (16, 32),
@@ -28,8 +27,12 @@ QUALITY_KEYS = {
     "add_two_numbers": {"hit_rate", "probe_hit_rate", "test_hit_rate", "samples"},
     "find_max": {"argmax_accuracy", "samples"},
     "imdb": {
-        "mean_peak_weight", "mean_entropy_nats", "padding_share", "attention_on_padding",
-        "mean_uniform_peak_on_words", "samples",
+        "mean_peak_weight",
+        "mean_entropy_nats",
+        "padding_share",
+        "attention_on_padding",
+        "mean_uniform_peak_on_words",
+        "samples",
     },
     "dates": {"field_hit_rate", "mass_on_field", "year_hit_rate", "month_hit_rate", "day_hit_rate", "samples"},
 }
@@ -117,7 +120,10 @@ def test_dense_hello_world_looks_at_index_1(compose_config, tmp_path):
 @pytest.mark.slow
 def test_find_max_attention_finds_the_maximum(compose_config, tmp_path):
     cfg = compose_config(
-        "task=find_max", "task.samples=40000", "task.test_samples=1000", "task.epochs=10",
+        "task=find_max",
+        "task.samples=40000",
+        "task.test_samples=1000",
+        "task.epochs=10",
         "trainer.verbose=0",
     )
     quality = run(cfg, tmp_path)["attention_quality"]
@@ -131,9 +137,7 @@ def test_find_max_attention_finds_the_maximum(compose_config, tmp_path):
 
 @pytest.mark.slow
 def test_lstm_before_looks_at_step_10(compose_config, tmp_path):
-    cfg = compose_config(
-        "task=lstm_before", "task.samples=60000", "task.test_samples=1000", "trainer.verbose=0"
-    )
+    cfg = compose_config("task=lstm_before", "task.samples=60000", "task.test_samples=1000", "trainer.verbose=0")
     metrics = run(cfg, tmp_path)
     assert metrics["attention_quality"]["peak_index"] == 10
     assert metrics["test"]["accuracy"] > 0.95

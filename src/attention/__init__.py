@@ -12,11 +12,11 @@ from attention.probe import attention_model, attention_weights
 from attention.scores import SCORES
 
 __all__ = [
+    "SCORES",
     "Attention",
     "AttentionPooling",
     "CrossAttention",
     "FeatureAttention",
-    "SCORES",
     "SoftmaxAttention",
     "TimeAttention",
     "attention_model",

@@ -97,7 +97,9 @@ def _find_layer(model, layer_name):
     if layer_name is not None:
         layer = model.get_layer(layer_name)
         if not isinstance(layer, SoftmaxAttention):
-            raise ValueError(f"layer {layer_name!r} is a {type(layer).__name__}, not one of this package's attention layers")
+            raise ValueError(
+                f"layer {layer_name!r} is a {type(layer).__name__}, not one of this package's attention layers"
+            )
         return layer
     # Top-level layers only: the audit cuts the model's own graph at the attention layer.
     found = [layer for layer in model.layers if isinstance(layer, SoftmaxAttention)]
@@ -270,7 +272,8 @@ class AttentionAudit:
         gradient is taken on: an Embedding of it, or None for the input itself)."""
         steps = self._steps
         embeddings = [
-            layer for layer in self.model.layers
+            layer
+            for layer in self.model.layers
             if isinstance(layer, keras.layers.Embedding) and layer.output.shape[1] == steps
         ]
         inputs = self.model.inputs
@@ -301,9 +304,10 @@ class AttentionAudit:
         importance = np.zeros((len(values), self._unit_count, self._steps))
         for unit in range(self._unit_count):
             for part in _batches(len(values), self.batch_size):
+
                 def score(v, part=part, unit=unit):
                     rest = [a[part] for a in x]
-                    inputs = [*rest[:index], v, *rest[index + 1:]] if embedding is None else [v, *rest]
+                    inputs = [*rest[:index], v, *rest[index + 1 :]] if embedding is None else [v, *rest]
                     return self._score(_call(through, inputs), unit, part)
 
                 with _intervention(self.layer, ops.stop_gradient):
@@ -441,10 +445,12 @@ class AttentionAudit:
 
         unit_valid = self._valid_for(per_unit)
         tau = {
-            name: np.array([
-                [kendall_tau(a[u], b[u], unit_valid[i, u]) for u in range(self._unit_count)]
-                for i, (a, b) in enumerate(zip(first, second))
-            ])
+            name: np.array(
+                [
+                    [kendall_tau(a[u], b[u], unit_valid[i, u]) for u in range(self._unit_count)]
+                    for i, (a, b) in enumerate(zip(first, second))
+                ]
+            )
             for name, first, second in (
                 ("gradient", per_unit, gradient),
                 ("leave_one_out", per_unit, leave_one_out),
@@ -464,12 +470,20 @@ class AttentionAudit:
 
         decisions = self._decision(y)
         self.details = {
-            "weights": per_unit, "valid": valid, "gradient": gradient, "leave_one_out": leave_one_out,
-            "tau": tau, "permutation": permutation, "max_weight": np.where(unit_valid, per_unit, 0).max(axis=-1),
-            "erasure": erasure, "removals": removals, "enough": enough, "decisions": decisions,
+            "weights": per_unit,
+            "valid": valid,
+            "gradient": gradient,
+            "leave_one_out": leave_one_out,
+            "tau": tau,
+            "permutation": permutation,
+            "max_weight": np.where(unit_valid, per_unit, 0).max(axis=-1),
+            "erasure": erasure,
+            "removals": removals,
+            "enough": enough,
+            "decisions": decisions,
         }
         result = {
-            "samples": int(len(y)),
+            "samples": len(y),
             "units": int(len(y) * self._unit_count),
             "output": self.kind,
             "steps": int(self._steps),
@@ -490,9 +504,9 @@ class AttentionAudit:
                     }
                     for name, (change, flips, divergence) in erasure.items()
                 },
-                "largest_changes_more_than_random": float(
-                    (erasure["largest"][0] > erasure["random"][0])[enough].mean()
-                ) if enough.any() else None,
+                "largest_changes_more_than_random": float((erasure["largest"][0] > erasure["random"][0])[enough].mean())
+                if enough.any()
+                else None,
                 "removals_to_flip": {name: _removal_summary(f) for name, f in removals.items()},
             },
             "ground_truth": None,
@@ -501,9 +515,14 @@ class AttentionAudit:
         if padding.max() > 0:
             result["attention_on_padding"] = _summary(padding)
         if deciding is not None:
-            result["ground_truth"] = self._hit_rates(deciding, {
-                "attention": per_unit, "gradient": gradient, "leave_one_out": leave_one_out,
-            })
+            result["ground_truth"] = self._hit_rates(
+                deciding,
+                {
+                    "attention": per_unit,
+                    "gradient": gradient,
+                    "leave_one_out": leave_one_out,
+                },
+            )
         return result
 
     def _hit_rates(self, deciding, explanations):
@@ -546,9 +565,7 @@ def _agreement(tau_and_p, decisions):
 
     result = summarise(tau_and_p)
     if decisions is not None:
-        result["by_class"] = {
-            str(c): summarise(tau_and_p[decisions == c]) for c in np.unique(decisions)
-        }
+        result["by_class"] = {str(c): summarise(tau_and_p[decisions == c]) for c in np.unique(decisions)}
     return result
 
 

@@ -45,9 +45,7 @@ class TimeAttention(SoftmaxAttention):
     def build(self, input_shape):
         steps = input_shape[-2]
         if steps is None:
-            raise ValueError(
-                f"TimeAttention needs a fixed number of time steps; got input shape {input_shape}."
-            )
+            raise ValueError(f"TimeAttention needs a fixed number of time steps; got input shape {input_shape}.")
         self.kernel = self.add_weight(name="kernel", shape=(steps, steps))
         self.bias = self.add_weight(name="bias", shape=(steps,), initializer="zeros")
 

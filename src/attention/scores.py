@@ -136,6 +136,5 @@ def get_score(name):
 def add_score_weights(layer, score, steps, dim, query_dim):
     """Creates `score`'s learned weights on `layer` (which then owns and saves them), by name."""
     return {
-        name: layer.add_weight(name=name, shape=shape)
-        for name, shape in score.weights(steps, dim, query_dim).items()
+        name: layer.add_weight(name=name, shape=shape) for name, shape in score.weights(steps, dim, query_dim).items()
     }

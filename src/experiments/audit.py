@@ -68,7 +68,9 @@ def audit_trained(cfg, task, model, data, samples=None, permutations=None):
     tf_log.setLevel(logging.ERROR)
     started = time.perf_counter()
     try:
-        audit = AttentionAudit(model, layer_name="attention", regression_tolerance=settings.get("regression_tolerance", 0.1))
+        audit = AttentionAudit(
+            model, layer_name="attention", regression_tolerance=settings.get("regression_tolerance", 0.1)
+        )
         result = audit.run(x, deciding=deciding, permutations=permutations, seed=cfg.seed)
     finally:
         tf_log.setLevel(level)
@@ -149,7 +151,11 @@ def audit_run(run_dir, samples=None, permutations=None):
         if value is not None:
             _positive(name, value)
     run_dir = Path(run_dir)
-    metrics_path, config_path, model_path = run_dir / "metrics.json", run_dir / ".hydra" / "config.yaml", run_dir / "model.keras"
+    metrics_path, config_path, model_path = (
+        run_dir / "metrics.json",
+        run_dir / ".hydra" / "config.yaml",
+        run_dir / "model.keras",
+    )
     if not metrics_path.is_file() or not config_path.is_file():
         raise AuditError(f"{run_dir} is not a run directory: it needs metrics.json and .hydra/config.yaml")
     metrics = json.loads(metrics_path.read_text())

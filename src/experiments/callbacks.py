@@ -116,7 +116,10 @@ class ResumableTraining(keras.callbacks.BackupAndRestore):
         self.epoch_logs = state["epoch_logs"]
         if self.stopper is not None and state.get("stopper"):
             self.stopper.wait, self.stopper.best, self.stopper.best_epoch = (
-                state["stopper"]["wait"], state["stopper"]["best"], state["stopper"]["best_epoch"])
+                state["stopper"]["wait"],
+                state["stopper"]["best"],
+                state["stopper"]["best_epoch"],
+            )
             count = state["stopper"]["best_weights"]
             self.stopper.best_weights = [arrays[f"best_{i}"] for i in range(count)] if count else None
 
@@ -128,8 +131,12 @@ class ResumableTraining(keras.callbacks.BackupAndRestore):
         if self.stopper is not None:
             best = self.stopper.best_weights or []
             arrays.update({f"best_{i}": w for i, w in enumerate(best)})
-            state["stopper"] = {"wait": self.stopper.wait, "best": float(self.stopper.best),
-                                "best_epoch": self.stopper.best_epoch, "best_weights": len(best)}
+            state["stopper"] = {
+                "wait": self.stopper.wait,
+                "best": float(self.stopper.best),
+                "best_epoch": self.stopper.best_epoch,
+                "best_weights": len(best),
+            }
         np.savez(self.directory / "resume.npz", **arrays)
         (self.directory / "resume.json").write_text(json.dumps(state))
 

@@ -35,13 +35,9 @@ def expand_range(key, value):
     try:
         start, stop = int(match.group(1)), int(match.group(2))
     except ValueError:
-        raise UsageError(
-            f"{key}={value} is not a range: A..B needs integers, for example {key}=0..9"
-        ) from None
+        raise UsageError(f"{key}={value} is not a range: A..B needs integers, for example {key}=0..9") from None
     if start > stop:
-        raise UsageError(
-            f"{key}={value} is an empty range: A..B needs A <= B, for example {key}=0..9"
-        )
+        raise UsageError(f"{key}={value} is an empty range: A..B needs A <= B, for example {key}=0..9")
     return f"range({start},{stop + 1})"
 
 
@@ -60,9 +56,7 @@ def normalize_args(args, config_dir=CONFIG_DIR):
 
     `-m` may stand anywhere (`task=imdb -m seed=0..9`); Hydra's parser wants it before the overrides.
     """
-    multirun = any(a in MULTIRUN_FLAGS for a in args) or any(
-        a.startswith(("experiment=", "hydra.mode=")) for a in args
-    )
+    multirun = any(a in MULTIRUN_FLAGS for a in args) or any(a.startswith(("experiment=", "hydra.mode=")) for a in args)
     normalized = []
     for arg in args:
         key, sep, value = arg.partition("=")
@@ -90,7 +84,11 @@ NUMBER_NEUTRAL = ("trainer.verbose", "trainer.threads")
 def _one_line(error):
     """Hydra's multi-line messages as one line, without the HYDRA_FULL_ERROR hint."""
     lines = [line.strip() for line in str(error).splitlines()]
-    lines = [line for line in lines if line and not line.startswith(("Set the environment variable", "Config search path", "provider=", "path="))]
+    lines = [
+        line
+        for line in lines
+        if line and not line.startswith(("Set the environment variable", "Config search path", "provider=", "path="))
+    ]
     return " ".join(lines)
 
 
@@ -162,7 +160,9 @@ def _same_sweep(sweep_dir, overrides):
     from omegaconf import OmegaConf
 
     def meaningful(items):
-        return sorted(o for o in items if not o.startswith(("hydra.", "hydra/")) and o.split("=")[0] not in NUMBER_NEUTRAL)
+        return sorted(
+            o for o in items if not o.startswith(("hydra.", "hydra/")) and o.split("=")[0] not in NUMBER_NEUTRAL
+        )
 
     before = meaningful(OmegaConf.load(record).hydra.overrides.task)
     now = meaningful(overrides)

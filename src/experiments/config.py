@@ -55,9 +55,7 @@ def validate(cfg):
         if not _whole_number(cfg.task[key], 1):
             raise ConfigError(f"task.{key} must be a positive integer, got {cfg.task[key]!r}")
     if not 0.0 <= cfg.task.validation_split < 1.0:
-        raise ConfigError(
-            f"task.validation_split must be in [0, 1), got {cfg.task.validation_split!r}"
-        )
+        raise ConfigError(f"task.validation_split must be in [0, 1), got {cfg.task.validation_split!r}")
     try:
         threads_per_job(cfg.trainer.get("threads", "auto"), launcher=None)
     except ValueError as error:

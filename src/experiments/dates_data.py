@@ -54,7 +54,9 @@ def check_options(formats, locales, cases, max_length):
         try:
             Locale.parse(locale)
         except (UnknownLocaleError, ValueError):
-            raise ValueError(f"task.data.locales: unknown locale {locale!r}; Babel names them like en_US, fr_FR, de") from None
+            raise ValueError(
+                f"task.data.locales: unknown locale {locale!r}; Babel names them like en_US, fr_FR, de"
+            ) from None
     unknown_cases = set(cases) - {"as_is", "upper", "lower"}
     if unknown_cases:
         raise ValueError(f"task.data.cases: unknown {sorted(unknown_cases)}; accepted: as_is, upper, lower")
@@ -92,14 +94,16 @@ def day_pools(first, last, held_out, rng):
     try:
         first, last = datetime.date.fromisoformat(str(first)), datetime.date.fromisoformat(str(last))
     except ValueError:
-        raise ValueError(f"task.data.first_day and last_day must be dates like 1950-01-01, got {first!r} and {last!r}") from None
+        raise ValueError(
+            f"task.data.first_day and last_day must be dates like 1950-01-01, got {first!r} and {last!r}"
+        ) from None
     if last < first or not 0 < held_out < 0.5:
         raise ValueError(
             f"need first_day <= last_day and 0 < held_out < 0.5; got {first} to {last}, held_out={held_out}"
         )
     days = first.toordinal() + rng.permutation(last.toordinal() - first.toordinal() + 1)
-    cut = max(1, int(round(held_out * len(days))))
-    return days[2 * cut:], days[cut: 2 * cut], days[:cut]
+    cut = max(1, round(held_out * len(days)))
+    return days[2 * cut :], days[cut : 2 * cut], days[:cut]
 
 
 @dataclass

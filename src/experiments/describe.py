@@ -8,8 +8,10 @@ def quality_text(quality):
     if not quality:
         return "–"
     if "peak_index" in quality:
-        return (f"peak at {quality['peak_index']} (expected {quality['target_index']}): "
-                f"{quality['peak_weight']:.3f}, runner-up {quality['runner_up_weight']:.3f}")
+        return (
+            f"peak at {quality['peak_index']} (expected {quality['target_index']}): "
+            f"{quality['peak_weight']:.3f}, runner-up {quality['runner_up_weight']:.3f}"
+        )
     if "hit_rate" in quality:
         return f"both numbers are the top two weights: {quality['hit_rate']:.3f}"
     if "argmax_accuracy" in quality:

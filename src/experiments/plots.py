@@ -5,7 +5,6 @@ into `fig` when one is given (the GIF writer redraws one figure for every epoch)
 """
 
 from dataclasses import dataclass
-from typing import Optional
 
 import matplotlib
 import numpy as np
@@ -23,10 +22,10 @@ class Probe:
     inputs: np.ndarray
     targets: np.ndarray
     weights: np.ndarray  # attention weights, (samples, positions, ...)
-    expected: Optional[np.ndarray] = None  # ground-truth attention, where the task defines one
-    tokens: Optional[list] = None  # for text: the token at each input position (None for padding)
-    output_tokens: Optional[list] = None  # for text outputs: the token at each output step
-    quality: Optional[dict] = None  # the task's attention_quality
+    expected: np.ndarray | None = None  # ground-truth attention, where the task defines one
+    tokens: list | None = None  # for text: the token at each input position (None for padding)
+    output_tokens: list | None = None  # for text outputs: the token at each output step
+    quality: dict | None = None  # the task's attention_quality
 
 
 def _figure(fig, size):
@@ -81,7 +80,6 @@ def attention_per_dimension(probe, title, fig=None):
 
 def _heatmaps(fig, title, panels):
     """Heatmaps of (samples, steps) maps stacked vertically, sharing the step axis."""
-    samples, steps = panels[0][1].shape
     axes = fig.subplots(len(panels), 1, sharex=True)
     for ax, (label, values) in zip(axes, panels):
         image = ax.imshow(values, cmap="hot", aspect="auto", vmin=0, interpolation="nearest")
@@ -134,15 +132,29 @@ def attention_words(probe, title, fig=None, words_per_line=14, max_words=140):
         label = "positive" if float(np.ravel(probe.targets[i])[0]) else "negative"
         weights = np.array([a for _, a in review]) if review else np.zeros(1)
         low, span = weights.min(), max(float(np.ptp(weights)), 1e-12)
-        ax.text(0, 1 - row / total, f"review {i} ({label}); weights {low:.4f} to {weights.max():.4f}",
-                fontsize=9, fontweight="bold", va="top", transform=ax.transAxes)
+        ax.text(
+            0,
+            1 - row / total,
+            f"review {i} ({label}); weights {low:.4f} to {weights.max():.4f}",
+            fontsize=9,
+            fontweight="bold",
+            va="top",
+            transform=ax.transAxes,
+        )
         row += 1
         for j, (word, weight) in enumerate(review):
             line, col = divmod(j, words_per_line)
             # Capped at 0.75 of the colour map so that black text stays readable on the darkest.
             colour = shade(0.75 * (weight - low) / span)
-            ax.text(col / words_per_line, 1 - (row + line) / total, word, fontsize=8, va="top",
-                    transform=ax.transAxes, bbox={"facecolor": colour, "edgecolor": "none", "pad": 1})
+            ax.text(
+                col / words_per_line,
+                1 - (row + line) / total,
+                word,
+                fontsize=8,
+                va="top",
+                transform=ax.transAxes,
+                bbox={"facecolor": colour, "edgecolor": "none", "pad": 1},
+            )
         row += lines[i] + 1
     fig.suptitle(f"{title}\nwords shaded by attention weight, per review: white lowest, red highest")
     return fig
@@ -151,8 +163,9 @@ def attention_words(probe, title, fig=None, words_per_line=14, max_words=140):
 def alignment_panel(ax, weights, inputs, outputs, title):
     """One alignment heatmap: output tokens (rows) × input tokens (columns), padding left out."""
     columns = [i for i, token in enumerate(inputs) if token is not None]
-    image = ax.imshow(weights[: len(outputs), columns], cmap="hot", vmin=0, vmax=1, aspect="auto",
-                      interpolation="nearest")
+    image = ax.imshow(
+        weights[: len(outputs), columns], cmap="hot", vmin=0, vmax=1, aspect="auto", interpolation="nearest"
+    )
     ax.set_xticks(range(len(columns)), [inputs[i].replace(" ", "␣") for i in columns], fontsize=8)
     ax.set_yticks(range(len(outputs)), outputs, fontsize=8)
     ax.set_xlabel("input character")

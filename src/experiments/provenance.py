@@ -14,8 +14,19 @@ from pathlib import Path
 SUITE_ROOT = Path(__file__).resolve().parents[2]
 # The distributions that decide a run's numbers (those installed are recorded).
 PACKAGES = (
-    "tensorflow", "keras", "numpy", "hydra-core", "omegaconf", "scipy", "pandas", "matplotlib",
-    "babel", "ml-dtypes", "jax", "jaxlib", "torch",
+    "tensorflow",
+    "keras",
+    "numpy",
+    "hydra-core",
+    "omegaconf",
+    "scipy",
+    "pandas",
+    "matplotlib",
+    "babel",
+    "ml-dtypes",
+    "jax",
+    "jaxlib",
+    "torch",
 )
 
 
@@ -51,8 +62,21 @@ def package_versions():
 
 # The vector instruction sets that decide which kernels oneDNN and XLA pick, and so the rounding:
 # two CPUs of one model name may differ here.
-ISA_FLAGS = ("sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512_vnni", "avx512_bf16", "avx512_fp16",
-             "avx_vnni", "amx_tile", "amx_bf16", "amx_int8")
+ISA_FLAGS = (
+    "sse4_2",
+    "avx",
+    "avx2",
+    "fma",
+    "f16c",
+    "avx512f",
+    "avx512_vnni",
+    "avx512_bf16",
+    "avx512_fp16",
+    "avx_vnni",
+    "amx_tile",
+    "amx_bf16",
+    "amx_int8",
+)
 
 
 def _cpuinfo(field):
@@ -82,8 +106,10 @@ def gpus(backend):
         if backend == "tensorflow":
             import tensorflow as tf
 
-            return [tf.config.experimental.get_device_details(d).get("device_name", d.name)
-                    for d in tf.config.list_physical_devices("GPU")]
+            return [
+                tf.config.experimental.get_device_details(d).get("device_name", d.name)
+                for d in tf.config.list_physical_devices("GPU")
+            ]
         if backend == "jax":
             import jax
 
@@ -98,8 +124,14 @@ def gpus(backend):
 
 
 # Environment variables that choose kernels, and so change the rounding of a run's numbers.
-KERNEL_VARIABLES = ("KERAS_BACKEND", "TF_ENABLE_ONEDNN_OPTS", "ONEDNN_MAX_CPU_ISA", "TF_DETERMINISTIC_OPS",
-                    "XLA_FLAGS", "CUDA_VISIBLE_DEVICES")
+KERNEL_VARIABLES = (
+    "KERAS_BACKEND",
+    "TF_ENABLE_ONEDNN_OPTS",
+    "ONEDNN_MAX_CPU_ISA",
+    "TF_DETERMINISTIC_OPS",
+    "XLA_FLAGS",
+    "CUDA_VISIBLE_DEVICES",
+)
 
 
 def machine_environment(backend):

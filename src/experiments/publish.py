@@ -39,7 +39,9 @@ from experiments.stats import (
 SUITE_ROOT = Path(__file__).resolve().parents[2]
 README = SUITE_ROOT / "README.md"
 RECORDS = SUITE_ROOT / "docs" / "results"
-BLOCK = re.compile(r"(<!-- results:(?P<name>[\w-]+)(?: (?P<argument>[^>]*?))? -->\n)(?P<body>.*?)(<!-- /results:(?P=name) -->)", re.S)
+BLOCK = re.compile(
+    r"(<!-- results:(?P<name>[\w-]+)(?: (?P<argument>[^>]*?))? -->\n)(?P<body>.*?)(<!-- /results:(?P=name) -->)", re.S
+)
 SCORES = ["bahdanau", "luong", "dot", "scaled_dot", "cosine", "location"]
 SEED_000_TASKS = ["dense", "lstm_before", "lstm_after", "multidim_per_dim", "multidim_shared"]
 
@@ -49,6 +51,7 @@ class PublishError(ValueError):
 
 
 # --- reading records ---------------------------------------------------------------------------
+
 
 class Record:
     """The completed jobs of one record directory under docs/results/."""
@@ -71,8 +74,11 @@ class Record:
         """(job directory, metrics, config) of the first job of `task` (and `attention`, `seed`
         where given), or None."""
         for job_dir, metrics, config in self.jobs:
-            if (metrics["task"] == task and attention in (None, metrics["attention"])
-                    and seed in (None, metrics["seed"])):
+            if (
+                metrics["task"] == task
+                and attention in (None, metrics["attention"])
+                and seed in (None, metrics["seed"])
+            ):
                 return job_dir, metrics, config
         return None
 
@@ -94,6 +100,7 @@ def _missing(name):
 
 
 # --- formatting --------------------------------------------------------------------------------
+
 
 def _minutes(seconds):
     if seconds is None:
@@ -118,11 +125,16 @@ def _epochs(metrics):
 
 # --- the blocks --------------------------------------------------------------------------------
 
+
 def block_tasks(root):
     """One row per task at its default size and variant, seed 0: where it looks, how well it does."""
     sources = [("seed_000_readme", task, None) for task in SEED_000_TASKS]
-    sources += [("add_two_numbers_scores", "add_two_numbers", "bahdanau"), ("find_max_scores", "find_max", "luong"),
-                ("dates_scores", "dates", "bahdanau"), ("imdb_table", "imdb", "luong")]
+    sources += [
+        ("add_two_numbers_scores", "add_two_numbers", "bahdanau"),
+        ("find_max_scores", "find_max", "luong"),
+        ("dates_scores", "dates", "bahdanau"),
+        ("imdb_table", "imdb", "luong"),
+    ]
     rows = []
     records = {name: Record(name, root) for name in dict.fromkeys(name for name, _, _ in sources)}  # each read once
     for name, task, attention in sources:
@@ -132,9 +144,17 @@ def block_tasks(root):
             rows.append((f"`{task}`", "–", "not recorded yet", "–", "–", "–", f"`make results ONLY={name}`"))
             continue
         _, metrics, config = found
-        rows.append((f"`{task}`", f"`{metrics['attention']}`", quality_text(metrics.get("attention_quality")),
-                     test_text(metrics, config), _epochs(metrics), _time(metrics),
-                     f"[{name}]({record.link()})"))
+        rows.append(
+            (
+                f"`{task}`",
+                f"`{metrics['attention']}`",
+                quality_text(metrics.get("attention_quality")),
+                test_text(metrics, config),
+                _epochs(metrics),
+                _time(metrics),
+                f"[{name}]({record.link()})",
+            )
+        )
     return _table(["task", "attention", "where it looks (test data)", "test", "epochs", "time", "record"], rows)
 
 
@@ -145,8 +165,15 @@ def block_lstm_after_variants(root):
     rows = []
     for _, metrics, config in record.jobs:
         quality = metrics["attention_quality"]
-        rows.append((f"`{metrics['attention']}`", quality["peak_index"], f"{quality['peak_weight']:.3f}",
-                     f"{quality['runner_up_weight']:.3f}", test_text(metrics, config)))
+        rows.append(
+            (
+                f"`{metrics['attention']}`",
+                quality["peak_index"],
+                f"{quality['peak_weight']:.3f}",
+                f"{quality['runner_up_weight']:.3f}",
+                test_text(metrics, config),
+            )
+        )
     return _table(["attention", "peak step (label at 10)", "peak weight", "runner-up", "test"], rows)
 
 
@@ -164,9 +191,15 @@ def block_scores(root):
             if metrics is None:
                 cells += ["–"] * 3
                 continue
-            cells += [f"{metrics['attention_quality'][quality_key[task]]:.3f}", f"{metrics['test']['loss']:.4f}", _epochs(metrics)]
+            cells += [
+                f"{metrics['attention_quality'][quality_key[task]]:.3f}",
+                f"{metrics['test']['loss']:.4f}",
+                _epochs(metrics),
+            ]
         rows.append(cells)
-    return _table(["score", "`add_two_numbers`: hit rate", "MAE", "epochs", "`find_max`: argmax accuracy", "MAE", "epochs"], rows)
+    return _table(
+        ["score", "`add_two_numbers`: hit rate", "MAE", "epochs", "`find_max`: argmax accuracy", "MAE", "epochs"], rows
+    )
 
 
 def block_dates_scores(root):
@@ -179,12 +212,35 @@ def block_dates_scores(root):
         if metrics is None:
             continue
         test, quality = metrics["test"], metrics["attention_quality"]
-        rows.append((f"`{score}`", f"{test['exact_match']:.3f}", f"{test['char_accuracy']:.4f}",
-                     f"{quality['field_hit_rate']:.3f}", f"{quality['day_hit_rate']:.3f}", f"{quality['month_hit_rate']:.3f}",
-                     f"{quality['year_hit_rate']:.3f}", f"{quality['mass_on_field']:.3f}", _epochs(metrics),
-                     _time(metrics)))
-    return _table(["score", "exact match", "char accuracy", "field hit rate", "day", "month", "year", "weight on field",
-                   "epochs", "time"], rows)
+        rows.append(
+            (
+                f"`{score}`",
+                f"{test['exact_match']:.3f}",
+                f"{test['char_accuracy']:.4f}",
+                f"{quality['field_hit_rate']:.3f}",
+                f"{quality['day_hit_rate']:.3f}",
+                f"{quality['month_hit_rate']:.3f}",
+                f"{quality['year_hit_rate']:.3f}",
+                f"{quality['mass_on_field']:.3f}",
+                _epochs(metrics),
+                _time(metrics),
+            )
+        )
+    return _table(
+        [
+            "score",
+            "exact match",
+            "char accuracy",
+            "field hit rate",
+            "day",
+            "month",
+            "year",
+            "weight on field",
+            "epochs",
+            "time",
+        ],
+        rows,
+    )
 
 
 def _protocol_tables(runs):
@@ -206,8 +262,10 @@ def block_imdb_quick(root):
         return _missing("imdb_quick")
     runs = record.runs()
     done = runs[runs.status == "completed"]
-    return (_protocol_tables(runs) + f"\n{len(done)} runs, {_minutes(done.wall_time_s.sum())} of training in all "
-            f"(`wall_time_s`, summed). Record: [{record.link()}]({record.link('summary.md')}).\n")
+    return (
+        _protocol_tables(runs) + f"\n{len(done)} runs, {_minutes(done.wall_time_s.sum())} of training in all "
+        f"(`wall_time_s`, summed). Record: [{record.link()}]({record.link('summary.md')}).\n"
+    )
 
 
 def _span(record):
@@ -248,7 +306,9 @@ def block_imdb_table(root):
         return lambda v: number(frame.loc[v, key], digits) if v in frame.index else "–"
 
     def interval(frame):
-        return lambda v: f"[{number(frame.loc[v, 'ci_low'])}, {number(frame.loc[v, 'ci_high'])}]" if v in frame.index else "–"
+        return lambda v: (
+            f"[{number(frame.loc[v, 'ci_low'])}, {number(frame.loc[v, 'ci_high'])}]" if v in frame.index else "–"
+        )
 
     done = runs[runs.status == "completed"]
     params = done.groupby("attention").params.first()
@@ -266,11 +326,15 @@ def block_imdb_table(root):
     ]
     audits = audit_means(runs).set_index("attention")
     if not audits.empty:
+
         def audited(column, digits=2):
             return lambda v: number(audits.loc[v, column], digits) if v in audits.index else "–"
 
         rows += [
-            ["runs audited (`audit.json`)", *cells(lambda v: int(audits.loc[v, "audited"]) if v in audits.index else "–")],
+            [
+                "runs audited (`audit.json`)",
+                *cells(lambda v: int(audits.loc[v, "audited"]) if v in audits.index else "–"),
+            ],
             ["τ attention vs gradient (mean)", *cells(audited("audit_tau_gradient"))],
             ["τ attention vs leave-one-out (mean)", *cells(audited("audit_tau_leave_one_out"))],
             ["decisions flipped by erasing the largest weight", *cells(audited("audit_flip_largest", 3))],
@@ -284,17 +348,23 @@ def block_imdb_table(root):
     launched = {(m.get("provenance") or {}).get("cores") for _, m, _ in record.jobs}
     threads = sorted({m.get("threads") for _, m, _ in record.jobs}, key=str)
     missing = runs[runs.status != "completed"]
-    text += (f"\n- {len(done)} runs completed" + (f", {len(missing)} still to run" if len(missing) else "")
-             + f"; {_minutes(done.wall_time_s.sum())} of run time in all, "
-             f"threads per run {', '.join(map(str, threads))} on {', '.join(map(str, launched))}-core machines. "
-             f"Wall time of the table, from the first run's start to the last run's end: {_minutes((last - first).total_seconds())}.\n")
+    text += (
+        f"\n- {len(done)} runs completed"
+        + (f", {len(missing)} still to run" if len(missing) else "")
+        + f"; {_minutes(done.wall_time_s.sum())} of run time in all, "
+        f"threads per run {', '.join(map(str, threads))} on {', '.join(map(str, launched))}-core machines. "
+        f"Wall time of the table, from the first run's start to the last run's end: {_minutes((last - first).total_seconds())}.\n"
+    )
     return text
 
 
 def block_cpu_drift(root):
     """The seed-000 tasks on this CPU as it is, with oneDNN capped at AVX2, and with oneDNN off."""
-    settings = [("seed_000_readme", "as it is"), ("cpu_drift/avx2", "oneDNN capped at AVX2"),
-                ("cpu_drift/no_onednn", "oneDNN off")]
+    settings = [
+        ("seed_000_readme", "as it is"),
+        ("cpu_drift/avx2", "oneDNN capped at AVX2"),
+        ("cpu_drift/no_onednn", "oneDNN off"),
+    ]
     records = [(Record(name, root), label) for name, label in settings]
     if not all(record for record, _ in records):
         return _missing("cpu_drift")
@@ -307,12 +377,17 @@ def block_cpu_drift(root):
         for record, _ in records:
             found = [m for _, m, _ in record.jobs if m["task"] == task]
             quality = found[0]["attention_quality"] if found else None
-            cells.append(f"{quality['peak_weight']:.4f} ({quality['runner_up_weight']:.4f}) at {quality['peak_index']}"
-                         if quality else "–")
+            cells.append(
+                f"{quality['peak_weight']:.4f} ({quality['runner_up_weight']:.4f}) at {quality['peak_index']}"
+                if quality
+                else "–"
+            )
         rows.append(cells)
-    return (_table(header, rows) + f"\nThis CPU: {base.jobs[0][1]['provenance'].get('cpu')}, with "
-            f"{', '.join(isa) if isa else 'unknown instruction sets'}. Records: "
-            f"[seed_000_readme]({base.link()}), [cpu_drift](docs/results/cpu_drift).\n")
+    return (
+        _table(header, rows) + f"\nThis CPU: {base.jobs[0][1]['provenance'].get('cpu')}, with "
+        f"{', '.join(isa) if isa else 'unknown instruction sets'}. Records: "
+        f"[seed_000_readme]({base.link()}), [cpu_drift](docs/results/cpu_drift).\n"
+    )
 
 
 def _time(metrics):
@@ -326,31 +401,57 @@ def _time(metrics):
 def block_provenance(root):
     """Which code, packages and machine made each record."""
     rows = []
-    paths = sorted(p for p in Path(root).iterdir() if p.is_dir() and not p.name.startswith(".")) if Path(root).is_dir() else []
+    paths = (
+        sorted(p for p in Path(root).iterdir() if p.is_dir() and not p.name.startswith("."))
+        if Path(root).is_dir()
+        else []
+    )
     for path in paths:
         if path.name == "bench":
-            provenances = [json.loads((path / "bench.json").read_text())["provenance"]] if (path / "bench.json").is_file() else []
+            provenances = (
+                [json.loads((path / "bench.json").read_text())["provenance"]] if (path / "bench.json").is_file() else []
+            )
         else:
             provenances = [m.get("provenance") or {} for _, m, _ in Record(path.name, root).jobs]
         if not provenances:
             continue
-        kernels = sorted({" ".join(f"{k}={v}" for k, v in sorted((p.get("environment") or {}).items())) for p in provenances})
+        kernels = sorted(
+            {" ".join(f"{k}={v}" for k, v in sorted((p.get("environment") or {}).items())) for p in provenances}
+        )
 
-        def values(get):
+        def values(get, provenances=provenances):
             return ", ".join(sorted({str(get(p)) for p in provenances}))
 
         starts = sorted(p["started"][:10] for p in provenances if p.get("started"))
-        rows.append((f"[{path.name}](docs/results/{path.name})", len(provenances),
-                     values(lambda p: (p.get("commit") or "?")[:7] + ("+dirty" if p.get("dirty") else "")),
-                     values(lambda p: p.get("packages", {}).get("tensorflow")),
-                     values(lambda p: p.get("packages", {}).get("keras")),
-                     values(lambda p: p.get("backend")) + "".join(f" ({k})" for k in kernels if k),
-                     values(lambda p: f"{p.get('cpu')} ×{p.get('cores')}"),
-                     f"{starts[0]} – {starts[-1]}" if starts and starts[0] != starts[-1] else (starts[0] if starts else "–"),
-                     f"{max(p.get('load_average_1min') or 0 for p in provenances):.2f}"))
+        rows.append(
+            (
+                f"[{path.name}](docs/results/{path.name})",
+                len(provenances),
+                values(lambda p: (p.get("commit") or "?")[:7] + ("+dirty" if p.get("dirty") else "")),
+                values(lambda p: p.get("packages", {}).get("tensorflow")),
+                values(lambda p: p.get("packages", {}).get("keras")),
+                values(lambda p: p.get("backend")) + "".join(f" ({k})" for k in kernels if k),
+                values(lambda p: f"{p.get('cpu')} ×{p.get('cores')}"),
+                f"{starts[0]} – {starts[-1]}" if starts and starts[0] != starts[-1] else (starts[0] if starts else "–"),
+                f"{max(p.get('load_average_1min') or 0 for p in provenances):.2f}",
+            )
+        )
     if not rows:
         return "_No records yet: `make results` writes them._\n"
-    return _table(["record", "runs", "commit", "TensorFlow", "Keras", "backend", "CPU × cores", "run on", "highest load at a start"], rows)
+    return _table(
+        [
+            "record",
+            "runs",
+            "commit",
+            "TensorFlow",
+            "Keras",
+            "backend",
+            "CPU × cores",
+            "run on",
+            "highest load at a start",
+        ],
+        rows,
+    )
 
 
 def block_bench(root):
@@ -364,17 +465,29 @@ def block_bench(root):
     train = table[table.phase == "train"]
     text = ""
     for model, group in train[train.backend.isin(["tensorflow", "tf-keras"])].groupby("model", sort=False):
-        rows = [(f"`{r.name}`", f"{r.ms_median:.2f}", f"[{r.ms_q1:.2f}, {r.ms_q3:.2f}]", r.rounds,
-                 "–" if pd.isna(r.ratio_to_floor) else f"{r.ratio_to_floor:.2f} [{r.ratio_low:.2f}, {r.ratio_high:.2f}]"
-                 + ("" if r.paired else " (not paired)"))
-                for r in group.itertuples()]
+        rows = [
+            (
+                f"`{r.name}`",
+                f"{r.ms_median:.2f}",
+                f"[{r.ms_q1:.2f}, {r.ms_q3:.2f}]",
+                r.rounds,
+                "–"
+                if pd.isna(r.ratio_to_floor)
+                else f"{r.ratio_to_floor:.2f} [{r.ratio_low:.2f}, {r.ratio_high:.2f}]"
+                + ("" if r.paired else " (not paired)"),
+            )
+            for r in group.itertuples()
+        ]
         text += f"\n`{model}`, TensorFlow, one training step at batch 64:\n\n"
         text += _table(["model", "ms (median)", "quartiles", "rounds", "ratio to the floor [95% interval]"], rows)
     text += "\nGoals (MET or MISSED only when the whole 95% interval lies on one side of the limit):\n\n"
     for goal in record["goals"]:
-        text += (f"- {goal['model']}: **{goal['verdict']}** `{goal['name']}` ≤ {goal['limit']} × `{goal['reference']}`: "
-                 f"{goal['ratio']:.3f} [{goal['low']:.3f}, {goal['high']:.3f}]"
-                 + ("" if goal["paired"] else ", not paired (the peer runs in its own process, in rounds of its own)") + "\n")
+        text += (
+            f"- {goal['model']}: **{goal['verdict']}** `{goal['name']}` ≤ {goal['limit']} × `{goal['reference']}`: "
+            f"{goal['ratio']:.3f} [{goal['low']:.3f}, {goal['high']:.3f}]"
+            + ("" if goal["paired"] else ", not paired (the peer runs in its own process, in rounds of its own)")
+            + "\n"
+        )
     others = train[~train.backend.isin(["tensorflow", "tf-keras"]) & train.name.isin(["floor-pooling", "ours-luong"])]
     for (model, backend), group in others.groupby(["model", "backend"], sort=False):
         cells = ", ".join(f"`{r.name}` {r.ms_median:.2f} ms" for r in group.itertuples())
@@ -382,11 +495,15 @@ def block_bench(root):
     sweeps = record.get("sweeps") or []
     if len(sweeps) == 2 and all(s["completed"] == s["jobs"] for s in sweeps):
         sequential, parallel = sweeps[0]["wall_s"], sweeps[1]["wall_s"]
-        text += (f"- The reduced 4-job IMDB sweep: sequential {sequential:.1f} s, joblib (2 jobs of 1 thread) "
-                 f"{parallel:.1f} s: {sequential / parallel:.2f}× faster.\n")
+        text += (
+            f"- The reduced 4-job IMDB sweep: sequential {sequential:.1f} s, joblib (2 jobs of 1 thread) "
+            f"{parallel:.1f} s: {sequential / parallel:.2f}× faster.\n"
+        )
     load = record["provenance"].get("load_average_1min")
-    text += (f"\nRecord: [docs/results/bench](docs/results/bench/bench.md) ({record['args']['reps']} rounds after "
-             f"{record['args']['warmup']} warm-up calls; load average {load} when it started).\n")
+    text += (
+        f"\nRecord: [docs/results/bench](docs/results/bench/bench.md) ({record['args']['reps']} rounds after "
+        f"{record['args']['warmup']} warm-up calls; load average {load} when it started).\n"
+    )
     return text.lstrip("\n")
 
 
@@ -411,14 +528,33 @@ def block_faithfulness(root):
             continue
         agreement, erasure = audit["agreement"], audit["erasure"]
         hits = (audit.get("ground_truth") or {}).get("hit_rate") or {}
-        rows.append((f"`{task}`", f"`{audit['attention']}`",
-                     *(number(agreement[k]["mean"]) for k in ("gradient", "leave_one_out")),
-                     number(audit["permutation"]["median_output_change"]["mean"], 3),
-                     *(number(erasure[k]["flip_rate"], 3) for k in ("largest", "random")),
-                     *(number(hits.get(k), 2) for k in ("attention", "gradient", "leave_one_out")),
-                     f"{audit['seconds']:.0f} s"))
-    text = _table(["task", "attention", "τ gradient", "τ leave-one-out", "output change, permuted", "flips: largest erased",
-                   "random erased", "top on deciding step: attention", "gradient", "leave-one-out", "audit time"], rows)
+        rows.append(
+            (
+                f"`{task}`",
+                f"`{audit['attention']}`",
+                *(number(agreement[k]["mean"]) for k in ("gradient", "leave_one_out")),
+                number(audit["permutation"]["median_output_change"]["mean"], 3),
+                *(number(erasure[k]["flip_rate"], 3) for k in ("largest", "random")),
+                *(number(hits.get(k), 2) for k in ("attention", "gradient", "leave_one_out")),
+                f"{audit['seconds']:.0f} s",
+            )
+        )
+    text = _table(
+        [
+            "task",
+            "attention",
+            "τ gradient",
+            "τ leave-one-out",
+            "output change, permuted",
+            "flips: largest erased",
+            "random erased",
+            "top on deciding step: attention",
+            "gradient",
+            "leave-one-out",
+            "audit time",
+        ],
+        rows,
+    )
     for name in sorted(missing):
         text += f"\n- Not audited yet in `{name}`: `make audit RUN=...` on its runs, then `make results ONLY={name}`."
     return text + ("\n" if missing else "")
@@ -452,17 +588,28 @@ def block_faithfulness_imdb(root):
         return f"{honest.loc[variant, 'avg']:.2f}% ({int(honest.loc[variant, 'n'])} runs)"
 
     rows = [
-        ("τ attention vs gradient", f"{PAPERS_IMDB['tau_gradient']:.2f}", tau("luong", "audit_tau_gradient"), tau("uniform", "audit_tau_gradient")),
-        ("τ attention vs leave-one-out", f"{PAPERS_IMDB['tau_leave_one_out']:.2f}", tau("luong", "audit_tau_leave_one_out"),
-         tau("uniform", "audit_tau_leave_one_out")),
+        (
+            "τ attention vs gradient",
+            f"{PAPERS_IMDB['tau_gradient']:.2f}",
+            tau("luong", "audit_tau_gradient"),
+            tau("uniform", "audit_tau_gradient"),
+        ),
+        (
+            "τ attention vs leave-one-out",
+            f"{PAPERS_IMDB['tau_leave_one_out']:.2f}",
+            tau("luong", "audit_tau_leave_one_out"),
+            tau("uniform", "audit_tau_leave_one_out"),
+        ),
         ("test score, learned weights", f"F1 {PAPERS_IMDB['f1_learned']:.3f}", f"accuracy {accuracy('luong')}", "–"),
         ("test score, uniform weights", f"F1 {PAPERS_IMDB['f1_uniform']:.3f}", "–", f"accuracy {accuracy('uniform')}"),
     ]
     text = _table(["IMDB", "published (Jain & Wallace; Wiegreffe & Pinter)", "here: `luong`", "here: `uniform`"], rows)
     padding = _padding_share(record, "luong")
     if padding is not None:
-        text += (f"\n- Attention on padding (the seed's model does not mask it), mean over the audited `luong` runs: "
-                 f"{padding:.2f} of each review's weight.\n")
+        text += (
+            f"\n- Attention on padding (the seed's model does not mask it), mean over the audited `luong` runs: "
+            f"{padding:.2f} of each review's weight.\n"
+        )
     return text
 
 
@@ -475,19 +622,31 @@ def _padding_share(record, attention):
 
 def block_imdb_padding(root):
     """imdb_quick (the seed's unmasked model) beside imdb_quick_masked: accuracy and faithfulness."""
-    records = {"unmasked (the seed's)": Record("imdb_quick", root), "masked (`mask_zero=true`)": Record("imdb_quick_masked", root)}
+    records = {
+        "unmasked (the seed's)": Record("imdb_quick", root),
+        "masked (`mask_zero=true`)": Record("imdb_quick_masked", root),
+    }
     if not all(records.values()):
         return "\n".join(_missing(r.name) for r in records.values() if not r) + "\n"
     runs = {label: r.runs() for label, r in records.items()}  # each summary.csv read once
-    columns = {label: (group_statistics(runs[label], "test_accuracy").set_index("attention"),
-                       audit_means(runs[label]).set_index("attention"), r) for label, r in records.items()}
+    columns = {
+        label: (
+            group_statistics(runs[label], "test_accuracy").set_index("attention"),
+            audit_means(runs[label]).set_index("attention"),
+            r,
+        )
+        for label, r in records.items()
+    }
 
     def accuracy(variant):
-        return lambda honest, audits, record: (f"{honest.loc[variant, 'avg']:.2f}% (n={int(honest.loc[variant, 'n'])})"
-                                               if variant in honest.index else "–")
+        return lambda honest, audits, record: (
+            f"{honest.loc[variant, 'avg']:.2f}% (n={int(honest.loc[variant, 'n'])})" if variant in honest.index else "–"
+        )
 
     def audited(column, digits=2):
-        return lambda honest, audits, record: number(audits.loc["luong", column], digits) if "luong" in audits.index else "not audited yet"
+        return lambda honest, audits, record: (
+            number(audits.loc["luong", column], digits) if "luong" in audits.index else "not audited yet"
+        )
 
     def padding(honest, audits, record):
         share = _padding_share(record, "luong")
@@ -502,8 +661,10 @@ def block_imdb_padding(root):
         ("`luong`: decisions flipped by erasing the largest weight", audited("audit_flip_largest", 3)),
         ("`luong`: … by erasing a random weight", audited("audit_flip_random", 3)),
     ]
-    return _table(["5,000 reviews of 200 words, 3 epochs, seeds 0 to 2", *columns],
-                  [(label, *(cell(*columns[c]) for c in columns)) for label, cell in rows])
+    return _table(
+        ["5,000 reviews of 200 words, 3 epochs, seeds 0 to 2", *columns],
+        [(label, *(cell(*columns[c]) for c in columns)) for label, cell in rows],
+    )
 
 
 BLOCKS = {
@@ -561,14 +722,20 @@ def main(argv=None):
         return 2
     if args.check:
         if before != after:
-            stale = [m.group("name") for m, n in zip(BLOCK.finditer(before), BLOCK.finditer(after)) if m.group(0) != n.group(0)]
+            stale = [
+                m.group("name")
+                for m, n in zip(BLOCK.finditer(before), BLOCK.finditer(after))
+                if m.group(0) != n.group(0)
+            ]
             print(f"{readme} is out of date in: {', '.join(stale)}; run `make publish`", file=sys.stderr)
             return 1
         print(f"{readme}: every results block matches docs/results/")
         return 0
     if before != after:
         readme.write_text(after, encoding="utf-8")
-    print(f"{readme}: {len(list(BLOCK.finditer(after)))} results blocks rendered from {RECORDS.relative_to(SUITE_ROOT)}/")
+    print(
+        f"{readme}: {len(list(BLOCK.finditer(after)))} results blocks rendered from {RECORDS.relative_to(SUITE_ROOT)}/"
+    )
     return 0
 
 

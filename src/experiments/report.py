@@ -33,12 +33,23 @@ PUBLISHED = {
         "source": "seed 004 (keras-attention README): 10 runs, max test accuracy over 10 epochs",
         "column": "max_test_accuracy",
         "epochs": 10,  # shown only beside sweeps run for as many epochs (the seed's protocol)
-        "attention": {"luong": {"max": 88.76, "avg": 87.62, "stddev": 0.14},
-                      "none": {"max": 88.22, "avg": 87.02, "stddev": 0.18}},
+        "attention": {
+            "luong": {"max": 88.76, "avg": 87.62, "stddev": 0.14},
+            "none": {"max": 88.22, "avg": 87.02, "stddev": 0.18},
+        },
     },
 }
-TASK_ORDER = ["dense", "lstm_before", "lstm_after", "multidim_per_dim", "multidim_shared",
-              "add_two_numbers", "find_max", "imdb", "dates"]
+TASK_ORDER = [
+    "dense",
+    "lstm_before",
+    "lstm_after",
+    "multidim_per_dim",
+    "multidim_shared",
+    "add_two_numbers",
+    "find_max",
+    "imdb",
+    "dates",
+]
 
 
 @dataclass
@@ -98,8 +109,10 @@ def _percent_table(stats):
     def shown(value):  # a single run has no spread: "–", not nan
         return "–" if pd.isna(value) else f"{value:.2f}"
 
-    return [{**row, **{k: shown(row[k]) for k in ("max", "avg", "stddev", "ci_low", "ci_high")}}
-            for row in stats.to_dict("records")]
+    return [
+        {**row, **{k: shown(row[k]) for k in ("max", "avg", "stddev", "ci_low", "ci_high")}}
+        for row in stats.to_dict("records")
+    ]
 
 
 def _published_beside(task, column, task_runs):
@@ -109,7 +122,10 @@ def _published_beside(task, column, task_runs):
         return None, None
     epochs = task_runs[task_runs.status == "completed"].epochs
     if epochs.empty or not (epochs == published["epochs"]).all():
-        return None, f"the seeds' numbers ({published['source']}) are not shown: this sweep ran other than {published['epochs']} epochs"
+        return (
+            None,
+            f"the seeds' numbers ({published['source']}) are not shown: this sweep ran other than {published['epochs']} epochs",
+        )
     return published["attention"], f"Published: {published['source']}."
 
 
@@ -124,7 +140,9 @@ def find_sweeps(root, report_dir):
             "link": _relative(sweep_dir, report_dir),
             "finished": summary.stat().st_mtime,
             "counts": runs.status.value_counts().to_dict(),
-            "figure": _relative(sweep_dir / "summary.png", report_dir) if (sweep_dir / "summary.png").is_file() else None,
+            "figure": _relative(sweep_dir / "summary.png", report_dir)
+            if (sweep_dir / "summary.png").is_file()
+            else None,
             "has_markdown": (sweep_dir / "summary.md").is_file(),
             "protocols": [],
             "bad": runs[runs.status != "completed"].astype(object).fillna("").to_dict("records"),
@@ -135,8 +153,9 @@ def find_sweeps(root, report_dir):
                 if stats.empty:
                     continue
                 beside, note = _published_beside(task, column, task_runs)
-                sweep["protocols"].append({"task": task, "title": title, "rows": _percent_table(stats),
-                                           "published": beside, "note": note})
+                sweep["protocols"].append(
+                    {"task": task, "title": title, "rows": _percent_table(stats), "published": beside, "note": note}
+                )
         sweeps.append(sweep)
     return sorted(sweeps, key=lambda s: s["finished"], reverse=True)
 
@@ -150,13 +169,22 @@ def build(root="outputs"):
     report_dir.mkdir(exist_ok=True)
     runs = find_runs(root, report_dir)
     tasks = []
-    for task in sorted({r.metrics.get("task") for r in runs if r.metrics.get("task")},
-                       key=lambda t: (TASK_ORDER.index(t) if t in TASK_ORDER else len(TASK_ORDER), t)):
+    for task in sorted(
+        {r.metrics.get("task") for r in runs if r.metrics.get("task")},
+        key=lambda t: (TASK_ORDER.index(t) if t in TASK_ORDER else len(TASK_ORDER), t),
+    ):
         task_runs = [r for r in runs if r.metrics.get("task") == task]
         latest = next((r for r in task_runs if r.status == "completed"), None)
-        tasks.append({"name": task, "description": task_description(task), "latest": latest,
-                      "count": len(task_runs), "failed": sum(r.status != "completed" for r in task_runs),
-                      "audited": next((r for r in task_runs if r.audit), None)})
+        tasks.append(
+            {
+                "name": task,
+                "description": task_description(task),
+                "latest": latest,
+                "count": len(task_runs),
+                "failed": sum(r.status != "completed" for r in task_runs),
+                "audited": next((r for r in task_runs if r.audit), None),
+            }
+        )
     environment = Environment(loader=PackageLoader("experiments", "templates"), autoescape=select_autoescape())
     environment.filters["number"] = lambda v: f"{v:.4g}" if isinstance(v, float) else v
     html = environment.get_template("report.html.j2").render(
@@ -185,8 +213,12 @@ def _bench_table(path):
     if train.empty:
         return None
     table = train.pivot_table(index="name", columns=["model", "backend"], values="ms_median", sort=False)
-    return {"columns": [f"{m} · {b}" for m, b in table.columns],
-            "rows": [(name, [None if pd.isna(v) else round(float(v), 2) for v in values]) for name, values in table.iterrows()]}
+    return {
+        "columns": [f"{m} · {b}" for m, b in table.columns],
+        "rows": [
+            (name, [None if pd.isna(v) else round(float(v), 2) for v in values]) for name, values in table.iterrows()
+        ],
+    }
 
 
 def main(argv=None):

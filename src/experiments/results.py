@@ -52,26 +52,33 @@ class Published:
 
 
 PUBLISHED = {
-    "seed_000_readme": Published(("experiment=seed_000_readme",),
-                                 figures=("*/*/attention_bar.png", "*/*/attention_per_dimension.png")),
+    "seed_000_readme": Published(
+        ("experiment=seed_000_readme",), figures=("*/*/attention_bar.png", "*/*/attention_per_dimension.png")
+    ),
     "lstm_after_variants": Published(("experiment=lstm_after_variants",), figures=("lstm_after/*/attention_bar.png",)),
-    "add_two_numbers_scores": Published(("experiment=add_two_numbers_scores",),
-                                        figures=("add_two_numbers/bahdanau/attention_map.png",
-                                                 "add_two_numbers/bahdanau/attention_map.gif")),
-    "find_max_scores": Published(("experiment=find_max_scores",),
-                                 figures=("find_max/luong/attention_argmax.png", "find_max/luong/audit.png")),
+    "add_two_numbers_scores": Published(
+        ("experiment=add_two_numbers_scores",),
+        figures=("add_two_numbers/bahdanau/attention_map.png", "add_two_numbers/bahdanau/attention_map.gif"),
+    ),
+    "find_max_scores": Published(
+        ("experiment=find_max_scores",), figures=("find_max/luong/attention_argmax.png", "find_max/luong/audit.png")
+    ),
     "dates_scores": Published(("experiment=dates_scores",), figures=("dates/bahdanau/alignment.png",)),
     "imdb_quick": Published(("experiment=imdb_quick",)),
     "imdb_quick_masked": Published(("experiment=imdb_quick_masked",)),
     # The five seed-000 tasks again with oneDNN's kernels capped at AVX2, and with oneDNN off:
     # what another CPU (or TensorFlow build) does to the same code's numbers, measured on this one.
-    "cpu_drift": Published(("experiment=seed_000_readme",), environments=(
-        ("avx2", {"ONEDNN_MAX_CPU_ISA": "AVX2"}), ("no_onednn", {"TF_ENABLE_ONEDNN_OPTS": "0"}))),
+    "cpu_drift": Published(
+        ("experiment=seed_000_readme",),
+        environments=(("avx2", {"ONEDNN_MAX_CPU_ISA": "AVX2"}), ("no_onednn", {"TF_ENABLE_ONEDNN_OPTS": "0"})),
+    ),
     # Two jobs of one thread side by side: more runs an hour than one job of two threads on a
     # 2-core machine (make bench times both on a reduced IMDB sweep: sweep.csv in its record).
-    "imdb_table": Published(("experiment=imdb_table",),
-                            figures=("imdb/luong/seed=0/attention_words.png", "imdb/luong/seed=0/audit.png"),
-                            launcher=("hydra/launcher=joblib", "hydra.launcher.n_jobs=2")),
+    "imdb_table": Published(
+        ("experiment=imdb_table",),
+        figures=("imdb/luong/seed=0/attention_words.png", "imdb/luong/seed=0/audit.png"),
+        launcher=("hydra/launcher=joblib", "hydra.launcher.n_jobs=2"),
+    ),
 }
 BENCH = "bench"
 # What `benchmarks/bench.py` writes: its verdicts and provenance, the medians, every round, the sweeps.
@@ -183,8 +190,16 @@ def run_experiment(name, runs_dir, extra=()):
         restored = restore_jobs(record_dir, sweep_dir) if record_dir.is_dir() else 0
         if restored:
             print(f"{part}: {restored} jobs restored from {_display(record_dir)}; they are not run again", flush=True)
-        command = [sys.executable, "-m", "experiments", *published.overrides, f"hydra.sweep.dir={sweep_dir}",
-                   "trainer.verbose=2", *published.launcher, *extra]
+        command = [
+            sys.executable,
+            "-m",
+            "experiments",
+            *published.overrides,
+            f"hydra.sweep.dir={sweep_dir}",
+            "trainer.verbose=2",
+            *published.launcher,
+            *extra,
+        ]
         shown = " ".join(f"{k}={v}" for k, v in variables.items())
         print(f"{part}: {shown + ' ' if shown else ''}{' '.join(command[1:])}", flush=True)
         code = code or subprocess.run(command, env={**os.environ, **variables}).returncode
@@ -194,8 +209,13 @@ def run_experiment(name, runs_dir, extra=()):
 def run_bench(runs_dir):
     """`make bench` into runs_dir/bench, with the peer's venv where `make bench` made it."""
     peer = SUITE_ROOT / ".venv-peer" / "bin" / "python"
-    command = [sys.executable, str(SUITE_ROOT / "benchmarks" / "bench.py"), "--out", str(Path(runs_dir) / BENCH),
-               *(["--peer-python", str(peer)] if peer.is_file() else [])]
+    command = [
+        sys.executable,
+        str(SUITE_ROOT / "benchmarks" / "bench.py"),
+        "--out",
+        str(Path(runs_dir) / BENCH),
+        *(["--peer-python", str(peer)] if peer.is_file() else []),
+    ]
     print(f"{BENCH}: {' '.join(command[1:])}", flush=True)
     return subprocess.run(command).returncode
 
@@ -221,8 +241,10 @@ def _completed_bench(bench_dir):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description="Run the published experiments and record them in docs/results/.",
-                                     epilog="Other arguments are Hydra overrides for every experiment's command.")
+    parser = argparse.ArgumentParser(
+        description="Run the published experiments and record them in docs/results/.",
+        epilog="Other arguments are Hydra overrides for every experiment's command.",
+    )
     parser.add_argument("names", nargs="*", help=f"which (default: all): {', '.join(NAMES)}")
     parser.add_argument("--runs", default="outputs/results", help="where the sweeps run (default outputs/results)")
     parser.add_argument("--copy-only", action="store_true", help="copy what has finished; run nothing")
@@ -241,8 +263,10 @@ def main(argv=None):
         if name == BENCH:
             count = copy_bench(Path(args.runs) / BENCH, RECORDS / BENCH)
         else:
-            count = sum(copy_record(Path(args.runs) / part, RECORDS / part, PUBLISHED[name].figures)
-                        for part, _ in PUBLISHED[name].parts(name))
+            count = sum(
+                copy_record(Path(args.runs) / part, RECORDS / part, PUBLISHED[name].figures)
+                for part, _ in PUBLISHED[name].parts(name)
+            )
         print(f"{name}: {count} completed jobs recorded in {_display(RECORDS / name)}", flush=True)
         if code != 0:
             failed.append(name)

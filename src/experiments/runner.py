@@ -207,12 +207,14 @@ def _train_and_probe(cfg, run_dir, record):
     history = {name: [log[name] for log in resumable.epoch_logs] for name in resumable.epoch_logs[-1]}
     # Each result goes into the record as soon as it exists: if a later step fails (a full disk
     # while drawing, say), metrics.json still holds every number computed before it.
-    record.update({
-        "params": int(sum(np.prod(w.shape) for w in model.trainable_weights)),
-        "epochs": len(history["loss"]),
-        "history": {name: [float(v) for v in values] for name, values in history.items()},
-        "figures": [],
-    })
+    record.update(
+        {
+            "params": int(sum(np.prod(w.shape) for w in model.trainable_weights)),
+            "epochs": len(history["loss"]),
+            "history": {name: [float(v) for v in values] for name, values in history.items()},
+            "figures": [],
+        }
+    )
     stopper = next((c for c in callbacks if isinstance(c, keras.callbacks.EarlyStopping)), None)
     if stopper is not None:
         record["stopped_epoch"] = stopper.stopped_epoch + 1 if stopper.stopped_epoch else None

@@ -132,8 +132,14 @@ def collect(sweep_dir):
             job = OmegaConf.load(hydra_dir / "config.yaml")
             key = (job.task.name, job.attention.name, job.seed)
             found.add(key)
-            rows.append({**dict(zip(KEYS, key)), "status": "missing", "reason": "started, no metrics.json yet (still running, or killed)",
-                         "run_dir": str(hydra_dir.parent.relative_to(sweep_dir))})
+            rows.append(
+                {
+                    **dict(zip(KEYS, key)),
+                    "status": "missing",
+                    "reason": "started, no metrics.json yet (still running, or killed)",
+                    "run_dir": str(hydra_dir.parent.relative_to(sweep_dir)),
+                }
+            )
     expected = _expected_jobs(sweep_dir)
     if rows and expected.get("seed"):
         tasks = expected.get("task") or sorted({r["task"] for r in rows})
@@ -141,8 +147,15 @@ def collect(sweep_dir):
             attentions = expected.get("attention") or sorted({r["attention"] for r in rows if r["task"] == task})
             for attention, seed in itertools.product(attentions, expected["seed"]):
                 if (task, attention, seed) not in found:
-                    rows.append({"task": task, "attention": attention, "seed": seed, "status": "missing",
-                                 "reason": "never started"})
+                    rows.append(
+                        {
+                            "task": task,
+                            "attention": attention,
+                            "seed": seed,
+                            "status": "missing",
+                            "reason": "never started",
+                        }
+                    )
     columns = list(_row({}, "").keys())
     runs = pd.DataFrame(rows, columns=columns).astype({column: float for column in AUDIT_COLUMNS})  # None → NaN
     return runs.sort_values(KEYS, kind="stable", ignore_index=True)
@@ -158,8 +171,18 @@ def group_statistics(runs, column):
         n, mean = len(values), float(values.mean())
         std = float(values.std(ddof=1)) if n > 1 else float("nan")
         half = float(stats.t.ppf(0.975, n - 1) * std / np.sqrt(n)) if n > 1 else float("nan")
-        rows.append({"task": task, "attention": attention, "n": n, "max": float(values.max()),
-                     "avg": mean, "stddev": std, "ci_low": mean - half, "ci_high": mean + half})
+        rows.append(
+            {
+                "task": task,
+                "attention": attention,
+                "n": n,
+                "max": float(values.max()),
+                "avg": mean,
+                "stddev": std,
+                "ci_low": mean - half,
+                "ci_high": mean + half,
+            }
+        )
     return pd.DataFrame(rows, columns=["task", "attention", "n", "max", "avg", "stddev", "ci_low", "ci_high"])
 
 
@@ -206,7 +229,12 @@ def number(value, digits=2):
 def statistics_table(table):
     variants = list(table.attention)
     lines = ["| | " + " | ".join(variants) + " |", "|---|" + "---|" * len(variants)]
-    for label, key in (("n runs", "n"), ("MAX accuracy", "max"), ("AVG accuracy", "avg"), ("STDDEV accuracy", "stddev")):
+    for label, key in (
+        ("n runs", "n"),
+        ("MAX accuracy", "max"),
+        ("AVG accuracy", "avg"),
+        ("STDDEV accuracy", "stddev"),
+    ):
         cells = [str(v) if key == "n" else number(v) for v in table[key]]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     cis = [f"[{number(lo)}, {number(hi)}]" for lo, hi in zip(table.ci_low, table.ci_high)]
@@ -236,17 +264,29 @@ def markdown(runs, sweep_dir):
             diffs = differences(task_runs, column)
             if not diffs.empty:
                 lines += ["", "| A | B | A − B (points) | Welch p-value |", "|---|---|---|---|"]
-                lines += [f"| {r.a} | {r.b} | {r.difference:+.2f} | {number(r.p_value, 4)} |" for r in diffs.itertuples()]
+                lines += [
+                    f"| {r.a} | {r.b} | {r.difference:+.2f} | {number(r.p_value, 4)} |" for r in diffs.itertuples()
+                ]
         if not wrote:
             lines += ["", "No accuracy was recorded for this task; see summary.csv for its runs."]
         audits = audit_means(task_runs)
         if not audits.empty:
-            lines += ["", "### Is the attention faithful? (`audit.json` of each run; τ is Kendall's, undefined for uniform weights)",
-                      "", *audit_table(audits)]
+            lines += [
+                "",
+                "### Is the attention faithful? (`audit.json` of each run; τ is Kendall's, undefined for uniform weights)",
+                "",
+                *audit_table(audits),
+            ]
         done = task_runs[task_runs.status == "completed"]
         if len(done):
-            timing = done.groupby("attention").agg(params=("params", "first"), seconds_per_epoch=("seconds_per_epoch", "mean"))
-            lines += ["", "| attention | parameters | wall seconds per epoch (whole run ÷ epochs, mean) |", "|---|---|---|"]
+            timing = done.groupby("attention").agg(
+                params=("params", "first"), seconds_per_epoch=("seconds_per_epoch", "mean")
+            )
+            lines += [
+                "",
+                "| attention | parameters | wall seconds per epoch (whole run ÷ epochs, mean) |",
+                "|---|---|---|",
+            ]
             lines += [f"| {a} | {int(r.params):,} | {number(r.seconds_per_epoch, 1)} |" for a, r in timing.iterrows()]
     bad = runs[runs.status != "completed"]
     lines += ["", "## Failed or missing jobs", ""]

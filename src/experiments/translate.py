@@ -26,10 +26,13 @@ def newest_dates_run(root):
     runs = [
         ((run_dir / "metrics.json").stat().st_mtime, run_dir)
         for run_dir, metrics in read_runs(root)
-        if (metrics.get("task"), metrics.get("status")) == ("dates", "completed") and (run_dir / "model.keras").is_file()
+        if (metrics.get("task"), metrics.get("status")) == ("dates", "completed")
+        and (run_dir / "model.keras").is_file()
     ]
     if not runs:
-        raise TranslateError(f"no trained dates model under {root}/; train one with `make dates` or name one with --run DIR")
+        raise TranslateError(
+            f"no trained dates model under {root}/; train one with `make dates` or name one with --run DIR"
+        )
     return max(runs)[1]
 
 

@@ -57,8 +57,11 @@ def recorded_jobs(record_dir):
 
 
 def select(jobs, seeds=(), attentions=(), count=None):
-    chosen = [(d, m) for d, m in jobs
-              if (not seeds or m.get("seed") in seeds) and (not attentions or m.get("attention") in attentions)]
+    chosen = [
+        (d, m)
+        for d, m in jobs
+        if (not seeds or m.get("seed") in seeds) and (not attentions or m.get("attention") in attentions)
+    ]
     if not chosen:
         recorded = sorted({(m.get("attention"), m.get("seed")) for _, m in jobs})
         raise VerifyError(f"no recorded job matches; recorded (attention, seed): {recorded}")
@@ -142,20 +145,32 @@ def rerun(job_dir, out_dir):
     """Trains the job again into `out_dir`, as `python -m experiments` with its recorded overrides,
     in a process of its own with the record's kernel variables (ONEDNN_MAX_CPU_ISA, ...); returns
     the new metrics."""
-    overrides = [o for o in OmegaConf.load(Path(job_dir) / ".hydra" / "overrides.yaml")
-                 if o.split("=")[0] not in ("trainer.verbose", "hydra.verbose")]
+    overrides = [
+        o
+        for o in OmegaConf.load(Path(job_dir) / ".hydra" / "overrides.yaml")
+        if o.split("=")[0] not in ("trainer.verbose", "hydra.verbose")
+    ]
     recorded = json.loads((Path(job_dir) / "metrics.json").read_text())
     fingerprint = config_fingerprint(_compose(overrides))
     if fingerprint != recorded.get("config"):
-        raise VerifyError(f"{job_dir}: its recorded overrides compose another config today than the one recorded "
-                          f"(fingerprint {fingerprint}, recorded {recorded.get('config')}): the config files changed since")
+        raise VerifyError(
+            f"{job_dir}: its recorded overrides compose another config today than the one recorded "
+            f"(fingerprint {fingerprint}, recorded {recorded.get('config')}): the config files changed since"
+        )
     shutil.rmtree(out_dir, ignore_errors=True)  # never judge an earlier verification's run
     kernels = (recorded.get("provenance") or {}).get("environment") or {}
     env = {k: v for k, v in os.environ.items() if k not in provenance.KERNEL_VARIABLES}
     env.update(kernels)
     # A preset may make the launch a sweep (hydra.mode): this is one job of it, run alone.
-    command = [sys.executable, "-m", "experiments", *overrides, "hydra.mode=RUN", f"hydra.run.dir='{out_dir}'",
-               "trainer.verbose=0"]
+    command = [
+        sys.executable,
+        "-m",
+        "experiments",
+        *overrides,
+        "hydra.mode=RUN",
+        f"hydra.run.dir='{out_dir}'",
+        "trainer.verbose=0",
+    ]
     done = subprocess.run(command, env=env, capture_output=True, text=True)
     try:
         return json.loads((Path(out_dir) / "metrics.json").read_text())
@@ -169,7 +184,9 @@ def verify(record_dir, jobs, out_root, rtol=DEFAULT_RTOL, rerun_job=rerun, echo=
     all_passed = True
     for job_dir, recorded in jobs:
         relative = Path(job_dir).relative_to(record_dir)
-        echo(f"\n{relative.as_posix() or '.'}: {recorded.get('task')} · attention={recorded.get('attention')} · seed={recorded.get('seed')}")
+        echo(
+            f"\n{relative.as_posix() or '.'}: {recorded.get('task')} · attention={recorded.get('attention')} · seed={recorded.get('seed')}"
+        )
         new = rerun_job(job_dir, Path(out_root) / relative)
         if new.get("status") != "completed":
             echo(f"  FAIL: the run did not complete: {new.get('reason')}")
@@ -183,14 +200,24 @@ def verify(record_dir, jobs, out_root, rtol=DEFAULT_RTOL, rerun_job=rerun, echo=
         if not differences:
             echo("  same commit, packages, CPU and kernel settings as the record")
         if then.get("dirty") or now.get("dirty"):
-            echo("  note: uncommitted changes in the work tree (of the record or of this checkout): the code may differ from its commit")
-        echo("  judged: " + ("exactly (same packages, Python, backend, CPU and kernel settings)" if exact else
-                             f"within {rtol:.0%} of each recorded value (another environment); epoch counts shown only"))
+            echo(
+                "  note: uncommitted changes in the work tree (of the record or of this checkout): the code may differ from its commit"
+            )
+        echo(
+            "  judged: "
+            + (
+                "exactly (same packages, Python, backend, CPU and kernel settings)"
+                if exact
+                else f"within {rtol:.0%} of each recorded value (another environment); epoch counts shown only"
+            )
+        )
         rows = compare(recorded, new, exact, rtol)
         width = max(len(name) for name, *_ in rows)
         echo(f"  {'metric':<{width}}  {'recorded':>12}  {'new':>12}  {'difference':>12}  verdict")
         for name, before, after, difference, verdict in rows:
-            echo(f"  {name:<{width}}  {_format(before):>12}  {_format(after):>12}  {_format(difference):>12}  {verdict}")
+            echo(
+                f"  {name:<{width}}  {_format(before):>12}  {_format(after):>12}  {_format(difference):>12}  {verdict}"
+            )
         echo(f"  wall time: recorded {recorded.get('wall_time_s')} s, now {new.get('wall_time_s')} s (not judged)")
         all_passed &= all(verdict != "FAIL" for *_, verdict in rows)
     echo(f"\n{'PASS' if all_passed else 'FAIL'}: {len(jobs)} job(s) of {record_dir}")
@@ -203,8 +230,12 @@ def main(argv=None):
     parser.add_argument("--jobs", type=int, help="only the first N recorded jobs")
     parser.add_argument("--seed", type=int, action="append", default=[], help="only this seed (repeatable)")
     parser.add_argument("--attention", action="append", default=[], help="only this attention variant (repeatable)")
-    parser.add_argument("--rtol", type=float, default=DEFAULT_RTOL,
-                        help=f"relative tolerance on another environment (default {DEFAULT_RTOL})")
+    parser.add_argument(
+        "--rtol",
+        type=float,
+        default=DEFAULT_RTOL,
+        help=f"relative tolerance on another environment (default {DEFAULT_RTOL})",
+    )
     parser.add_argument("--out", default="outputs/verify", help="where the runs go (default outputs/verify)")
     args = parser.parse_args(argv)
     try:

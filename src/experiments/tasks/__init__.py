@@ -25,11 +25,10 @@ A task may also define:
 """
 
 from dataclasses import dataclass, field
-from typing import Optional, Tuple
 
 import numpy as np
 
-Arrays = Tuple[np.ndarray, np.ndarray]
+Arrays = tuple[np.ndarray, np.ndarray]
 
 
 @dataclass
@@ -41,6 +40,6 @@ class Splits:
 
     train: Arrays
     test: Arrays
-    validation: Optional[Arrays] = None
-    probe: Optional[Arrays] = None
+    validation: Arrays | None = None
+    probe: Arrays | None = None
     extras: dict = field(default_factory=dict)

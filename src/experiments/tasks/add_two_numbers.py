@@ -26,8 +26,10 @@ def _positions(rng, samples, steps):
 def add_two_numbers(rng, samples, steps, delimiter, positions=None):
     """(x, y): x (samples, steps, 1), y (samples, 1). `positions` fixes (a, b) for every sample."""
     x = rng.uniform(0, 1, size=(samples, steps))
-    a, b = _positions(rng, samples, steps) if positions is None else (
-        np.full(samples, positions[0]), np.full(samples, positions[1])
+    a, b = (
+        _positions(rng, samples, steps)
+        if positions is None
+        else (np.full(samples, positions[0]), np.full(samples, positions[1]))
     )
     rows = np.arange(samples)
     y = 0.5 * x[rows, a] + 0.5 * x[rows, b]

@@ -13,6 +13,7 @@ from itertools import cycle, islice
 import keras
 import numpy as np
 
+from experiments.config import ConfigError
 from experiments.dates_data import (
     FIELD_NAMES,
     ISO_FIELDS,
@@ -24,7 +25,6 @@ from experiments.dates_data import (
     sample_dates,
     vocabularies_json,
 )
-from experiments.config import ConfigError
 from experiments.tasks import Splits
 
 ISO_LENGTH = len("YYYY-MM-DD")
@@ -95,9 +95,7 @@ def build_model(cfg, attention, data):
     y = keras.layers.Embedding(len(target), m.embedding_dim)(previous)
     decoded = keras.layers.LSTM(2 * m.encoder_units, return_sequences=True)(y, initial_state=decoder_state)
     context = attention([decoded, encoded])
-    hidden = keras.layers.Dense(2 * m.encoder_units, activation="tanh")(
-        keras.layers.Concatenate()([context, decoded])
-    )
+    hidden = keras.layers.Dense(2 * m.encoder_units, activation="tanh")(keras.layers.Concatenate()([context, decoded]))
     outputs = keras.layers.Dense(len(target), activation="softmax")(hidden)
     return keras.Model([text, previous], outputs, name="dates")
 
@@ -151,7 +149,7 @@ def attention_quality(cfg, probe, data, attend):
         "field_hit_rate": float(np.concatenate(hits_all).mean()),
         "mass_on_field": float(np.concatenate(mass_all).mean()),
         **quality,
-        "samples": int(len(weights)),
+        "samples": len(weights),
     }
 
 
@@ -177,4 +175,3 @@ def output_tokens(cfg, data, y):
 def artifacts(cfg, data):
     """The vocabularies, which the saved model needs to read and write text."""
     return {"vocabulary.json": vocabularies_json(data.extras["source"], data.extras["target"])}
-

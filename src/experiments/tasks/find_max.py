@@ -45,4 +45,4 @@ def attention_quality(cfg, probe, data, attend):
     """The fraction of test samples whose attention argmax is the position of the maximum."""
     x_test = data.test[0]
     hits = top_k_hits(attend(x_test), expected_attention(cfg, x_test, None))
-    return {"argmax_accuracy": float(hits.mean()), "samples": int(len(hits))}
+    return {"argmax_accuracy": float(hits.mean()), "samples": len(hits)}

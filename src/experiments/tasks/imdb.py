@@ -14,7 +14,11 @@ from experiments.tasks import Splits
 def make_data(cfg, rng):
     # The reviews and their order are fixed by Keras' own shuffle (seed 113), not by the run seed.
     x_train, y_train, x_test, y_test = prepared_imdb(
-        cfg.data.dir, cfg.data.num_words, cfg.data.maxlen, cfg.samples, cfg.test_samples,
+        cfg.data.dir,
+        cfg.data.num_words,
+        cfg.data.maxlen,
+        cfg.samples,
+        cfg.test_samples,
         cfg.data.cache_dir,
     )
     return Splits(train=(x_train, y_train), test=(x_test, y_test))
@@ -56,5 +60,5 @@ def attention_quality(cfg, probe, data, attend):
         "attention_on_padding": float(weights[x_test == 0].sum() / len(weights)),
         # The peak that uniform weights over the review's words would give: 1/length.
         "mean_uniform_peak_on_words": float((1.0 / np.maximum(words, 1)).mean()),
-        "samples": int(len(weights)),
+        "samples": len(weights),
     }
