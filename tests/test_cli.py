@@ -1,5 +1,6 @@
 """The command line: ranges, group names, and bad input that fails before any training."""
 
+import io
 import json
 import re
 import subprocess
@@ -142,6 +143,20 @@ def test_a_run_ends_with_one_line_of_what_it_found_and_where(tmp_path):
     assert last.startswith("dense · attention=block_2d · seed 0 · completed · accuracy ")
     assert f"{metrics['test']['accuracy']:.4f}" in last and f"peak at {quality['peak_index']} (expected 1)" in last
     assert last.endswith(f" s · {tmp_path}")
+    # TensorFlow's C++ start-up lines are not printed (TF_CPP_MIN_LOG_LEVEL=0 brings them back).
+    assert not any(noise in done.stderr for noise in ("absl::InitializeLog", "oneDNN", "cuda")), done.stderr
+
+
+def test_keras_prints_a_progress_bar_only_on_a_terminal():
+    from experiments.runner import keras_verbosity
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    assert keras_verbosity("auto", Terminal()) == 1
+    assert keras_verbosity("auto", io.StringIO()) == 2  # under make, in logs, in CI: a line per epoch
+    assert [keras_verbosity(v, io.StringIO()) for v in (0, 1, 2)] == [0, 1, 2]
 
 
 def test_the_line_of_a_failed_run_says_why():

@@ -55,9 +55,15 @@ def test_a_killed_sweep_resumes_with_only_the_unfinished_jobs(tmp_path):
     result = subprocess.run(command, capture_output=True, text=True, timeout=300, check=True)
     assert _statuses(sweep) == {f"seed={s}": "completed" for s in range(6)}
     assert all(p.stat().st_mtime_ns == mtime for p, mtime in finished.items())  # not run again
-    assert result.stderr.count("already holds a completed run") + result.stdout.count(
-        "already holds a completed run"
-    ) == len(finished)
+    # A line as each job ends, then the group table and where the summary is.
+    lines = result.stdout.splitlines()
+    jobs = [line for line in lines if line.startswith("job ")]
+    assert sorted(int(line.split()[1].split("/")[0]) for line in jobs) == [1, 2, 3, 4, 5, 6]
+    assert all(line.split()[1].endswith("/6") for line in jobs), jobs
+    assert sum(" · skipped: " in line for line in jobs) == len(finished)
+    assert sum(" · completed · accuracy " in line for line in jobs) == 6 - len(finished)
+    assert "## dense" in result.stdout and "| | block_2d |" in result.stdout and "6 jobs: 6 completed" in result.stdout
+    assert lines[-1] == f"sweep summary: {sweep / 'summary.md'} (and summary.csv, summary.png)"
 
 
 def test_a_job_whose_loss_turns_nan_fails_and_the_sweep_goes_on(tmp_path):

@@ -1,13 +1,11 @@
 """`python -m experiments [overrides]`: the Hydra entry point. With no overrides: dense hello-world."""
 
+import json
 import logging
 import os
 import signal
 import sys
 from pathlib import Path
-
-# TensorFlow's C++ log lines are CUDA probing noise on a CPU machine; TF_CPP_MIN_LOG_LEVEL=0 shows them.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
@@ -17,9 +15,11 @@ from experiments.cli import CONFIG_DIR, UsageError, normalize_args, preflight
 from experiments.config import ConfigError, validate
 from experiments.describe import run_line
 from experiments.imdb_data import DataError
+from experiments.quiet import start_tensorflow
 from experiments.threads import limit_threads, threads_per_job
 
 log = logging.getLogger("experiments")
+SWEEP_JOBS = "EXPERIMENTS_SWEEP_JOBS"  # how many jobs the launch has, for each job's line
 # JAX reports at INFO that this machine has no TPU; Hydra's logging would print it for every job.
 logging.getLogger("jax._src.xla_bridge").setLevel(logging.WARNING)
 
@@ -37,24 +37,40 @@ def _run(cfg):
     except ConfigError as error:
         _fail(error)
     threads = threads_per_job(cfg.trainer.threads, hydra_cfg.launcher)
-    from experiments.runner import completed_before, run  # TensorFlow: only for a good config
+    start_tensorflow()  # only for a good config
+    from experiments.runner import completed_before, run
 
     limit_threads(threads)
     run_dir = Path(hydra_cfg.runtime.output_dir)
+    # In a sweep, each job's line says which job it was: "job 3/20 · dense · ...".
+    job = (
+        f"job {hydra_cfg.job.num + 1}/{os.environ.get(SWEEP_JOBS, '?')} · "
+        if hydra_cfg.mode == RunMode.MULTIRUN
+        else ""
+    )
     if completed_before(cfg, run_dir):
         log.info("%s already holds a completed run of this config: skipped", run_dir)
+        print(f"{job}skipped: {run_dir} already holds a completed run of this config", flush=True)
         return
     try:
         metrics = run(cfg, run_dir, threads)
     except (ConfigError, DataError) as error:  # every job would fail alike: stop here, in one line
         _fail(error)
     except Exception:
-        if hydra_cfg.mode != RunMode.MULTIRUN:
+        if not job:
             raise
         # One failed job must not end a sweep: metrics.json records it, the statistics list it.
         log.exception("job failed (recorded in %s/metrics.json); the sweep goes on", run_dir)
-    else:
-        print(run_line(metrics, cfg, run_dir), flush=True)  # what the run found, and where its files are
+        metrics = _recorded(run_dir) or {"task": cfg.task.name, "attention": cfg.attention.name, "seed": cfg.seed,
+                                         "status": "failed", "reason": f"see {run_dir / 'run.log'}"}  # fmt: skip
+    print(f"{job}{run_line(metrics, cfg, run_dir)}", flush=True)  # what the run found, and where its files are
+
+
+def _recorded(run_dir):
+    try:
+        return json.loads((run_dir / "metrics.json").read_text())
+    except (OSError, ValueError):
+        return None
 
 
 def _interrupt(signum, frame):
@@ -66,9 +82,11 @@ def main():
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         sys.argv[1:] = normalize_args(sys.argv[1:])
-        preflight(sys.argv[1:])
+        jobs = preflight(sys.argv[1:])
     except (UsageError, ConfigError) as error:
         _fail(error)
+    if jobs is not None:
+        os.environ[SWEEP_JOBS] = str(jobs)  # the processes that run the jobs inherit it
     _run()
 
 

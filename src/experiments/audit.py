@@ -16,19 +16,16 @@ import argparse
 import importlib
 import json
 import logging
-import os
 import sys
 import time
 from pathlib import Path
-
-# TensorFlow's C++ log lines are CUDA probing noise on a CPU machine; TF_CPP_MIN_LOG_LEVEL=0 shows them.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np
 from matplotlib.figure import Figure
 from omegaconf import OmegaConf
 
 from experiments.config import compose
+from experiments.quiet import start_tensorflow
 
 AUDIT_JSON = "audit.json"
 AUDIT_PNG = "audit.png"
@@ -167,6 +164,7 @@ def audit_run(run_dir, samples=None, permutations=None):
     if "audit" not in cfg.task:  # a run from before task.audit existed: today's settings of its task
         cfg.task.audit = compose([f"task={cfg.task.name}"]).task.audit
 
+    start_tensorflow()
     import keras
 
     import attention  # noqa: F401  (registers the layers for loading)

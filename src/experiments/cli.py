@@ -5,6 +5,7 @@ Nothing here imports TensorFlow, so bad input fails in well under a second.
 
 import difflib
 import itertools
+import math
 import os
 import re
 import tempfile
@@ -116,7 +117,8 @@ def _explain(error, known_keys):
 
 
 def _jobs(overrides, multirun, params):
-    """The override list of every job of the launch (sweeps expanded; presets' sweeper params too)."""
+    """The override lists of the launch's jobs (sweeps expanded; presets' sweeper params too), the
+    first MAX_CHECKED_JOBS of them, and how many jobs there are in all."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
     parser = OverridesParser.create()
@@ -133,7 +135,7 @@ def _jobs(overrides, multirun, params):
         else:
             choices.append([override.input_line or prefix])
     jobs = [list(job) for job in itertools.islice(itertools.product(*choices), MAX_CHECKED_JOBS)]
-    return jobs or [[]]
+    return jobs or [[]], math.prod(len(c) for c in choices)
 
 
 def _writable(directory):
@@ -176,12 +178,13 @@ def _same_sweep(sweep_dir, overrides):
 def preflight(args, config_dir=CONFIG_DIR):
     """Composes and validates every job of the command line before Hydra creates anything.
 
-    Raises UsageError or ConfigError, each one line naming what is wrong and what is accepted.
+    Returns the number of jobs of a sweep (None for a single run, or when Hydra's own options are
+    given). Raises UsageError or ConfigError, each one line naming what is wrong and what is accepted.
     Hydra's own options (`--help`, `--cfg`, ...) are left to Hydra. With HYDRA_FULL_ERROR=1,
     errors keep Hydra's full message and traceback.
     """
     if any(a.startswith("-") and a not in MULTIRUN_FLAGS for a in args):
-        return
+        return None
     from hydra import compose, initialize_config_dir
     from hydra.errors import HydraException
     from hydra.types import RunMode
@@ -194,12 +197,13 @@ def preflight(args, config_dir=CONFIG_DIR):
     multirun = len(overrides) < len(args)
     with initialize_config_dir(config_dir=str(config_dir), version_base="1.3"):
         try:
-            first = _jobs(overrides, True, {})[0]  # a preset may make the launch a sweep: ask it first
+            first = _jobs(overrides, True, {})[0][0]  # a preset may make the launch a sweep: ask it first
             base = compose(config_name="config", overrides=first, return_hydra_config=True)
             multirun = multirun or base.hydra.mode == RunMode.MULTIRUN
             params = base.hydra.sweeper.get("params")
             params = OmegaConf.to_container(params) if params is not None else {}
-            for job in _jobs(overrides, multirun, params):
+            jobs, total = _jobs(overrides, multirun, params)
+            for job in jobs:
                 validate(compose(config_name="config", overrides=job))
         except (HydraException, OmegaConfBaseException) as error:
             if os.environ.get("HYDRA_FULL_ERROR") == "1":
@@ -210,3 +214,4 @@ def preflight(args, config_dir=CONFIG_DIR):
     if multirun:
         _same_sweep(where, overrides)
     _writable(where)
+    return total if multirun else None

@@ -9,6 +9,7 @@ import json
 import logging
 import math
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -27,6 +28,15 @@ log = logging.getLogger("experiments")
 ATTENTION_LAYER = "attention"
 BACKUP_DIR = "backup"  # in the run directory while training; gone when training ends
 PREDICT_BATCH = 256
+
+
+def keras_verbosity(setting, stream=None):
+    """`trainer.verbose` for Keras: `auto` is the per-batch progress bar on a terminal and one line
+    per epoch elsewhere (under make, in logs and in CI, where a bar redrawn per batch is noise)."""
+    if setting != "auto":
+        return setting
+    stream = stream or sys.stdout
+    return 1 if stream.isatty() else 2
 
 
 def seed_everything(seed):
@@ -198,7 +208,7 @@ def _train_and_probe(cfg, run_dir, record):
         epochs=cfg.task.epochs,
         batch_size=cfg.task.batch_size,
         callbacks=callbacks,
-        verbose=cfg.trainer.verbose,
+        verbose=keras_verbosity(cfg.trainer.verbose),
         **validation,
     )
     # Every epoch's logs, those of a first try that was killed included (Keras' History has only

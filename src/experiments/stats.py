@@ -339,6 +339,27 @@ def write_summary(sweep_dir, label=None):
     return runs
 
 
+def group_tables(summary_md):
+    """For the terminal: summary.md's line of job counts and, per task, its first table (the
+    accuracy, or the task's metric, per attention variant)."""
+    lines = summary_md.splitlines()
+    kept = [next((line for line in lines if " jobs: " in line), "")]
+    section = None
+    for line in lines:
+        if line.startswith("## "):
+            section = [line]
+        elif section is not None and line.startswith("### ") and len(section) == 1:
+            section.append(line)
+        elif section is not None and line.startswith("|"):
+            section.append(line)
+        elif section is not None and len(section) > 2:  # the first table has ended
+            kept += ["", *section]
+            section = None
+    if section is not None and len(section) > 2:
+        kept += ["", *section]
+    return "\n".join(kept)
+
+
 class SweepSummary(Callback):
     """Hydra callback: the statistics at the end of every multirun, from the jobs' files."""
 
@@ -346,7 +367,8 @@ class SweepSummary(Callback):
         sweep_dir = Path(config.hydra.sweep.dir)
         if sweep_dir.is_dir():
             write_summary(sweep_dir)
-            print(f"sweep summary: {sweep_dir / 'summary.md'}")
+            print(f"\n{group_tables((sweep_dir / 'summary.md').read_text())}\n")
+            print(f"sweep summary: {sweep_dir / 'summary.md'} (and summary.csv, summary.png)", flush=True)
 
 
 def main(argv=None):

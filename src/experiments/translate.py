@@ -7,12 +7,11 @@ the ISO date and writes the alignment heatmap (output characters × input charac
 """
 
 import argparse
-import os
 import re
 import sys
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+from experiments.quiet import start_tensorflow
 
 
 class TranslateError(RuntimeError):
@@ -49,7 +48,8 @@ def translate(run_dir, text):
     if not text.strip():
         raise TranslateError("the text to translate is empty; give a date such as 'Saturday 9 May 2018'")
 
-    import keras  # TensorFlow starts here: after the cheap checks
+    start_tensorflow()  # after the cheap checks
+    import keras
 
     from attention import attention_weights
     from experiments.dates_data import CharVocabulary, read_vocabularies

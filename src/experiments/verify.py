@@ -24,9 +24,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-# TensorFlow's C++ log lines are CUDA probing noise on a CPU machine; TF_CPP_MIN_LOG_LEVEL=0 shows them.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
 from omegaconf import OmegaConf
 
 from experiments import provenance
