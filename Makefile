@@ -18,7 +18,7 @@ endif
 .DEFAULT_GOAL := help
 .PHONY: help install run lint format test test-fast test-backend readme sweep stats clean \
         dense lstm_before lstm_after multidim_per_dim multidim_shared \
-        add_two_numbers find_max imdb imdb_quick imdb_table dates translate bench report \
+        add_two_numbers find_max imdb imdb_quick imdb_table dates translate bench report tensorboard \
         results verify publish audit
 
 help: ## list the targets
@@ -102,6 +102,10 @@ $(PEER_VENV)/.installed: $(INSTALLED)
 
 bench: $(INSTALLED) $(PEER_VENV)/.installed ## speed: ours vs the floor, Keras' layers, attention 5.0.0, each backend; joblib sweep (about 10 min)
 	$(PY) benchmarks/bench.py --peer-python $(PEER_VENV)/bin/python $(ARGS)
+
+TENSORBOARD_PORT ?= 6006
+tensorboard: $(INSTALLED) ## TensorBoard over every run under outputs/, served on 127.0.0.1 only (TENSORBOARD_PORT=6006)
+	$(VENV)/bin/tensorboard --logdir outputs --host 127.0.0.1 --port $(TENSORBOARD_PORT)
 
 report: $(INSTALLED) ## one HTML page of every run and sweep under outputs/: outputs/report/index.html
 	$(PY) -m experiments.report $(ARGS)

@@ -87,6 +87,30 @@ def test_add_two_numbers_saves_a_frame_per_epoch_and_a_gif_of_them(compose_confi
     assert frames == [f"attention_map_epoch{e:03d}.png" for e in (1, 2, 3)]
     assert Image.open(tmp_path / "attention_map.gif").n_frames == 3
     assert metrics["stopped_epoch"] is None and 1 <= metrics["best_epoch"] <= 3
+    # TensorBoard: the scalars per epoch, and the same attention map as an image per epoch.
+    assert _tensorboard_steps(tmp_path, "train")["epoch_loss"] == [0, 1, 2]
+    assert _tensorboard_steps(tmp_path, "validation")["epoch_loss"] == [0, 1, 2]
+    assert _tensorboard_steps(tmp_path, "attention") == {"attention_map": [0, 1, 2]}
+
+
+def _tensorboard_steps(run_dir, run):
+    """{tag: [steps]} of one TensorBoard run of a run directory, read back from its event files."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(run_dir / "tensorboard" / run), size_guidance={"tensors": 0})
+    events.Reload()
+    return {tag: [event.step for event in events.Tensors(tag)] for tag in events.Tags()["tensors"]}
+
+
+def test_tensorboard_logs_hold_the_scalars_and_change_no_number(compose_config, tmp_path):
+    logged = run(compose_config("task=dense", "debug=smoke", "task.epochs=2"), tmp_path / "on")
+    steps = _tensorboard_steps(tmp_path / "on", "train")
+    assert steps["epoch_loss"] == steps["epoch_accuracy"] == [0, 1]
+    plain = run(
+        compose_config("task=dense", "debug=smoke", "task.epochs=2", "trainer.tensorboard=false"), tmp_path / "off"
+    )
+    assert not (tmp_path / "off" / "tensorboard").exists()
+    assert run_numbers(plain) == run_numbers(logged) and plain["config"] == logged["config"]
 
 
 def test_the_saved_run_model_reloads_to_the_same_predictions(compose_config, tmp_path):

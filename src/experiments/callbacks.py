@@ -7,6 +7,7 @@ from pathlib import Path
 
 import keras
 import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 from experiments.plots import save_animation
 
@@ -25,15 +26,21 @@ class EvaluateEachEpoch(keras.callbacks.Callback):
 
 
 class AttentionFrames(keras.callbacks.Callback):
-    """After every epoch, draws the probe's attention with `figure` into `directory`/epochs/;
+    """After every epoch, draws the probe's attention with `figure` into `directory`/epochs/ (and,
+    given a `tensorboard` log directory, as an image of its `attention/` run, step = the epoch);
     at the end of training, puts all epochs together into `directory`/<figure name>.gif.
     """
 
-    def __init__(self, attend, probe, figure, title, directory):
+    def __init__(self, attend, probe, figure, title, directory, tensorboard=None):
         super().__init__()
         self.attend, self.probe, self.figure = attend, probe, figure
         self.title, self.directory = title, directory
         self.frames = []  # (epoch, weights): small, the probe is a handful of samples
+        self.images = None
+        if tensorboard is not None:
+            import tensorflow as tf
+
+            self.images = tf.summary.create_file_writer(str(Path(tensorboard) / "attention"))
 
     def _draw(self, frame, fig=None):
         epoch, weights = frame
@@ -45,7 +52,17 @@ class AttentionFrames(keras.callbacks.Callback):
         self.frames.append(frame)
         epochs_dir = self.directory / "epochs"
         epochs_dir.mkdir(exist_ok=True)
-        self._draw(frame).savefig(epochs_dir / f"{self.figure.__name__}_epoch{epoch + 1:03d}.png", dpi=80)
+        fig = self._draw(frame)
+        fig.savefig(epochs_dir / f"{self.figure.__name__}_epoch{epoch + 1:03d}.png", dpi=80)
+        if self.images is not None:
+            import tensorflow as tf
+
+            canvas = FigureCanvasAgg(fig)
+            canvas.draw()
+            pixels = np.asarray(canvas.buffer_rgba())[..., :3]
+            with self.images.as_default():
+                tf.summary.image(self.figure.__name__, pixels[None], step=epoch)  # as Keras counts the scalars
+            self.images.flush()
 
     def on_train_end(self, logs=None):
         if self.frames:

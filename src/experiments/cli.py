@@ -79,7 +79,7 @@ def normalize_args(args, config_dir=CONFIG_DIR):
 
 MAX_CHECKED_JOBS = 200  # a larger sweep is checked on its first values; each job still checks itself
 # Settings that change no number: a sweep resumed with another value is the same sweep.
-NUMBER_NEUTRAL = ("trainer.verbose", "trainer.threads")
+NUMBER_NEUTRAL = ("trainer.verbose", "trainer.threads", "trainer.tensorboard")
 
 
 def _one_line(error):

@@ -92,4 +92,5 @@ def config_fingerprint(cfg):
     trainer = settings.get("trainer", {})
     trainer.pop("verbose", None)  # how much it prints changes no number
     trainer.pop("threads", None)  # nor, with deterministic ops, how many threads compute it (tested)
+    trainer.pop("tensorboard", None)  # nor whether TensorBoard's logs are written (tested)
     return hashlib.sha1(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]

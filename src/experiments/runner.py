@@ -5,6 +5,7 @@ its data, its model and where its attention should look.
 """
 
 import importlib
+import importlib.util
 import json
 import logging
 import math
@@ -28,6 +29,7 @@ log = logging.getLogger("experiments")
 ATTENTION_LAYER = "attention"
 BACKUP_DIR = "backup"  # in the run directory while training; gone when training ends
 PREDICT_BATCH = 256
+TENSORBOARD_DIR = "tensorboard"  # Keras' TensorBoard logs: train/, validation/ and the attention images
 
 
 def keras_verbosity(setting, stream=None):
@@ -132,9 +134,16 @@ def _callbacks(cfg, run_dir, data, attend, probe, title):
     # After the stopper: it saves the stopper's state of each epoch (weights, optimizer, epoch,
     # dropout's random state), so that a killed run started again in run_dir goes on from there.
     callbacks.append(ResumableTraining(run_dir / BACKUP_DIR, stopper, config_fingerprint(cfg)))
+    tensorboard = None
+    if cfg.trainer.get("tensorboard"):
+        if importlib.util.find_spec("tensorflow") is None:  # Keras writes its logs with tf.summary
+            log.warning("trainer.tensorboard: TensorFlow is not installed, so no TensorBoard logs are written")
+        else:
+            tensorboard = run_dir / TENSORBOARD_DIR
+            callbacks.append(keras.callbacks.TensorBoard(str(tensorboard), write_graph=False, profile_batch=0))
     if cfg.task.get("epoch_figure") and attend is not None:
         figure = FIGURES[cfg.task.epoch_figure]
-        callbacks.append(AttentionFrames(attend, probe, figure, title, run_dir))
+        callbacks.append(AttentionFrames(attend, probe, figure, title, run_dir, tensorboard))
     return callbacks
 
 
