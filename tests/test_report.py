@@ -96,6 +96,45 @@ def test_each_task_shows_its_latest_completed_run_and_what_it_should_show(output
     assert f"{made['cpu']} × {made['cores']}" in html
 
 
+def test_a_full_size_run_is_headlined_over_a_newer_smoke_run(outputs, tmp_path):
+    """A smoke run of seed 1 newer than a full run of seed 0: the full run is the headline, and the
+    smoke run is listed below it, marked as smoke. (The full run is the smoke run's files with the
+    task's default size and epochs written into its config: what the report reads.)"""
+    from omegaconf import OmegaConf
+
+    from experiments.report import task_defaults
+
+    root = tmp_path / "outputs"
+    shutil.copytree(outputs, root)
+    smoke = next(root.glob("runs/dense/*/*/metrics.json")).parent
+    full = smoke.with_name("seed0_full")
+    shutil.copytree(smoke, full)
+    attention, samples, epochs = task_defaults("dense")
+    config = OmegaConf.load(full / ".hydra" / "config.yaml")
+    config.task.samples = samples
+    OmegaConf.save(config, full / ".hydra" / "config.yaml")
+    (full / ".hydra" / "overrides.yaml").write_text("- task=dense\n")
+    metrics = json.loads((full / "metrics.json").read_text())
+    (full / "metrics.json").write_text(json.dumps({**metrics, "epochs": epochs, "attention": attention}))
+    smoke_metrics = json.loads((smoke / "metrics.json").read_text())
+    (smoke / "metrics.json").write_text(json.dumps({**smoke_metrics, "seed": 1}))  # written last: the newest
+
+    html = build(root).read_text(encoding="utf-8")
+    dense = html[
+        html.index('<section id="task-dense">') : html.index("</section>", html.index('<section id="task-dense">'))
+    ]
+    assert f'<a href="../runs/dense/{full.parent.name}/seed0_full/">run directory</a>' in dense
+    assert "A smoke run" not in dense  # the headline is the full run
+    listed = dense[dense.index('<table class="others">') :]
+    assert (
+        f"../runs/dense/{full.parent.name}/{smoke.name}/" in listed and '<td class="text failed">smoke</td>' in listed
+    )
+    # With the full run gone, the smoke run is the headline, and says so.
+    shutil.rmtree(full)
+    html = build(root).read_text(encoding="utf-8")
+    assert "A smoke run (debug=smoke" in html
+
+
 def test_the_faithfulness_section_shows_each_tasks_audit(outputs):
     html = build(outputs).read_text(encoding="utf-8")
     assert '<section id="faithful">' in html

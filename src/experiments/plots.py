@@ -205,6 +205,9 @@ def training_curves(history, title):
                 ax.plot(np.arange(1, len(values) + 1), values, style, ms=3, label=(prefix or "train_").rstrip("_"))
         ax.set_xlabel("epoch")
         ax.set_ylabel(metric)
+        # Whole epochs only, and room around them: one epoch is one marker at 1, not a line on 0.95-1.05.
+        epochs = max(len(history.get(prefix + metric) or []) for prefix in ("", "val_", "test_"))
+        ax.set_xlim(0.5, max(epochs, 1) + 0.5)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.legend()
     fig.suptitle(title)

@@ -1,8 +1,9 @@
 """`python -m experiments.report [DIR]`: one HTML page of everything under `outputs/` (or DIR).
 
 Writes DIR/report/index.html:
-- one section per task, with its latest completed run's figures, attention quality and test metrics,
-  and its config one click away;
+- one section per task, headlining its newest full-size run of the task's default variant (a smoke
+  run only when there is nothing else), with its figures, attention quality, test metrics and config
+  one click away, and a table of every other run of the task;
 - "Is the attention faithful?": per task, the latest audited run's `audit.json` (agreement with
   gradient and leave-one-out, permutation, erasure, ground-truth hit rates) and `audit.png`;
 - every failed run, with its reason;
@@ -15,15 +16,20 @@ server, and rebuilding after one more run only reads the runs' small JSON and YA
 """
 
 import datetime
+import functools
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
+from omegaconf import OmegaConf
 
 from experiments.cli import CONFIG_DIR
+from experiments.config import compose
+from experiments.describe import quality_text, test_text
 from experiments.stats import PROTOCOLS, group_statistics, read_audit, read_runs
 
 # The seeds' own numbers, where they give some: seed 004's IMDB table (10 runs, max test accuracy
@@ -64,6 +70,10 @@ class Run:
     config_link: str = ""
     figures: list = field(default_factory=list)
     audit: dict = None  # audit.json, where the run was audited
+    samples: int = None  # training samples (task.samples)
+    kind: str = "full"  # "full" (the task's default size and epochs), "reduced", or "smoke" (debug=smoke)
+    headline: str = ""  # the test metric in a few words
+    quality: str = ""  # the attention quality in a few words
 
     @property
     def status(self):
@@ -88,15 +98,55 @@ def _relative(path, report_dir):
     return Path(os.path.relpath(path, report_dir)).as_posix()
 
 
+@functools.cache
+def task_defaults(task):
+    """(default attention, samples, epochs) of a task as its config file sets them; None if unknown."""
+    try:
+        cfg = compose([f"task={task}"])
+    except Exception:  # a task of another version of the suite: nothing to compare with
+        return None
+    return cfg.attention.name, cfg.task.samples, cfg.task.epochs
+
+
+def _kind(run):
+    """Whether a run is full size: smoke runs say so in their overrides; a run of the task's own
+    samples and epochs is full; anything smaller or shorter is reduced."""
+    if re.search(r"^- debug=smoke$", run.overrides, re.M):
+        return "smoke"
+    defaults = task_defaults(run.metrics.get("task"))
+    if defaults is None or run.samples is None:
+        return "full"
+    return "full" if (run.samples, run.metrics.get("epochs")) == defaults[1:] else "reduced"
+
+
+def headline_run(task_runs):
+    """The run a task's section shows: the newest full-size run of the task's default variant, else
+    the newest full-size run, else the newest reduced one, and a smoke run only when there is nothing
+    else. Completed runs only; `task_runs` are newest first."""
+    completed = [r for r in task_runs if r.status == "completed"]
+    if not completed:
+        return None
+    default = (task_defaults(completed[0].metrics.get("task")) or (None,))[0]
+    return max(
+        completed,  # max() keeps the first of equals: the newest
+        key=lambda r: (r.kind == "full" and r.metrics.get("attention") == default, r.kind == "full", r.kind != "smoke"),
+    )
+
+
 def find_runs(root, report_dir):
     """Every run directory under `root` (single runs and sweep jobs), newest first."""
     runs = []
     for run_dir, metrics in read_runs(root, skip=report_dir):
         run = Run(run_dir, _relative(run_dir, report_dir), metrics, (run_dir / "metrics.json").stat().st_mtime)
-        overrides = run_dir / ".hydra" / "overrides.yaml"
+        overrides, config = run_dir / ".hydra" / "overrides.yaml", None
         if overrides.is_file():
             run.overrides = overrides.read_text()
             run.config_link = _relative(run_dir / ".hydra" / "config.yaml", report_dir)
+            config = OmegaConf.load(run_dir / ".hydra" / "config.yaml")
+            run.samples = config.task.get("samples")
+        run.kind = _kind(run)
+        run.headline = test_text(metrics, config)
+        run.quality = quality_text(metrics.get("attention_quality"))
         # Where the model looks first; how it trained after.
         names = sorted(metrics.get("figures", []), key=lambda name: name == "training_curves.png")
         run.figures = [f"{run.link}/{name}" for name in names if (run_dir / name).is_file()]
@@ -174,12 +224,13 @@ def build(root="outputs"):
         key=lambda t: (TASK_ORDER.index(t) if t in TASK_ORDER else len(TASK_ORDER), t),
     ):
         task_runs = [r for r in runs if r.metrics.get("task") == task]
-        latest = next((r for r in task_runs if r.status == "completed"), None)
+        headline = headline_run(task_runs)
         tasks.append(
             {
                 "name": task,
                 "description": task_description(task),
-                "latest": latest,
+                "headline": headline,
+                "others": [r for r in task_runs if r is not headline],
                 "count": len(task_runs),
                 "failed": sum(r.status != "completed" for r in task_runs),
                 "audited": next((r for r in task_runs if r.audit), None),
