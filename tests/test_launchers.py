@@ -31,8 +31,14 @@ def _sweep_command(sweep_dir, *overrides, seeds="0..1"):
             f"hydra.sweep.dir={sweep_dir}", *overrides]  # fmt: skip
 
 
-def _sweep(sweep_dir, *overrides, env=None):
-    return subprocess.run(_sweep_command(sweep_dir, *overrides), capture_output=True, text=True, timeout=600, env=env)
+def _sweep(sweep_dir, *overrides, env=None, prefix=()):
+    command = [*prefix, *_sweep_command(sweep_dir, *overrides)]
+    return subprocess.run(command, capture_output=True, text=True, timeout=600, env=env)
+
+
+# A network namespace of the command's own, with only the loopback interface up: Ray's servers
+# listen on every interface whatever its init options say, and here there is only 127.0.0.1.
+LOOPBACK_ONLY = ["unshare", "--net", "--", "sh", "-c", 'ip link set lo up && exec "$@"', "sh"]
 
 
 def _metrics(sweep_dir, seed):
@@ -76,6 +82,9 @@ def ray_on_loopback():
     directory (a Unix socket's path is short) that is removed afterwards with anything new in ~/.ray."""
     if not _plugin("hydra_ray_launcher"):
         pytest.skip("Ray is not installed: pip install -e '.[ray]'")
+    probe = subprocess.run([*LOOPBACK_ONLY, "true"], capture_output=True, text=True)
+    if probe.returncode != 0:
+        pytest.skip(f"no network namespace of loopback only here (unshare needs root): {probe.stderr.strip()}")
     home_ray = Path.home() / ".ray"
     before = set(home_ray.rglob("*")) if home_ray.exists() else None
     temp = Path(tempfile.mkdtemp(prefix="ray-", dir="/tmp"))
@@ -99,7 +108,7 @@ def test_a_ray_sweep_runs_on_loopback_and_ends_with_its_statistics(ray_on_loopba
         f"+hydra.launcher.ray.init._temp_dir={temp}",
         "+hydra.launcher.ray.remote.num_cpus=1",
     ]
-    _check_sweep(tmp_path, _sweep(tmp_path, *overrides, env=env), threads=1)
+    _check_sweep(tmp_path, _sweep(tmp_path, *overrides, env=env, prefix=LOOPBACK_ONLY), threads=1)
     assert any(temp.glob("session_*")), "Ray kept its files elsewhere than the directory it was given"
 
 
