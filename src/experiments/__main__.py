@@ -61,8 +61,9 @@ def _run(cfg):
             raise
         # One failed job must not end a sweep: metrics.json records it, the statistics list it.
         log.exception("job failed (recorded in %s/metrics.json); the sweep goes on", run_dir)
-        metrics = _recorded(run_dir) or {"task": cfg.task.name, "attention": cfg.attention.name, "seed": cfg.seed,
-                                         "status": "failed", "reason": f"see {run_dir / 'run.log'}"}  # fmt: skip
+        metrics = _recorded(run_dir) or dict(  # it failed before it could write metrics.json
+            task=cfg.task.name, attention=cfg.attention.name, seed=cfg.seed, status="failed", reason="see run.log"
+        )
     print(f"{job}{run_line(metrics, cfg, run_dir)}", flush=True)  # what the run found, and where its files are
 
 
