@@ -250,7 +250,13 @@ def test_a_sweep_resumes_from_its_committed_record_without_rerunning(tmp_path):
     assert (fresh / "dense/block_2d/seed=0/metrics.json").read_text() == before  # skipped, not run again
     assert not (fresh / "dense/block_2d/seed=0/model.keras").exists()
     assert (fresh / "dense/block_2d/seed=1/model.keras").is_file()  # the missing job ran
+    # Hydra rewrites the config of the job it skipped (here: as a newer checkout would); the record
+    # keeps the config the run was made with.
+    config = "dense/block_2d/seed=0/.hydra/config.yaml"
+    made_with = (record / config).read_text()
+    (fresh / config).write_text(made_with + "# written again by the sweep that resumed\n")
     assert results.copy_record(fresh, record) == 2
+    assert (record / config).read_text() == made_with
     assert "2 jobs: 2 completed" in (record / "summary.md").read_text()
 
 

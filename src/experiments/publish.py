@@ -31,12 +31,21 @@ from experiments.stats import (
     differences,
     group_statistics,
     number,
+    p_value_text,
     read_audit,
     read_runs,
     statistics_table,
 )
 
 SUITE_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _p(p):
+    """ "= 0.0033", or "< 0.0001": for "Welch p ..." in a sentence."""
+    text = p_value_text(p)
+    return text if text.startswith("<") else f"= {text}"
+
+
 README = SUITE_ROOT / "README.md"
 RECORDS = SUITE_ROOT / "docs" / "results"
 BLOCK = re.compile(
@@ -252,7 +261,7 @@ def _protocol_tables(runs):
             continue
         text += f"\n{title}:\n\n" + "\n".join(statistics_table(table)) + "\n"
         for row in differences(runs, column).itertuples():
-            text += f"\n{row.a} − {row.b}: {row.difference:+.2f} points, Welch p = {number(row.p_value, 4)}.\n"
+            text += f"\n{row.a} − {row.b}: {row.difference:+.2f} points, Welch p {_p(row.p_value)}.\n"
     return text.lstrip("\n")
 
 
@@ -343,7 +352,7 @@ def block_imdb_table(root):
     text = _table(header, rows)
     for column, protocol in (("max_test_accuracy", "the seed's protocol"), ("test_accuracy", "the honest protocol")):
         for row in differences(runs, column).itertuples():
-            text += f"\n- In {protocol}: {row.a} − {row.b} = {row.difference:+.2f} points, Welch p = {number(row.p_value, 4)}."
+            text += f"\n- In {protocol}: {row.a} − {row.b} = {row.difference:+.2f} points, Welch p {_p(row.p_value)}."
     first, last = _span(record)
     launched = {(m.get("provenance") or {}).get("cores") for _, m, _ in record.jobs}
     threads = sorted({m.get("threads") for _, m, _ in record.jobs}, key=str)

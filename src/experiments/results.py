@@ -31,6 +31,7 @@ from experiments.stats import write_summary
 SUITE_ROOT = Path(__file__).resolve().parents[2]
 RECORDS = SUITE_ROOT / "docs" / "results"
 JOB_FILES = ("metrics.json", ".hydra/overrides.yaml", ".hydra/config.yaml", "audit.json")
+HYDRA_FILES = (".hydra/overrides.yaml", ".hydra/config.yaml")
 SUMMARY_FILES = ("summary.csv", "summary.md", "summary.png")
 
 
@@ -101,6 +102,10 @@ def _completed(job_dir):
         return False
 
 
+def _read_bytes(path):
+    return path.read_bytes() if path.is_file() else None
+
+
 def _copy(source, target):
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy2(source, target)
@@ -138,9 +143,14 @@ def copy_record(sweep_dir, record_dir, figures=()):
             shutil.copytree(job, staging / job.relative_to(record_dir))
     for job in jobs:
         relative = job.relative_to(sweep_dir)
+        # A run the record holds already keeps its Hydra files as recorded: a sweep that resumes
+        # rewrites them in the jobs it skips, with the config of the code that resumed it.
+        recorded = record_dir / relative
+        same_run = _read_bytes(recorded / "metrics.json") == _read_bytes(job / "metrics.json")
         for name in JOB_FILES:
-            if (job / name).is_file():
-                _copy(job / name, staging / relative / name)
+            source = recorded if same_run and name in HYDRA_FILES and (recorded / name).is_file() else job
+            if (source / name).is_file():
+                _copy(source / name, staging / relative / name)
         drawn = json.loads((job / "metrics.json").read_text()).get("figures", [])
         for name in drawn + (["audit.png"] if (job / "audit.png").is_file() else []):
             path = f"{relative.as_posix()}/{name}"

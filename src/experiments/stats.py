@@ -226,6 +226,11 @@ def number(value, digits=2):
     return "–" if value is None or (isinstance(value, float) and np.isnan(value)) else f"{value:.{digits}f}"
 
 
+def p_value_text(p):
+    """A p-value to 4 decimals; below that, "< 0.0001" rather than a p of 0."""
+    return "< 0.0001" if p is not None and p < 0.0001 else number(p, 4)
+
+
 def statistics_table(table):
     variants = list(table.attention)
     lines = ["| | " + " | ".join(variants) + " |", "|---|" + "---|" * len(variants)]
@@ -265,7 +270,7 @@ def markdown(runs, sweep_dir):
             if not diffs.empty:
                 lines += ["", "| A | B | A − B (points) | Welch p-value |", "|---|---|---|---|"]
                 lines += [
-                    f"| {r.a} | {r.b} | {r.difference:+.2f} | {number(r.p_value, 4)} |" for r in diffs.itertuples()
+                    f"| {r.a} | {r.b} | {r.difference:+.2f} | {p_value_text(r.p_value)} |" for r in diffs.itertuples()
                 ]
         if not wrote:
             lines += ["", "No accuracy was recorded for this task; see summary.csv for its runs."]
