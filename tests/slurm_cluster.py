@@ -149,6 +149,7 @@ class SlurmCluster:
                 "SelectType=select/cons_tres",
                 "SelectTypeParameters=CR_Core",
                 "ReturnToService=2",
+                "SlurmdParameters=config_overrides",  # the node as configured, whatever the hardware
                 f"NodeName={self.host} NodeAddr=127.0.0.1 CPUs={self.cpus} RealMemory={NODE_MEMORY_MB} State=UNKNOWN",
                 f"PartitionName=debug Nodes={self.host} Default=YES MaxTime=INFINITE State=UP",
                 "",

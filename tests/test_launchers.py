@@ -121,7 +121,7 @@ def slurm():
     """A one-node Slurm cluster on 127.0.0.1, installed from Debian's packages where missing."""
     if not _plugin("hydra_submitit_launcher"):
         pytest.skip("pip install -e '.[submitit]'")
-    cluster = SlurmCluster()
+    cluster = SlurmCluster(cpus=min(2, CORES))  # at most two: the test needs jobs that wait for a CPU
     try:
         cluster.start()
     except Unavailable as error:
