@@ -111,7 +111,7 @@ def test_a_full_size_run_is_headlined_over_a_newer_smoke_run(outputs, tmp_path):
     shutil.copytree(smoke, full)
     attention, samples, epochs = task_defaults("dense")
     config = OmegaConf.load(full / ".hydra" / "config.yaml")
-    config.task.samples = samples
+    config.task.samples, config.task.epochs = samples, epochs
     OmegaConf.save(config, full / ".hydra" / "config.yaml")
     (full / ".hydra" / "overrides.yaml").write_text("- task=dense\n")
     metrics = json.loads((full / "metrics.json").read_text())

@@ -71,6 +71,7 @@ class Run:
     figures: list = field(default_factory=list)
     audit: dict = None  # audit.json, where the run was audited
     samples: int = None  # training samples (task.samples)
+    epochs: int = None  # the epochs it was set to run (task.epochs; early stopping may end it sooner)
     kind: str = "full"  # "full" (the task's default size and epochs), "reduced", or "smoke" (debug=smoke)
     headline: str = ""  # the test metric in a few words
     quality: str = ""  # the attention quality in a few words
@@ -109,14 +110,14 @@ def task_defaults(task):
 
 
 def _kind(run):
-    """Whether a run is full size: smoke runs say so in their overrides; a run of the task's own
-    samples and epochs is full; anything smaller or shorter is reduced."""
+    """Whether a run is full size: smoke runs say so in their overrides; a run set to the task's own
+    samples and epochs is full (early stopping may end it sooner); anything else is reduced."""
     if re.search(r"^- debug=smoke$", run.overrides, re.M):
         return "smoke"
     defaults = task_defaults(run.metrics.get("task"))
-    if defaults is None or run.samples is None:
-        return "full"
-    return "full" if (run.samples, run.metrics.get("epochs")) == defaults[1:] else "reduced"
+    if defaults is None or run.overrides == "":
+        return "full"  # nothing to compare with
+    return "full" if (run.samples, run.epochs) == defaults[1:] else "reduced"
 
 
 def headline_run(task_runs):
@@ -143,7 +144,7 @@ def find_runs(root, report_dir):
             run.overrides = overrides.read_text()
             run.config_link = _relative(run_dir / ".hydra" / "config.yaml", report_dir)
             config = OmegaConf.load(run_dir / ".hydra" / "config.yaml")
-            run.samples = config.task.get("samples")
+            run.samples, run.epochs = config.task.get("samples"), config.task.get("epochs")
         run.kind = _kind(run)
         run.headline = test_text(metrics, config)
         run.quality = quality_text(metrics.get("attention_quality"))
