@@ -18,7 +18,7 @@ endif
 .DEFAULT_GOAL := help
 .PHONY: help install run lint format test test-fast test-backend readme sweep stats clean \
         dense lstm_before lstm_after multidim_per_dim multidim_shared \
-        add_two_numbers find_max imdb imdb_quick imdb_table dates translate bench report tensorboard \
+        add_two_numbers find_max imdb imdb_quick imdb_table dates sequences translate bench report tensorboard \
         results verify publish audit
 
 help: ## list the targets
@@ -83,6 +83,9 @@ imdb_quick: $(INSTALLED) ## IMDB attention vs none, reduced: 6 short runs, a few
 
 imdb_table: $(INSTALLED) ## the seed's full IMDB table: 20 runs of 10 epochs (hours on CPU); resumable
 	$(EXPERIMENTS) experiment=imdb_table $(ARGS)
+
+sequences: $(INSTALLED) ## your own sequences (task.data.path=FILE.npz|.csv); default: Japanese Vowels, 9 speakers (under a minute)
+	$(EXPERIMENTS) task=sequences $(ARGS)
 
 dates: $(INSTALLED) ## date translation (seed 003): seq2seq with attention, alignment heatmaps (about 2 min)
 	$(EXPERIMENTS) task=dates $(ARGS)

@@ -18,6 +18,11 @@ def quality_text(quality):
         return f"argmax on the maximum: {quality['argmax_accuracy']:.3f}"
     if "field_hit_rate" in quality:
         return f"argmax on the digit's field: {quality['field_hit_rate']:.3f}"
+    if "mean_relative_peak" in quality:
+        return (
+            f"peak at {quality['mean_relative_peak']:.0%} of the sequence on average, "
+            f"entropy {quality['mean_entropy_nats']:.2f} nats, on padding {quality['attention_on_padding']:.0f}"
+        )
     if "mean_peak_weight" in quality:
         return f"mean peak weight {quality['mean_peak_weight']:.4f}, entropy {quality['mean_entropy_nats']:.2f} nats"
     return "–"

@@ -25,6 +25,7 @@ class Probe:
     expected: np.ndarray | None = None  # ground-truth attention, where the task defines one
     tokens: list | None = None  # for text: the token at each input position (None for padding)
     output_tokens: list | None = None  # for text outputs: the token at each output step
+    labels: list | None = None  # for classes: the class name of each probe sample
     quality: dict | None = None  # the task's attention_quality
 
 
@@ -160,6 +161,75 @@ def attention_words(probe, title, fig=None, words_per_line=14, max_words=140):
     return fig
 
 
+def _by_class(probe):
+    """{class name: indices of its probe samples}, in the order the classes first appear."""
+    labels = probe.labels or ["all samples"] * len(probe.weights)
+    groups = {}
+    for i, label in enumerate(labels):
+        groups.setdefault(label, []).append(i)
+    return groups
+
+
+def _grid(fig, count, columns=3):
+    rows = -(-count // columns)
+    axes = np.atleast_1d(fig.subplots(rows, min(columns, count), squeeze=False)).ravel()
+    for ax in axes[count:]:
+        ax.set_axis_off()
+    return axes[:count]
+
+
+def attention_by_class(probe, title, fig=None):
+    """Per class: the mean attention over time with a band from the 10th to the 90th percentile of
+    its samples; for (steps, features) weights (`block_3d`), the mean map of the class instead."""
+    groups = _by_class(probe)
+    rows = -(-len(groups) // 3)
+    fig = _figure(fig, (12, 2.6 * rows + 0.6))
+    for ax, (label, indices) in zip(_grid(fig, len(groups)), groups.items()):
+        weights = probe.weights[indices]
+        if weights.ndim == 3:  # (samples, steps, features): which feature mattered when
+            image = ax.imshow(weights.mean(axis=0).T, cmap="hot", aspect="auto", vmin=0, interpolation="nearest")
+            fig.colorbar(image, ax=ax, pad=0.01)
+            ax.set_ylabel("feature")
+        else:
+            steps = np.arange(weights.shape[1])
+            low, high = np.percentile(weights, [10, 90], axis=0)
+            ax.fill_between(steps, low, high, alpha=0.3, label="10th-90th percentile")
+            ax.plot(steps, weights.mean(axis=0), "-o", ms=3, label="mean")
+            ax.set_ylim(0, None)
+            ax.set_ylabel("attention")
+        ax.set_title(f"{label} ({len(indices)} samples)", fontsize=9)
+        ax.set_xlabel("time step")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    fig.suptitle(title)
+    return fig
+
+
+def attention_samples(probe, title, fig=None, max_samples=9):
+    """A few probe samples (the first of each class, then more): the attention over time above the
+    series itself, its features drawn as lines over the sample's real steps."""
+    groups = list(_by_class(probe).items())
+    chosen, depth = [], 0
+    while len(chosen) < min(max_samples, len(probe.weights)):
+        chosen += [(label, idx[depth]) for label, idx in groups if depth < len(idx)][: max_samples - len(chosen)]
+        depth += 1
+    columns = min(3, len(chosen))
+    rows = -(-len(chosen) // columns)
+    fig = _figure(fig, (12, 3.2 * rows + 0.6))
+    for panel, (label, i) in zip(np.atleast_1d(fig.subfigures(rows, columns, squeeze=False)).ravel(), chosen):
+        top, bottom = panel.subplots(2, 1, sharex=True, height_ratios=[1, 2])
+        weights = probe.weights[i]
+        steps = int(np.any(probe.inputs[i] != 0, axis=-1).sum())
+        heat = weights[:steps].T if weights.ndim == 2 else weights[None, :steps]
+        top.imshow(heat, cmap="hot", aspect="auto", vmin=0, interpolation="nearest")
+        top.set_yticks([])
+        top.set_title(f"{label}: probe sample {i}", fontsize=9)
+        bottom.plot(np.arange(steps), probe.inputs[i][:steps], lw=1)
+        bottom.set_xlabel("time step")
+        bottom.xaxis.set_major_locator(MaxNLocator(integer=True))
+    fig.suptitle(title)
+    return fig
+
+
 def alignment_panel(ax, weights, inputs, outputs, title):
     """One alignment heatmap: output tokens (rows) × input tokens (columns), padding left out."""
     columns = [i for i, token in enumerate(inputs) if token is not None]
@@ -234,4 +304,6 @@ FIGURES = {
     "attention_argmax": attention_argmax,
     "attention_words": attention_words,
     "alignment": alignment,
+    "attention_by_class": attention_by_class,
+    "attention_samples": attention_samples,
 }

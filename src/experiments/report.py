@@ -55,6 +55,7 @@ TASK_ORDER = [
     "find_max",
     "imdb",
     "dates",
+    "sequences",
 ]
 
 

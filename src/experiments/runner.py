@@ -161,6 +161,7 @@ def _new_probe(cfg, task, data):
         expected=ask("expected_attention", x, y),
         tokens=ask("input_tokens", data, x),
         output_tokens=ask("output_tokens", data, y),
+        labels=ask("probe_labels", data, y),
     )
 
 
@@ -190,11 +191,13 @@ def _train_and_probe(cfg, run_dir, record):
 
     attention = _attention_layer(cfg)
     model = task.build_model(cfg.task, attention, data)
-    model.compile(
-        optimizer=instantiate(cfg.trainer.optimizer),
-        loss=_loss(cfg),
-        metrics=list(cfg.task.metrics),
+    # The task's own loss and metrics where its data decides them (a user's file: classes or not).
+    options = (
+        task.compile_options(cfg.task, data)
+        if hasattr(task, "compile_options")
+        else {"loss": _loss(cfg), "metrics": list(cfg.task.metrics)}
     )
+    model.compile(optimizer=instantiate(cfg.trainer.optimizer), **options)
     attend = None
     if attention is not None:
         probe_model = attention_model(model, ATTENTION_LAYER)  # shares the layers being trained

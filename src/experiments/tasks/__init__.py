@@ -19,7 +19,10 @@ A task may also define:
   first `count` test samples ((count, steps), or (count, output steps, steps)), for the
   faithfulness audit's ground truth;
 - `artifacts(cfg, data) -> {file name: text}`: files that belong beside the saved model (for
-  example its vocabularies), written into the run directory.
+  example its vocabularies), written into the run directory;
+- `compile_options(cfg, data) -> {"loss": ..., "metrics": [...]}`: where the data decides the
+  loss and metrics (instead of `task.loss` and `task.metrics`);
+- `probe_labels(cfg, data, y)`: the class name of each probe sample, for per-class figures.
 
 `cfg` is the task's own config node (`conf/task/<name>.yaml`).
 """

@@ -1,0 +1,197 @@
+"""A user's labelled sequences, read and checked before anything trains (`task=sequences`).
+
+Two forms are accepted:
+- `.npz` with `x` (samples, steps, features) and `y` (samples,); optional `lengths` (samples,),
+  `split` ("train" / "validation" / "test" per sample), `feature_names`, `class_names`. Sequences
+  of different lengths either give `lengths` or fill the steps after their end with NaN.
+- `.csv` in long form: one row per step, columns `id`, `step`, the features, and `label`
+  (optional `split`, constant within an id).
+
+Whether the task is classification or regression is read from `y`: strings or integers are
+classes, other numbers a regression target; `objective` forces one. Every problem is a
+`SequenceDataError` of one line that says what is wrong and what is accepted.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from experiments.imdb_data import DataError
+
+OBJECTIVES = ("auto", "classification", "regression")
+SPLITS = ("train", "validation", "test")
+SHIPPED = Path(__file__).parent / "data" / "japanese_vowels.npz"
+
+
+class SequenceDataError(DataError):
+    """A data file that cannot be trained on; the message is one line for the user (and, as every
+    DataError, the command line stops with it before anything trains)."""
+
+
+@dataclass
+class Sequences:
+    """Checked sequences: `x` with 0 after each sequence's end, `mask` True on the real steps."""
+
+    x: np.ndarray  # (samples, steps, features) float32
+    mask: np.ndarray  # (samples, steps) bool
+    y: np.ndarray  # class indices (int) or targets (float32)
+    objective: str  # "classification" or "regression"
+    split: np.ndarray | None  # per sample, from the file, or None
+    feature_names: list
+    class_names: list  # [] for regression
+
+    @property
+    def lengths(self):
+        return self.mask.sum(axis=1)
+
+
+def _read_npz(path):
+    with np.load(path, allow_pickle=False) as data:
+        missing = [name for name in ("x", "y") if name not in data]
+        if missing:
+            raise SequenceDataError(
+                f"{path} has no {' or '.join(missing)} array: a .npz needs x (samples, steps, features) and y (samples,)"
+            )
+        return {name: data[name] for name in data.files}
+
+
+def _read_csv(path):
+    import pandas as pd
+
+    frame = pd.read_csv(path)
+    missing = [c for c in ("id", "step", "label") if c not in frame.columns]
+    if missing:
+        raise SequenceDataError(
+            f"{path} has no column {', '.join(missing)}: a .csv needs id, step, the features and label, a row per step"
+        )
+    features = [c for c in frame.columns if c not in ("id", "step", "label", "split")]
+    if not features:
+        raise SequenceDataError(f"{path} has no feature column besides id, step, label and split")
+    frame = frame.sort_values(["id", "step"], kind="stable")
+    groups = list(frame.groupby("id", sort=False))
+    steps = max(len(g) for _, g in groups)
+    x = np.full((len(groups), steps, len(features)), np.nan, dtype="float64")
+    labels, splits = [], []
+    for i, (sample, rows) in enumerate(groups):
+        if rows["label"].nunique() != 1:
+            raise SequenceDataError(f"{path}: sequence id {sample} has more than one label")
+        try:
+            x[i, : len(rows)] = rows[features].to_numpy(dtype="float64")
+        except ValueError:
+            raise SequenceDataError(f"{path}: the feature columns must hold numbers ({', '.join(features)})") from None
+        labels.append(rows["label"].iloc[0])
+        if "split" in rows:
+            splits.append(rows["split"].iloc[0])
+    data = {"x": x, "y": np.array(labels), "feature_names": np.array(features)}
+    if splits:
+        data["split"] = np.array(splits)
+    return data
+
+
+def _objective(y, forced):
+    if forced not in OBJECTIVES:
+        raise SequenceDataError(f"task.objective must be one of {', '.join(OBJECTIVES)}, got {forced!r}")
+    numeric = np.issubdtype(y.dtype, np.number) or y.dtype == bool
+    if forced == "regression" and not numeric:
+        raise SequenceDataError("task.objective=regression needs numbers in y, and y holds strings")
+    if forced != "auto":
+        return forced
+    whole = (numeric and np.issubdtype(y.dtype, np.integer)) or y.dtype == bool
+    return "classification" if not numeric or whole else "regression"
+
+
+def _labels(y, objective):
+    if objective == "regression":
+        y = y.astype("float64")
+        if not np.all(np.isfinite(y)):
+            raise SequenceDataError("y holds NaN or infinite values: every sample needs a finite target")
+        return y.astype("float32"), []
+    names, codes = np.unique(y.astype(str) if not np.issubdtype(y.dtype, np.number) else y, return_inverse=True)
+    if len(names) < 2:
+        raise SequenceDataError(f"y has one class only ('{names[0]}'): classification needs at least two")
+    return codes.astype("int32"), [str(n) for n in names]
+
+
+def _mask(x, lengths):
+    """(samples, steps) True on the real steps: from `lengths`, or from NaN after each sequence."""
+    samples, steps = x.shape[:2]
+    if lengths is not None:
+        lengths = np.asarray(lengths)
+        if lengths.shape != (samples,) or not np.issubdtype(lengths.dtype, np.integer):
+            raise SequenceDataError(f"lengths must be {samples} integers, one per sample, got shape {lengths.shape}")
+        if lengths.min() < 1 or lengths.max() > steps:
+            raise SequenceDataError(
+                f"lengths must lie in 1..{steps} (the steps of x), got {lengths.min()}..{lengths.max()}"
+            )
+        return np.arange(steps)[None, :] < lengths[:, None]
+    present = ~np.all(np.isnan(x), axis=2)  # a step of NaN in every feature is padding
+    mask = np.cumsum(present[:, ::-1], axis=1)[:, ::-1] > 0  # real up to the last present step
+    if not mask.any(axis=1).all():
+        raise SequenceDataError(f"sample {int(np.argmin(mask.any(axis=1)))} of x is empty: every feature is NaN")
+    return mask
+
+
+def load_sequences(path=None, objective="auto", max_steps=None):
+    """Reads and checks a `.npz` or `.csv` of labelled sequences (the shipped example if `path` is None)."""
+    path = Path(path) if path else SHIPPED
+    if not path.is_file():
+        raise SequenceDataError(f"task.data.path: there is no file {path} (accepted: a .npz or a .csv)")
+    if path.suffix not in (".npz", ".csv"):
+        raise SequenceDataError(f"task.data.path: {path.name} is neither a .npz nor a .csv")
+    data = _read_npz(path) if path.suffix == ".npz" else _read_csv(path)
+    x, y = np.asarray(data["x"]), np.asarray(data["y"])
+    if x.ndim != 3:
+        raise SequenceDataError(f"x must have 3 dimensions (samples, steps, features), got shape {x.shape}")
+    if not np.issubdtype(x.dtype, np.number):
+        raise SequenceDataError(f"x must hold numbers, got dtype {x.dtype}")
+    if y.ndim != 1 or len(y) != len(x):
+        raise SequenceDataError(
+            f"x and y must have one entry per sample: x has {len(x)} samples, y has shape {y.shape}"
+        )
+    x = x.astype("float64")
+    mask = _mask(x, data.get("lengths"))
+    bad = ~np.isfinite(x) & mask[..., None]
+    if bad.any():
+        sample, step, _ = np.argwhere(bad)[0]
+        raise SequenceDataError(
+            f"x holds NaN or infinite values inside a sequence (sample {sample}, step {step}): "
+            "NaN is accepted only after a sequence's end"
+        )
+    if max_steps is not None and int(mask.sum(axis=1).max()) > max_steps:
+        raise SequenceDataError(
+            f"a sequence has {int(mask.sum(axis=1).max())} steps, more than task.data.max_steps={max_steps}"
+        )
+    objective = _objective(y, objective)
+    labels, class_names = _labels(y, objective)
+    split = np.asarray(data["split"]).astype(str) if "split" in data else None
+    if split is not None and (split.shape != (len(x),) or not set(split) <= set(SPLITS) or "test" not in split):
+        raise SequenceDataError(f"split must give each sample one of {', '.join(SPLITS)}, with some test samples")
+    features = x.shape[2]
+    names = [str(n) for n in data.get("feature_names", [f"feature {i}" for i in range(features)])]
+    return Sequences(
+        x=np.where(mask[..., None], x, 0.0).astype("float32"),
+        mask=mask,
+        y=labels,
+        objective=objective,
+        split=split,
+        feature_names=names if len(names) == features else [f"feature {i}" for i in range(features)],
+        class_names=class_names,
+    )
+
+
+def stratified_split(y, fraction, rng, classes):
+    """(kept, held out) indices: `fraction` of each class held out (at least one sample each)."""
+    held = []
+    groups = [np.flatnonzero(y == c) for c in range(len(classes))] if classes else [np.arange(len(y))]
+    for indices, name in zip(groups, classes or [None]):
+        if len(indices) < 2:
+            raise SequenceDataError(
+                f"class {name!r} has {len(indices)} sample(s) to split: each class needs at least 2"
+                if name is not None
+                else f"{len(indices)} sample(s) cannot be split: at least 2 are needed"
+            )
+        count = min(len(indices) - 1, max(1, round(fraction * len(indices))))
+        held.extend(rng.permutation(indices)[:count])
+    held = np.sort(np.array(held, dtype=int))
+    return np.setdiff1d(np.arange(len(y)), held), held

@@ -1,0 +1,115 @@
+"""Your own sequences: classification or regression on a file of labelled series (`task.data.path`),
+by default the Japanese Vowels data set shipped with the suite (which speaker said the vowel).
+
+Masking → LSTM over the sequence → the attention over its states → the head; `attention=block_3d`
+sits before the LSTM instead and gives a (steps, features) map of which feature mattered when.
+Padded steps are masked: they get exactly 0 attention.
+"""
+
+import keras
+import numpy as np
+
+from attention import TimeAttention
+from experiments.sequence_data import load_sequences, stratified_split
+from experiments.tasks import Splits
+
+
+def _standardised(x, mask, train):
+    """Each feature scaled by the mean and spread of its real training steps; padding stays 0."""
+    values = x[train][mask[train]]
+    mean, std = values.mean(axis=0), values.std(axis=0)
+    scaled = (x - mean) / np.where(std > 0, std, 1.0)
+    return np.where(mask[..., None], scaled, 0.0).astype("float32")
+
+
+def _split(data, cfg, rng):
+    """(train, validation, test) indices: the file's own split where it has one, else stratified."""
+    classes = data.class_names
+    if data.split is not None:
+        test = np.flatnonzero(data.split == "test")
+        validation = np.flatnonzero(data.split == "validation")
+        train = np.flatnonzero(data.split == "train")
+    else:
+        train, test = stratified_split(data.y, cfg.data.test_fraction, rng, classes)
+        validation = np.array([], dtype=int)
+    if not len(validation):
+        kept, held = stratified_split(data.y[train], cfg.data.validation_fraction, rng, classes)
+        train, validation = train[kept], train[held]
+
+    # `samples` and `test_samples` are caps (debug=smoke cuts a run short with them): a random
+    # subset, in the file's order, so that a file sorted by class keeps every class.
+    def capped(indices, cap):
+        return np.sort(rng.permutation(indices)[:cap]) if len(indices) > cap else indices
+
+    return capped(train, cfg.samples), validation, capped(test, cfg.test_samples)
+
+
+def make_data(cfg, rng):
+    data = load_sequences(cfg.data.path, cfg.objective, cfg.data.max_steps)
+    train, validation, test = _split(data, cfg, rng)
+    x = _standardised(data.x, data.mask, train)
+    if data.class_names:  # a few test samples of each class
+        probe = np.concatenate([test[data.y[test] == c][: cfg.probe_per_class] for c in range(len(data.class_names))])
+    else:
+        probe = test[: cfg.probe_samples]
+    return Splits(
+        train=(x[train], data.y[train]),
+        validation=(x[validation], data.y[validation]),
+        test=(x[test], data.y[test]),
+        probe=(x[probe], data.y[probe]),
+        extras={
+            "objective": data.objective,
+            "class_names": data.class_names,
+            "feature_names": data.feature_names,
+            "mask": data.mask,
+            "test_index": test,
+        },
+    )
+
+
+def compile_options(cfg, data):
+    """The loss and metrics that the data's objective asks for."""
+    if data.extras["objective"] == "classification":
+        return {"loss": "sparse_categorical_crossentropy", "metrics": ["accuracy"]}
+    return {"loss": "mae", "metrics": []}
+
+
+def build_model(cfg, attention, data):
+    x_train = data.train[0]
+    classes = len(data.extras["class_names"])
+    inputs = keras.Input(x_train.shape[1:])
+    x = keras.layers.Masking(mask_value=0.0)(inputs)  # a padded step is all zeros
+    if attention is None:
+        x = keras.layers.LSTM(cfg.model.lstm_units)(x)
+    elif isinstance(attention, TimeAttention):  # before the LSTM: which feature mattered when
+        x = keras.layers.LSTM(cfg.model.lstm_units)(attention(x))
+    else:
+        x = attention(keras.layers.LSTM(cfg.model.lstm_units, return_sequences=True)(x))
+    x = keras.layers.Dropout(cfg.model.dropout)(x)
+    outputs = keras.layers.Dense(classes, activation="softmax")(x) if classes else keras.layers.Dense(1)(x)
+    return keras.Model(inputs, outputs, name="sequences")
+
+
+def probe_labels(cfg, data, y):
+    """The class name of each probe sample (none for regression)."""
+    names = data.extras["class_names"]
+    return [names[int(label)] for label in y] if names else None
+
+
+def attention_quality(cfg, probe, data, attend):
+    """Where the attention lies in time: its mean peak step, its entropy, and (checked) the weight
+    on padded steps, which must be 0."""
+    x_test = data.test[0]
+    weights = attend(x_test)
+    over_time = weights if weights.ndim == 2 else weights.mean(axis=2)  # block_3d: (steps, features)
+    valid = np.any(x_test != 0, axis=2)
+    lengths = valid.sum(axis=1)
+    entropy = -(over_time * np.log(np.where(over_time > 0, over_time, 1.0))).sum(axis=1)
+    peak = over_time.argmax(axis=1)
+    return {
+        "mean_peak_step": float(peak.mean()),
+        "mean_relative_peak": float((peak / np.maximum(lengths - 1, 1)).mean()),
+        "mean_entropy_nats": float(entropy.mean()),
+        "attention_on_padding": float(np.where(valid, 0.0, over_time).sum(axis=1).max()),
+        "samples": len(x_test),
+    }

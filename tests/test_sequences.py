@@ -1,0 +1,158 @@
+"""`task=sequences`: a user's own file of labelled sequences, in every form it accepts; the attention
+learns where the data decides the class; bad data stops in one line before anything trains."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from experiments.config import validate
+from experiments.runner import run
+from experiments.sequence_data import SHIPPED, SequenceDataError, load_sequences
+
+STEPS, FEATURES = 12, 3
+
+
+def _write_npz(path, samples=90, classes=("a", "b", "c"), lengths=None, **arrays):
+    """Noise sequences whose class sets feature 0 at step 4 (3 classes: -2, 0, +2)."""
+    rng = np.random.default_rng(0)
+    y = np.array([classes[i % len(classes)] for i in range(samples)])
+    x = rng.normal(size=(samples, STEPS, FEATURES)).astype("float32")
+    x[:, 4, 0] = [2.0 * (classes.index(label) - 1) for label in y]
+    np.savez(path, **{"x": x, "y": y, **({"lengths": lengths} if lengths is not None else {}), **arrays})
+    return path
+
+
+def _run(compose_config, tmp_path, path, *overrides):
+    cfg = compose_config("task=sequences", "debug=smoke", f"task.data.path={path}", *overrides)
+    validate(cfg)
+    return run(cfg, tmp_path / "run"), tmp_path / "run"
+
+
+def test_three_classes_with_string_labels_write_every_file(compose_config, tmp_path):
+    metrics, run_dir = _run(compose_config, tmp_path, _write_npz(tmp_path / "three.npz"))
+    assert metrics["status"] == "completed" and "accuracy" in metrics["test"]
+    for name in [*metrics["figures"], "model.keras", "attention.npy", "metrics.json"]:
+        assert (run_dir / name).stat().st_size > 0, name
+    assert set(metrics["figures"]) >= {"attention_by_class.png", "attention_samples.png", "training_curves.png"}
+    assert metrics["attention_quality"]["attention_on_padding"] == 0.0
+
+
+def test_regression_is_read_from_float_targets(compose_config, tmp_path):
+    path = tmp_path / "regression.npz"
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(80, STEPS, FEATURES)).astype("float32")
+    np.savez(path, x=x, y=x[:, 4, 0] * 2.0)
+    metrics, _ = _run(compose_config, tmp_path, path)
+    assert metrics["status"] == "completed"
+    assert set(metrics["test"]) == {"loss"}  # MAE, no accuracy
+
+
+def test_masked_steps_get_exactly_zero_attention(compose_config, tmp_path):
+    lengths = np.array([STEPS - (i % 5) for i in range(90)], dtype="int32")
+    path = _write_npz(tmp_path / "lengths.npz", lengths=lengths)
+    metrics, run_dir = _run(compose_config, tmp_path, path)
+    assert load_sequences(path).lengths.tolist() == lengths.tolist()
+    weights = np.load(run_dir / "attention.npy")  # the probe: test samples of each class
+    assert metrics["attention_quality"]["attention_on_padding"] == 0.0
+    for row in weights:  # real steps come first: every weight after them is exactly 0
+        valid = int(np.count_nonzero(row))
+        assert valid >= STEPS - 4 and np.all(row[valid:] == 0.0) and abs(row.sum() - 1.0) < 1e-5
+    assert (weights == 0.0).any()  # some probe samples are shorter than the longest
+
+
+def test_nan_after_the_end_is_padding_and_the_csv_form_reads_the_same(tmp_path):
+    path = _write_npz(tmp_path / "nan.npz")
+    data = np.load(path)
+    x = data["x"].copy()
+    x[0, 9:] = np.nan
+    np.savez(path, x=x, y=data["y"])
+    assert load_sequences(path).lengths[0] == 9
+    rows = [
+        {"id": i, "step": t, **{f"f{k}": x[i, t, k] for k in range(FEATURES)}, "label": data["y"][i]}
+        for i in range(len(x))
+        for t in range(STEPS)
+        if not np.isnan(x[i, t, 0])
+    ]
+    pd.DataFrame(rows).sample(frac=1.0, random_state=0).to_csv(tmp_path / "long.csv", index=False)
+    from_csv, from_npz = load_sequences(tmp_path / "long.csv"), load_sequences(path)
+    np.testing.assert_allclose(from_csv.x, from_npz.x, rtol=1e-6)
+    assert from_csv.y.tolist() == from_npz.y.tolist() and from_csv.class_names == ["a", "b", "c"]
+    assert from_csv.feature_names == ["f0", "f1", "f2"]
+
+
+def test_the_shipped_example_is_japanese_vowels_with_its_own_split():
+    data = load_sequences(SHIPPED)
+    assert data.x.shape == (640, 29, 12) and data.class_names == [str(i) for i in range(1, 10)]
+    assert (data.split == "train").sum() == 270 and (data.split == "test").sum() == 370
+    assert data.lengths.min() == 7 and data.lengths.max() == 29
+
+
+@pytest.mark.slow
+def test_the_attention_of_each_class_peaks_on_the_step_that_decides_it(compose_config, tmp_path):
+    path = _write_npz(tmp_path / "signal.npz", samples=600, classes=("low", "high"))
+    cfg = compose_config(
+        "task=sequences", "attention=block_3d", f"task.data.path={path}", "task.epochs=30", "task.audit.at_end=false"
+    )
+    metrics = run(cfg, tmp_path / "run")
+    assert metrics["test"]["accuracy"] > 0.95
+    weights = np.load(tmp_path / "run" / "attention.npy")  # (probe samples, steps, features)
+    labels = np.load(path)["y"]
+    assert {label for label in labels} == {"low", "high"}
+    profile = weights.mean(axis=(0, 2))  # over the probe (both classes) and the features
+    assert int(profile.argmax()) == 4, profile.round(3)
+
+
+def _bad(tmp_path, name, **arrays):
+    np.savez(tmp_path / name, **arrays)
+    return tmp_path / name
+
+
+GOOD_X = np.zeros((20, STEPS, FEATURES), dtype="float32")
+GOOD_Y = np.array(["a", "b"] * 10)
+
+
+@pytest.mark.parametrize(
+    "arrays, message",
+    [
+        ({"x": GOOD_X}, r"has no y array: a \.npz needs x \(samples, steps, features\) and y"),
+        ({"x": GOOD_X[..., 0], "y": GOOD_Y}, r"x must have 3 dimensions \(samples, steps, features\), got shape \(20, 12\)"),
+        ({"x": GOOD_X.astype(str), "y": GOOD_Y}, r"x must hold numbers, got dtype <U"),
+        ({"x": GOOD_X, "y": GOOD_Y[:15]}, r"x has 20 samples, y has shape \(15,\)"),
+        ({"x": np.where(np.arange(STEPS)[None, :, None] == 3, np.inf, GOOD_X), "y": GOOD_Y},
+         r"x holds NaN or infinite values inside a sequence \(sample 0, step 3\)"),
+        ({"x": GOOD_X, "y": np.array(["a"] * 20)}, r"y has one class only \('a'\): classification needs at least two"),
+        ({"x": GOOD_X, "y": GOOD_Y, "lengths": np.full(20, 40)}, r"lengths must lie in 1\.\.12"),
+    ],
+)  # fmt: skip
+def test_bad_data_is_refused_in_one_line(tmp_path, arrays, message):
+    with pytest.raises(SequenceDataError, match=message) as error:
+        load_sequences(_bad(tmp_path, "bad.npz", **arrays))
+    assert "\n" not in str(error.value)
+
+
+def test_too_few_samples_and_too_long_sequences_are_refused(compose_config, tmp_path):
+    from experiments.tasks import sequences
+
+    path = _bad(tmp_path, "few.npz", x=GOOD_X[:3], y=GOOD_Y[:3])  # class b has one sample
+    cfg = compose_config("task=sequences", f"task.data.path={path}").task
+    with pytest.raises(SequenceDataError, match=r"class 'b' has 1 sample\(s\) to split: each class needs at least 2"):
+        sequences.make_data(cfg, np.random.default_rng(0))
+    with pytest.raises(SequenceDataError, match=r"a sequence has 12 steps, more than task\.data\.max_steps=10"):
+        load_sequences(_bad(tmp_path, "long.npz", x=GOOD_X, y=GOOD_Y), max_steps=10)
+
+
+def test_a_missing_file_stops_the_command_in_one_line_with_nothing_trained(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "experiments", "task=sequences", f"task.data.path={tmp_path}/missing.npz",
+         f"hydra.run.dir={tmp_path}/run"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert (
+        done.stderr.strip()
+        == f"error: task.data.path: there is no file {tmp_path}/missing.npz (accepted: a .npz or a .csv)"
+    )
+    assert not (tmp_path / "run" / "model.keras").exists() and not (tmp_path / "run" / "history.csv").exists()
