@@ -18,7 +18,7 @@ endif
 .DEFAULT_GOAL := help
 .PHONY: help install run lint format test test-fast test-backend readme sweep stats clean \
         dense lstm_before lstm_after multidim_per_dim multidim_shared \
-        add_two_numbers find_max imdb imdb_quick imdb_table dates sequences translate bench report tensorboard \
+        add_two_numbers find_max imdb imdb_quick imdb_table dates sequences translate explain bench report tensorboard \
         results verify publish audit
 
 help: ## list the targets
@@ -93,6 +93,10 @@ dates: $(INSTALLED) ## date translation (seed 003): seq2seq with attention, alig
 translate: $(INSTALLED) ## translate TEXT="Saturday 9 May 2018" with the newest dates model (RUN=dir picks one)
 	@test -n "$(TEXT)" || { echo 'usage: make translate TEXT="Saturday 9 May 2018" [RUN=outputs/runs/dates/...]'; exit 2; }
 	$(PY) -m experiments.translate "$(TEXT)" $(if $(RUN),--run "$(RUN)")
+
+explain: $(INSTALLED) ## a trained run on new inputs: make explain RUN=<run dir or task> INPUT=<.npz|.csv|text>
+	@test -n "$(RUN)" -a -n "$(INPUT)" || { echo 'usage: make explain RUN=<run directory, or a task for its newest run> INPUT=<file.npz|file.csv|"a review">'; exit 2; }
+	$(PY) -m experiments.explain "$(RUN)" "$(INPUT)" $(ARGS)
 
 # The published attention 5.0.0 needs the legacy tf-keras, and its import name is `attention` as
 # ours is: it gets a venv of its own, with the TensorFlow version of .venv.

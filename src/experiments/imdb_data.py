@@ -9,6 +9,7 @@ applying the steps that `keras.datasets.imdb.load_data` documents.
 import hashlib
 import json
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -74,6 +75,21 @@ def read_word_index(data_dir=None):
 
         return keras.datasets.imdb.get_word_index()
     return json.loads(_existing(Path(data_dir) / "imdb_word_index.json", "IMDB word index").read_text())
+
+
+def encode_texts(texts, word_index, num_words, maxlen):
+    """New reviews as the model reads them: lower-case words (letters, digits, apostrophes), each
+    its rank + 3 (2 for a word outside the `num_words` most frequent), after the start mark, padded
+    and cut at the front to `maxlen` as the seed's `pad_sequences` does. (samples, maxlen) int32."""
+    out = np.zeros((len(texts), maxlen), dtype="int32")
+    for i, text in enumerate(texts):
+        ranks = [word_index.get(word) for word in re.findall(r"[a-z0-9']+", text.lower())]
+        ids = [START_CHAR] + [
+            r + INDEX_FROM if r is not None and r + INDEX_FROM < num_words else OOV_CHAR for r in ranks
+        ]
+        ids = ids[-maxlen:]
+        out[i, maxlen - len(ids) :] = ids
+    return out
 
 
 def decoder(word_index):

@@ -130,7 +130,10 @@ def attention_words(probe, title, fig=None, words_per_line=14, max_words=140):
     shade = matplotlib.colormaps["Reds"]
     row = 0
     for i, review in enumerate(reviews):
-        label = "positive" if float(np.ravel(probe.targets[i])[0]) else "negative"
+        if probe.labels:  # what the caller says of it (explain: the prediction)
+            label = probe.labels[i]
+        else:
+            label = "positive" if float(np.ravel(probe.targets[i])[0]) else "negative"
         weights = np.array([a for _, a in review]) if review else np.zeros(1)
         low, span = weights.min(), max(float(np.ptp(weights)), 1e-12)
         ax.text(

@@ -46,9 +46,9 @@ class Sequences:
         return self.mask.sum(axis=1)
 
 
-def _read_npz(path):
+def _read_npz(path, needed=("x", "y")):
     with np.load(path, allow_pickle=False) as data:
-        missing = [name for name in ("x", "y") if name not in data]
+        missing = [name for name in needed if name not in data]
         if missing:
             raise SequenceDataError(
                 f"{path} has no {' or '.join(missing)} array: a .npz needs x (samples, steps, features) and y (samples,)"
@@ -56,11 +56,11 @@ def _read_npz(path):
         return {name: data[name] for name in data.files}
 
 
-def _read_csv(path):
+def _read_csv(path, needed=("id", "step", "label")):
     import pandas as pd
 
     frame = pd.read_csv(path)
-    missing = [c for c in ("id", "step", "label") if c not in frame.columns]
+    missing = [c for c in needed if c not in frame.columns]
     if missing:
         raise SequenceDataError(
             f"{path} has no column {', '.join(missing)}: a .csv needs id, step, the features and label, a row per step"
@@ -74,13 +74,13 @@ def _read_csv(path):
     x = np.full((len(groups), steps, len(features)), np.nan, dtype="float64")
     labels, splits = [], []
     for i, (sample, rows) in enumerate(groups):
-        if rows["label"].nunique() != 1:
+        if "label" in rows and rows["label"].nunique() != 1:
             raise SequenceDataError(f"{path}: sequence id {sample} has more than one label")
         try:
             x[i, : len(rows)] = rows[features].to_numpy(dtype="float64")
         except ValueError:
             raise SequenceDataError(f"{path}: the feature columns must hold numbers ({', '.join(features)})") from None
-        labels.append(rows["label"].iloc[0])
+        labels.append(rows["label"].iloc[0] if "label" in rows else None)
         if "split" in rows:
             splits.append(rows["split"].iloc[0])
     data = {"x": x, "y": np.array(labels), "feature_names": np.array(features)}
@@ -132,23 +132,25 @@ def _mask(x, lengths):
     return mask
 
 
-def load_sequences(path=None, objective="auto", max_steps=None):
-    """Reads and checks a `.npz` or `.csv` of labelled sequences (the shipped example if `path` is None)."""
-    path = Path(path) if path else SHIPPED
+def _read(path, what, labelled=True):
+    """The arrays of a `.npz` or `.csv` (`what` names the setting in the messages)."""
+    path = Path(path)
     if not path.is_file():
-        raise SequenceDataError(f"task.data.path: there is no file {path} (accepted: a .npz or a .csv)")
+        raise SequenceDataError(f"{what}: there is no file {path} (accepted: a .npz or a .csv)")
     if path.suffix not in (".npz", ".csv"):
-        raise SequenceDataError(f"task.data.path: {path.name} is neither a .npz nor a .csv")
-    data = _read_npz(path) if path.suffix == ".npz" else _read_csv(path)
-    x, y = np.asarray(data["x"]), np.asarray(data["y"])
+        raise SequenceDataError(f"{what}: {path.name} is neither a .npz nor a .csv")
+    if path.suffix == ".npz":
+        return _read_npz(path, ("x", "y") if labelled else ("x",))
+    return _read_csv(path, ("id", "step", "label") if labelled else ("id", "step"))
+
+
+def _checked_x(data, max_steps, what="task.data.max_steps"):
+    """(x as float64, mask of the real steps), or a SequenceDataError."""
+    x = np.asarray(data["x"])
     if x.ndim != 3:
         raise SequenceDataError(f"x must have 3 dimensions (samples, steps, features), got shape {x.shape}")
     if not np.issubdtype(x.dtype, np.number):
         raise SequenceDataError(f"x must hold numbers, got dtype {x.dtype}")
-    if y.ndim != 1 or len(y) != len(x):
-        raise SequenceDataError(
-            f"x and y must have one entry per sample: x has {len(x)} samples, y has shape {y.shape}"
-        )
     x = x.astype("float64")
     mask = _mask(x, data.get("lengths"))
     bad = ~np.isfinite(x) & mask[..., None]
@@ -158,9 +160,26 @@ def load_sequences(path=None, objective="auto", max_steps=None):
             f"x holds NaN or infinite values inside a sequence (sample {sample}, step {step}): "
             "NaN is accepted only after a sequence's end"
         )
-    if max_steps is not None and int(mask.sum(axis=1).max()) > max_steps:
+    longest = int(mask.sum(axis=1).max())
+    if max_steps is not None and longest > max_steps:
+        raise SequenceDataError(f"a sequence has {longest} steps, more than {what}={max_steps}")
+    return x, mask
+
+
+def read_inputs(path, max_steps):
+    """New, unlabelled sequences for a trained model (`explain`): (x with 0 after each end, mask)."""
+    x, mask = _checked_x(_read(path, "the inputs", labelled=False), max_steps, "the model's steps")
+    return np.where(mask[..., None], x, 0.0), mask
+
+
+def load_sequences(path=None, objective="auto", max_steps=None):
+    """Reads and checks a `.npz` or `.csv` of labelled sequences (the shipped example if `path` is None)."""
+    data = _read(path or SHIPPED, "task.data.path")
+    x, mask = _checked_x(data, max_steps)
+    y = np.asarray(data["y"])
+    if y.ndim != 1 or len(y) != len(x):
         raise SequenceDataError(
-            f"a sequence has {int(mask.sum(axis=1).max())} steps, more than task.data.max_steps={max_steps}"
+            f"x and y must have one entry per sample: x has {len(x)} samples, y has shape {y.shape}"
         )
     objective = _objective(y, objective)
     labels, class_names = _labels(y, objective)

@@ -7,7 +7,7 @@ attention layer, which keeps the parameter count within 1% (about 250K).
 import keras
 import numpy as np
 
-from experiments.imdb_data import decoder, prepared_imdb, read_word_index
+from experiments.imdb_data import decoder, encode_texts, prepared_imdb, read_word_index
 from experiments.tasks import Splits
 
 
@@ -44,6 +44,18 @@ def input_tokens(cfg, data, x):
     """The words of each review, position by position (None for padding)."""
     decode = decoder(read_word_index(cfg.data.dir))
     return [[w if i else None for i, w in zip(ids, decode(ids))] for ids in x]
+
+
+def explain_inputs(cfg, run_dir, source, input_shape):
+    """New reviews for `explain`: a text, or a file of texts (one review per line). (x, words)."""
+    from pathlib import Path
+
+    path = Path(source)
+    texts = [line for line in path.read_text().splitlines() if line.strip()] if path.is_file() else [source]
+    if not any(t.strip() for t in texts):
+        raise ValueError("the review to explain is empty: give a text, or a file with one review per line")
+    x = encode_texts(texts, read_word_index(cfg.data.dir), cfg.data.num_words, cfg.data.maxlen)
+    return x, input_tokens(cfg, None, x)
 
 
 def attention_quality(cfg, probe, data, attend):

@@ -6,20 +6,30 @@ sits before the LSTM instead and gives a (steps, features) map of which feature 
 Padded steps are masked: they get exactly 0 attention.
 """
 
+import json
+from pathlib import Path
+
 import keras
 import numpy as np
 
 from attention import TimeAttention
-from experiments.sequence_data import load_sequences, stratified_split
+from experiments.sequence_data import SequenceDataError, load_sequences, read_inputs, stratified_split
 from experiments.tasks import Splits
 
+SCALER_FILE = "sequences.json"
 
-def _standardised(x, mask, train):
-    """Each feature scaled by the mean and spread of its real training steps; padding stays 0."""
+
+def _scaler(x, mask, train):
+    """The mean and spread of each feature over the real training steps."""
     values = x[train][mask[train]]
-    mean, std = values.mean(axis=0), values.std(axis=0)
-    scaled = (x - mean) / np.where(std > 0, std, 1.0)
-    return np.where(mask[..., None], scaled, 0.0).astype("float32")
+    std = values.std(axis=0)
+    return values.mean(axis=0), np.where(std > 0, std, 1.0)
+
+
+def _standardised(x, mask, scaler):
+    """Each feature scaled by the training scaler; padding stays 0 (what Masking skips)."""
+    mean, std = scaler
+    return np.where(mask[..., None], (x - mean) / std, 0.0).astype("float32")
 
 
 def _split(data, cfg, rng):
@@ -47,7 +57,8 @@ def _split(data, cfg, rng):
 def make_data(cfg, rng):
     data = load_sequences(cfg.data.path, cfg.objective, cfg.data.max_steps)
     train, validation, test = _split(data, cfg, rng)
-    x = _standardised(data.x, data.mask, train)
+    scaler = _scaler(data.x, data.mask, train)
+    x = _standardised(data.x, data.mask, scaler)
     if data.class_names:  # a few test samples of each class
         probe = np.concatenate([test[data.y[test] == c][: cfg.probe_per_class] for c in range(len(data.class_names))])
     else:
@@ -61,8 +72,7 @@ def make_data(cfg, rng):
             "objective": data.objective,
             "class_names": data.class_names,
             "feature_names": data.feature_names,
-            "mask": data.mask,
-            "test_index": test,
+            "scaler": scaler,
         },
     )
 
@@ -94,6 +104,29 @@ def probe_labels(cfg, data, y):
     """The class name of each probe sample (none for regression)."""
     names = data.extras["class_names"]
     return [names[int(label)] for label in y] if names else None
+
+
+def artifacts(cfg, data):
+    """What `explain` needs beside the saved model: the training scaler and the names."""
+    mean, std = data.extras["scaler"]
+    names = {key: data.extras[key] for key in ("objective", "class_names", "feature_names")}
+    return {SCALER_FILE: json.dumps({**names, "mean": mean.tolist(), "std": std.tolist()}, indent=2)}
+
+
+def explain_inputs(cfg, run_dir, source, input_shape):
+    """New sequences for `explain` (a .npz with x, or a long-form .csv), scaled as in training and
+    padded to the model's steps. (x, None)."""
+    if not (Path(run_dir) / SCALER_FILE).is_file():
+        raise SequenceDataError(f"{run_dir} has no {SCALER_FILE} (the training scaler): train the run again")
+    saved = json.loads((Path(run_dir) / SCALER_FILE).read_text())
+    steps = input_shape[0]
+    x, mask = read_inputs(source, steps)
+    if x.shape[2] != len(saved["mean"]):
+        raise SequenceDataError(f"the inputs have {x.shape[2]} features; the model was trained on {len(saved['mean'])}")
+    padded = np.zeros((len(x), steps, x.shape[2]))
+    padded[:, : x.shape[1]] = x
+    mask = np.pad(mask, ((0, 0), (0, steps - mask.shape[1])))
+    return _standardised(padded, mask, (np.array(saved["mean"]), np.array(saved["std"]))), None
 
 
 def attention_quality(cfg, probe, data, attend):

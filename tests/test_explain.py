@@ -1,0 +1,103 @@
+"""`experiments.explain`: a trained run's predictions and attention on new inputs equal the model's
+own and the run's probe; every task's inputs are read as in training; bad requests fail in one line."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from omegaconf import OmegaConf
+
+from conftest import IMDB_DIR
+from experiments import explain
+from experiments.runner import run
+
+
+@pytest.fixture
+def trained(compose_config, tmp_path):
+    def train(*overrides):
+        """A smoke run, with the composed config in .hydra/ as the command line leaves it."""
+        cfg = compose_config(*overrides, "debug=smoke")
+        metrics = run(cfg, tmp_path / "run")
+        (tmp_path / "run" / ".hydra").mkdir()
+        OmegaConf.save(cfg, tmp_path / "run" / ".hydra" / "config.yaml")
+        return cfg, metrics, tmp_path / "run"
+
+    return train
+
+
+def _model(run_dir):
+    import keras
+
+    return keras.models.load_model(run_dir / "model.keras")
+
+
+def test_find_max_explained_on_its_probe_gives_the_probe_and_the_model_s_predictions(trained, tmp_path):
+    from experiments.tasks import find_max
+
+    cfg, _, run_dir = trained("task=find_max")
+    probe = find_max.make_data(cfg.task, np.random.default_rng(cfg.seed)).test[0][: cfg.task.probe_samples]
+    np.savez(tmp_path / "inputs.npz", x=probe)
+    assert explain.main([str(run_dir), str(tmp_path / "inputs.npz")]) == 0
+    written = run_dir / "explain"
+    np.testing.assert_allclose(np.load(written / "attention.npy"), np.load(run_dir / "attention.npy"), rtol=1e-6)
+    table = pd.read_csv(written / "predictions.csv")
+    np.testing.assert_allclose(table.prediction, _model(run_dir).predict(probe, verbose=0)[:, 0], rtol=1e-5)
+    assert {p.name for p in written.glob("input_*.png")} == {f"input_{i}.png" for i in range(len(probe))}
+
+
+def test_sequences_are_scaled_as_in_training_before_they_are_explained(trained, tmp_path):
+    from attention import attention_weights
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(60, 8, 2)).astype("float32") * 3 + 5
+    y = np.array(["up", "down"] * 30)
+    x[:, 2, 0] += np.where(y == "up", 4.0, -4.0)
+    np.savez(tmp_path / "data.npz", x=x, y=y)
+    _, _, run_dir = trained("task=sequences", f"task.data.path={tmp_path}/data.npz")
+    new = x[:5, :6]  # shorter than the model's 8 steps: padded and masked
+    np.savez(tmp_path / "new.npz", x=new)
+    result = explain.explain_run(run_dir, tmp_path / "new.npz")
+
+    saved = json.loads((run_dir / "sequences.json").read_text())
+    scaled = np.zeros((5, 8, 2), dtype="float32")
+    scaled[:, :6] = (new - np.array(saved["mean"])) / np.array(saved["std"])
+    model = _model(run_dir)
+    np.testing.assert_allclose(result.outputs, model.predict(scaled, verbose=0), rtol=1e-5)
+    np.testing.assert_allclose(result.weights, attention_weights(model, "attention", scaled), rtol=1e-5)
+    assert np.all(result.weights[:, 6:] == 0.0)  # the padding gets no attention
+    assert set(result.predictions) <= {"up", "down"} and list(result.table().columns[-2:]) == ["p_down", "p_up"]
+
+
+@pytest.mark.skipif(IMDB_DIR is None, reason="the IMDB data is not here (../shared/data or ATTENTION_DATA_DIR)")
+def test_a_typed_review_is_read_as_the_training_reviews_were(trained, tmp_path):
+    from experiments.imdb_data import encode_texts, read_word_index
+
+    cfg, _, run_dir = trained("task=imdb")
+    review = "A wonderful film, the best acting I have seen this year."
+    result = explain.explain_run(run_dir, review)
+    x = encode_texts([review], read_word_index(cfg.task.data.dir), cfg.task.data.num_words, cfg.task.data.maxlen)
+    np.testing.assert_array_equal(result.inputs, x)
+    np.testing.assert_allclose(result.outputs, _model(run_dir).predict(x, verbose=0), rtol=1e-5)
+    words = [w for w in result.tokens[0] if w is not None]
+    assert words[0] == "<start>" and words[1:4] == ["a", "wonderful", "film"]
+    explain.write(result, tmp_path / "out")
+    assert (tmp_path / "out" / "input_0.png").stat().st_size > 0
+
+
+def test_bad_requests_fail_in_one_line(trained, tmp_path, capsys):
+    _, _, run_dir = trained("task=find_max")
+    np.savez(tmp_path / "wrong.npz", x=np.zeros((2, 7, 1)))
+    cases = [
+        (
+            [str(run_dir), str(tmp_path / "wrong.npz")],
+            "the inputs have shape (7, 1) per sample; the model reads (10, 1)",
+        ),
+        ([str(tmp_path / "nowhere"), "x.npz"], "is neither a run directory nor a task"),
+        (["find_max", "x.npz", "--outputs", str(tmp_path / "empty")], "no completed find_max run with a saved model"),
+        ([str(run_dir), str(tmp_path / "missing.npz")], "there is no file"),
+    ]
+    for args, message in cases:
+        assert explain.main(args) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("error: ") and message in err and "\n" not in err
