@@ -265,16 +265,25 @@ def _protocol_tables(runs):
     return text.lstrip("\n")
 
 
-def block_imdb_quick(root):
-    record = Record("imdb_quick", root)
+def _sweep_statistics(name, root):
+    """A sweep record's statistics as summary.md gives them, its run count, time and link."""
+    record = Record(name, root)
     if not record:
-        return _missing("imdb_quick")
+        return _missing(name)
     runs = record.runs()
     done = runs[runs.status == "completed"]
     return (
         _protocol_tables(runs) + f"\n{len(done)} runs, {_minutes(done.wall_time_s.sum())} of training in all "
         f"(`wall_time_s`, summed). Record: [{record.link()}]({record.link('summary.md')}).\n"
     )
+
+
+def block_imdb_quick(root):
+    return _sweep_statistics("imdb_quick", root)
+
+
+def block_sequences_example(root):
+    return _sweep_statistics("sequences_example", root)
 
 
 def _span(record):
@@ -682,6 +691,7 @@ BLOCKS = {
     "scores": block_scores,
     "dates_scores": block_dates_scores,
     "imdb_quick": block_imdb_quick,
+    "sequences_example": block_sequences_example,
     "imdb_table": block_imdb_table,
     "bench": block_bench,
     "cpu_drift": block_cpu_drift,

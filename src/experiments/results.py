@@ -66,6 +66,10 @@ PUBLISHED = {
     ),
     "dates_scores": Published(("experiment=dates_scores",), figures=("dates/bahdanau/alignment.png",)),
     "imdb_quick": Published(("experiment=imdb_quick",)),
+    "sequences_example": Published(
+        ("experiment=sequences_example",),
+        figures=("sequences/luong/seed=0/attention_by_class.png", "sequences/luong/seed=0/attention_samples.png"),
+    ),
     "imdb_quick_masked": Published(("experiment=imdb_quick_masked",)),
     # The five seed-000 tasks again with oneDNN's kernels capped at AVX2, and with oneDNN off:
     # what another CPU (or TensorFlow build) does to the same code's numbers, measured on this one.
