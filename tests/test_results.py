@@ -305,3 +305,11 @@ def test_the_imdb_table_block_sets_ours_beside_the_seeds_numbers(tmp_path):
     assert "| AVG accuracy, honest protocol | – | 88.07 | – | 87.10 |" in lines
     assert any(line.startswith("- In the honest protocol: luong − none = +0.97 points, Welch p = ") for line in lines)
     assert "Wall time of the table, from the first run's start to the last run's end: 2 h 10 min" in text
+
+
+@pytest.mark.parametrize(
+    "seconds, shown",
+    [(45, "45 s"), (600, "10.0 min"), (3 * 3600 + 5 * 60, "3 h 05 min"), (7 * 3600 + 59.7 * 60, "8 h 00 min")],
+)
+def test_durations_read_as_a_person_writes_them(seconds, shown):
+    assert publish._minutes(seconds) == shown

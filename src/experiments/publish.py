@@ -118,7 +118,8 @@ def _minutes(seconds):
         return f"{seconds:.0f} s"
     if seconds < 5400:
         return f"{seconds / 60:.1f} min"
-    return f"{int(seconds // 3600)} h {round(seconds % 3600 / 60):02d} min"
+    minutes = round(seconds / 60)  # rounded once: 7 h 59.6 min is 8 h 00 min, not 7 h 60 min
+    return f"{minutes // 60} h {minutes % 60:02d} min"
 
 
 def _table(header, rows):
