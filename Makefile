@@ -44,7 +44,7 @@ format: $(INSTALLED) ## ruff: format the code and apply the linter's safe fixes
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-test: lint ## the lint, then the test suite (about 25 minutes on 2 CPU cores)
+test: lint ## the lint, then the test suite (16 minutes on 2 CPU cores)
 	$(PY) -m pytest $(ARGS)
 
 test-fast: $(INSTALLED) ## the tests without the slow learning ones
