@@ -74,7 +74,7 @@ class Run:
     samples: int = None  # training samples (task.samples)
     epochs: int = None  # the epochs it was set to run (task.epochs; early stopping may end it sooner)
     kind: str = "full"  # "full" (the task's default size and epochs), "reduced", or "smoke" (debug=smoke)
-    headline: str = ""  # the test metric in a few words
+    test_summary: str = ""  # the test metric in a few words
     quality: str = ""  # the attention quality in a few words
 
     @property
@@ -147,7 +147,7 @@ def find_runs(root, report_dir):
             config = OmegaConf.load(run_dir / ".hydra" / "config.yaml")
             run.samples, run.epochs = config.task.get("samples"), config.task.get("epochs")
         run.kind = _kind(run)
-        run.headline = test_text(metrics, config)
+        run.test_summary = test_text(metrics, config)
         run.quality = quality_text(metrics.get("attention_quality"))
         # Where the model looks first; how it trained after.
         names = sorted(metrics.get("figures", []), key=lambda name: name == "training_curves.png")
