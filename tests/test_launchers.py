@@ -150,7 +150,7 @@ def test_a_slurm_sweep_runs_as_an_array_and_resumes_a_cancelled_job(slurm, tmp_p
     sweep = subprocess.Popen(command, env=slurm.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         # Two CPUs of one each: tasks 0 and 1 run while 2 and 3 wait; cancel 3 while it waits.
-        queue = _wait_until(lambda: len(slurm.queue()) == 4 and slurm.queue(), "the array of four tasks in squeue")
+        queue = _wait_until(lambda: len(queued := slurm.queue()) == 4 and queued, "the array of four tasks in squeue")
         assert len({array for array, _, _ in queue}) == 1, queue  # one array job, not four jobs
         assert dict((task, state) for _, task, state in queue)["3"] == "PENDING", queue
         subprocess.run(["scancel", f"{queue[0][0]}_3"], env=slurm.env, check=True)

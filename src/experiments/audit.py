@@ -14,7 +14,6 @@ the others are audited).
 
 import argparse
 import importlib
-import json
 import logging
 import sys
 import time
@@ -22,10 +21,10 @@ from pathlib import Path
 
 import numpy as np
 from matplotlib.figure import Figure
-from omegaconf import OmegaConf
 
 from experiments.config import compose
 from experiments.quiet import start_tensorflow
+from experiments.trained import checked_run
 
 AUDIT_JSON = "audit.json"
 AUDIT_PNG = "audit.png"
@@ -148,19 +147,7 @@ def audit_run(run_dir, samples=None, permutations=None):
         if value is not None:
             _positive(name, value)
     run_dir = Path(run_dir)
-    metrics_path, config_path, model_path = (
-        run_dir / "metrics.json",
-        run_dir / ".hydra" / "config.yaml",
-        run_dir / "model.keras",
-    )
-    if not metrics_path.is_file() or not config_path.is_file():
-        raise AuditError(f"{run_dir} is not a run directory: it needs metrics.json and .hydra/config.yaml")
-    metrics = json.loads(metrics_path.read_text())
-    if metrics.get("attention") == "none":
-        raise AuditError(f"{run_dir} is a run of attention=none: there is no attention to audit")
-    if metrics.get("status") != "completed" or not model_path.is_file():
-        raise AuditError(f"{run_dir} holds no trained model (model.keras) of a completed run to audit")
-    cfg = OmegaConf.load(config_path)
+    _, cfg = checked_run(run_dir, "audit", AuditError)
     if "audit" not in cfg.task:  # a run from before task.audit existed: today's settings of its task
         cfg.task.audit = compose([f"task={cfg.task.name}"]).task.audit
 
@@ -173,7 +160,7 @@ def audit_run(run_dir, samples=None, permutations=None):
     task = importlib.import_module(cfg.task.module)
     seed_everything(cfg.seed)
     data = task.make_data(cfg.task, np.random.default_rng(cfg.seed))
-    model = keras.models.load_model(model_path)
+    model = keras.models.load_model(run_dir / "model.keras")
     result, details = audit_trained(cfg, task, model, data, samples, permutations)
     write_audit(run_dir, result, details)
     return result

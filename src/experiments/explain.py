@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from experiments.quiet import start_tensorflow
+from experiments.trained import checked_run, newest_completed_run
 
 EXPLAIN_DIR = "explain"
 ATTENTION_LAYER = "attention"
@@ -99,20 +100,6 @@ def explain(model, x, layer=ATTENTION_LAYER, class_names=None, tokens=None, batc
     return Explanation(np.asarray(x), np.asarray(outputs), np.asarray(weights), class_names, tokens)
 
 
-def newest_run(root, task):
-    """The most recently finished completed run of `task` under `root` that saved its model."""
-    from experiments.stats import read_runs
-
-    runs = [
-        ((run_dir / "metrics.json").stat().st_mtime, run_dir)
-        for run_dir, metrics in read_runs(root)
-        if (metrics.get("task"), metrics.get("status")) == (task, "completed") and (run_dir / "model.keras").is_file()
-    ]
-    if not runs:
-        raise ExplainError(f"no completed {task} run with a saved model under {root}/: train one (make {task})")
-    return max(runs)[1]
-
-
 def _numeric_inputs(source, input_shape):
     """A `.npz` with `x`, or a long-form `.csv` (id, step, features...), as an array."""
     from experiments.sequence_data import read_inputs
@@ -123,20 +110,10 @@ def _numeric_inputs(source, input_shape):
 
 def explain_run(run_dir, source):
     """`explain` for a run directory: its model, its task's way of reading `source`, its classes."""
-    from omegaconf import OmegaConf
-
     run_dir = Path(run_dir)
-    metrics_path, config_path = run_dir / "metrics.json", run_dir / ".hydra" / "config.yaml"
-    if not (metrics_path.is_file() and config_path.is_file()):
-        raise ExplainError(f"{run_dir} is not a run directory: it needs metrics.json and .hydra/config.yaml")
-    metrics = json.loads(metrics_path.read_text())
-    if metrics.get("attention") == "none":
-        raise ExplainError(f"{run_dir} is a run of attention=none: there is no attention to show")
-    if metrics.get("status") != "completed" or not (run_dir / "model.keras").is_file():
-        raise ExplainError(f"{run_dir} holds no trained model (model.keras) of a completed run")
+    metrics, cfg = checked_run(run_dir, "explain", ExplainError)
     if metrics.get("task") == "dates":
         raise ExplainError("a dates model translates text: use python -m experiments.translate (make translate)")
-    cfg = OmegaConf.load(config_path)
 
     start_tensorflow()
     import keras
@@ -185,7 +162,11 @@ def main(argv=None):
                 raise ExplainError(
                     f"{args.run} is neither a run directory nor a task ({', '.join(group_options('task'))})"
                 )
-            run_dir = newest_run(args.outputs, args.run)
+            run_dir = newest_completed_run(args.outputs, args.run)
+            if run_dir is None:
+                raise ExplainError(
+                    f"no completed {args.run} run with a saved model under {args.outputs}/: train one (make {args.run})"
+                )
         result = explain_run(run_dir, args.input)
     except ExplainError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from experiments.quiet import start_tensorflow
+from experiments.trained import newest_completed_run
 
 
 class TranslateError(RuntimeError):
@@ -20,19 +21,12 @@ class TranslateError(RuntimeError):
 
 def newest_dates_run(root):
     """The most recently finished completed dates run under `root`, or a TranslateError."""
-    from experiments.stats import read_runs
-
-    runs = [
-        ((run_dir / "metrics.json").stat().st_mtime, run_dir)
-        for run_dir, metrics in read_runs(root)
-        if (metrics.get("task"), metrics.get("status")) == ("dates", "completed")
-        and (run_dir / "model.keras").is_file()
-    ]
-    if not runs:
+    run_dir = newest_completed_run(root, "dates")
+    if run_dir is None:
         raise TranslateError(
             f"no trained dates model under {root}/; train one with `make dates` or name one with --run DIR"
         )
-    return max(runs)[1]
+    return run_dir
 
 
 def _file_name(text):
