@@ -18,7 +18,7 @@ endif
 .DEFAULT_GOAL := help
 .PHONY: help install run lint format test test-fast test-backend readme sweep stats clean \
         dense lstm_before lstm_after multidim_per_dim multidim_shared \
-        add_two_numbers find_max imdb imdb_quick imdb_table dates sequences translate explain bench report tensorboard \
+        add_two_numbers find_max imdb imdb_quick imdb_table dates sequences neighbours translate explain bench report tensorboard \
         results verify publish audit
 
 help: ## list the targets
@@ -86,6 +86,9 @@ imdb_table: $(INSTALLED) ## the seed's full IMDB table: 20 runs of 10 epochs (ho
 
 sequences: $(INSTALLED) ## your own sequences (task.data.path=FILE.npz|.csv); default: Japanese Vowels, 9 speakers (under a minute)
 	$(EXPERIMENTS) task=sequences $(ARGS)
+
+neighbours: $(INSTALLED) ## 1-NN DTW and Euclidean baselines on the test samples of task=sequences (same ARGS; seconds)
+	$(PY) -m experiments.neighbours $(ARGS)
 
 dates: $(INSTALLED) ## date translation (seed 003): seq2seq with attention, alignment heatmaps (about 2 min)
 	$(EXPERIMENTS) task=dates $(ARGS)

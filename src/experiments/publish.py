@@ -23,7 +23,9 @@ import pandas as pd
 from omegaconf import OmegaConf
 
 from experiments.describe import quality_text, test_text
+from experiments.neighbours import METHODS
 from experiments.report import PUBLISHED as SEEDS_PUBLISHED
+from experiments.results import COMMANDS
 from experiments.stats import (
     AUDIT_COLUMNS,
     PROTOCOLS,
@@ -287,6 +289,34 @@ def block_sequences_example(root):
     return _sweep_statistics("sequences_example", root)
 
 
+def block_sequences_neighbours(root):
+    """The archive's 1-NN benchmarks on the example's test samples, and each attention variant's
+    mean (honest protocol) against the best of them."""
+    path = Path(root) / "sequences_neighbours" / "neighbours.json"
+    if not path.is_file():
+        return _missing("sequences_neighbours")
+    made = json.loads(path.read_text())
+    split, methods = made["split"], made["methods"]
+    text = (
+        f"The UEA archive's nearest-neighbour benchmarks, run on the same {split['test']} test samples "
+        f"(classified from the {split['train']} others; full warping window, the features as recorded):\n\n"
+    )
+    text += _table(
+        ["baseline", "test accuracy %", "time"],
+        [(METHODS[name], f"{100 * m['accuracy']:.2f}", _minutes(m["seconds"])) for name, m in methods.items()],
+    )
+    best_name, best = max(methods.items(), key=lambda item: item[1]["accuracy"])
+    record = Record("sequences_example", root)
+    if record:
+        means = group_statistics(record.runs(), "test_accuracy")
+        gaps = ", ".join(f"{row.attention} {row.avg - 100 * best['accuracy']:+.2f}" for row in means.itertuples())
+        text += f"\nMean test accuracy minus the best of them (`{best_name}`), in points: {gaps}.\n"
+    return text + (
+        "\nRecord: [docs/results/sequences_neighbours](docs/results/sequences_neighbours/neighbours.md) "
+        "(`make results ONLY=sequences_neighbours`).\n"
+    )
+
+
 def _span(record):
     """(first start, last end) of the record's jobs, from their provenance."""
     starts, ends = [], []
@@ -426,10 +456,9 @@ def block_provenance(root):
         else []
     )
     for path in paths:
-        if path.name == "bench":
-            provenances = (
-                [json.loads((path / "bench.json").read_text())["provenance"]] if (path / "bench.json").is_file() else []
-            )
+        if path.name in COMMANDS:  # one command's result: its JSON holds the provenance
+            made = path / COMMANDS[path.name].files[0]
+            provenances = [json.loads(made.read_text())["provenance"]] if made.is_file() else []
         else:
             provenances = [m.get("provenance") or {} for _, m, _ in Record(path.name, root).jobs]
         if not provenances:
@@ -693,6 +722,7 @@ BLOCKS = {
     "dates_scores": block_dates_scores,
     "imdb_quick": block_imdb_quick,
     "sequences_example": block_sequences_example,
+    "sequences_neighbours": block_sequences_neighbours,
     "imdb_table": block_imdb_table,
     "bench": block_bench,
     "cpu_drift": block_cpu_drift,

@@ -13,7 +13,8 @@ table started on one machine goes on from its committed records on another. Afte
 (`summary.csv`, `summary.md`, `summary.png`) computed from the record itself. A record only grows:
 jobs it holds that the sweep directory lacks are kept. Models, backups and caches stay in the
 sweep directory. An experiment with environments (`cpu_drift`) runs once per setting, into
-NAME/<setting>/.
+NAME/<setting>/. A result made by one command rather than a sweep (`bench`, `sequences_neighbours`)
+runs it into `RUNS/NAME` and, once its JSON says it completed, replaces the record with its files.
 """
 
 import argparse
@@ -85,10 +86,34 @@ PUBLISHED = {
         launcher=("hydra/launcher=joblib", "hydra.launcher.n_jobs=2"),
     ),
 }
-BENCH = "bench"
-# What `benchmarks/bench.py` writes: its verdicts and provenance, the medians, every round, the sweeps.
-BENCH_FILES = ("bench.json", "bench.csv", "rounds.csv", "sweep.csv", "bench.md")
-NAMES = (*PUBLISHED, BENCH)
+
+
+@dataclass(frozen=True)
+class Command:
+    """A published result that one command makes, not a sweep. The command writes `files` into the
+    directory it is given; the first is a JSON with "status": "completed" and "provenance"."""
+
+    arguments: object  # output directory -> the arguments after the Python executable
+    files: tuple
+
+
+def _bench_arguments(out):
+    """`make bench`, with the peer's venv where `make bench` made it."""
+    peer = SUITE_ROOT / ".venv-peer" / "bin" / "python"
+    return [str(SUITE_ROOT / "benchmarks" / "bench.py"), "--out", str(out)] + (
+        ["--peer-python", str(peer)] if peer.is_file() else []
+    )
+
+
+COMMANDS = {
+    # Its verdicts and provenance, the medians, every round, the sweeps.
+    "bench": Command(_bench_arguments, ("bench.json", "bench.csv", "rounds.csv", "sweep.csv", "bench.md")),
+    # The archive's 1-NN benchmarks on the test samples of the shipped example (sequences_example).
+    "sequences_neighbours": Command(
+        lambda out: ["-m", "experiments.neighbours", "--out", str(out)], ("neighbours.json", "neighbours.md")
+    ),
+}
+NAMES = (*PUBLISHED, *COMMANDS)
 
 
 class ResultsError(ValueError):
@@ -220,38 +245,28 @@ def run_experiment(name, runs_dir, extra=()):
     return code
 
 
-def run_bench(runs_dir):
-    """`make bench` into runs_dir/bench, with the peer's venv where `make bench` made it."""
-    peer = SUITE_ROOT / ".venv-peer" / "bin" / "python"
-    command = [
-        sys.executable,
-        str(SUITE_ROOT / "benchmarks" / "bench.py"),
-        "--out",
-        str(Path(runs_dir) / BENCH),
-        *(["--peer-python", str(peer)] if peer.is_file() else []),
-    ]
-    print(f"{BENCH}: {' '.join(command[1:])}", flush=True)
+def run_command(name, runs_dir):
+    """Runs the command of the published result `name` into `runs_dir/name`; returns the exit code."""
+    command = [sys.executable, *COMMANDS[name].arguments(Path(runs_dir) / name)]
+    print(f"{name}: {' '.join(command[1:])}", flush=True)
     return subprocess.run(command).returncode
 
 
-def copy_bench(bench_dir, record_dir):
-    """Copies a finished benchmark (bench.json says so) into `record_dir`; returns 1, or 0 if none."""
-    bench_dir, record_dir = Path(bench_dir), Path(record_dir)
-    if not _completed_bench(Path(bench_dir)):
+def copy_command(name, out_dir, record_dir):
+    """Copies a command's finished result (its JSON says so) into `record_dir`; returns 1, or 0 if none."""
+    out_dir, files = Path(out_dir), COMMANDS[name].files
+    try:
+        finished = json.loads((out_dir / files[0]).read_text()).get("status") == "completed"
+    except (OSError, ValueError):
+        finished = False
+    if not finished:
         return 0
     staging = _staging(record_dir)
-    for name in BENCH_FILES:
-        if (bench_dir / name).is_file():
-            _copy(bench_dir / name, staging / name)
+    for file in files:
+        if (out_dir / file).is_file():
+            _copy(out_dir / file, staging / file)
     _swap_in(staging, record_dir)
     return 1
-
-
-def _completed_bench(bench_dir):
-    try:
-        return json.loads((bench_dir / "bench.json").read_text()).get("status") == "completed"
-    except (OSError, ValueError):
-        return False
 
 
 def main(argv=None):
@@ -273,9 +288,9 @@ def main(argv=None):
     for name in names:
         code = 0
         if not args.copy_only:
-            code = run_bench(args.runs) if name == BENCH else run_experiment(name, args.runs, extra)
-        if name == BENCH:
-            count = copy_bench(Path(args.runs) / BENCH, RECORDS / BENCH)
+            code = run_command(name, args.runs) if name in COMMANDS else run_experiment(name, args.runs, extra)
+        if name in COMMANDS:
+            count = copy_command(name, Path(args.runs) / name, RECORDS / name)
         else:
             count = sum(
                 copy_record(Path(args.runs) / part, RECORDS / part, PUBLISHED[name].figures)

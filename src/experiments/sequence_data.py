@@ -214,3 +214,26 @@ def stratified_split(y, fraction, rng, classes):
         held.extend(rng.permutation(indices)[:count])
     held = np.sort(np.array(held, dtype=int))
     return np.setdiff1d(np.arange(len(y)), held), held
+
+
+def split_indices(data, cfg, rng):
+    """(train, validation, test) indices for the task config `cfg`: the file's own split where it has
+    one, else stratified by `rng`."""
+    classes = data.class_names
+    if data.split is not None:
+        test = np.flatnonzero(data.split == "test")
+        validation = np.flatnonzero(data.split == "validation")
+        train = np.flatnonzero(data.split == "train")
+    else:
+        train, test = stratified_split(data.y, cfg.data.test_fraction, rng, classes)
+        validation = np.array([], dtype=int)
+    if not len(validation):
+        kept, held = stratified_split(data.y[train], cfg.data.validation_fraction, rng, classes)
+        train, validation = train[kept], train[held]
+
+    # `samples` and `test_samples` are caps (debug=smoke cuts a run short with them): a random
+    # subset, in the file's order, so that a file sorted by class keeps every class.
+    def capped(indices, cap):
+        return np.sort(rng.permutation(indices)[:cap]) if len(indices) > cap else indices
+
+    return capped(train, cfg.samples), validation, capped(test, cfg.test_samples)

@@ -13,7 +13,7 @@ import keras
 import numpy as np
 
 from attention import TimeAttention
-from experiments.sequence_data import SequenceDataError, load_sequences, read_inputs, stratified_split
+from experiments.sequence_data import SequenceDataError, load_sequences, read_inputs, split_indices
 from experiments.tasks import Splits
 
 SCALER_FILE = "sequences.json"
@@ -32,31 +32,9 @@ def _standardised(x, mask, scaler):
     return np.where(mask[..., None], (x - mean) / std, 0.0).astype("float32")
 
 
-def _split(data, cfg, rng):
-    """(train, validation, test) indices: the file's own split where it has one, else stratified."""
-    classes = data.class_names
-    if data.split is not None:
-        test = np.flatnonzero(data.split == "test")
-        validation = np.flatnonzero(data.split == "validation")
-        train = np.flatnonzero(data.split == "train")
-    else:
-        train, test = stratified_split(data.y, cfg.data.test_fraction, rng, classes)
-        validation = np.array([], dtype=int)
-    if not len(validation):
-        kept, held = stratified_split(data.y[train], cfg.data.validation_fraction, rng, classes)
-        train, validation = train[kept], train[held]
-
-    # `samples` and `test_samples` are caps (debug=smoke cuts a run short with them): a random
-    # subset, in the file's order, so that a file sorted by class keeps every class.
-    def capped(indices, cap):
-        return np.sort(rng.permutation(indices)[:cap]) if len(indices) > cap else indices
-
-    return capped(train, cfg.samples), validation, capped(test, cfg.test_samples)
-
-
 def make_data(cfg, rng):
     data = load_sequences(cfg.data.path, cfg.objective, cfg.data.max_steps)
-    train, validation, test = _split(data, cfg, rng)
+    train, validation, test = split_indices(data, cfg, rng)
     scaler = _scaler(data.x, data.mask, train)
     x = _standardised(data.x, data.mask, scaler)
     if data.class_names:  # a few test samples of each class
