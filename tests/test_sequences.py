@@ -38,6 +38,10 @@ def test_three_classes_with_string_labels_write_every_file(compose_config, tmp_p
         assert (run_dir / name).stat().st_size > 0, name
     assert set(metrics["figures"]) >= {"attention_by_class.png", "attention_samples.png", "training_curves.png"}
     assert metrics["attention_quality"]["attention_on_padding"] == 0.0
+    confusion = metrics["test"]["confusion_matrix"]  # a row per true class, a column per predicted
+    counts = np.array(confusion["counts"])
+    assert confusion["classes"] == ["a", "b", "c"] and counts.shape == (3, 3)
+    assert np.trace(counts) / counts.sum() == pytest.approx(metrics["test"]["accuracy"], abs=1e-6)
 
 
 def test_regression_is_read_from_float_targets(compose_config, tmp_path):
@@ -47,7 +51,8 @@ def test_regression_is_read_from_float_targets(compose_config, tmp_path):
     np.savez(path, x=x, y=x[:, 4, 0] * 2.0)
     metrics, _ = _run(compose_config, tmp_path, path)
     assert metrics["status"] == "completed"
-    assert set(metrics["test"]) == {"loss"}  # MAE, no accuracy
+    assert set(metrics["test"]) == {"loss", "mae"}  # no accuracy, no confusion matrix
+    assert metrics["test"]["mae"] == pytest.approx(metrics["test"]["loss"], rel=1e-5)
 
 
 def test_masked_steps_get_exactly_zero_attention(compose_config, tmp_path):

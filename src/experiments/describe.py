@@ -34,6 +34,8 @@ def test_text(metrics, config):
         return f"exact match {test['exact_match']:.3f}"
     if "accuracy" in test:
         return f"accuracy {test['accuracy']:.4f}"
+    if "mae" in test:
+        return f"MAE {test['mae']:.4f}"
     loss = config.task.loss if config is not None and isinstance(config.task.loss, str) else "loss"
     return f"{loss.upper() if loss == 'mae' else loss} {test.get('loss', float('nan')):.4f}"
 

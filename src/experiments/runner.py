@@ -247,7 +247,8 @@ def _train_and_probe(cfg, run_dir, record):
         test = model.evaluate(*data.test, batch_size=PREDICT_BATCH, verbose=0, return_dict=True)
         if hasattr(task, "evaluate"):
             test.update(task.evaluate(cfg.task, model, data))
-        record["test"] = {name: float(value) for name, value in test.items()}
+        # numbers as floats; a task's structured results (a confusion matrix) as they are
+        record["test"] = {name: value if isinstance(value, dict) else float(value) for name, value in test.items()}
         record["attention_quality"] = None
         if attend is not None:
             probe.weights = attend(probe.inputs)

@@ -247,38 +247,55 @@ def statistics_table(table):
     return lines
 
 
-def markdown(runs, sweep_dir):
+AUDIT_TITLE = "Is the attention faithful? (`audit.json` of each run; τ is Kendall's, undefined for uniform weights)"
+
+
+def _job_counts(runs):
     counts = runs.status.value_counts()
+    return (
+        f"{len(runs)} jobs: " + ", ".join(f"{counts.get(s, 0)} {s}" for s in ("completed", "failed", "missing")) + "."
+    )
+
+
+def _protocol_sections(task_runs):
+    """[(title, table lines, difference lines)] of each protocol with numbers for the task."""
+    sections = []
+    for column, title in PROTOCOLS.items():
+        table = group_statistics(task_runs, column)
+        if table.empty:
+            continue
+        diffs = differences(task_runs, column)
+        lines = []
+        if not diffs.empty:
+            lines = ["| A | B | A − B (points) | Welch p-value |", "|---|---|---|---|"]
+            lines += [
+                f"| {r.a} | {r.b} | {r.difference:+.2f} | {p_value_text(r.p_value)} |" for r in diffs.itertuples()
+            ]
+        sections.append((title, statistics_table(table), lines))
+    return sections
+
+
+def markdown(runs, sweep_dir):
     lines = [
         f"# Sweep summary: `{sweep_dir}`",
         "",
-        f"{len(runs)} jobs: " + ", ".join(f"{counts.get(s, 0)} {s}" for s in ("completed", "failed", "missing")) + ".",
+        _job_counts(runs),
         "Accuracies in percent. STDDEV is the sample standard deviation; the 95% confidence interval of",
         "the mean uses Student's t. Failed and missing jobs are left out of the statistics and listed below.",
     ]
     for task in sorted(runs.task.dropna().unique()):
         lines += ["", f"## {task}"]
         task_runs = runs[runs.task == task]
-        wrote = False
-        for column, title in PROTOCOLS.items():
-            table = group_statistics(task_runs, column)
-            if table.empty:
-                continue
-            wrote = True
-            lines += ["", f"### {title}", "", *statistics_table(table)]
-            diffs = differences(task_runs, column)
-            if not diffs.empty:
-                lines += ["", "| A | B | A − B (points) | Welch p-value |", "|---|---|---|---|"]
-                lines += [
-                    f"| {r.a} | {r.b} | {r.difference:+.2f} | {p_value_text(r.p_value)} |" for r in diffs.itertuples()
-                ]
-        if not wrote:
+        sections = _protocol_sections(task_runs)
+        for title, table, diffs in sections:
+            lines += ["", f"### {title}", "", *table] + (["", *diffs] if diffs else [])
+        if not sections:
             lines += ["", "No accuracy was recorded for this task; see summary.csv for its runs."]
         audits = audit_means(task_runs)
         if not audits.empty:
             lines += [
                 "",
-                "### Is the attention faithful? (`audit.json` of each run; τ is Kendall's, undefined for uniform weights)",
+                f"### {AUDIT_TITLE}",
                 "",
                 *audit_table(audits),
             ]
@@ -344,25 +361,22 @@ def write_summary(sweep_dir, label=None):
     return runs
 
 
-def group_tables(summary_md):
-    """For the terminal: summary.md's line of job counts and, per task, its first table (the
-    accuracy, or the task's metric, per attention variant)."""
-    lines = summary_md.splitlines()
-    kept = [next((line for line in lines if " jobs: " in line), "")]
-    section = None
-    for line in lines:
-        if line.startswith("## "):
-            section = [line]
-        elif section is not None and line.startswith("### ") and len(section) == 1:
-            section.append(line)
-        elif section is not None and line.startswith("|"):
-            section.append(line)
-        elif section is not None and len(section) > 2:  # the first table has ended
-            kept += ["", *section]
-            section = None
-    if section is not None and len(section) > 2:
-        kept += ["", *section]
-    return "\n".join(kept)
+def group_tables(runs):
+    """For the terminal: the line of job counts and, per task, the first table of summary.md (the
+    accuracy per attention variant, or the audit for a task without accuracy)."""
+    lines = [_job_counts(runs)]
+    for task in sorted(runs.task.dropna().unique()):
+        task_runs = runs[runs.task == task]
+        sections = _protocol_sections(task_runs)
+        audits = audit_means(task_runs)
+        if sections:
+            title, table, _ = sections[0]
+        elif not audits.empty:  # a task without accuracy: its audit
+            title, table = AUDIT_TITLE, audit_table(audits)
+        else:
+            continue
+        lines += ["", f"## {task}", f"### {title}", *table]
+    return "\n".join(lines)
 
 
 class SweepSummary(Callback):
@@ -371,8 +385,7 @@ class SweepSummary(Callback):
     def on_multirun_end(self, config, **kwargs):
         sweep_dir = Path(config.hydra.sweep.dir)
         if sweep_dir.is_dir():
-            write_summary(sweep_dir)
-            print(f"\n{group_tables((sweep_dir / 'summary.md').read_text())}\n")
+            print(f"\n{group_tables(write_summary(sweep_dir))}\n")
             print(f"sweep summary: {sweep_dir / 'summary.md'} (and summary.csv, summary.png)", flush=True)
 
 

@@ -14,7 +14,7 @@ A task may also define:
 - for text, `input_tokens(cfg, data, x)`: the token at each input position (None for padding),
   and `output_tokens(cfg, data, y)`: the token at each output step, for the figures;
 - `evaluate(cfg, model, data) -> dict`: test metrics beyond Keras' own (for example accuracy of
-  greedy decoding), added to `test` in `metrics.json`;
+  greedy decoding, or a confusion matrix as a dict), added to `test` in `metrics.json`;
 - `deciding_steps(cfg, data, count) -> 0/1 array`: the input steps that decide the answers of the
   first `count` test samples ((count, steps), or (count, output steps, steps)), for the
   faithfulness audit's ground truth;

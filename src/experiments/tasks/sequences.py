@@ -59,7 +59,20 @@ def compile_options(cfg, data):
     """The loss and metrics that the data's objective asks for."""
     if data.extras["objective"] == "classification":
         return {"loss": "sparse_categorical_crossentropy", "metrics": ["accuracy"]}
-    return {"loss": "mae", "metrics": []}
+    return {"loss": "mae", "metrics": ["mae"]}
+
+
+def evaluate(cfg, model, data):
+    """Classes: the confusion matrix of the test samples (a row per true class, a column per
+    predicted one, in the order of `classes`)."""
+    names = data.extras["class_names"]
+    if not names:
+        return {}
+    x, y = data.test
+    predicted = model.predict(x, batch_size=256, verbose=0).argmax(axis=1)
+    counts = np.zeros((len(names), len(names)), dtype=int)
+    np.add.at(counts, (y, predicted), 1)
+    return {"confusion_matrix": {"classes": names, "counts": counts.tolist()}}
 
 
 def build_model(cfg, attention, data):
