@@ -310,7 +310,10 @@ def block_sequences_neighbours(root):
     if record:
         means = group_statistics(record.runs(), "test_accuracy")
         gaps = ", ".join(f"{row.attention} {row.avg - 100 * best['accuracy']:+.2f}" for row in means.itertuples())
-        text += f"\nMean test accuracy minus the best of them (`{best_name}`), in points: {gaps}.\n"
+        text += (
+            f"\nEach variant's mean test accuracy over its seeds (honest protocol, above) minus the best "
+            f"of them (`{best_name}`), in points: {gaps}.\n"
+        )
     return text + (
         "\nRecord: [docs/results/sequences_neighbours](docs/results/sequences_neighbours/neighbours.md) "
         "(`make results ONLY=sequences_neighbours`).\n"
