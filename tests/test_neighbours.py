@@ -79,6 +79,16 @@ def test_the_test_samples_are_the_ones_the_task_tests_on_and_different_lengths_s
     assert set(results) == {"dtw_d", "dtw_i"}  # Euclidean distance needs one length
 
 
+def test_a_regression_is_scored_by_the_nearest_samples_target(compose_config, tmp_path):
+    rng = np.random.default_rng(0)
+    target = rng.uniform(-1, 1, size=40)
+    x = rng.normal(scale=0.01, size=(40, 8, 1)) + target[:, None, None]  # the level is the target
+    np.savez(tmp_path / "levels.npz", x=x, y=target)
+    results, split = baselines(compose_config("task=sequences", f"task.data.path={tmp_path / 'levels.npz'}"))
+    assert split["classes"] == 0 and set(results["dtw_d"]) == {"mae", "seconds"}
+    assert results["dtw_d"]["mae"] < 0.1 < np.abs(target - target.mean()).mean()  # far better than the mean
+
+
 def _command(*arguments):
     return subprocess.run(
         [sys.executable, "-m", "experiments.neighbours", *map(str, arguments)],
@@ -95,11 +105,9 @@ def test_the_command_writes_its_summary_and_refuses_bad_requests_in_one_line(tmp
     assert set(made["methods"]) == {"dtw_d", "dtw_i", "ed"}
     assert "1-NN DTW, dependent" in (out / neighbours.TABLE).read_text()
 
-    regression = tmp_path / "regression.npz"
-    np.savez(regression, x=np.random.default_rng(0).normal(size=(20, 5, 1)), y=np.linspace(0, 1, 20))
     for arguments, message in [
         ([f"task.data.path={tmp_path}/missing.npz"], f"task.data.path: there is no file {tmp_path}/missing.npz"),
-        ([f"task.data.path={regression}"], "nearest-neighbour baselines classify: the data is a regression"),
+        (["task.objective=sometimes"], "task.objective must be one of auto, classification, regression"),
         (["task=dense"], "nearest-neighbour baselines are for task=sequences, got task=dense"),
         (["seed=-1"], "seed must be a non-negative integer"),
     ]:

@@ -11,7 +11,7 @@ Both DTW use the full warping window and squared differences; sequences of diffe
 warped end to end, their padding never touched. They run here on exactly the test samples that
 `python -m experiments task=sequences` tests on, for the same overrides (`task.data.path=...`,
 `seed=...`), and classify from the training and validation samples together (1-NN has nothing to
-tune). Writes `neighbours.json` (accuracy and time of each, the split, provenance) and
+tune); for a regression the nearest sample's target is the prediction, scored by its MAE. Writes `neighbours.json` (accuracy and time of each, the split, provenance) and
 `neighbours.md` into `--out` (default `outputs/neighbours/<data file>/seed=<seed>`).
 """
 
@@ -81,21 +81,20 @@ def euclidean_distances(a, b):
 
 
 def nearest_neighbour(distances, train_labels):
-    """The label of each query's nearest training sample (the first one on a tie)."""
+    """The label (or target) of each query's nearest training sample (the first one on a tie)."""
     return np.asarray(train_labels)[np.argmin(distances, axis=1)]
 
 
 def _split(cfg):
     """(data, the samples 1-NN may use, the test samples): the test samples are those the task tests on."""
     data = load_sequences(cfg.task.data.path, cfg.task.objective, cfg.task.data.max_steps)
-    if data.objective != "classification":
-        raise DataError("nearest-neighbour baselines classify: the data is a regression (task.objective)")
     train, validation, test = split_indices(data, cfg.task, np.random.default_rng(cfg.seed))
     return data, np.concatenate([train, validation]), test
 
 
 def baselines(cfg):
-    """{method: {"accuracy", "seconds"}} on the task's test samples, and the split's sizes."""
+    """{method: {"accuracy" (classes) or "mae" (regression: the nearest sample's target), "seconds"}}
+    on the task's test samples, and the split's sizes."""
     data, train, test = _split(cfg)
     lengths = data.lengths
     results = {}
@@ -109,19 +108,23 @@ def baselines(cfg):
             distances = dtw_distances(
                 data.x[test], lengths[test], data.x[train], lengths[train], dependent=method == "dtw_d"
             )
-        predicted = nearest_neighbour(distances, data.y[train])
-        results[method] = {
-            "accuracy": float((predicted == data.y[test]).mean()),
-            "seconds": round(time.perf_counter() - started, 2),
-        }
+        predicted, truth = nearest_neighbour(distances, data.y[train]), data.y[test]
+        score = (
+            {"accuracy": float((predicted == truth).mean())}
+            if data.objective == "classification"
+            else {"mae": float(np.abs(predicted - truth).mean())}
+        )
+        results[method] = {**score, "seconds": round(time.perf_counter() - started, 2)}
     split = {"train": len(train), "test": len(test), "classes": len(data.class_names)}
     return results, split
 
 
 def _table(results):
-    lines = ["| baseline | test accuracy % | time |", "|---|---|---|"]
+    regression = any("mae" in result for result in results.values())
+    lines = [f"| baseline | {'test MAE' if regression else 'test accuracy %'} | time |", "|---|---|---|"]
     for method, result in results.items():
-        lines.append(f"| {METHODS[method]} (`{method}`) | {100 * result['accuracy']:.2f} | {result['seconds']:.1f} s |")
+        score = f"{result['mae']:.4g}" if regression else f"{100 * result['accuracy']:.2f}"
+        lines.append(f"| {METHODS[method]} (`{method}`) | {score} | {result['seconds']:.1f} s |")
     return "\n".join(lines) + "\n"
 
 
