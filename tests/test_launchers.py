@@ -156,8 +156,10 @@ def test_a_slurm_sweep_runs_as_an_array_and_resumes_a_cancelled_job(slurm, tmp_p
         subprocess.run(["scancel", f"{queue[0][0]}_3"], env=slurm.env, check=True)
         _wait_until(lambda: not slurm.queue(), "the other three tasks to end", seconds=300)
         # Without slurmdbd there is no sacct, so submitit cannot learn that task 3 was cancelled and
-        # waits for its result: stop the sweep as its user would, with Ctrl-C.
-        sweep.send_signal(signal.SIGINT)
+        # waits for its result: stop the sweep as its user would. SIGTERM, which the suite turns into
+        # the KeyboardInterrupt of Ctrl-C: a shell starts a background job with SIGINT ignored, and
+        # its children (this sweep) inherit that, so SIGINT would not stop a suite run with `&`.
+        sweep.send_signal(signal.SIGTERM)
         sweep.communicate(timeout=60)
     finally:
         sweep.kill()
