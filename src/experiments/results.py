@@ -296,7 +296,12 @@ def main(argv=None):
                 copy_record(Path(args.runs) / part, RECORDS / part, PUBLISHED[name].figures)
                 for part, _ in PUBLISHED[name].parts(name)
             )
-        print(f"{name}: {count} completed jobs recorded in {_display(RECORDS / name)}", flush=True)
+        record = _display(RECORDS / name)
+        if name in COMMANDS:
+            done = f"its result recorded in {record}" if count else f"no finished result; {record} left as it was"
+        else:
+            done = f"{count} completed jobs recorded in {record}"
+        print(f"{name}: {done}", flush=True)
         if code != 0:
             failed.append(name)
     if failed:
