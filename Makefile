@@ -16,7 +16,7 @@ export ATTENTION_DATA_DIR ?= $(abspath ../shared/data)
 endif
 
 .DEFAULT_GOAL := help
-.PHONY: help install run lint format test test-fast test-backend readme sweep stats clean \
+.PHONY: help install lock run lint format test test-fast test-backend readme sweep stats clean \
         dense lstm_before lstm_after multidim_per_dim multidim_shared \
         add_two_numbers find_max imdb imdb_quick imdb_table dates sequences neighbours translate explain bench report tensorboard \
         results verify publish audit
@@ -25,13 +25,29 @@ help: ## list the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) \
 		| awk 'BEGIN {FS = ":.*## "}; {printf "  make %-18s %s\n", $$1, $$2}'
 
-$(INSTALLED): pyproject.toml
+# The exact versions of the suite's and its test extra's dependencies, with their hashes. A run
+# records the lock's hash; `make install UNLOCKED=1` takes the newest versions instead.
+LOCK := requirements.lock
+$(INSTALLED): pyproject.toml $(LOCK)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+ifeq ($(UNLOCKED),1)
 	$(PY) -m pip install --quiet -e '.[test]'
+else
+	$(PY) -m pip install --quiet --require-hashes -r $(LOCK)
+	$(PY) -m pip install --quiet --no-deps -e .
+endif
 	@touch $@
 
-install: $(INSTALLED) ## create .venv and install the suite with its test tools
+install: $(INSTALLED) ## create .venv and install the suite with its test tools, at the locked versions (UNLOCKED=1: the newest)
+
+# uv resolves for every platform and Python the suite supports (--universal), keeping the locked
+# versions where they still fit; UPGRADE=1 takes the newest of everything.
+lock: ## refresh requirements.lock from pyproject.toml with uv (UPGRADE=1: newest versions); then make install
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m uv --version >/dev/null 2>&1 || $(PY) -m pip install --quiet uv
+	$(PY) -m uv pip compile pyproject.toml --extra test --universal --generate-hashes --quiet \
+		--custom-compile-command "make lock" $(if $(filter 1,$(UPGRADE)),--upgrade) -o $(LOCK)
 
 run: $(INSTALLED) ## the default experiment: dense hello-world, attention on input index 1
 	$(EXPERIMENTS) $(ARGS)
@@ -44,11 +60,17 @@ format: $(INSTALLED) ## ruff: format the code and apply the linter's safe fixes
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-test: lint ## the lint, then the test suite (16 minutes on 2 CPU cores)
-	$(PY) -m pytest $(ARGS)
+# One pytest-xdist worker per core (TEST_WORKERS=1: one process, as before); tests that need a
+# resource of the machine's own (the Slurm cluster, Ray, the browser) share one group, and a group
+# runs on one worker, one test at a time.
+TEST_WORKERS ?= auto
+PYTEST := $(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup
+
+test: lint ## the lint, then the test suite on every core (TEST_WORKERS=N)
+	$(PYTEST) $(ARGS)
 
 test-fast: $(INSTALLED) ## the tests without the slow learning ones
-	$(PY) -m pytest -m "not slow" $(ARGS)
+	$(PYTEST) -m "not slow" $(ARGS)
 
 test-backend: $(INSTALLED) ## the layer tests on another Keras backend: make test-backend BACKEND=torch (pip install torch into .venv first; make test installs jax)
 	@test -n "$(BACKEND)" || { echo "usage: make test-backend BACKEND=jax|torch|tensorflow"; exit 2; }

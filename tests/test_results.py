@@ -115,8 +115,13 @@ def test_every_record_is_complete_with_provenance_and_its_files():
             assert made["status"] == "completed" and made["provenance"]["commit"], name
             assert all((RECORDS / name / file).is_file() for file in files), name
             continue
-        assert name in results.PUBLISHED, f"{name}: not a published experiment"
-        for part, variables in results.PUBLISHED[name].parts(name):
+        if name == results.OTHER_CPUS:  # seed_000_readme as other CPUs ran it, one record each
+            parts = [(f"{name}/{label}", {}) for label in results.other_cpu_records(RECORDS)]
+            assert parts, f"{name}: no record"
+        else:
+            assert name in results.PUBLISHED, f"{name}: not a published experiment"
+            parts = results.PUBLISHED[name].parts(name)
+        for part, variables in parts:
             record = RECORDS / part
             jobs = list(record.rglob("metrics.json"))
             assert jobs, f"{part}: no job"
@@ -205,17 +210,93 @@ def test_verify_reproduces_a_record_exactly_and_catches_an_altered_number(tmp_pa
     assert len(failed) == 1 and "test.accuracy" in failed[0] and "-0.01" in failed[0]
 
 
-def test_verify_names_what_differs_and_applies_the_tolerance_elsewhere():
+def test_verify_names_what_differs_and_judges_published_numbers_within_their_tolerance():
     here = provenance.collect("tensorflow")
     other = {**here, "cpu": "Another CPU", "packages": {**here["packages"], "numpy": "1.0"}, "commit": "abc"}
     differences = verify.environment_differences(other, here)
     assert set(differences) == {"cpu", "numpy", "commit"} and not verify.same_environment(differences)
     assert verify.same_environment(verify.environment_differences({**here, "commit": "abc"}, here))
-    recorded = {"test": {"accuracy": 0.80}, "epochs": 27, "history": {"test_accuracy": [0.7, 0.81]}}
-    new = {"test": {"accuracy": 0.82}, "epochs": 37, "history": {"test_accuracy": [0.7, 0.9]}}
-    verdicts = {name: v for name, *_, v in verify.compare(recorded, new, exact=False, rtol=0.05)}
-    assert verdicts == {"test.accuracy": "PASS", "epochs": "shown", "max_test_accuracy": "FAIL"}
-    assert {name: v for name, *_, v in verify.compare(recorded, new, exact=True, rtol=0.05)}["epochs"] == "FAIL"
+    # A locked test tool at another version is named, and numbers must still be equal.
+    tool = {**here, "packages": {**here["packages"], "pytest": "0.1"}, "lock": {"sha256": "0" * 64}}
+    differences = verify.environment_differences(tool, here)
+    assert {"pytest", "lock"} <= set(differences) and verify.same_environment(differences)
+
+    recorded = {"test": {"accuracy": 0.80, "loss": 5.5e-5}, "epochs": 27, "history": {"test_accuracy": [0.7, 0.81]}}
+    new = {"test": {"accuracy": 0.804, "loss": 6.3e-5}, "epochs": 37, "history": {"test_accuracy": [0.7, 0.9]}}
+    published = {"test.accuracy", "max_test_accuracy"}
+    verdicts = {name: v for name, *_, v in verify.compare(recorded, new, exact=False, published=published)}
+    assert verdicts == {"test.accuracy": "PASS", "test.loss": "shown", "epochs": "shown", "max_test_accuracy": "FAIL"}
+    # --all judges the loss too: absolute and relative together pass a loss near zero.
+    verdicts = {name: v for name, *_, v in verify.compare(recorded, new, exact=False, published=set(), judge_all=True)}
+    assert verdicts["test.loss"] == "PASS" and verdicts["test.accuracy"] == "PASS"
+    assert {name: v for name, *_, v in verify.compare(recorded, new, exact=True)}["epochs"] == "FAIL"
+    # Not too wide: 5% of an IMDB accuracy is 4.4 points; its ten seeds spread by 0.16 points.
+    assert not verify.tolerance("test.accuracy").accepts(0.8785, 0.8785 - 0.044)
+    assert not verify.tolerance("test.accuracy").accepts(0.8785, 0.8785 + 0.006)
+
+
+def _another_machine(source, target, change=None):
+    """The record's jobs as another CPU would have written them: provenance and, where `change`
+    says, numbers altered (change(metrics) edits them in place)."""
+    for path in source.rglob("metrics.json"):
+        metrics = json.loads(path.read_text())
+        metrics["provenance"] = {**metrics["provenance"], "cpu": "Another CPU", "cpu_isa": ["avx2"]}
+        if change:
+            change(metrics)
+        copy = target / path.parent.relative_to(source) / "metrics.json"
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        copy.write_text(json.dumps(metrics))
+    return target
+
+
+def test_verify_passes_the_second_cpus_record_and_fails_a_number_beyond_its_tolerance(tmp_path, capsys):
+    """The seed-000 record made on an AVX2-only CPU (committed as docs/results/cpus/epyc_avx2)
+    passes against the record made on AVX-512, with the default tolerances; 0.02 more peak weight
+    on one job, beyond ±(0.01 + 2%), fails it, and the last line counts what failed."""
+    record, avx2 = RECORDS / "seed_000_readme", RECORDS / "cpus" / "epyc_avx2"
+    assert verify.main([str(record), "--against", str(avx2)]) == 0
+    out = capsys.readouterr().out
+    assert out.strip().splitlines()[-1] == f"PASS: 5 of 5 jobs of {record}"
+    assert "test.loss" in out and "shown" in out  # unpublished: shown, not judged
+
+    altered = tmp_path / "altered"
+    shutil.copytree(avx2, altered)
+    job = altered / "lstm_before" / "block_3d" / "metrics.json"
+    metrics = json.loads(job.read_text())
+    metrics["attention_quality"]["peak_weight"] += 0.02
+    job.write_text(json.dumps(metrics))
+    assert verify.main([str(record), "--against", str(altered)]) == 1
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert last == f"FAIL: 1 of 5 jobs of {record} failed: attention_quality.peak_weight"
+    # --all judges the unpublished loss too; the recorded losses near zero stay within ±(1e-3 + 5%).
+    assert verify.main([str(record), "--against", str(avx2), "--all"]) == 0
+
+
+def test_verify_judges_a_seeded_variant_by_its_mean_over_the_rerun_seeds(tmp_path, capsys):
+    """On another machine the runs of a record of ten seeds are only shown; the mean of the re-run
+    seeds is judged against where a mean of that many new runs falls (the seeds' spread)."""
+    record = RECORDS / "imdb_table"
+    same = _another_machine(record, tmp_path / "same")
+    assert verify.main([str(record), "--against", str(same), "--attention", "luong", "--seed", "6"]) == 0
+    out = capsys.readouterr().out
+    assert "imdb · luong test.accuracy: mean of 1 re-run seed(s)" in out and "over 10 seeds" in out
+    assert out.strip().splitlines()[-1] == f"PASS: 1 of 1 jobs of {record}; 1 seeded variant(s) within their interval"
+
+    def two_points_up(metrics):
+        metrics["test"]["accuracy"] += 0.02
+        metrics["history"]["test_accuracy"] = [a + 0.02 for a in metrics["history"]["test_accuracy"]]
+
+    higher = _another_machine(record, tmp_path / "higher", two_points_up)
+    assert verify.main([str(record), "--against", str(higher), "--attention", "luong"]) == 1
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert last == ("FAIL: 1 of 1 seeded variants out of their interval: imdb · luong test.accuracy, max_test_accuracy")
+    # The interval for one new run is the seeds' spread, wider than the record's interval of its mean.
+    accuracies = [
+        json.loads(p.read_text())["test"]["accuracy"] for p in (record / "imdb" / "luong").rglob("metrics.json")
+    ]
+    low, high = verify.mean_interval(accuracies, 1)
+    low_10, high_10 = verify.mean_interval(accuracies, 10)
+    assert high - low > high_10 - low_10 > 0
 
 
 def test_verify_refuses_bad_requests_in_one_line(tmp_path, capsys):

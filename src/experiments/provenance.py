@@ -4,12 +4,17 @@ Every run's `metrics.json` carries this as `provenance`, so that a published num
 code, packages and CPU produced it, and `verify` can say which of them differ from a new run.
 """
 
+import hashlib
 import importlib.metadata
 import os
 import platform
+import re
 import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
+
+from packaging.markers import Marker
+from packaging.utils import canonicalize_name
 
 SUITE_ROOT = Path(__file__).resolve().parents[2]
 # The distributions that decide a run's numbers (those installed are recorded).
@@ -50,14 +55,56 @@ def code_version():
     return {"commit": commit, "dirty": bool(status) if status is not None else None}
 
 
-def package_versions():
+def _installed(name):
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+# The exact versions `make install` installs (`make lock` writes it with uv; pip checks its hashes).
+LOCK_FILE = SUITE_ROOT / "requirements.lock"
+# A pinned requirement of the lock: `name==version`, then its environment marker if it has one.
+LOCKED_LINE = re.compile(
+    r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)==(?P<version>[^\s;\\]+)\s*(?:;\s*(?P<marker>[^\\]+?))?\s*\\?$"
+)
+
+
+def locked_versions(lock_file=LOCK_FILE):
+    """{canonical name: version} of the lock's pins that apply to this Python and platform
+    (a universal lock pins some packages once per Python range), or None without a lock."""
+    try:
+        text = Path(lock_file).read_text()
+    except OSError:
+        return None
     versions = {}
-    for name in PACKAGES:
-        try:
-            versions[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            continue
+    for line in text.splitlines():
+        found = LOCKED_LINE.match(line)
+        if found and (found["marker"] is None or Marker(found["marker"]).evaluate()):
+            versions[canonicalize_name(found["name"])] = found["version"]
     return versions
+
+
+def lock_state(lock_file=LOCK_FILE):
+    """{'sha256': the lock file's hash, 'differs': {package: {'locked', 'installed'}}} for the
+    locked packages whose installed version is another (None installed: missing), or None when
+    there is no lock (an install from a wheel, say)."""
+    locked = locked_versions(lock_file)
+    if locked is None:
+        return None
+    differs = {}
+    for name, version in sorted(locked.items()):
+        installed = _installed(name)
+        if installed != version:
+            differs[name] = {"locked": version, "installed": installed}
+    return {"sha256": hashlib.sha256(Path(lock_file).read_bytes()).hexdigest(), "differs": differs}
+
+
+def package_versions(lock_file=LOCK_FILE):
+    """{name: installed version} of the packages that decide numbers (PACKAGES, first) and of every
+    other locked package: a record then names its whole environment, and `verify` each difference."""
+    names = [*PACKAGES, *sorted(set(locked_versions(lock_file) or ()) - {canonicalize_name(n) for n in PACKAGES})]
+    return {name: version for name in names if (version := _installed(name)) is not None}
 
 
 # The vector instruction sets that decide which kernels oneDNN and XLA pick, and so the rounding:
@@ -92,6 +139,12 @@ def _cpuinfo(field):
 def cpu_model():
     """The CPU's model name as the OS reports it (Linux: /proc/cpuinfo), else platform's guess."""
     return _cpuinfo("model name") or platform.processor() or platform.machine()
+
+
+def cpu_signature():
+    """'family F model M': tells apart CPUs of one model name (Linux x86), else None."""
+    family, model = _cpuinfo("cpu family"), _cpuinfo("model")
+    return f"family {family} model {model}" if family and model else None
 
 
 def cpu_instruction_sets():
@@ -139,8 +192,11 @@ def machine_environment(backend):
     return {
         "python": platform.python_version(),
         "packages": package_versions(),
+        # The lock's hash and any installed version that departs from it (an unlocked install).
+        "lock": lock_state(),
         "backend": backend,
         "cpu": cpu_model(),
+        "cpu_signature": cpu_signature(),
         "cpu_isa": cpu_instruction_sets(),
         "cores": os.cpu_count(),
         "gpus": gpus(backend),

@@ -16,6 +16,8 @@ import argparse
 import json
 import re
 import sys
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -25,7 +27,7 @@ from omegaconf import OmegaConf
 from experiments.describe import quality_text, test_text
 from experiments.neighbours import METHODS
 from experiments.report import PUBLISHED as SEEDS_PUBLISHED
-from experiments.results import COMMANDS
+from experiments.results import COMMANDS, OTHER_CPUS, other_cpu_records
 from experiments.stats import (
     AUDIT_COLUMNS,
     PROTOCOLS,
@@ -63,6 +65,44 @@ class PublishError(ValueError):
 
 # --- reading records ---------------------------------------------------------------------------
 
+# While `numbers_read` runs: {job directory: names of the numbers a block read from its metrics}.
+_READS = ContextVar("publish_reads", default=None)
+
+
+class _ReadNumbers(dict):
+    """A job's metrics that note each number a block reads (`test.accuracy`, ...): what the README
+    publishes of that job, and so what `verify` judges on another machine."""
+
+    def __init__(self, values, seen, prefix=""):
+        super().__init__(values)
+        self._seen, self._prefix = seen, prefix
+
+    def _noted(self, key, value):
+        name = f"{self._prefix}{key}"
+        if isinstance(value, dict):
+            return _ReadNumbers(value, self._seen, f"{name}.")
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            self._seen.add(name)
+        return value
+
+    def __getitem__(self, key):
+        return self._noted(key, super().__getitem__(key))
+
+    def get(self, key, default=None):
+        return self._noted(key, super().__getitem__(key)) if key in self else default
+
+
+@contextmanager
+def numbers_read():
+    """Within it, records note which numbers of each job the blocks read: yields
+    {resolved job directory: {metric name, ...}}."""
+    reads = {}
+    token = _READS.set(reads)
+    try:
+        yield reads
+    finally:
+        _READS.reset(token)
+
 
 class Record:
     """The completed jobs of one record directory under docs/results/."""
@@ -74,6 +114,8 @@ class Record:
         if self.path.is_dir():
             for job_dir, metrics in sorted(read_runs(self.path), key=lambda item: str(item[0])):
                 if metrics.get("status") == "completed":
+                    if (reads := _READS.get()) is not None:
+                        metrics = _ReadNumbers(metrics, reads.setdefault(Path(job_dir).resolve(), set()))
                     config_file = job_dir / ".hydra" / "config.yaml"
                     config = OmegaConf.load(config_file) if config_file.is_file() else None
                     self.jobs.append((job_dir, metrics, config))
@@ -410,35 +452,73 @@ def block_imdb_table(root):
     return text
 
 
+def cpu_label(made):
+    """A CPU in a few words from a run's provenance: 'AMD EPYC, AVX-512 (family 25 model 17)'."""
+    isa = made.get("cpu_isa") or []
+    widest = (
+        "AVX-512" if "avx512f" in isa else "AVX2" if "avx2" in isa else "no AVX2" if isa else "instruction sets unknown"
+    )
+    signature = f" ({made['cpu_signature']})" if made.get("cpu_signature") else ""
+    return f"{made.get('cpu')}, {widest}{signature}"
+
+
+def _peaks(record):
+    """{task: attention_quality} of a seed-000 record."""
+    return {m["task"]: m["attention_quality"] for _, m, _ in record.jobs}
+
+
+def _peak_text(quality):
+    if not quality:
+        return "–"
+    return f"{quality['peak_weight']:.4f} ({quality['runner_up_weight']:.4f}) at {quality['peak_index']}"
+
+
+def _largest_gap(peaks, other, key="peak_weight"):
+    """The largest |difference| of `key` between two records over the tasks both hold."""
+    return max((abs(peaks[t][key] - other[t][key]) for t in SEED_000_TASKS if t in peaks and t in other), default=0.0)
+
+
 def block_cpu_drift(root):
-    """The seed-000 tasks on this CPU as it is, with oneDNN capped at AVX2, and with oneDNN off."""
-    settings = [
-        ("seed_000_readme", "as it is"),
-        ("cpu_drift/avx2", "oneDNN capped at AVX2"),
-        ("cpu_drift/no_onednn", "oneDNN off"),
+    """The seed-000 tasks on real CPUs side by side (the record, and cpus/* made on other CPUs), and
+    on the record's CPU with oneDNN capped at AVX2 and off, with what the simulation predicts."""
+    base = Record("seed_000_readme", root)
+    simulated = [
+        (Record("cpu_drift/avx2", root), "oneDNN capped at AVX2"),
+        (Record("cpu_drift/no_onednn", root), "oneDNN off"),
     ]
-    records = [(Record(name, root), label) for name, label in settings]
-    if not all(record for record, _ in records):
+    if not base or not all(record for record, _ in simulated):
         return _missing("cpu_drift")
-    base = records[0][0]
-    isa = (base.jobs[0][1].get("provenance") or {}).get("cpu_isa") or []
-    header = ["task"] + [f"{label}: peak (runner-up)" for _, label in records]
-    rows = []
-    for task in SEED_000_TASKS:
-        cells = [f"`{task}`"]
-        for record, _ in records:
-            found = [m for _, m, _ in record.jobs if m["task"] == task]
-            quality = found[0]["attention_quality"] if found else None
-            cells.append(
-                f"{quality['peak_weight']:.4f} ({quality['runner_up_weight']:.4f}) at {quality['peak_index']}"
-                if quality
-                else "–"
-            )
-        rows.append(cells)
-    return (
-        _table(header, rows) + f"\nThis CPU: {base.jobs[0][1]['provenance'].get('cpu')}, with "
-        f"{', '.join(isa) if isa else 'unknown instruction sets'}. Records: "
-        f"[seed_000_readme]({base.link()}), [cpu_drift](docs/results/cpu_drift).\n"
+    machines = [(Record(f"{OTHER_CPUS}/{label}", root), label) for label in other_cpu_records(root)]
+    machines = [(record, label) for record, label in machines if record]
+    real = [(base, "the record's CPU"), *machines]
+    header = ["task"] + [f"{cpu_label(r.jobs[0][1]['provenance'])}: {what}" for r, what in real]
+    header += [f"the record's CPU, {what}" for _, what in simulated]
+    peaks = {id(record): _peaks(record) for record, _ in real + simulated}
+    rows = [
+        [f"`{task}`"] + [_peak_text(peaks[id(record)].get(task)) for record, _ in real + simulated]
+        for task in SEED_000_TASKS
+    ]
+    text = _table(header, rows) + "\n"
+    base_peaks = peaks[id(base)]
+    for record, label in machines:
+        other = peaks[id(record)]
+        same = [t for t in SEED_000_TASKS if t in other and _peak_text(other[t]) == _peak_text(base_peaks.get(t))]
+        text += (
+            f"{cpu_label(record.jobs[0][1]['provenance'])} ([{label}]({record.link()})): "
+            f"{len(same)} of {len(SEED_000_TASKS)} tasks show the record's numbers to the digits above"
+            + (f" ({', '.join(f'`{t}`' for t in same)})" if same else "")
+            + f"; the peak weights of the others differ by up to {_largest_gap(other, base_peaks):.4f}. "
+        )
+        predictions = [f"{what}, up to {_largest_gap(peaks[id(sim)], other):.4f}" for sim, what in simulated]
+        text += (
+            "The simulations on the record's CPU miss this CPU's peak weights by: "
+            + "; ".join(predictions)
+            + f" (the record itself misses them by up to {_largest_gap(other, base_peaks):.4f}).\n\n"
+        )
+    return text + (
+        f"Records: [seed_000_readme]({base.link()}), [cpu_drift](docs/results/cpu_drift)"
+        + "".join(f", [{OTHER_CPUS}/{label}]({record.link()})" for record, label in machines)
+        + ".\n"
     )
 
 
@@ -759,6 +839,13 @@ def render(text, root=RECORDS):
         return match.group(1) + body + match.group(5)
 
     return BLOCK.sub(block, text)
+
+
+def published_numbers(readme=README, root=RECORDS):
+    """{resolved job directory: names of its numbers that the README shows} for every record job."""
+    with numbers_read() as reads:
+        render(Path(readme).read_text(encoding="utf-8"), root)
+    return reads
 
 
 def main(argv=None):

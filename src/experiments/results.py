@@ -193,6 +193,27 @@ def copy_record(sweep_dir, record_dir, figures=()):
     return len(_job_dirs(record_dir))
 
 
+# Records of `seed_000_readme` made on other CPUs, one per CPU: cpus/<label>/. Each is made on its
+# machine by `make verify RECORD=docs/results/seed_000_readme ARGS="--record-as cpus/<label>"`
+# (or copied from such a run), and the README's drift section sets them side by side.
+OTHER_CPUS = "cpus"
+
+
+def other_cpu_records(root=RECORDS):
+    """The labels of the other CPUs' records under root/cpus/, sorted."""
+    folder = Path(root) / OTHER_CPUS
+    return (
+        sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")) if folder.is_dir() else []
+    )
+
+
+def record_runs(runs_dir, name, source):
+    """Records the completed runs under `runs_dir` (jobs of the published experiment `source`, run
+    again by `verify`) as docs/results/NAME, with the figures `source` records; returns the count."""
+    figures = PUBLISHED[source].figures if source in PUBLISHED else ()
+    return copy_record(runs_dir, RECORDS / name, figures)
+
+
 def _staging(record_dir):
     staging = record_dir.with_name(f".{record_dir.name}.new")
     shutil.rmtree(staging, ignore_errors=True)
