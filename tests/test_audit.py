@@ -152,6 +152,10 @@ def _audit_cli(*args):
     return subprocess.run([sys.executable, "-m", "experiments.audit", *map(str, args)], capture_output=True, text=True)
 
 
+# Under pytest-xdist the module runs on one worker, so that `find_max_run` (module scope) is made once.
+pytestmark = pytest.mark.xdist_group("test_audit")
+
+
 @pytest.fixture(scope="module")
 def find_max_run(tmp_path_factory):
     """A smoke-sized find_max run, trained without its audit."""

@@ -93,6 +93,10 @@ def test_padding_gets_no_loss(compose_config):
     assert float(loss(y_true, y_pred)) == pytest.approx(expected, rel=1e-5)
 
 
+# Under pytest-xdist the module runs on one worker, so that `smoke_run` (module scope) is made once.
+pytestmark = pytest.mark.xdist_group("test_dates")
+
+
 @pytest.fixture(scope="module")
 def smoke_run(tmp_path_factory):
     """One dates run under debug=smoke, shared by the tests that read its files."""

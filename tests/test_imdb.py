@@ -9,6 +9,10 @@ from experiments.imdb_data import DataError, decoder, prepared_imdb, read_imdb_n
 needs_data = pytest.mark.skipif(IMDB_DIR is None, reason="no local IMDB copy (../shared/data)")
 
 
+# Under pytest-xdist the module runs on one worker, so that `imdb` (module scope) is made once.
+pytestmark = pytest.mark.xdist_group("test_imdb")
+
+
 @pytest.fixture(scope="module")
 def imdb():
     return read_imdb_npz(IMDB_DIR / "imdb.npz")

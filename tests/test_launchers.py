@@ -98,6 +98,8 @@ def ray_on_loopback():
             path.unlink() if path.is_file() or path.is_symlink() else shutil.rmtree(path, ignore_errors=True)
 
 
+# A resource of the machine's own: runs on one pytest-xdist worker, one such test at a time.
+@pytest.mark.xdist_group("machine")
 def test_a_ray_sweep_runs_on_loopback_and_ends_with_its_statistics(ray_on_loopback, tmp_path):
     env, temp = ray_on_loopback
     overrides = [
@@ -140,6 +142,8 @@ def _wait_until(condition, what, seconds=120):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+# A resource of the machine's own: runs on one pytest-xdist worker, one such test at a time.
+@pytest.mark.xdist_group("machine")
 def test_a_slurm_sweep_runs_as_an_array_and_resumes_a_cancelled_job(slurm, tmp_path):
     """`hydra/launcher=slurm_cpu` on a real cluster: the sweep is one array job; a job cancelled with
     scancel never runs, and the same command again runs only that job and ends with the statistics."""

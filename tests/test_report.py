@@ -15,6 +15,10 @@ from experiments.report import build
 EXPERIMENTS = [sys.executable, "-m", "experiments"]
 
 
+# Under pytest-xdist the module runs on one worker, so that `outputs` (module scope) is made once.
+pytestmark = pytest.mark.xdist_group("test_report")
+
+
 @pytest.fixture(scope="module")
 def outputs(tmp_path_factory):
     """An outputs/ tree as the README's commands leave it: two single runs (one with a GIF) and a
@@ -188,6 +192,7 @@ def _browser():
     return webdriver.Chrome(service=Service(driver_path), options=options)
 
 
+# The suite's only browser test (Chromium picks free ports): it stays in its module's group.
 def test_a_real_browser_loads_every_image(outputs, tmp_path):
     index = build(outputs)
     browser = _browser()

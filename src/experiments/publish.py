@@ -500,20 +500,31 @@ def block_cpu_drift(root):
     ]
     text = _table(header, rows) + "\n"
     base_peaks = peaks[id(base)]
+    base_jobs = {m["task"]: m for _, m, _ in base.jobs}
     for record, label in machines:
         other = peaks[id(record)]
         same = [t for t in SEED_000_TASKS if t in other and _peak_text(other[t]) == _peak_text(base_peaks.get(t))]
+        text += f"{cpu_label(record.jobs[0][1]['provenance'])} ([{label}]({record.link()})): "
+        if len(same) == len(SEED_000_TASKS):
+            equal = all(
+                m["test"] == base_jobs[m["task"]]["test"]
+                and m["attention_quality"] == base_jobs[m["task"]]["attention_quality"]
+                for _, m, _ in record.jobs
+            )
+            text += f"all {len(same)} tasks show the record's numbers" + (
+                ", and every test metric and attention measure equals the record's to the last digit.\n\n"
+                if equal
+                else " to the digits above.\n\n"
+            )
+            continue
+        gap = _largest_gap(other, base_peaks)
         text += (
-            f"{cpu_label(record.jobs[0][1]['provenance'])} ([{label}]({record.link()})): "
             f"{len(same)} of {len(SEED_000_TASKS)} tasks show the record's numbers to the digits above"
             + (f" ({', '.join(f'`{t}`' for t in same)})" if same else "")
-            + f"; the peak weights of the others differ by up to {_largest_gap(other, base_peaks):.4f}. "
-        )
-        predictions = [f"{what}, up to {_largest_gap(peaks[id(sim)], other):.4f}" for sim, what in simulated]
-        text += (
-            "The simulations on the record's CPU miss this CPU's peak weights by: "
-            + "; ".join(predictions)
-            + f" (the record itself misses them by up to {_largest_gap(other, base_peaks):.4f}).\n\n"
+            + f"; the peak weights of the others differ by up to {gap:.4f}. The simulations on the "
+            "record's CPU miss this CPU's peak weights by: "
+            + "; ".join(f"{what}, up to {_largest_gap(peaks[id(sim)], other):.4f}" for sim, what in simulated)
+            + f" (the record itself misses them by up to {gap:.4f}).\n\n"
         )
     return text + (
         f"Records: [seed_000_readme]({base.link()}), [cpu_drift](docs/results/cpu_drift)"
