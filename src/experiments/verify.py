@@ -361,6 +361,11 @@ def verify(
     if published is None:
         published = published_numbers()
     seeded = seeded_variants(all_jobs or jobs)
+    if not judge_all and not any(published.get(Path(job_dir).resolve()) for job_dir, _ in all_jobs or jobs):
+        echo(
+            f"note: the README publishes no number of {record_dir} run by run: on another machine only its "
+            "exact numbers (parameters, peak positions) and its seeded variants' means are judged; --all judges every number"
+        )
     failed_jobs, failed_names, variant_runs = [], [], defaultdict(list)
     judged_variants = False
     for job_dir, recorded in jobs:
