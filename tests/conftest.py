@@ -17,7 +17,8 @@ IMDB_DIR = IMDB_DIR if (IMDB_DIR / "imdb.npz").is_file() else None
 if IMDB_DIR is not None:
     os.environ["ATTENTION_DATA_DIR"] = str(IMDB_DIR)  # for the configs and the subprocesses
 
-TASKS = tuple(task for task in TASK_ORDER if task != "imdb")  # every task but IMDB, which needs its data
+IMDB_TASKS = ("imdb", "imdb_jain_wallace")  # they need the IMDB files
+TASKS = tuple(task for task in TASK_ORDER if task not in IMDB_TASKS)  # every task that needs no data file
 
 
 @pytest.fixture
@@ -38,4 +39,4 @@ def run_numbers(metrics):
 
 
 # Every task, with IMDB where its data is at hand.
-ALL_TASKS = TASKS + (("imdb",) if IMDB_DIR is not None else ())
+ALL_TASKS = TASKS + (IMDB_TASKS if IMDB_DIR is not None else ())

@@ -211,3 +211,33 @@ def test_bad_input_fails_in_one_line(find_max_run, tmp_path, case, message):
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0]
+
+
+def test_eraser_removing_the_deciding_step_drops_the_most_and_keeping_it_alone_the_least():
+    """ERASER's comprehensiveness and sufficiency (DeYoung et al. 2020) where one known step
+    decides: removing it drops the decided class's probability most, keeping it alone least, and a
+    random order does neither."""
+    x, deciding = marker_data()
+    eraser = AttentionAudit(marker_model(20.0)).run(x, deciding=deciding, permutations=5)["eraser"]
+    assert eraser["fractions"] == [0.01, 0.05, 0.1, 0.2, 0.5]
+    comprehensiveness = {name: v["aopc"] for name, v in eraser["comprehensiveness"].items()}
+    sufficiency = {name: v["aopc"] for name, v in eraser["sufficiency"].items()}
+    assert set(comprehensiveness) == set(sufficiency) == {"attention", "gradient", "leave_one_out", "random"}
+    for name in ("attention", "gradient", "leave_one_out"):  # each puts the deciding step first
+        assert comprehensiveness[name] > 0.9 and abs(sufficiency[name]) < 0.05, name
+    assert comprehensiveness["random"] < 0.5 * comprehensiveness["attention"]
+    assert sufficiency["random"] > 0.5  # random steps alone, mostly without the deciding one: it flips
+    # At 1% of 8 steps: one step, the deciding one, in every sample.
+    assert eraser["comprehensiveness"]["attention"]["by_fraction"][0] > 0.9
+    aopc = eraser["comprehensiveness"]["random"]
+    assert aopc["aopc"] == pytest.approx(np.mean(aopc["by_fraction"]))
+
+
+def test_eraser_deletes_tokens_and_pads_the_rest_at_the_front():
+    audit = AttentionAudit(marker_model(20.0))
+    audit._input_index = 0
+    tokens = np.array([[0, 0, 5, 6, 7, 8], [1, 2, 3, 4, 5, 6]])
+    keep = np.array([[False, False, True, False, True, False], [True, False, False, False, False, True]])
+    np.testing.assert_array_equal(audit._keeping(tokens, keep), [[0, 0, 0, 0, 5, 7], [0, 0, 0, 0, 1, 6]])
+    numbers = np.ones((1, 3, 2), dtype="float32")
+    np.testing.assert_array_equal(audit._keeping(numbers, np.array([[True, False, True]]))[0, :, 0], [1, 0, 1])

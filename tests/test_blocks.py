@@ -66,6 +66,42 @@ def test_attention_pooling_is_a_weighted_sum_over_time():
     np.testing.assert_allclose(outputs, np.einsum("bt,btu->bu", weights, x), rtol=1e-5, atol=1e-6)
 
 
+def test_attention_pooling_with_units_scores_each_step_by_v_tanh_w_h_plus_b():
+    """Jain & Wallace's `tanh` attention: score_i = vᵀ tanh(W h_i + b), no query."""
+    x = RNG.standard_normal((3, 6, 4)).astype("float32")
+    layer = AttentionPooling(units=5)
+    outputs, weights = (to_numpy(a) for a in layer(x, return_attention_scores=True))
+    w, b, v = (to_numpy(layer.kernel), to_numpy(layer.bias), to_numpy(layer.context))
+    assert w.shape == (4, 5) and b.shape == (5,) and v.shape == (5, 1)
+    scores = (np.tanh(x @ w + b) @ v)[..., 0]
+    expected = np.exp(scores) / np.exp(scores).sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(weights, expected, rtol=1e-5)
+    np.testing.assert_allclose(outputs, np.einsum("bt,btu->bu", expected, x), rtol=1e-5, atol=1e-6)
+
+
+def test_uniform_pooling_is_the_mean_over_the_unmasked_steps():
+    tokens = keras.Input((5,), dtype="int32")
+    embedded = keras.layers.Embedding(10, 3, mask_zero=True)(tokens)
+    pooled, weights = AttentionPooling(score="uniform")(embedded, return_attention_scores=True)
+    model = keras.Model(tokens, [pooled, weights, embedded])
+    batch = np.array([[4, 5, 0, 0, 0], [1, 2, 3, 4, 5]])
+    pooled, weights, embedded = (to_numpy(a) for a in model.predict(batch, verbose=0))
+    np.testing.assert_allclose(weights, [[0.5, 0.5, 0, 0, 0], [0.2] * 5], rtol=1e-6)
+    np.testing.assert_allclose(pooled[0], embedded[0, :2].mean(axis=0), rtol=1e-5)
+    uniform = AttentionPooling(score="uniform")
+    uniform.build((None, 5, 3))
+    assert not uniform.weights  # nothing to learn
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [({"score": "luong"}, "score 'luong' is not one of tanh, uniform"), ({"units": 0}, "units must be None")],
+)
+def test_attention_pooling_refuses_a_bad_option(options, message):
+    with pytest.raises(ValueError, match=message):
+        AttentionPooling(**options)
+
+
 def test_masked_steps_get_exactly_zero_weight_through_the_probe():
     tokens = keras.Input((6,), dtype="int32")
     x = keras.layers.Embedding(10, 4, mask_zero=True)(tokens)
@@ -84,6 +120,7 @@ SAVE_CASES = {
     "time_per_dim": (lambda: keras.Input((20, 2)), lambda **kw: TimeAttention(**kw), (8, 20, 2)),
     "time_shared": (lambda: keras.Input((20, 2)), lambda **kw: TimeAttention(shared=True, **kw), (8, 20, 2)),
     "pooling": (lambda: keras.Input((20, 2)), AttentionPooling, (8, 20, 2)),
+    "pooling_units": (lambda: keras.Input((20, 2)), lambda **kw: AttentionPooling(units=4, **kw), (8, 20, 2)),
 }
 
 

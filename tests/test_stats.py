@@ -113,3 +113,22 @@ def test_the_audits_of_the_runs_are_averaged_per_variant(sweep):
     assert "| mean over audited runs | luong |" in text and "| runs audited | 2 |" in text
     assert "| τ attention vs gradient | 0.300 |" in text and "| flips, largest weight erased | 0.500 |" in text
     assert "leave-one-out" not in text  # no run measured it: no row
+
+
+def test_the_positive_class_scores_equal_a_hand_computation():
+    from experiments.classification import positive_class_scores, roc_auc
+
+    y = [1, 1, 1, 0, 0, 0, 0, 1]
+    p = [0.9, 0.6, 0.4, 0.7, 0.2, 0.1, 0.5, 0.8]
+    # Predicted positive (p >= 0.5): samples 0, 1, 3, 6, 7; of them 0, 1 and 7 are positive.
+    scores = positive_class_scores(y, p)
+    assert scores["precision"] == pytest.approx(3 / 5) and scores["recall"] == pytest.approx(3 / 4)
+    assert scores["f1"] == pytest.approx(2 * (3 / 5) * (3 / 4) / (3 / 5 + 3 / 4))
+    # ROC AUC: of the 4 × 4 (positive, negative) pairs, those where the positive scores higher.
+    pairs = [(a, b) for a, ya in zip(p, y) if ya for b, yb in zip(p, y) if not yb]
+    assert scores["roc_auc"] == pytest.approx(sum(a > b for a, b in pairs) / len(pairs))
+    assert roc_auc([1, 0, 1, 0], [0.5, 0.5, 0.5, 0.5]) == 0.5  # ties count one half
+    assert roc_auc([1, 1], [0.3, 0.9]) is None  # one class only: undefined
+    assert positive_class_scores([0, 1], [0.1, 0.2])["precision"] is None  # nothing predicted positive
+    with pytest.raises(ValueError, match="3 labels but 2 predictions"):
+        positive_class_scores([0, 1, 1], [0.1, 0.2])

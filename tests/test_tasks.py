@@ -1,5 +1,6 @@
 """Every task runs end to end, and the models learn to look where the data put the signal."""
 
+import importlib
 import json
 
 import numpy as np
@@ -20,8 +21,13 @@ EXPECTED_WEIGHTS_SHAPE = {
     "add_two_numbers": (16, 20),
     "find_max": (16, 10),
     "imdb": (16, 500),
+    "imdb_jain_wallace": (16, 101),  # fewer than 100 words (SMOKE_SIZES), between <sos> and <eos>
     "dates": (16, 11, 40),  # output steps × input characters
     "sequences": (None, 29),  # a few test samples of each class (as many as the smoke run's test set holds)
+}
+# Smaller still than debug=smoke, where the task's own sizes would take a minute a run.
+SMOKE_SIZES = {
+    "imdb_jain_wallace": ["task.data.max_words=100", "task.model.embedding_dim=16", "task.model.lstm_units=8"]
 }
 PEAK_KEYS = {"target_index", "peak_index", "peak_weight", "runner_up_weight"}
 QUALITY_KEYS = {
@@ -35,6 +41,13 @@ QUALITY_KEYS = {
         "mean_uniform_peak_on_words",
         "samples",
     },
+    "imdb_jain_wallace": {
+        "mean_peak_weight",
+        "mean_entropy_nats",
+        "attention_on_padding",
+        "mean_uniform_peak_on_words",
+        "samples",
+    },
     "dates": {"field_hit_rate", "mass_on_field", "year_hit_rate", "month_hit_rate", "day_hit_rate", "samples"},
     "sequences": {"mean_peak_step", "mean_relative_peak", "mean_entropy_nats", "attention_on_padding", "samples"},
 }
@@ -42,7 +55,13 @@ QUALITY_KEYS = {
 
 @pytest.mark.parametrize("task", ALL_TASKS)
 def test_every_task_runs_under_smoke_writes_every_file_and_repeats_exactly(compose_config, task, tmp_path):
-    cfg = compose_config(f"task={task}", "debug=smoke", "task.audit.at_end=true", f"paths.output_dir={tmp_path}")
+    cfg = compose_config(
+        f"task={task}",
+        "debug=smoke",
+        "task.audit.at_end=true",
+        f"paths.output_dir={tmp_path}",
+        *SMOKE_SIZES.get(task, []),
+    )
     validate(cfg)
     metrics = run(cfg, tmp_path)
 
@@ -121,7 +140,7 @@ def test_the_saved_run_model_reloads_to_the_same_predictions(compose_config, tmp
     import keras
 
     cfg = compose_config("task=lstm_after", "attention=pooling", "debug=smoke")
-    run(cfg, tmp_path)
+    metrics = run(cfg, tmp_path)
     model = keras.models.load_model(tmp_path / "model.keras")
     x = np.random.default_rng(1).standard_normal((8, 20, 2)).astype("float32")
     again = keras.models.load_model(tmp_path / "model.keras")
@@ -129,6 +148,14 @@ def test_the_saved_run_model_reloads_to_the_same_predictions(compose_config, tmp
     from attention import attention_weights
 
     np.testing.assert_allclose(attention_weights(model, "attention", x).sum(axis=1), 1.0, rtol=1e-5)
+    # A binary task: metrics.json has the positive class's scores of the test predictions.
+    from experiments.classification import positive_class_scores
+
+    x_test, y_test = importlib.import_module(cfg.task.module).make_data(cfg.task, np.random.default_rng(cfg.seed)).test
+    expected = positive_class_scores(y_test, model.predict(x_test, verbose=0))
+    assert set(expected) <= set(metrics["test"])
+    for name, value in expected.items():
+        assert metrics["test"][name] == pytest.approx(value, abs=1e-6), name
 
 
 @pytest.mark.slow

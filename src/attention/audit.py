@@ -21,7 +21,12 @@ The measures follow the three papers that tested LSTM + attention classifiers:
   decision flips); and how many weights must be removed, in attention, gradient (∂ decision/∂ weight)
   and random order, before the decision flips;
 - **ground truth**, where the caller knows which steps decide the answer: how often the top of each
-  explanation (attention, gradient, leave-one-out) falls on one of them.
+  explanation (attention, gradient, leave-one-out) falls on one of them;
+- **ERASER** (DeYoung et al. 2020), for classifiers: for 1, 5, 10, 20 and 50% of a sample's real
+  steps, the top of each explanation (attention, gradient, leave-one-out, and random as the floor)
+  removed from the input (comprehensiveness: the drop of the decided class's probability) or kept
+  alone (sufficiency: the drop then), and each one's mean over the fractions (AOPC). Removed tokens
+  are deleted, the rest padded at the front; removed numbers are set to 0.
 
 "The output" is the predicted probability of a binary classifier (a change is its absolute
 difference: the total variation distance), the class distribution of a softmax classifier (the
@@ -274,7 +279,8 @@ class AttentionAudit:
         embeddings = [
             layer
             for layer in self.model.layers
-            if isinstance(layer, keras.layers.Embedding) and layer.output.shape[1] == steps
+            # None: a model of any length (its batches cut to their longest, say)
+            if isinstance(layer, keras.layers.Embedding) and layer.output.shape[1] in (steps, None)
         ]
         inputs = self.model.inputs
         if len(embeddings) == 1:
@@ -411,7 +417,58 @@ class AttentionAudit:
             fraction[flipped] = k / counts[flipped]
         return fraction
 
+    # ---- ERASER's comprehensiveness and sufficiency -----------------------------------------------
+
+    def _predicted_probability(self, y, decided):
+        """Per sample, the probability that the output `y` gives the class decided on the whole input."""
+        if self.kind == "binary":
+            return np.where(decided == 1, y[..., 0], 1 - y[..., 0])[:, 0]
+        return np.take_along_axis(y, decided[..., None], axis=-1)[:, 0, 0]
+
+    def _keeping(self, x, keep):
+        """The inputs with only the steps in `keep` (samples, steps): a token input keeps them in
+        order, padded at the front with 0 (as leave-one-out deletes); a number input sets the
+        others to 0."""
+        x = _as_list(x)
+        attended = x[self._input_index]
+        if np.issubdtype(attended.dtype, np.integer):
+            kept = np.zeros_like(attended)
+            for row, (values, mask) in enumerate(zip(attended, keep)):
+                chosen = values[mask]
+                if len(chosen):
+                    kept[row, -len(chosen) :] = chosen
+        else:
+            kept = np.where(keep.reshape(keep.shape + (1,) * (attended.ndim - 2)), attended, 0).astype(attended.dtype)
+        inputs = [kept if i == self._input_index else v for i, v in enumerate(x)]
+        return inputs[0] if len(inputs) == 1 else inputs
+
+    def _eraser(self, x, y, rankings, fractions):
+        """For each ranking (samples, 1, steps) and fraction f: the top ⌈f·n⌉ of a sample's n valid
+        steps removed (comprehensiveness: how much the probability of the decided class drops) or
+        kept alone (sufficiency: how much it drops then). Per sample; their means over f are ERASER's
+        AOPC. None for a regression or a model with an attention row per output step."""
+        if self.kind == "regression" or self._unit_count != 1:
+            return None
+        decided = self._decision(y)
+        before = self._predicted_probability(y, decided)
+        counts = self._valid.sum(axis=-1)
+        drops = {}
+        for name, ranking in rankings.items():
+            order = np.argsort(-np.where(self._valid, ranking[:, 0], -np.inf), axis=-1, kind="stable")
+            rank = np.argsort(order, axis=-1)  # each step's place in the ranking, 0 the highest
+            drops[name] = {"comprehensiveness": [], "sufficiency": []}
+            for fraction in fractions:
+                top = self._valid & (rank < np.maximum(1, np.ceil(fraction * counts))[:, None])
+                for measure, keep in (("comprehensiveness", self._valid & ~top), ("sufficiency", top)):
+                    after = self.model.predict(self._keeping(x, keep), batch_size=self.batch_size, verbose=0)
+                    after = self._units(after, self._rows)
+                    drops[name][measure].append(before - self._predicted_probability(after, decided))
+        return {name: {m: np.stack(v, axis=-1) for m, v in d.items()} for name, d in drops.items()}
+
     # ---- the audit --------------------------------------------------------------------------------
+
+    # ERASER's shares of the real steps (DeYoung et al. 2020), for comprehensiveness and sufficiency.
+    ERASER_FRACTIONS = (0.01, 0.05, 0.1, 0.2, 0.5)
 
     def run(self, x, deciding=None, permutations=100, seed=0):
         """The measures over the samples `x` (an array, or a list for a model with several inputs).
@@ -468,8 +525,22 @@ class AttentionAudit:
         removals = {name: self._removals_to_flip(states, weights, y, ranking) for name, ranking in orders.items()}
         permutation = self._permutation(states, weights, y, permutations, rng)
 
+        # After the rest, with a generator of its own: the measures above stay as they were.
+        eraser = self._eraser(
+            x,
+            y,
+            {
+                "attention": per_unit,
+                "gradient": gradient,
+                "leave_one_out": leave_one_out,
+                "random": np.random.default_rng([seed, 1]).random(per_unit.shape),
+            },
+            self.ERASER_FRACTIONS,
+        )
+
         decisions = self._decision(y)
         self.details = {
+            "eraser": eraser,
             "weights": per_unit,
             "valid": valid,
             "gradient": gradient,
@@ -510,6 +581,21 @@ class AttentionAudit:
                 "removals_to_flip": {name: _removal_summary(f) for name, f in removals.items()},
             },
             "ground_truth": None,
+            "eraser": None
+            if eraser is None
+            else {
+                "fractions": list(self.ERASER_FRACTIONS),
+                **{
+                    measure: {
+                        name: {
+                            "by_fraction": [float(v) for v in drops[measure].mean(axis=0)],
+                            "aopc": float(drops[measure].mean()),
+                        }
+                        for name, drops in eraser.items()
+                    }
+                    for measure in ("comprehensiveness", "sufficiency")
+                },
+            },
         }
         padding = np.where(unit_valid, 0.0, per_unit).sum(axis=-1)
         if padding.max() > 0:

@@ -69,22 +69,55 @@ class TimeAttention(SoftmaxAttention):
 
 @keras.saving.register_keras_serializable(package="attention")
 class AttentionPooling(SoftmaxAttention):
-    """Feed-forward attention pooling: one tanh score per step, softmax over time, weighted sum.
+    """Feed-forward attention pooling: a score per step from that step alone (no query), softmax
+    over time, weighted sum.
 
-    Input (batch, steps, units) → output (batch, units). Weights: (batch, steps), summing to 1
-    over the steps.
+    Args:
+        units: None: the score is tanh(h_i·k + b), one weight vector (Raffel & Ellis, seed 002).
+            An integer: vᵀ tanh(W h_i + b), W (dim, units), v without bias: the `tanh` attention
+            of Jain & Wallace's classifiers.
+        score: "tanh" as above, or "uniform": every step scored alike, so the weights are 1/n over
+            the n unmasked steps (Wiegreffe & Pinter's baseline) and the output is their mean.
+
+    Input (batch, steps, dim) → output (batch, dim). Weights: (batch, steps), summing to 1
+    over the steps; masked steps get exactly 0.
     """
 
+    SCORES = ("tanh", "uniform")
+
+    def __init__(self, units=None, score="tanh", **kwargs):
+        super().__init__(**kwargs)
+        if score not in self.SCORES:
+            raise ValueError(f"AttentionPooling score {score!r} is not one of {', '.join(self.SCORES)}")
+        if units is not None and (isinstance(units, bool) or not isinstance(units, int) or units < 1):
+            raise ValueError(f"AttentionPooling units must be None or a positive integer, got {units!r}")
+        self.units, self.score_name = units, score
+
     def build(self, input_shape):
-        units = input_shape[-1]
-        self.kernel = self.add_weight(name="kernel", shape=(units, 1))
-        self.bias = self.add_weight(name="bias", shape=(1,), initializer="zeros")
+        dim = input_shape[-1]
+        if self.score_name == "uniform":
+            return
+        if self.units is None:
+            self.kernel = self.add_weight(name="kernel", shape=(dim, 1))
+            self.bias = self.add_weight(name="bias", shape=(1,), initializer="zeros")
+        else:
+            self.kernel = self.add_weight(name="kernel", shape=(dim, self.units))
+            self.bias = self.add_weight(name="bias", shape=(self.units,), initializer="zeros")
+            self.context = self.add_weight(name="context", shape=(self.units, 1))
 
     def score(self, inputs, query):
-        return ops.squeeze(ops.tanh(ops.matmul(inputs, self.kernel) + self.bias), axis=-1)
+        if self.score_name == "uniform":
+            return ops.zeros_like(inputs[..., 0])
+        hidden = ops.tanh(ops.matmul(inputs, self.kernel) + self.bias)
+        if self.units is not None:
+            hidden = ops.matmul(hidden, self.context)
+        return ops.squeeze(hidden, axis=-1)
 
     def combine(self, inputs, weights, query):
         return ops.sum(inputs * ops.expand_dims(weights, axis=-1), axis=1)
 
     def compute_mask(self, inputs, mask=None):
         return None  # the time axis is summed away
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units, "score": self.score_name}

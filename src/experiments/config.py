@@ -54,8 +54,9 @@ def validate(cfg):
     for key in ("samples", "test_samples", "probe_samples", "epochs", "batch_size"):
         if not _whole_number(cfg.task[key], 1):
             raise ConfigError(f"task.{key} must be a positive integer, got {cfg.task[key]!r}")
-    if not 0.0 <= cfg.task.validation_split < 1.0:
-        raise ConfigError(f"task.validation_split must be in [0, 1), got {cfg.task.validation_split!r}")
+    split = cfg.task.get("validation_split", 0.0)  # a task whose data holds its validation set has none
+    if not 0.0 <= split < 1.0:
+        raise ConfigError(f"task.validation_split must be in [0, 1), got {split!r}")
     try:
         threads_per_job(cfg.trainer.get("threads", "auto"), launcher=None)
     except ValueError as error:
@@ -63,6 +64,9 @@ def validate(cfg):
     rate = cfg.trainer.optimizer.get("learning_rate")
     if rate is not None and (isinstance(rate, bool) or not isinstance(rate, (int, float)) or not rate > 0):
         raise ConfigError(f"trainer.optimizer.learning_rate must be a positive number, got {rate!r}")
+    buckets = cfg.task.get("length_buckets")
+    if buckets not in (None, "pre", "post"):
+        raise ConfigError(f"task.length_buckets must be null, pre or post (the side of the padding), got {buckets!r}")
     from experiments.plots import FIGURES  # matplotlib only: still no TensorFlow
 
     for name in [*cfg.task.plots, *([cfg.task.epoch_figure] if cfg.task.get("epoch_figure") else [])]:
@@ -75,7 +79,7 @@ def validate(cfg):
 IGNORED_KEYS = ("data_dir", "paths", "task.data.dir", "task.data.cache_dir", "task.audit")
 # Options added after runs were recorded, left out while they hold the value that reproduces those
 # runs, so that the runs still count as this config's (a sweep resumes, `verify` finds them).
-ADDED_LATER = {"task.model.mask_zero": False}
+ADDED_LATER = {"task.model.mask_zero": False, "task.length_buckets": None}
 
 
 def config_fingerprint(cfg):

@@ -150,3 +150,73 @@ def prepared_imdb(data_dir, num_words, maxlen, train_reviews, test_reviews, cach
     np.savez(tmp, **arrays)
     os.replace(tmp, cache)  # parallel jobs may race here: each writes whole files, the last wins
     return tuple(arrays[k] for k in SPLITS)
+
+
+# Jain & Wallace's IMDB (2019; their preprocess/IMDB notebook, which starts from these Keras files):
+# reviews of fewer than 400 words; a seeded 20% of the test reviews of fewer than 400 words as the
+# test set (the rest unused); a vocabulary of the words found in at least 10 training reviews, the
+# others read as <UNK>; every review between <SOS> and <EOS>, padded with 0 at the end.
+PAD, UNK, SOS, EOS = 0, 1, 2, 3
+JAIN_WALLACE_SPLITS = ("x_train", "y_train", "x_validation", "y_validation", "x_test", "y_test", "vocabulary")
+# Where each split's reviews come from: their places in Keras' (shuffled) train and test lists.
+JAIN_WALLACE_INDICES = ("train_index", "validation_index", "test_index")
+
+
+def jain_wallace_imdb(data_dir, cache_dir, max_words, min_reviews, test_share, validation_share, split_seed):
+    """{'x_train', 'y_train', 'x_validation', 'y_validation', 'x_test', 'y_test', 'vocabulary'}:
+    x as (reviews, max_words + 1) int32 ids (<SOS>, the words, <EOS>, then 0), y as (reviews, 1)
+    float32, `vocabulary` the word rank of each id from 4 on (ids 0 to 3: padding, <UNK>,
+    <SOS>, <EOS>), and `train_index`, ... each review's place in Keras' train or test list. The split seed, not the run's, draws the test reviews (as scikit-learn's
+    `train_test_split(train_size=test_share, random_state=split_seed)` did for the paper) and the
+    validation reviews (`validation_share` of the training ones): every run sees the same data.
+    Cached in `cache_dir` like `prepared_imdb`."""
+    source, fingerprint = _source(data_dir or None)
+    settings = ["jain_wallace", fingerprint, max_words, min_reviews, test_share, validation_share, split_seed]
+    key = hashlib.sha1(json.dumps(settings).encode()).hexdigest()[:16]
+    cache = Path(cache_dir) / f"imdb-jain-wallace-{key}.npz"
+    if cache.is_file():
+        with np.load(cache) as arrays:
+            return {k: arrays[k] for k in JAIN_WALLACE_SPLITS + JAIN_WALLACE_INDICES}
+    (x_train, y_train), (x_test, y_test) = _load(source, None)
+    # Back to the word ranks of the file: the start mark off, the index offset out.
+    x_train, x_test = ([np.asarray(r[1:], dtype=np.int64) - INDEX_FROM for r in x] for x in (x_train, x_test))
+    short_train = [i for i, review in enumerate(x_train) if len(review) < max_words]
+    short_test = np.array([i for i, review in enumerate(x_test) if len(review) < max_words])
+    # scikit-learn's ShuffleSplit: a permutation; the first n − ⌊share·n⌋ are left out, the next
+    # ⌊share·n⌋ kept ("train_size" there is the share kept as the paper's test set).
+    kept = int(np.floor(test_share * len(short_test)))
+    permutation = np.random.RandomState(split_seed).permutation(len(short_test))
+    test = short_test[permutation[len(short_test) - kept :]]
+    vocabulary = _words_in_reviews(x_train[i] for i in short_train)
+    vocabulary = vocabulary[vocabulary[:, 1] >= min_reviews, 0]  # ranks of words in enough reviews
+    ids = {int(rank): index + 4 for index, rank in enumerate(vocabulary)}
+    held_out = np.random.RandomState(split_seed).permutation(len(short_train))
+    validation_count = round(validation_share * len(short_train))
+    validation = sorted(short_train[i] for i in held_out[:validation_count])
+    train = sorted(short_train[i] for i in held_out[validation_count:])
+
+    def encode(reviews, labels, indices):
+        x = np.zeros((len(indices), max_words + 1), dtype="int32")
+        for row, i in enumerate(indices):
+            words = [SOS, *(ids.get(int(rank), UNK) for rank in reviews[i]), EOS]
+            x[row, : len(words)] = words
+        return x, np.asarray(labels, dtype="float32")[indices][:, None]
+
+    arrays = dict(zip(JAIN_WALLACE_SPLITS[:6], (*encode(x_train, y_train, train), *encode(x_train, y_train, validation),
+                                                  *encode(x_test, y_test, test))))  # fmt: skip
+    arrays["vocabulary"] = vocabulary.astype("int64")
+    arrays.update(zip(JAIN_WALLACE_INDICES, (np.asarray(i, dtype="int64") for i in (train, validation, test))))
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    tmp = cache.with_name(f".{cache.name}.{os.getpid()}.tmp.npz")
+    np.savez(tmp, **arrays)
+    os.replace(tmp, cache)
+    return arrays
+
+
+def _words_in_reviews(reviews):
+    """(rank, number of reviews it occurs in) of every word, by rank."""
+    counts = {}
+    for review in reviews:
+        for rank in np.unique(review):
+            counts[int(rank)] = counts.get(int(rank), 0) + 1
+    return np.array(sorted(counts.items()), dtype=np.int64).reshape(-1, 2)

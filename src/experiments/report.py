@@ -54,6 +54,7 @@ TASK_ORDER = [
     "add_two_numbers",
     "find_max",
     "imdb",
+    "imdb_jain_wallace",
     "dates",
     "sequences",
 ]

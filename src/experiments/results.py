@@ -85,6 +85,17 @@ PUBLISHED = {
         figures=("imdb/luong/seed=0/attention_words.png", "imdb/luong/seed=0/audit.png"),
         launcher=("hydra/launcher=joblib", "hydra.launcher.n_jobs=2"),
     ),
+    # The audit against its reference (issue 22): Jain & Wallace's model, and the seed's masked.
+    "imdb_jain_wallace": Published(
+        ("experiment=imdb_jain_wallace",),
+        figures=("imdb_jain_wallace/tanh/seed=0/attention_words.png", "imdb_jain_wallace/tanh/seed=0/audit.png"),
+        launcher=("hydra/launcher=joblib", "hydra.launcher.n_jobs=2"),
+    ),
+    "imdb_table_masked": Published(
+        ("experiment=imdb_table_masked",),
+        figures=("imdb/luong/seed=0/attention_words.png", "imdb/luong/seed=0/audit.png"),
+        launcher=("hydra/launcher=joblib", "hydra.launcher.n_jobs=2"),
+    ),
 }
 
 

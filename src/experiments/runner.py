@@ -21,7 +21,9 @@ from omegaconf import OmegaConf
 
 from attention import attention_model
 from experiments import provenance
+from experiments.buckets import EpochOfBuckets, LengthBuckets
 from experiments.callbacks import AttentionFrames, EvaluateEachEpoch, ResumableTraining
+from experiments.classification import positive_class_scores
 from experiments.config import config_fingerprint
 from experiments.plots import FIGURES, Probe, training_curves
 
@@ -197,7 +199,8 @@ def _train_and_probe(cfg, run_dir, record):
         if hasattr(task, "compile_options")
         else {"loss": _loss(cfg), "metrics": list(cfg.task.metrics)}
     )
-    model.compile(optimizer=instantiate(cfg.trainer.optimizer), **options)
+    # A task may train with an optimizer of its own (a paper's), in place of trainer.optimizer.
+    model.compile(optimizer=instantiate(cfg.task.get("optimizer") or cfg.trainer.optimizer), **options)
     attend = None
     if attention is not None:
         probe_model = attention_model(model, ATTENTION_LAYER)  # shares the layers being trained
@@ -215,10 +218,18 @@ def _train_and_probe(cfg, run_dir, record):
         if data.validation is not None
         else {"validation_split": cfg.task.validation_split}
     )
+    training = {"x": data.train[0], "y": data.train[1], "batch_size": cfg.task.batch_size}
+    if cfg.task.get("length_buckets"):  # the padding side of the inputs, whose batches are cut
+        train, validation = data.train, validation.get("validation_data")
+        if validation is None:  # the rows Keras' validation_split would hold out: the last ones
+            split_at = math.floor(len(train[0]) * (1.0 - cfg.task.validation_split))
+            train, validation = tuple(a[:split_at] for a in train), tuple(a[split_at:] for a in train)
+        buckets = LengthBuckets(*train, cfg.task.batch_size, cfg.seed, padding=cfg.task.length_buckets)
+        callbacks.insert(0, EpochOfBuckets(buckets))
+        training, validation = {"x": buckets}, {"validation_data": validation}
     model.fit(
-        *data.train,
+        **training,
         epochs=cfg.task.epochs,
-        batch_size=cfg.task.batch_size,
         callbacks=callbacks,
         verbose=keras_verbosity(cfg.trainer.verbose),
         **validation,
@@ -245,10 +256,15 @@ def _train_and_probe(cfg, run_dir, record):
         record["reason"] = f"nan loss: the training loss became NaN in epoch {record['epochs']}"
     else:
         test = model.evaluate(*data.test, batch_size=PREDICT_BATCH, verbose=0, return_dict=True)
+        if _binary(model, options["loss"]):  # F1 and the rest of the positive class, as papers report
+            probabilities = model.predict(data.test[0], batch_size=PREDICT_BATCH, verbose=0)
+            test.update(positive_class_scores(data.test[1], probabilities))
         if hasattr(task, "evaluate"):
             test.update(task.evaluate(cfg.task, model, data))
         # numbers as floats; a task's structured results (a confusion matrix) as they are
-        record["test"] = {name: value if isinstance(value, dict) else float(value) for name, value in test.items()}
+        record["test"] = {
+            name: value if isinstance(value, dict) or value is None else float(value) for name, value in test.items()
+        }
         record["attention_quality"] = None
         if attend is not None:
             probe.weights = attend(probe.inputs)
@@ -267,6 +283,13 @@ def _train_and_probe(cfg, run_dir, record):
         (run_dir / name).write_text(text, encoding="utf-8")
     record["status"] = "completed"
     return task, model, data
+
+
+def _binary(model, loss):
+    """Whether the model is a binary classifier: one sigmoid output trained with binary cross-entropy."""
+    name = loss if isinstance(loss, str) else type(loss).__name__
+    one_output = not isinstance(model.output, (list, tuple)) and model.output.shape[-1] == 1
+    return one_output and name in ("binary_crossentropy", "BinaryCrossentropy")
 
 
 def _save_figure(fig, run_dir, name, record):

@@ -24,6 +24,10 @@ PROTOCOLS = {
     "max_test_accuracy": "Max test accuracy over the epochs (the seed's protocol: picks the epoch on the test set)",
 }
 KEYS = ["task", "attention", "seed"]
+# A binary task's scores of its positive class (metrics.json's `test`): column test_<name>.
+POSITIVE_CLASS = {"f1": "F1", "precision": "precision", "recall": "recall", "roc_auc": "ROC AUC"}
+# The explanations whose top steps ERASER's comprehensiveness and sufficiency remove or keep.
+EXPLANATIONS = ("attention", "gradient", "leave_one_out", "random")
 # The faithfulness audit's numbers per run (audit.json, where the run was audited): column → path.
 AUDIT_COLUMNS = {
     "audit_tau_gradient": ("agreement", "gradient", "mean"),
@@ -34,6 +38,12 @@ AUDIT_COLUMNS = {
     "audit_hit_attention": ("ground_truth", "hit_rate", "attention"),
     "audit_hit_gradient": ("ground_truth", "hit_rate", "gradient"),
     "audit_hit_leave_one_out": ("ground_truth", "hit_rate", "leave_one_out"),
+    # ERASER's AOPC by explanation (audits made before it have none: their rows stay out).
+    **{
+        f"audit_{measure}_{explanation}": ("eraser", measure, explanation, "aopc")
+        for measure in ("comprehensiveness", "sufficiency")
+        for explanation in EXPLANATIONS
+    },
 }
 AUDIT_LABELS = {
     "audit_tau_gradient": "τ attention vs gradient",
@@ -44,6 +54,11 @@ AUDIT_LABELS = {
     "audit_hit_attention": "top attention on the deciding step",
     "audit_hit_gradient": "top gradient on the deciding step",
     "audit_hit_leave_one_out": "top leave-one-out on the deciding step",
+    **{
+        f"audit_{measure}_{explanation}": f"{measure} AOPC, {explanation.replace('_', '-')} order"
+        for measure in ("comprehensiveness", "sufficiency")
+        for explanation in EXPLANATIONS
+    },
 }
 
 
@@ -80,6 +95,8 @@ def _row(metrics, run_dir, audit=None):
         "best_epoch": metrics.get("best_epoch"),
         "test_accuracy": test.get("accuracy"),
         "test_loss": test.get("loss"),
+        # The positive class of a binary task (None elsewhere, and in runs recorded before them).
+        **{f"test_{name}": test.get(name) for name in POSITIVE_CLASS},
         "max_test_accuracy": max(test_curve) if test_curve else None,
         "max_test_epoch": int(np.argmax(test_curve)) + 1 if test_curve else None,
         "wall_time_s": metrics.get("wall_time_s"),
@@ -157,7 +174,8 @@ def collect(sweep_dir):
                         }
                     )
     columns = list(_row({}, "").keys())
-    runs = pd.DataFrame(rows, columns=columns).astype({column: float for column in AUDIT_COLUMNS})  # None → NaN
+    floats = [*AUDIT_COLUMNS, *(f"test_{name}" for name in POSITIVE_CLASS)]
+    runs = pd.DataFrame(rows, columns=columns).astype({column: float for column in floats})  # None → NaN
     return runs.sort_values(KEYS, kind="stable", ignore_index=True)
 
 
@@ -275,6 +293,26 @@ def _protocol_sections(task_runs):
     return sections
 
 
+def positive_class_table(task_runs):
+    """Lines of the mean F1, precision, recall and ROC AUC of each variant, where runs recorded them."""
+    columns = [f"test_{name}" for name in POSITIVE_CLASS]
+    done = task_runs[task_runs.status == "completed"].dropna(subset=columns, how="all")
+    if done.empty:
+        return []
+    means = done.groupby("attention")[columns].mean()
+    lines = [
+        "",
+        "### The positive class on the test set (threshold 0.5), mean over runs",
+        "",
+        "| attention | runs | " + " | ".join(POSITIVE_CLASS.values()) + " |",
+        "|---|---|" + "---|" * len(POSITIVE_CLASS),
+    ]
+    counts = done.groupby("attention").size()
+    for attention, row in means.iterrows():
+        lines.append(f"| {attention} | {counts[attention]} | " + " | ".join(number(row[c], 4) for c in columns) + " |")
+    return lines
+
+
 def markdown(runs, sweep_dir):
     lines = [
         f"# Sweep summary: `{sweep_dir}`",
@@ -291,6 +329,7 @@ def markdown(runs, sweep_dir):
             lines += ["", f"### {title}", "", *table] + (["", *diffs] if diffs else [])
         if not sections:
             lines += ["", "No accuracy was recorded for this task; see summary.csv for its runs."]
+        lines += positive_class_table(task_runs)
         audits = audit_means(task_runs)
         if not audits.empty:
             lines += [

@@ -74,6 +74,7 @@ _QUALITY = "attention_quality."
 TOLERANCES = {
     "test.accuracy": SHARE,
     "max_test_accuracy": SHARE,
+    **{f"test.{name}": SHARE for name in ("precision", "recall", "f1", "roc_auc")},
     "test.exact_match": SHARE,
     "test.char_accuracy": SHARE,
     **{

@@ -1,0 +1,98 @@
+"""IMDB as Jain & Wallace (2019) trained it, to check the faithfulness audit against their figures.
+
+Their data (`imdb_data.jain_wallace_imdb`) and their classifier: an embedding of 300 (padding 0,
+masked), a bidirectional LSTM of 128 per direction over the real words, their `tanh` attention
+with no query (score vᵀ tanh(W h_i + b), W 256 → 128) or the uniform baseline, the context
+Σ α_i h_i, and one sigmoid unit. Their fastText vectors cannot be fetched here: the embedding
+starts at random unless `model.vectors` names a word-vectors file (fastText's `.vec` text format).
+Their PyTorch Adam's weight decay of 1e-5 (on the summed loss of a batch, not on the attention) is
+an L2 penalty of 1e-5 / (2 · batch size) on Keras' mean loss: `model.weight_decay` is the paper's.
+"""
+
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from experiments.imdb_data import EOS, PAD, SOS, UNK, jain_wallace_imdb, read_word_index
+from experiments.tasks import Splits
+
+SPECIAL = {PAD: None, UNK: "<unk>", SOS: "<sos>", EOS: "<eos>"}
+
+
+def make_data(cfg, rng):
+    d = cfg.data
+    arrays = jain_wallace_imdb(
+        d.dir, d.cache_dir, d.max_words, d.min_reviews, d.test_share, d.validation_share, d.split_seed
+    )
+    x_train, y_train = arrays["x_train"][: cfg.samples], arrays["y_train"][: cfg.samples]
+    validation = (arrays["x_validation"][: cfg.samples], arrays["y_validation"][: cfg.samples])
+    test = (arrays["x_test"][: cfg.test_samples], arrays["y_test"][: cfg.test_samples])
+    return Splits(
+        train=(x_train, y_train), test=test, validation=validation, extras={"vocabulary": arrays["vocabulary"]}
+    )
+
+
+def _l2(cfg):
+    return keras.regularizers.L2(cfg.model.weight_decay / (2 * cfg.batch_size)) if cfg.model.weight_decay else None
+
+
+def build_model(cfg, attention, data):
+    m = cfg.model
+    words = len(data.extras["vocabulary"]) + len(SPECIAL)
+    decay = _l2(cfg)
+    inputs = keras.Input((None,), dtype="int32")  # any length: length buckets cut their batches
+    embedding = keras.layers.Embedding(words, m.embedding_dim, mask_zero=True, embeddings_regularizer=decay)
+    x = embedding(inputs)
+    recurrent = {"kernel_regularizer": decay, "recurrent_regularizer": decay, "bias_regularizer": decay}
+    x = keras.layers.Bidirectional(keras.layers.LSTM(m.lstm_units, return_sequences=True, **recurrent))(x)
+    x = attention(x)  # no weight decay on the attention, as in the paper
+    outputs = keras.layers.Dense(1, activation="sigmoid", kernel_regularizer=decay, bias_regularizer=decay)(x)
+    model = keras.Model(inputs, outputs, name="imdb_jain_wallace")
+    if m.vectors:
+        embedding.set_weights([_pretrained(m.vectors, cfg.data.dir, data.extras["vocabulary"], embedding)])
+    return model
+
+
+def _pretrained(path, data_dir, vocabulary, embedding):
+    """The embedding matrix with each word's vector from a `.vec` file where it has one (the
+    others keep their random start; padding stays 0)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"task.model.vectors: no file {path}; give a fastText .vec file, or null")
+    matrix = keras.ops.convert_to_numpy(embedding.embeddings).copy()
+    by_word = {word: i + len(SPECIAL) for word, i in zip(_words(data_dir, vocabulary), range(len(vocabulary)))}
+    with path.open(encoding="utf-8", errors="replace") as lines:
+        for line in lines:
+            word, *values = line.rstrip().split(" ")
+            if word in by_word and len(values) == matrix.shape[1]:
+                matrix[by_word[word]] = np.asarray(values, dtype="float32")
+    matrix[PAD] = 0.0
+    return matrix
+
+
+def _words(data_dir, vocabulary):
+    by_rank = {rank: word for word, rank in read_word_index(data_dir).items()}
+    return [by_rank.get(int(rank), "<unk>") for rank in vocabulary]
+
+
+def input_tokens(cfg, data, x):
+    """The words of each review, position by position (None for padding)."""
+    words = _words(cfg.data.dir, data.extras["vocabulary"])
+    return [[SPECIAL[i] if i in SPECIAL else words[i - len(SPECIAL)] for i in row] for row in np.asarray(x)]
+
+
+def attention_quality(cfg, probe, data, attend):
+    """No ground truth on real text: how concentrated the attention is over the test reviews (the
+    padding is masked, so it gets none)."""
+    x_test = data.test[0]
+    weights = attend(x_test)
+    entropy = -(weights * np.log(np.clip(weights, 1e-12, None))).sum(axis=1)
+    lengths = (x_test != PAD).sum(axis=1)
+    return {
+        "mean_peak_weight": float(weights.max(axis=1).mean()),
+        "mean_entropy_nats": float(entropy.mean()),
+        "attention_on_padding": float(weights[x_test == PAD].sum() / len(weights)),
+        "mean_uniform_peak_on_words": float((1.0 / np.maximum(lengths, 1)).mean()),
+        "samples": len(weights),
+    }

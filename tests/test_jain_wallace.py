@@ -1,0 +1,98 @@
+"""Jain & Wallace's IMDB classifier: their data (lengths, vocabulary by document count, seeded and
+disjoint splits) and their model (parameter count by hand, padding masked to exactly 0)."""
+
+import numpy as np
+import pytest
+
+from conftest import IMDB_DIR
+from experiments.imdb_data import EOS, PAD, SOS, jain_wallace_imdb, read_imdb_npz
+
+needs_data = pytest.mark.skipif(IMDB_DIR is None, reason="no local IMDB copy (../shared/data)")
+SETTINGS = {"max_words": 400, "min_reviews": 10, "test_share": 0.2, "validation_share": 0.1, "split_seed": 1378}
+
+# Under pytest-xdist the module runs on one worker, so that `paper` (module scope) is made once.
+pytestmark = pytest.mark.xdist_group("test_jain_wallace")
+
+
+@pytest.fixture(scope="module")
+def paper(tmp_path_factory):
+    return jain_wallace_imdb(IMDB_DIR, tmp_path_factory.mktemp("cache"), **SETTINGS)
+
+
+def _words(x):
+    """Each review's words: its ids between <sos> and <eos>, without the padding."""
+    return [row[1 : int((row != PAD).sum()) - 1] for row in x]
+
+
+@needs_data
+def test_the_papers_data_holds_short_reviews_between_their_marks(paper):
+    for split in ("train", "validation", "test"):
+        x = paper[f"x_{split}"]
+        lengths = (x != PAD).sum(axis=1)
+        assert (lengths - 2).max() < 400 and x.shape[1] == 401, split  # fewer than 400 words
+        assert (x[:, 0] == SOS).all() and (x[np.arange(len(x)), lengths - 1] == EOS).all(), split
+        assert all((row[length:] == PAD).all() for row, length in zip(x, lengths)), split
+        assert set(np.unique(paper[f"y_{split}"])) == {0.0, 1.0}, split
+
+
+@needs_data
+def test_the_vocabulary_is_every_word_of_at_least_ten_training_reviews(paper):
+    (x_train, _), _ = read_imdb_npz(IMDB_DIR / "imdb.npz")
+    training = np.concatenate([paper["train_index"], paper["validation_index"]])
+    reviews_holding = {}
+    for review in x_train[training]:
+        for rank in set((np.asarray(review[1:]) - 3).tolist()):
+            reviews_holding[rank] = reviews_holding.get(rank, 0) + 1
+    expected = sorted(rank for rank, count in reviews_holding.items() if count >= 10)
+    assert paper["vocabulary"].tolist() == expected
+    assert len(expected) + 4 == 14355  # the vocabulary size the paper reports, to the word
+    # Every id in the data is a vocabulary word or a mark; a word of fewer reviews reads <unk>.
+    assert max(int(x.max()) for x in (paper["x_train"], paper["x_test"])) == len(expected) + 3
+
+
+@needs_data
+def test_the_splits_are_seeded_disjoint_and_sized_as_asked(paper, tmp_path):
+    train, validation, test = (paper[f"{s}_index"] for s in ("train", "validation", "test"))
+    assert not set(train) & set(validation)  # both from Keras' training reviews
+    assert len(validation) == round(0.1 * (len(train) + len(validation)))
+    (x_train, _), (x_test, _) = read_imdb_npz(IMDB_DIR / "imdb.npz")
+    short_test = [i for i, review in enumerate(x_test) if len(review) - 1 < 400]
+    assert len(test) == int(0.2 * len(short_test)) and set(test) <= set(short_test)
+    assert len(train) + len(validation) == sum(len(review) - 1 < 400 for review in x_train)
+    np.testing.assert_array_equal(
+        paper["x_test"][0][1:-1][: len(_words(paper["x_test"])[0])], _words(paper["x_test"])[0]
+    )
+    again = jain_wallace_imdb(IMDB_DIR, tmp_path, **SETTINGS)  # a fresh preparation: the same data
+    for key, array in paper.items():
+        np.testing.assert_array_equal(again[key], array, err_msg=key)
+    other = jain_wallace_imdb(IMDB_DIR, tmp_path, **{**SETTINGS, "split_seed": 7})
+    assert set(other["test_index"]) != set(test)
+
+
+def test_the_papers_model_has_the_parameters_counted_by_hand_and_masks_the_padding(compose_config):
+    import keras
+
+    from attention import attention_weights
+    from experiments.runner import _attention_layer
+    from experiments.tasks import Splits
+    from experiments.tasks.imdb_jain_wallace import build_model
+
+    cfg = compose_config("task=imdb_jain_wallace")
+    vocabulary = np.arange(100, 1100)  # 1,000 words: V = 1,004 with the four marks
+    data = Splits(train=(None, None), test=(None, None), extras={"vocabulary": vocabulary})
+    model = build_model(cfg.task, _attention_layer(cfg), data)
+    v, e, h = 1004, 300, 128
+    lstm = 4 * (h * (e + h) + h)  # four gates: input and recurrent kernels and a bias each
+    by_hand = v * e + 2 * lstm + (2 * h * 128 + 128 + 128) + (2 * h + 1)  # embedding, BiLSTM, W, b, v, Dense
+    assert model.count_params() == by_hand
+    x = np.zeros((2, 401), dtype="int32")
+    x[0, :5] = [SOS, 10, 11, 12, EOS]
+    x[1, :9] = [SOS, *range(20, 27), EOS]
+    weights = attention_weights(model, "attention", x)
+    assert (weights[0, 5:] == 0).all() and (weights[1, 9:] == 0).all()  # exactly 0 on the padding
+    np.testing.assert_allclose(weights.sum(axis=1), 1.0, rtol=1e-5)
+    uniform = build_model(
+        cfg.task, _attention_layer(compose_config("task=imdb_jain_wallace", "attention=uniform")), data
+    )
+    np.testing.assert_allclose(attention_weights(uniform, "attention", x)[1, :9], 1 / 9, rtol=1e-5)
+    assert isinstance(model.get_layer("attention"), keras.layers.Layer)
