@@ -166,7 +166,7 @@ results: $(INSTALLED) $(if $(RESULTS_NEED_PEER),$(PEER_VENV)/.installed) ## run 
 	$(PY) -m experiments.publish
 
 verify: $(INSTALLED) ## run recorded jobs again and compare: make verify RECORD=docs/results/seed_000_readme [ARGS="--seed 0 --attention luong"]
-	@test -n "$(RECORD)" || { echo "usage: make verify RECORD=docs/results/<name> [ARGS=\"--jobs N | --seed S --attention A\"]"; exit 2; }
+	@test -n "$(RECORD)" || { echo "usage: make verify RECORD=docs/results/<name> [ARGS=\"--jobs N | --seed S --attention A | --all | --against DIR | --record-as cpus/LABEL\"]"; exit 2; }
 	$(PY) -m experiments.verify $(RECORD) $(ARGS)
 
 publish: $(INSTALLED) ## write the README's result tables from docs/results/ (make publish ARGS=--check: only compare)

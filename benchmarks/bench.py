@@ -9,14 +9,15 @@ repetitions after warm-up:
   state queries the sequence; tanh(W [context; last state]) with 128 units);
 - the published `attention` 5.0.0 under tf-keras, in its own venv (`--peer-python`);
 - each Keras backend installed here (each in its own process);
-- a reduced 4-job IMDB sweep, sequential and under the joblib launcher.
+- a reduced 4-job IMDB sweep, sequential and under the joblib launcher;
+- a training epoch of Jain & Wallace's model in length buckets against one padded to 401 steps.
 
 Every round is kept (rounds.csv). The table gives each median with its quartiles, and its ratio to
 the floor with a 95% interval (paired by round where both ran in the same rounds); a goal is MET
 or MISSED only when that interval lies wholly on one side of it, else UNDECIDED. Writes into
 outputs/bench/: bench.csv (model, name, backend, phase, ms_median, quartiles, ratio and interval),
 rounds.csv, sweep.csv, bench.md (the printed table) and, last, bench.json (status, provenance,
-goals).
+goals; the length buckets' rounds under "buckets").
 """
 
 import argparse
@@ -114,6 +115,57 @@ def measure_backend(models, warmup, reps):
             )
             print(json.dumps(rows[-1]), flush=True)
     return rows
+
+
+def measure_buckets(reviews, rounds):
+    """Rows of one training epoch of Jain & Wallace's model on its first `reviews` training reviews,
+    in length buckets and padded to 401 steps, timed in alternation (a warm-up epoch each first)."""
+    import keras
+    from hydra import compose, initialize_config_dir
+    from hydra.utils import instantiate
+
+    from experiments.buckets import LengthBuckets
+    from experiments.cli import CONFIG_DIR
+    from experiments.runner import _attention_layer
+
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        cfg = compose(config_name="config", overrides=["task=imdb_jain_wallace", f"task.samples={reviews}"])
+    task = __import__(cfg.task.module, fromlist=["make_data", "build_model"])
+    data = task.make_data(cfg.task, np.random.default_rng(0))
+    x, y = data.train
+    epochs = {
+        "padded to 401": lambda model: model.fit(x, y, batch_size=cfg.task.batch_size, epochs=1, verbose=0),
+        "length buckets": lambda model: model.fit(
+            LengthBuckets(x, y, cfg.task.batch_size, seed=0, padding="post"), epochs=1, verbose=0
+        ),
+    }
+    models = {}
+    for how in epochs:
+        keras.utils.set_random_seed(0)
+        models[how] = task.build_model(cfg.task, _attention_layer(cfg), data)
+        models[how].compile(optimizer=instantiate(cfg.task.optimizer), loss=cfg.task.loss)
+        epochs[how](models[how])  # compiles
+    rows = []
+    for round_ in range(rounds):
+        for how, epoch in epochs.items():
+            start = time.perf_counter()
+            epoch(models[how])
+            rows.append({"how": how, "round": round_, "reviews": len(x), "seconds": time.perf_counter() - start})
+            print(json.dumps(rows[-1]), flush=True)
+    return rows
+
+
+def bucket_report(rows):
+    """Each way's median epoch and the padded one's time over the bucketed one's, paired by round."""
+    frame = pd.DataFrame(rows)
+    times = frame.pivot(index="round", columns="how", values="seconds")
+    ratio = times["padded to 401"] / times["length buckets"]
+    return (
+        f"\nJain & Wallace's model, one training epoch of {int(frame.reviews.iloc[0]):,} reviews (batch 32), "
+        f"{len(times)} rounds: padded to 401 {times['padded to 401'].median():.1f} s, length buckets "
+        f"{times['length buckets'].median():.1f} s; padded / bucketed {ratio.median():.2f} "
+        f"(rounds {ratio.min():.2f} to {ratio.max():.2f})"
+    )
 
 
 # --- the parent: every backend, the peer, the sweep; the table --------------------------------
@@ -322,10 +374,18 @@ def main():
         "--sweep-overrides", default="task.samples=2000 task.test_samples=2000 task.epochs=1 task.data.maxlen=200"
     )
     parser.add_argument("--out", default="outputs/bench")
+    parser.add_argument(
+        "--bucket-reviews", type=int, default=2000, help="Jain & Wallace's epoch: this many reviews (0: skip it)"
+    )
+    parser.add_argument("--bucket-rounds", type=int, default=3)
+    parser.add_argument("--buckets-only", action="store_true", help="time only the length buckets, in this process")
     args = parser.parse_args()
     models = args.models.split(",")
     if args.backend:
         measure_backend(models, args.warmup, args.reps)
+        return 0
+    if args.buckets_only:
+        print(bucket_report(measure_buckets(args.bucket_reviews, args.bucket_rounds)))
         return 0
 
     out_dir = Path(args.out)
@@ -362,7 +422,15 @@ def main():
     sweeps = [] if args.no_sweep else timed_sweeps(out_dir, args.sweep_overrides.split())
     if sweeps:
         pd.DataFrame(sweeps).to_csv(out_dir / "sweep.csv", index=False)
-    text = report(table, rounds, sweeps)
+    buckets = []
+    if args.bucket_reviews:
+        print("length buckets (Jain & Wallace's model): measuring ...", flush=True)
+        buckets = _json_rows(
+            [sys.executable, str(HERE / "bench.py"), "--buckets-only", "--bucket-reviews", str(args.bucket_reviews),
+             "--bucket-rounds", str(args.bucket_rounds)],
+            {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+        )  # fmt: skip
+    text = report(table, rounds, sweeps) + (bucket_report(buckets) if buckets else "")
     (out_dir / "bench.md").write_text(f"```\n{text.strip()}\n```\n")
     record = {
         "status": "completed",
@@ -370,6 +438,7 @@ def main():
         "args": vars(args),
         "goals": goals(rounds),
         "sweeps": sweeps,
+        "buckets": buckets,
         "wall_time_s": round(time.perf_counter() - started, 1),
     }
     (out_dir / "bench.json").write_text(json.dumps(record, indent=2) + "\n")

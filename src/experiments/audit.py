@@ -90,9 +90,10 @@ def write_audit(run_dir, result, details):
 
 
 def figure(result, details):
-    """Four panels: τ histograms, permutation against the largest weight, erasure, hit rates."""
-    fig = Figure(figsize=(15, 3.8), layout="constrained")
-    tau_ax, perm_ax, erase_ax, truth_ax = fig.subplots(1, 4)
+    """Five panels: τ histograms, permutation against the largest weight, erasure, hit rates, and
+    ERASER's comprehensiveness and sufficiency curves."""
+    fig = Figure(figsize=(19, 3.8), layout="constrained")
+    tau_ax, perm_ax, erase_ax, truth_ax, eraser_ax = fig.subplots(1, 5)
 
     for name, colour in (("gradient", "tab:blue"), ("leave_one_out", "tab:orange")):
         tau = details["tau"][name][..., 0].ravel()
@@ -134,6 +135,24 @@ def figure(result, details):
     else:
         truth_ax.set_axis_off()
         truth_ax.text(0.5, 0.5, "no ground truth\n(real text)", ha="center", va="center", transform=truth_ax.transAxes)
+    eraser = result.get("eraser")
+    if eraser:
+        shares = [100 * f for f in eraser["fractions"]]
+        colours = {"attention": "tab:red", "gradient": "tab:blue", "leave_one_out": "tab:orange", "random": "tab:gray"}
+        for name, colour in colours.items():
+            for measure, style in (("comprehensiveness", "-"), ("sufficiency", "--")):
+                curve = eraser[measure][name]
+                label = f"{name}: {measure[:4]}. {curve['aopc']:.2f}"
+                eraser_ax.plot(shares, curve["by_fraction"], style, color=colour, marker="o", ms=3, label=label)
+        eraser_ax.set_xscale("log")
+        eraser_ax.set_xlabel("% of real steps: top removed (—), kept alone (- -)")
+        eraser_ax.set_ylabel("drop of the decided class's probability")
+        eraser_ax.set_title("ERASER: comprehensiveness, sufficiency\n(AOPC in the legend)", fontsize=9)
+        eraser_ax.legend(fontsize=6, ncol=2)
+    else:
+        eraser_ax.set_axis_off()
+        eraser_ax.text(0.5, 0.5, "no ERASER measures\n(a regression, or an older audit)", ha="center", va="center",
+                       transform=eraser_ax.transAxes)  # fmt: skip
     fig.suptitle(
         f"Is the attention faithful? {result['task']} · attention={result['attention']} · seed={result['seed']}"
         f" · {result['samples']} test samples"
