@@ -96,3 +96,27 @@ def test_the_papers_model_has_the_parameters_counted_by_hand_and_masks_the_paddi
     )
     np.testing.assert_allclose(attention_weights(uniform, "attention", x)[1, :9], 1 / 9, rtol=1e-5)
     assert isinstance(model.get_layer("attention"), keras.layers.Layer)
+
+
+@needs_data
+def test_a_word_vectors_file_sets_the_embedding_of_the_words_it_holds(compose_config, tmp_path):
+    from experiments.imdb_data import read_word_index
+    from experiments.runner import _attention_layer
+    from experiments.tasks import Splits
+    from experiments.tasks.imdb_jain_wallace import build_model
+
+    ranks = read_word_index(IMDB_DIR)
+    vocabulary = np.array(sorted(ranks[w] for w in ("the", "film", "brilliant")))
+    vectors = tmp_path / "wiki.simple.vec"
+    vectors.write_text("2 4\nfilm 1 2 3 4\nbrilliant 0.5 0.5 0.5 0.5\nzebra 9 9 9 9\n")  # fastText's header, then words
+    cfg = compose_config("task=imdb_jain_wallace", "task.model.embedding_dim=4", f"task.model.vectors={vectors}")
+    data = Splits(train=(None, None), test=(None, None), extras={"vocabulary": vocabulary})
+    model = build_model(cfg.task, _attention_layer(cfg), data)
+    matrix = model.layers[1].get_weights()[0]
+    ids = {rank: i + 4 for i, rank in enumerate(vocabulary)}
+    np.testing.assert_array_equal(matrix[ids[ranks["film"]]], [1, 2, 3, 4])
+    np.testing.assert_array_equal(matrix[ids[ranks["brilliant"]]], [0.5] * 4)
+    assert not np.allclose(matrix[ids[ranks["the"]]], 0) and (matrix[PAD] == 0).all()  # random start; padding 0
+    with pytest.raises(FileNotFoundError, match=r"task\.model\.vectors: no file"):
+        missing = compose_config("task=imdb_jain_wallace", "task.model.vectors=/nonexistent.vec")
+        build_model(missing.task, _attention_layer(missing), data)
