@@ -34,7 +34,11 @@ $(INSTALLED): pyproject.toml $(LOCK)
 ifeq ($(UNLOCKED),1)
 	$(PY) -m pip install --quiet -e '.[test]'
 else
-	$(PY) -m pip install --quiet --require-hashes -r $(LOCK)
+	@# A package index that lacks a locked version (an offline mirror) falls back to the newest, loudly;
+	@# each run's provenance then lists every package that departs from the lock.
+	$(PY) -m pip install --quiet --require-hashes -r $(LOCK) || { \
+		echo "warning: could not install the versions locked in $(LOCK) (see above); installing the newest instead: numbers may differ from the records" >&2; \
+		$(PY) -m pip install --quiet -e '.[test]'; }
 	$(PY) -m pip install --quiet --no-deps -e .
 endif
 	@touch $@
