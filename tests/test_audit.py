@@ -241,3 +241,36 @@ def test_eraser_deletes_tokens_and_pads_the_rest_at_the_front():
     np.testing.assert_array_equal(audit._keeping(tokens, keep), [[0, 0, 0, 0, 5, 7], [0, 0, 0, 0, 1, 6]])
     numbers = np.ones((1, 3, 2), dtype="float32")
     np.testing.assert_array_equal(audit._keeping(numbers, np.array([[True, False, True]]))[0, :, 0], [1, 0, 1])
+
+
+def test_leave_one_out_equals_the_whole_model_run_again_on_each_shortened_review():
+    """An independent computation on a tiny masked BiLSTM (Jain & Wallace's kind of model): each
+    review with one word deleted, padded at the end (the audit pads at the front; masked, the
+    side must not matter), run through the whole model."""
+    from attention import AttentionPooling
+
+    keras.utils.set_random_seed(3)
+    tokens = keras.Input((None,), dtype="int32")
+    h = keras.layers.Embedding(30, 6, mask_zero=True)(tokens)
+    h = keras.layers.Bidirectional(keras.layers.LSTM(4, return_sequences=True))(h)
+    h = AttentionPooling(units=5, name="attention")(h)
+    model = keras.Model(tokens, keras.layers.Dense(1, activation="sigmoid")(h))
+    rng = np.random.default_rng(0)
+    x = np.zeros((5, 9), dtype="int32")
+    for row, length in enumerate((9, 7, 5, 8, 3)):
+        x[row, 9 - length :] = rng.integers(1, 30, length)  # padded at the front, as Keras pads
+    audit = AttentionAudit(model)
+    audit.run(x, permutations=2)
+    loo = audit.details["leave_one_out"][:, 0]
+    p = model.predict(x, verbose=0)[:, 0]
+    shortened, where = [], []
+    for row in range(len(x)):
+        words = x[row][x[row] != 0]
+        assert np.all(loo[row, : 9 - len(words)] == 0)  # padding: no importance
+        for position in range(len(words)):
+            rest = np.delete(words, position)
+            shortened.append(np.pad(rest, (0, 9 - len(rest))))
+            where.append((row, 9 - len(words) + position))
+    again = model.predict(np.array(shortened), verbose=0)[:, 0]
+    for (row, step), value in zip(where, again):
+        assert loo[row, step] == pytest.approx(abs(value - p[row]), abs=1e-5), (row, step)
