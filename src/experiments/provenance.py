@@ -85,11 +85,10 @@ def locked_versions(lock_file=LOCK_FILE):
     return versions
 
 
-def lock_state(lock_file=LOCK_FILE):
+def lock_state(locked, lock_file=LOCK_FILE):
     """{'sha256': the lock file's hash, 'differs': {package: {'locked', 'installed'}}} for the
-    locked packages whose installed version is another (None installed: missing), or None when
-    there is no lock (an install from a wheel, say)."""
-    locked = locked_versions(lock_file)
+    `locked` packages (`locked_versions`) whose installed version is another (None installed:
+    missing), or None when there is no lock (an install from a wheel, say)."""
     if locked is None:
         return None
     differs = {}
@@ -100,10 +99,10 @@ def lock_state(lock_file=LOCK_FILE):
     return {"sha256": hashlib.sha256(Path(lock_file).read_bytes()).hexdigest(), "differs": differs}
 
 
-def package_versions(lock_file=LOCK_FILE):
+def package_versions(locked):
     """{name: installed version} of the packages that decide numbers (PACKAGES, first) and of every
-    other locked package: a record then names its whole environment, and `verify` each difference."""
-    names = [*PACKAGES, *sorted(set(locked_versions(lock_file) or ()) - {canonicalize_name(n) for n in PACKAGES})]
+    other `locked` package: a record then names its whole environment, and `verify` each difference."""
+    names = [*PACKAGES, *sorted(set(locked or ()) - {canonicalize_name(n) for n in PACKAGES})]
     return {name: version for name in names if (version := _installed(name)) is not None}
 
 
@@ -189,11 +188,12 @@ KERNEL_VARIABLES = (
 
 def machine_environment(backend):
     """The part of the provenance that decides numbers apart from the code: compared by `verify`."""
+    locked = locked_versions()  # read once, for both
     return {
         "python": platform.python_version(),
-        "packages": package_versions(),
+        "packages": package_versions(locked),
         # The lock's hash and any installed version that departs from it (an unlocked install).
-        "lock": lock_state(),
+        "lock": lock_state(locked),
         "backend": backend,
         "cpu": cpu_model(),
         "cpu_signature": cpu_signature(),

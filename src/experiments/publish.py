@@ -489,20 +489,17 @@ def block_cpu_drift(root):
     if not base or not all(record for record, _ in simulated):
         return _missing("cpu_drift")
     machines = [(Record(f"{OTHER_CPUS}/{label}", root), label) for label in other_cpu_records(root)]
-    machines = [(record, label) for record, label in machines if record]
-    real = [(base, "the record's CPU"), *machines]
-    header = ["task"] + [f"{cpu_label(r.jobs[0][1]['provenance'])}: {what}" for r, what in real]
-    header += [f"the record's CPU, {what}" for _, what in simulated]
-    peaks = {id(record): _peaks(record) for record, _ in real + simulated}
-    rows = [
-        [f"`{task}`"] + [_peak_text(peaks[id(record)].get(task)) for record, _ in real + simulated]
-        for task in SEED_000_TASKS
-    ]
+    machines = [(record, label, _peaks(record)) for record, label in machines if record]
+    base_peaks = _peaks(base)
+    simulated = [(record, what, _peaks(record)) for record, what in simulated]
+    header = ["task", f"{cpu_label(base.jobs[0][1]['provenance'])}: the record's CPU"]
+    header += [f"{cpu_label(r.jobs[0][1]['provenance'])}: {label}" for r, label, _ in machines]
+    header += [f"the record's CPU, {what}" for _, what, _ in simulated]
+    columns = [base_peaks, *(peaks for *_, peaks in machines + simulated)]
+    rows = [[f"`{task}`"] + [_peak_text(peaks.get(task)) for peaks in columns] for task in SEED_000_TASKS]
     text = _table(header, rows) + "\n"
-    base_peaks = peaks[id(base)]
     base_jobs = {m["task"]: m for _, m, _ in base.jobs}
-    for record, label in machines:
-        other = peaks[id(record)]
+    for record, label, other in machines:
         same = [t for t in SEED_000_TASKS if t in other and _peak_text(other[t]) == _peak_text(base_peaks.get(t))]
         text += f"{cpu_label(record.jobs[0][1]['provenance'])} ([{label}]({record.link()})): "
         if len(same) == len(SEED_000_TASKS):
@@ -523,12 +520,12 @@ def block_cpu_drift(root):
             + (f" ({', '.join(f'`{t}`' for t in same)})" if same else "")
             + f"; the peak weights of the others differ by up to {gap:.4f}. The simulations on the "
             "record's CPU miss this CPU's peak weights by: "
-            + "; ".join(f"{what}, up to {_largest_gap(peaks[id(sim)], other):.4f}" for sim, what in simulated)
+            + "; ".join(f"{what}, up to {_largest_gap(peaks, other):.4f}" for _, what, peaks in simulated)
             + f" (the record itself misses them by up to {gap:.4f}).\n\n"
         )
     return text + (
         f"Records: [seed_000_readme]({base.link()}), [cpu_drift](docs/results/cpu_drift)"
-        + "".join(f", [{OTHER_CPUS}/{label}]({record.link()})" for record, label in machines)
+        + "".join(f", [{OTHER_CPUS}/{label}]({record.link()})" for record, label, _ in machines)
         + ".\n"
     )
 
