@@ -368,7 +368,6 @@ def verify(
             "exact numbers (parameters, peak positions) and its seeded variants' means are judged; --all judges every number"
         )
     failed_jobs, failed_names, variant_runs = [], [], defaultdict(list)
-    judged_variants = False
     for job_dir, recorded in jobs:
         relative = Path(job_dir).relative_to(record_dir)
         echo(
@@ -394,7 +393,6 @@ def verify(
         in_seeded = _variant(recorded) in seeded and not exact
         if in_seeded:
             variant_runs[_variant(recorded)].append(new)
-            judged_variants = True
         shown = published.get(Path(job_dir).resolve(), set())
         if exact:
             echo("  judged: exactly (same packages, Python, backend, CPU and kernel settings)")
@@ -424,7 +422,7 @@ def verify(
             failed_jobs.append(relative)
             failed_names += failures
     failed_variants = []
-    if judged_variants:
+    if variant_runs:
         echo("\nThe seeded variants (another environment): the mean over the re-run seeds")
         failed_variants = _judge_variants(seeded, variant_runs, echo)
     echo("\n" + summary_line(record_dir, len(jobs), failed_jobs, failed_names, len(variant_runs), failed_variants))
