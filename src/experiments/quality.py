@@ -35,3 +35,19 @@ def top_k_hits(weights, expected):
     k = int(expected[0].sum())
     top_k = np.argsort(np.asarray(weights), axis=1)[:, -k:]
     return np.take_along_axis(expected, top_k, axis=1).all(axis=1)
+
+
+def text_attention(weights, tokens):
+    """How concentrated a text model's attention is, with no ground truth to hold it against:
+    `weights` and `tokens` are (reviews, steps), padding is token 0."""
+    weights, tokens = np.asarray(weights), np.asarray(tokens)
+    entropy = -(weights * np.log(np.clip(weights, 1e-12, None))).sum(axis=1)
+    words = (tokens != 0).sum(axis=1)
+    return {
+        "mean_peak_weight": float(weights.max(axis=1).mean()),
+        "mean_entropy_nats": float(entropy.mean()),
+        "attention_on_padding": float(weights[tokens == 0].sum() / len(weights)),
+        # The peak that uniform weights over the review's words would give: 1/length.
+        "mean_uniform_peak_on_words": float((1.0 / np.maximum(words, 1)).mean()),
+        "samples": len(weights),
+    }

@@ -5,9 +5,9 @@ attention layer, which keeps the parameter count within 1% (about 250K).
 """
 
 import keras
-import numpy as np
 
 from experiments.imdb_data import decoder, encode_texts, prepared_imdb, read_word_index
+from experiments.quality import text_attention
 from experiments.tasks import Splits
 
 
@@ -62,15 +62,4 @@ def attention_quality(cfg, probe, data, attend):
     """No ground truth on real text: how concentrated the attention is, over the test reviews, and
     how much of it lies on the padding (none where `model.mask_zero` masks it)."""
     x_test = data.test[0]
-    weights = attend(x_test)
-    entropy = -(weights * np.log(np.clip(weights, 1e-12, None))).sum(axis=1)
-    words = (x_test != 0).sum(axis=1)
-    return {
-        "mean_peak_weight": float(weights.max(axis=1).mean()),
-        "mean_entropy_nats": float(entropy.mean()),
-        "padding_share": float((x_test == 0).mean()),
-        "attention_on_padding": float(weights[x_test == 0].sum() / len(weights)),
-        # The peak that uniform weights over the review's words would give: 1/length.
-        "mean_uniform_peak_on_words": float((1.0 / np.maximum(words, 1)).mean()),
-        "samples": len(weights),
-    }
+    return {"padding_share": float((x_test == 0).mean()), **text_attention(attend(x_test), x_test)}

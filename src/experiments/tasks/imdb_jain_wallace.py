@@ -15,6 +15,7 @@ import keras
 import numpy as np
 
 from experiments.imdb_data import EOS, PAD, SOS, UNK, jain_wallace_imdb, read_word_index
+from experiments.quality import text_attention
 from experiments.tasks import Splits
 
 SPECIAL = {PAD: None, UNK: "<unk>", SOS: "<sos>", EOS: "<eos>"}
@@ -85,14 +86,4 @@ def input_tokens(cfg, data, x):
 def attention_quality(cfg, probe, data, attend):
     """No ground truth on real text: how concentrated the attention is over the test reviews (the
     padding is masked, so it gets none)."""
-    x_test = data.test[0]
-    weights = attend(x_test)
-    entropy = -(weights * np.log(np.clip(weights, 1e-12, None))).sum(axis=1)
-    lengths = (x_test != PAD).sum(axis=1)
-    return {
-        "mean_peak_weight": float(weights.max(axis=1).mean()),
-        "mean_entropy_nats": float(entropy.mean()),
-        "attention_on_padding": float(weights[x_test == PAD].sum() / len(weights)),
-        "mean_uniform_peak_on_words": float((1.0 / np.maximum(lengths, 1)).mean()),
-        "samples": len(weights),
-    }
+    return text_attention(attend(data.test[0]), data.test[0])
