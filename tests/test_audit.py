@@ -243,18 +243,22 @@ def test_eraser_deletes_tokens_and_pads_the_rest_at_the_front():
     np.testing.assert_array_equal(audit._keeping(numbers, np.array([[True, False, True]]))[0, :, 0], [1, 0, 1])
 
 
+def _masked_bilstm(mask_zero=True, seed=3):
+    from attention import AttentionPooling
+
+    keras.utils.set_random_seed(seed)
+    tokens = keras.Input((None,), dtype="int32")
+    h = keras.layers.Embedding(30, 6, mask_zero=mask_zero)(tokens)
+    h = keras.layers.Bidirectional(keras.layers.LSTM(4, return_sequences=True))(h)
+    h = AttentionPooling(units=5, name="attention")(h)
+    return keras.Model(tokens, keras.layers.Dense(1, activation="sigmoid")(h))
+
+
 def test_leave_one_out_equals_the_whole_model_run_again_on_each_shortened_review():
     """An independent computation on a tiny masked BiLSTM (Jain & Wallace's kind of model): each
     review with one word deleted, padded at the end (the audit pads at the front; masked, the
     side must not matter), run through the whole model."""
-    from attention import AttentionPooling
-
-    keras.utils.set_random_seed(3)
-    tokens = keras.Input((None,), dtype="int32")
-    h = keras.layers.Embedding(30, 6, mask_zero=True)(tokens)
-    h = keras.layers.Bidirectional(keras.layers.LSTM(4, return_sequences=True))(h)
-    h = AttentionPooling(units=5, name="attention")(h)
-    model = keras.Model(tokens, keras.layers.Dense(1, activation="sigmoid")(h))
+    model = _masked_bilstm()
     rng = np.random.default_rng(0)
     x = np.zeros((5, 9), dtype="int32")
     for row, length in enumerate((9, 7, 5, 8, 3)):
@@ -274,6 +278,29 @@ def test_leave_one_out_equals_the_whole_model_run_again_on_each_shortened_review
     again = model.predict(np.array(shortened), verbose=0)[:, 0]
     for (row, step), value in zip(where, again):
         assert loo[row, step] == pytest.approx(abs(value - p[row]), abs=1e-5), (row, step)
+
+
+@pytest.mark.parametrize("mask_zero", [True, False])
+def test_the_audit_cuts_padding_only_where_the_model_masks_it(mask_zero, monkeypatch):
+    """Leave-one-out and ERASER run their changed reviews in batches cut to their words (reviews
+    padded at the end, as Jain & Wallace pad): the same figures as at the full width, and no cut
+    where the model does not mask the padding (there it would change the predictions)."""
+    model = _masked_bilstm(mask_zero)
+    rng = np.random.default_rng(2)
+    x = np.zeros((20, 40), dtype="int32")
+    for row, length in enumerate(rng.integers(3, 30, len(x))):
+        x[row, :length] = rng.integers(1, 30, length)
+    cut = AttentionAudit(model)
+    cut.run(x, permutations=2)
+    assert cut._cut_padding == mask_zero
+    monkeypatch.setattr(AttentionAudit, "_cuts_padding", lambda self, x: False)
+    full = AttentionAudit(model)
+    full.run(x, permutations=2)
+    assert not full._cut_padding
+    np.testing.assert_allclose(cut.details["leave_one_out"], full.details["leave_one_out"], atol=1e-5)
+    for name, measures in full.details["eraser"].items():
+        for measure, drops in measures.items():
+            np.testing.assert_allclose(cut.details["eraser"][name][measure], drops, atol=1e-5)
 
 
 def test_gradient_times_input_agrees_with_a_finite_difference_on_the_embedding():
