@@ -395,3 +395,59 @@ def test_the_imdb_table_block_sets_ours_beside_the_seeds_numbers(tmp_path):
 )
 def test_durations_read_as_a_person_writes_them(seconds, shown):
     assert publish._minutes(seconds) == shown
+
+
+def _audited_job(record, task, attention, seed, test, audit):
+    job = record / task / attention / f"seed={seed}"
+    job.mkdir(parents=True)
+    metrics = {"task": task, "attention": attention, "seed": seed, "status": "completed", "test": test}
+    (job / "metrics.json").write_text(json.dumps(metrics))
+    if audit is not None:
+        (job / "audit.json").write_text(json.dumps(audit))
+
+
+def test_the_reference_block_sets_the_paper_beside_each_model_and_says_what_equal_weights_cannot_rank(tmp_path):
+    """Made-up records: mean ± std over the audited runs, the paper's figures, `undefined` for what
+    uniform weights cannot rank, 0 on padding where the model masks it, and what is not run yet."""
+
+    def audit(tau, padding=None):
+        result = {
+            "agreement": {
+                "gradient": {"mean": tau, "significant": 0.9},
+                "leave_one_out": {"mean": tau - 0.1, "significant": 0.8},
+                "gradient_vs_leave_one_out": {"mean": 0.5, "significant": 1.0},
+            },
+            "erasure": {"largest": {"flip_rate": 0.02}, "random": {"flip_rate": 0.01}},
+            "eraser": {
+                measure: {name: {"aopc": aopc} for name in ("attention", "gradient", "leave_one_out", "random")}
+                for measure, aopc in (("comprehensiveness", 0.3), ("sufficiency", 0.1))
+            },
+        }
+        if padding is not None:
+            result["attention_on_padding"] = {"mean": padding}
+        return result
+
+    record = tmp_path / "imdb_jain_wallace"
+    for seed, tau in enumerate((0.30, 0.40)):
+        test = {"accuracy": 0.89 + seed / 100, "f1": 0.88}
+        _audited_job(record, "imdb_jain_wallace", "tanh", seed, test, audit(tau))
+        _audited_job(record, "imdb_jain_wallace", "uniform", seed, test, audit(float("nan")))
+    _audited_job(tmp_path / "imdb_table", "imdb", "luong", 0, {"accuracy": 0.88}, audit(0.0, padding=0.45))
+    _audited_job(tmp_path / "imdb_table", "imdb", "luong", 1, {"accuracy": 0.87}, None)
+
+    text = publish.block_faithfulness_reference(tmp_path)
+    cells = [[c.strip() for c in line.strip("|").split("|")] for line in text.splitlines() if line.startswith("|")]
+    rows = {row[0]: row[1:] for row in cells}
+    tanh, uniform, masked, unmasked = 1, 2, 3, 4
+    assert rows["τ attention vs gradient"][0] == "0.37"
+    assert rows["τ attention vs gradient"][tanh] == "0.35 ± 0.07 (n=2)"
+    assert rows["τ attention vs gradient"][uniform] == "undefined (equal weights)"
+    assert rows["τ attention vs gradient"][masked] == "not run yet"
+    assert rows["τ attention vs gradient"][unmasked] == "0.00 (n=1)"  # the unaudited run is left out
+    assert rows["τ gradient vs leave-one-out"][uniform] == "0.50 ± 0.00 (n=2)"
+    assert rows["accuracy"][unmasked] == "0.875 ± 0.007 (n=2)"
+    assert rows["F1, positive class"][unmasked] == "not recorded"
+    assert rows["comprehensiveness AOPC, attention order"][uniform] == "undefined (equal weights)"
+    assert rows["sufficiency AOPC, random order"][uniform] == "0.100 ± 0.000 (n=2)"
+    assert rows["attention on padding, per review"][tanh] == "0 (masked)"
+    assert rows["attention on padding, per review"][unmasked] == "0.450 (n=1)"

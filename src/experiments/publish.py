@@ -30,8 +30,10 @@ from experiments.report import PUBLISHED as SEEDS_PUBLISHED
 from experiments.results import COMMANDS, OTHER_CPUS, other_cpu_records
 from experiments.stats import (
     AUDIT_COLUMNS,
+    EXPLANATIONS,
     PROTOCOLS,
     audit_means,
+    audit_values,
     differences,
     group_statistics,
     number,
@@ -806,6 +808,110 @@ def block_imdb_padding(root):
     )
 
 
+# Jain & Wallace's IMDB figures (../shared/FAITHFULNESS.md): mean τ, and the share of reviews with
+# p ≤ 0.05 over their two predicted classes; τ(gradient, leave-one-out) is the retrained model's in
+# their repository (the paper gives none). F1 and accuracy: Wiegreffe & Pinter's F1, their ≈ 0.90.
+JAIN_WALLACE = {
+    "audit_tau_gradient": "0.37",
+    "audit_significant_gradient": "0.99–1.00",
+    "audit_tau_leave_one_out": "0.30",
+    "audit_significant_leave_one_out": "0.98–0.99",
+    "audit_tau_gradient_vs_leave_one_out": "0.52 (retrained)",
+    "test_f1": "0.902 (W&P)",
+    "test_accuracy": "≈ 0.90",
+    "audit_attention_on_padding": "0 (masked)",
+}
+# The columns of the reference table: (heading, record, attention variant).
+REFERENCE_COLUMNS = (
+    ("their model here, `tanh`", "imdb_jain_wallace", "tanh"),
+    ("their model here, `uniform`", "imdb_jain_wallace", "uniform"),
+    ("the seed's model masked, `luong`", "imdb_table_masked", "luong"),
+    ("the seed's model unmasked, `luong`", "imdb_table", "luong"),
+)
+
+
+def _variant_runs(record, attention):
+    """One row per completed job of `attention`: its test scores, whether it was audited, and its
+    audit's numbers (NaN where it has none)."""
+    rows = []
+    for job_dir, metrics, _ in record.jobs:
+        if metrics["attention"] == attention:
+            test = metrics.get("test") or {}
+            audit = read_audit(job_dir)
+            rows.append({"test_accuracy": test.get("accuracy"), "test_f1": test.get("f1"), "audited": bool(audit)})
+            rows[-1].update(audit_values(audit))
+    return pd.DataFrame(rows)
+
+
+# What equal weights cannot rank: the attention's own order (τ, and ERASER by attention).
+RANKED_BY_ATTENTION = (
+    "audit_tau_gradient",
+    "audit_significant_gradient",
+    "audit_tau_leave_one_out",
+    "audit_significant_leave_one_out",
+    "audit_comprehensiveness_attention",
+    "audit_sufficiency_attention",
+)
+
+
+def _mean_cell(runs, column, attention, digits=2):
+    """Mean ± std over the runs that have `column`, with their count."""
+    if runs.empty:
+        return "not run yet"
+    if column.startswith("audit_") and not runs.audited.any():
+        return "not audited yet"
+    if attention == "uniform" and column in RANKED_BY_ATTENTION:
+        return "undefined (equal weights)"
+    values = pd.to_numeric(runs[column], errors="coerce").dropna()
+    if values.empty:
+        # The audit reports padding only where the model does not mask it.
+        return "0 (masked)" if column == "audit_attention_on_padding" else "not recorded"
+    text = f"{values.mean():.{digits}f}"
+    if len(values) > 1:
+        text += f" ± {values.std(ddof=1):.{digits}f}"
+    return f"{text} (n={len(values)})"
+
+
+def block_faithfulness_reference(root):
+    """Jain & Wallace's IMDB figures beside their model trained here (learned and uniform) and
+    the seed's model, masked and unmasked: agreement, scores, erasure and ERASER."""
+    records = {name: Record(name, root) for name in {name for _, name, _ in REFERENCE_COLUMNS}}
+    runs = {(name, attention): _variant_runs(records[name], attention) for _, name, attention in REFERENCE_COLUMNS}
+    rows = [
+        ("τ attention vs gradient", "audit_tau_gradient", 2),
+        ("… reviews with p ≤ 0.05", "audit_significant_gradient", 2),
+        ("τ attention vs leave-one-out", "audit_tau_leave_one_out", 2),
+        ("… reviews with p ≤ 0.05", "audit_significant_leave_one_out", 2),
+        ("τ gradient vs leave-one-out", "audit_tau_gradient_vs_leave_one_out", 2),
+        ("F1, positive class", "test_f1", 3),
+        ("accuracy", "test_accuracy", 3),
+        ("decisions flipped, largest weight erased", "audit_flip_largest", 3),
+        ("… a random weight erased", "audit_flip_random", 3),
+        *(
+            (f"{measure} AOPC, {explanation.replace('_', '-')} order", f"audit_{measure}_{explanation}", 3)
+            for measure in ("comprehensiveness", "sufficiency")
+            for explanation in EXPLANATIONS
+        ),
+        ("attention on padding, per review", "audit_attention_on_padding", 3),
+    ]
+    table = _table(
+        ["IMDB", "Jain & Wallace, published", *(heading for heading, _, _ in REFERENCE_COLUMNS)],
+        [
+            (
+                label,
+                JAIN_WALLACE.get(column, "–"),
+                *(
+                    _mean_cell(runs[name, attention], column, attention, digits)
+                    for _, name, attention in REFERENCE_COLUMNS
+                ),
+            )
+            for label, column, digits in rows
+        ],
+    )
+    missing = [name for name, record in records.items() if not record]
+    return table + "".join("\n" + _missing(name) for name in sorted(missing))
+
+
 BLOCKS = {
     "tasks": block_tasks,
     "lstm_after_variants": block_lstm_after_variants,
@@ -821,6 +927,7 @@ BLOCKS = {
     "faithfulness": block_faithfulness,
     "faithfulness_imdb": block_faithfulness_imdb,
     "imdb_padding": block_imdb_padding,
+    "faithfulness_reference": block_faithfulness_reference,
 }
 
 

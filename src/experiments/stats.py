@@ -32,6 +32,11 @@ EXPLANATIONS = ("attention", "gradient", "leave_one_out", "random")
 AUDIT_COLUMNS = {
     "audit_tau_gradient": ("agreement", "gradient", "mean"),
     "audit_tau_leave_one_out": ("agreement", "leave_one_out", "mean"),
+    "audit_tau_gradient_vs_leave_one_out": ("agreement", "gradient_vs_leave_one_out", "mean"),
+    # The share of samples whose τ has p ≤ 0.05 (Jain & Wallace report it beside the mean).
+    "audit_significant_gradient": ("agreement", "gradient", "significant"),
+    "audit_significant_leave_one_out": ("agreement", "leave_one_out", "significant"),
+    "audit_attention_on_padding": ("attention_on_padding", "mean"),  # only where the model does not mask it
     "audit_permutation_change": ("permutation", "median_output_change", "mean"),
     "audit_flip_largest": ("erasure", "largest", "flip_rate"),
     "audit_flip_random": ("erasure", "random", "flip_rate"),
@@ -48,6 +53,10 @@ AUDIT_COLUMNS = {
 AUDIT_LABELS = {
     "audit_tau_gradient": "τ attention vs gradient",
     "audit_tau_leave_one_out": "τ attention vs leave-one-out",
+    "audit_tau_gradient_vs_leave_one_out": "τ gradient vs leave-one-out",
+    "audit_significant_gradient": "τ attention vs gradient: samples with p ≤ 0.05",
+    "audit_significant_leave_one_out": "τ attention vs leave-one-out: samples with p ≤ 0.05",
+    "audit_attention_on_padding": "attention on padding, per sample",
     "audit_permutation_change": "output change, weights permuted",
     "audit_flip_largest": "flips, largest weight erased",
     "audit_flip_random": "flips, random weight erased",
@@ -62,7 +71,8 @@ AUDIT_LABELS = {
 }
 
 
-def _audit_values(audit):
+def audit_values(audit):
+    """{AUDIT_COLUMNS column: the number in `audit` (an audit.json's dict), or None}."""
     values = {}
     for column, path in AUDIT_COLUMNS.items():
         node = audit
@@ -102,7 +112,7 @@ def _row(metrics, run_dir, audit=None):
         "wall_time_s": metrics.get("wall_time_s"),
         "seconds_per_epoch": metrics["wall_time_s"] / epochs if epochs and metrics.get("wall_time_s") else None,
         "run_dir": str(run_dir),
-        **_audit_values(audit or {}),
+        **audit_values(audit or {}),
         # For summary.png only (not a summary.csv column): read once here, not again per figure.
         "val_curve": history.get("val_accuracy") or history.get("val_loss") or [],
     }
