@@ -25,7 +25,7 @@ def outputs(tmp_path_factory):
     sweep over two learning rates, one of which makes the loss NaN (a failed job)."""
     root = tmp_path_factory.mktemp("report") / "outputs"
     for command in (
-        ["task=dense", "debug=smoke"],
+        ["task=dense", "debug=smoke", "task.audit.at_end=true"],
         ["task=add_two_numbers", "debug=smoke", "task.epochs=2", "task.audit.at_end=true"],
         [
             "-m",
@@ -147,6 +147,10 @@ def test_the_faithfulness_section_shows_each_tasks_audit(outputs):
     tau = audit["agreement"]["gradient"]
     assert f"{tau['mean']:.3f} ± {tau['std']:.3f}" in html
     assert "ground truth: top step decides the answer" in html
+    # A classifier's audit has ERASER's AOPC by explanation.
+    eraser = json.loads(next(outputs.glob("runs/dense/*/*/audit.json")).read_text())["eraser"]
+    aopc = f"{eraser['comprehensiveness']['gradient']['aopc']:.4g}"
+    assert f"<tr><td>gradient order</td><td>{aopc}</td>" in html
 
 
 def test_rebuilding_reads_the_runs_and_redraws_no_figure(outputs):
