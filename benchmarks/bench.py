@@ -32,9 +32,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from hydra import compose, initialize_config_dir
+from hydra.utils import instantiate
 from scipy import stats as scipy_stats
 
+from experiments.config import CONFIG_DIR
 from experiments.provenance import collect as collect_provenance
+from timing import BATCHES, time_models
 
 HERE = Path(__file__).resolve().parent
 SCORES = ["luong", "bahdanau", "dot", "scaled_dot", "cosine", "location"]
@@ -51,7 +55,8 @@ GOALS = (
 
 def _keras_head(layer_class):
     """Keras' built-in attention used as ours is: the last state queries the whole sequence."""
-    import keras
+    # Keras, once KERAS_BACKEND is set for this process.
+    import keras  # noqa: PLC0415
 
     def head(states):
         query = states[:, -1:, :]
@@ -64,9 +69,10 @@ def _keras_head(layer_class):
 
 def _heads():
     """name → the layer (or function) that goes on the LSTM's sequence output; None = baseline."""
-    import keras
+    # Keras, once KERAS_BACKEND is set for this process.
+    import keras  # noqa: PLC0415
 
-    from attention import Attention
+    from attention import Attention  # noqa: PLC0415
 
     heads = {f"ours-{score}": (lambda score=score: Attention(units=128, score=score)) for score in SCORES}
     heads.update(
@@ -82,12 +88,8 @@ def _heads():
 
 def measure_backend(models, warmup, reps):
     """Rows for every head on every model, on the backend this process runs."""
-    import keras
-    from hydra import compose, initialize_config_dir
-    from hydra.utils import instantiate
-
-    from experiments.cli import CONFIG_DIR
-    from timing import BATCHES, time_models
+    # Keras, once KERAS_BACKEND is set for this process.
+    import keras  # noqa: PLC0415
 
     rows = []
     for model_name in models:
@@ -120,13 +122,11 @@ def measure_backend(models, warmup, reps):
 def measure_buckets(reviews, rounds):
     """Rows of one training epoch of Jain & Wallace's model on its first `reviews` training reviews,
     in length buckets and padded to 401 steps, timed in alternation (a warm-up epoch each first)."""
-    import keras
-    from hydra import compose, initialize_config_dir
-    from hydra.utils import instantiate
+    # Keras, once KERAS_BACKEND is set for this process.
+    import keras  # noqa: PLC0415
 
-    from experiments.buckets import LengthBuckets
-    from experiments.cli import CONFIG_DIR
-    from experiments.runner import _attention_layer
+    from experiments.buckets import LengthBuckets  # noqa: PLC0415
+    from experiments.runner import _attention_layer  # noqa: PLC0415
 
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
         cfg = compose(config_name="config", overrides=["task=imdb_jain_wallace", f"task.samples={reviews}"])

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from hydra import compose, initialize_config_dir
 
-from experiments.cli import CONFIG_DIR
+from experiments.config import CONFIG_DIR
 from experiments.report import TASK_ORDER
 
 # The local IMDB copy: ATTENTION_DATA_DIR, or ../shared/data beside the checkout (CI has it).

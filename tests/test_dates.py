@@ -102,7 +102,7 @@ def smoke_run(tmp_path_factory):
     """One dates run under debug=smoke, shared by the tests that read its files."""
     from hydra import compose, initialize_config_dir
 
-    from experiments.cli import CONFIG_DIR
+    from experiments.config import CONFIG_DIR
 
     run_dir = tmp_path_factory.mktemp("dates_smoke")
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):

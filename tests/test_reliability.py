@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from conftest import IMDB_DIR, run_numbers
+from experiments import files
 from experiments.runner import run
 
 # Same seed, same numbers, for every task under debug=smoke: tests/test_tasks.py runs each task twice
@@ -173,17 +174,16 @@ def test_a_write_error_while_drawing_fails_the_run_but_keeps_its_numbers(compose
 
 
 def test_a_failed_write_of_metrics_keeps_the_previous_file(tmp_path, monkeypatch):
-    from experiments import runner
 
     path = tmp_path / "metrics.json"
-    runner.write_json(path, {"status": "completed"})
+    files.write_json(path, {"status": "completed"})
 
     def full(self, *args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(type(path), "write_text", full)
     with pytest.raises(OSError):
-        runner.write_json(path, {"status": "failed"})
+        files.write_json(path, {"status": "failed"})
     monkeypatch.undo()
     assert json.loads(path.read_text()) == {"status": "completed"}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["metrics.json"]

@@ -89,7 +89,7 @@ def _gradient(function, x):
         raise NotImplementedError(
             f"the audit's gradients run on the TensorFlow backend; this is {keras.backend.backend()!r}"
         )
-    import tensorflow as tf
+    import tensorflow as tf  # noqa: PLC0415  (its GradientTape, on TensorFlow only)
 
     x = tf.convert_to_tensor(x)
     with tf.GradientTape() as tape:
@@ -200,7 +200,7 @@ class AttentionAudit:
         and a head that holds a recurrent layer is slow step by step."""
         if keras.backend.backend() != "tensorflow":
             return function
-        import tensorflow as tf
+        import tensorflow as tf  # noqa: PLC0415  (its GradientTape, on TensorFlow only)
 
         # The intervention is set while tracing, so the graph reads `replacement`.
         return tf.function(function, reduce_retracing=True, autograph=False)

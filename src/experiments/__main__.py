@@ -38,7 +38,7 @@ def _run(cfg):
         _fail(error)
     threads = threads_per_job(cfg.trainer.threads, hydra_cfg.launcher)
     start_tensorflow()  # only for a good config
-    from experiments.runner import completed_before, run
+    from experiments.runner import completed_before, run  # noqa: PLC0415  (TensorFlow starts once the command line has passed its checks)
 
     limit_threads(threads)
     run_dir = Path(hydra_cfg.runtime.output_dir)

@@ -23,6 +23,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from experiments.config import compose
+from experiments.files import write_json
 from experiments.quiet import start_tensorflow
 from experiments.trained import checked_run
 
@@ -46,7 +47,8 @@ def audit_trained(cfg, task, model, data, samples=None, permutations=None):
 
     `cfg` is the run's whole config; `samples` and `permutations` default to `task.audit`'s.
     """
-    from attention.audit import AttentionAudit
+    # TensorFlow starts here, once start_tensorflow has quieted it.
+    from attention.audit import AttentionAudit  # noqa: PLC0415
 
     settings = cfg.task.get("audit") or {}
     samples = _positive("samples", samples if samples is not None else settings.get("samples", 200))
@@ -82,8 +84,6 @@ def audit_trained(cfg, task, model, data, samples=None, permutations=None):
 
 def write_audit(run_dir, result, details):
     """`audit.json` and `audit.png` in `run_dir`."""
-    from experiments.runner import write_json
-
     run_dir = Path(run_dir)
     write_json(run_dir / AUDIT_JSON, result)
     figure(result, details).savefig(run_dir / AUDIT_PNG, dpi=110)
@@ -171,10 +171,11 @@ def audit_run(run_dir, samples=None, permutations=None):
         cfg.task.audit = compose([f"task={cfg.task.name}"]).task.audit
 
     start_tensorflow()
-    import keras
+    # TensorFlow starts here, once start_tensorflow has quieted it.
+    import keras  # noqa: PLC0415
 
-    import attention  # noqa: F401  (registers the layers for loading)
-    from experiments.runner import seed_everything
+    import attention  # noqa: F401, PLC0415  (registers the layers for loading)
+    from experiments.seeds import seed_everything  # noqa: PLC0415
 
     task = importlib.import_module(cfg.task.module)
     seed_everything(cfg.seed)

@@ -38,7 +38,7 @@ class AttentionFrames(keras.callbacks.Callback):
         self.frames = []  # (epoch, weights): small, the probe is a handful of samples
         self.images = None
         if tensorboard is not None:
-            import tensorflow as tf
+            import tensorflow as tf  # noqa: PLC0415  (on TensorFlow only)
 
             self.images = tf.summary.create_file_writer(str(Path(tensorboard) / "attention"))
 
@@ -55,7 +55,7 @@ class AttentionFrames(keras.callbacks.Callback):
         fig = self._draw(frame)
         fig.savefig(epochs_dir / f"{self.figure.__name__}_epoch{epoch + 1:03d}.png", dpi=80)
         if self.images is not None:
-            import tensorflow as tf
+            import tensorflow as tf  # noqa: PLC0415  (on TensorFlow only)
 
             canvas = FigureCanvasAgg(fig)
             canvas.draw()

@@ -11,7 +11,15 @@ import re
 import tempfile
 from pathlib import Path
 
-CONFIG_DIR = Path(__file__).resolve().parents[2] / "conf"
+from hydra import compose, initialize_config_dir
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.errors import HydraException
+from hydra.types import RunMode
+from omegaconf import OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from experiments.config import CONFIG_DIR, validate
+
 CHECKED_GROUPS = ("task", "attention", "experiment", "debug")
 MULTIRUN_FLAGS = ("-m", "--multirun")
 
@@ -119,8 +127,6 @@ def _explain(error, known_keys):
 def _jobs(overrides, multirun, params):
     """The override lists of the launch's jobs (sweeps expanded; presets' sweeper params too), the
     first MAX_CHECKED_JOBS of them, and how many jobs there are in all."""
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-
     parser = OverridesParser.create()
     given = parser.parse_overrides(overrides)
     keys = {o.key_or_group for o in given}
@@ -159,7 +165,6 @@ def _same_sweep(sweep_dir, overrides):
     record = Path(sweep_dir) / "multirun.yaml"
     if not record.is_file():
         return
-    from omegaconf import OmegaConf
 
     def meaningful(items):
         return sorted(
@@ -185,14 +190,6 @@ def preflight(args, config_dir=CONFIG_DIR):
     """
     if any(a.startswith("-") and a not in MULTIRUN_FLAGS for a in args):
         return None
-    from hydra import compose, initialize_config_dir
-    from hydra.errors import HydraException
-    from hydra.types import RunMode
-    from omegaconf import OmegaConf
-    from omegaconf.errors import OmegaConfBaseException
-
-    from experiments.config import validate
-
     overrides = [a for a in args if a not in MULTIRUN_FLAGS]
     multirun = len(overrides) < len(args)
     with initialize_config_dir(config_dir=str(config_dir), version_base="1.3"):

@@ -2,10 +2,16 @@
 
 import hashlib
 import json
+from pathlib import Path
 
+from hydra import compose as hydra_compose
+from hydra import initialize_config_dir
 from omegaconf import OmegaConf
 
+from experiments.plots import FIGURES  # matplotlib only: still no TensorFlow
 from experiments.threads import threads_per_job
+
+CONFIG_DIR = Path(__file__).resolve().parents[2] / "conf"
 
 
 class ConfigError(ValueError):
@@ -19,8 +25,6 @@ def _whole_number(value, at_least):
 def accepted_attentions(task_attentions, config_dir=None):
     """The variants a task accepts: those it lists (`task.attentions`), and every baseline variant
     (`applies_like: <variant>` in its own config, such as `uniform`) that applies like one of them."""
-    from experiments.cli import CONFIG_DIR
-
     accepted = list(task_attentions)
     for path in sorted(((config_dir or CONFIG_DIR) / "attention").glob("*.yaml")):
         if OmegaConf.load(path).get("applies_like") in task_attentions and path.stem not in accepted:
@@ -30,11 +34,6 @@ def accepted_attentions(task_attentions, config_dir=None):
 
 def compose(overrides):
     """The suite's config composed from `overrides`, as the command line would (not validated)."""
-    from hydra import compose as hydra_compose
-    from hydra import initialize_config_dir
-
-    from experiments.cli import CONFIG_DIR
-
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
         return hydra_compose(config_name="config", overrides=list(overrides))
 
@@ -67,8 +66,6 @@ def validate(cfg):
     buckets = cfg.task.get("length_buckets")
     if buckets not in (None, "pre", "post"):
         raise ConfigError(f"task.length_buckets must be null, pre or post (the side of the padding), got {buckets!r}")
-    from experiments.plots import FIGURES  # matplotlib only: still no TensorFlow
-
     for name in [*cfg.task.plots, *([cfg.task.epoch_figure] if cfg.task.get("epoch_figure") else [])]:
         if name not in FIGURES:
             raise ConfigError(f"unknown figure '{name}' in task.plots; accepted: {', '.join(FIGURES)}")

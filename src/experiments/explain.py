@@ -24,8 +24,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
+from experiments.cli import group_options
+from experiments.plots import Probe, attention_samples, attention_words
 from experiments.quiet import start_tensorflow
+from experiments.sequence_data import read_inputs
 from experiments.trained import checked_run, newest_completed_run
 
 EXPLAIN_DIR = "explain"
@@ -55,8 +59,6 @@ class Explanation:
 
     def table(self):
         """predictions.csv as a pandas DataFrame: input, prediction and every output column."""
-        import pandas as pd
-
         flat = self.outputs.reshape(len(self.outputs), -1)
         names = (
             [f"p_{name}" for name in self.class_names]
@@ -70,8 +72,6 @@ class Explanation:
 
     def figure(self, i):
         """Input `i` with its attention: words shaded for text, the weights above the series else."""
-        from experiments.plots import Probe, attention_samples, attention_words
-
         label = self.predictions[i]
         probe = Probe(
             self.inputs[i : i + 1],
@@ -86,7 +86,8 @@ class Explanation:
 
 def explain(model, x, layer=ATTENTION_LAYER, class_names=None, tokens=None, batch_size=256):
     """Predictions and attention weights of a Keras `model` on the array(s) `x`."""
-    from attention import attention_weights
+    # TensorFlow starts here, once start_tensorflow has quieted it.
+    from attention import attention_weights  # noqa: PLC0415
 
     try:
         model.get_layer(layer)
@@ -102,8 +103,6 @@ def explain(model, x, layer=ATTENTION_LAYER, class_names=None, tokens=None, batc
 
 def _numeric_inputs(source, input_shape):
     """A `.npz` with `x`, or a long-form `.csv` (id, step, features...), as an array."""
-    from experiments.sequence_data import read_inputs
-
     x, _ = read_inputs(source, input_shape[0])
     return x.astype("float32"), None
 
@@ -116,9 +115,10 @@ def explain_run(run_dir, source):
         raise ExplainError("a dates model translates text: use python -m experiments.translate (make translate)")
 
     start_tensorflow()
-    import keras
+    # TensorFlow starts here, once start_tensorflow has quieted it.
+    import keras  # noqa: PLC0415
 
-    import attention  # noqa: F401  (registers the layers for loading)
+    import attention  # noqa: PLC0415, F401  (registers the layers for loading)
 
     task = importlib.import_module(cfg.task.module)
     model = keras.models.load_model(run_dir / "model.keras")
@@ -156,8 +156,6 @@ def main(argv=None):
     try:
         run_dir = Path(args.run)
         if not run_dir.is_dir():
-            from experiments.cli import group_options
-
             if args.run not in group_options("task"):
                 raise ExplainError(
                     f"{args.run} is neither a run directory nor a task ({', '.join(group_options('task'))})"

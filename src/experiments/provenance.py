@@ -156,18 +156,18 @@ def gpus(backend):
     """The names of the GPUs the backend sees (empty on a CPU machine)."""
     try:
         if backend == "tensorflow":
-            import tensorflow as tf
+            import tensorflow as tf  # noqa: PLC0415  (the backend in use only)
 
             return [
                 tf.config.experimental.get_device_details(d).get("device_name", d.name)
                 for d in tf.config.list_physical_devices("GPU")
             ]
         if backend == "jax":
-            import jax
+            import jax  # noqa: PLC0415  (the backend in use only)
 
             return [d.device_kind for d in jax.devices() if d.platform == "gpu"]
         if backend == "torch":
-            import torch
+            import torch  # noqa: PLC0415  (the backend in use only)
 
             return [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
     except Exception:  # a broken driver must not fail the run whose record this is

@@ -40,8 +40,8 @@ def start_tensorflow():
     if "tensorflow" in sys.modules or importlib.util.find_spec("tensorflow") is None:
         return
     if level.isdigit() and int(level) == 0:
-        import tensorflow
+        import tensorflow  # noqa: PLC0415  (started here, once quieted)
 
         return
     with _native_stderr_silenced():
-        import tensorflow  # noqa: F401
+        import tensorflow  # noqa: PLC0415, F401  (started here, once quieted)

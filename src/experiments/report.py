@@ -27,8 +27,7 @@ import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 from omegaconf import OmegaConf
 
-from experiments.cli import CONFIG_DIR
-from experiments.config import compose
+from experiments.config import CONFIG_DIR, compose
 from experiments.describe import quality_text, test_text
 from experiments.stats import PROTOCOLS, group_statistics, read_audit, read_runs
 

@@ -9,7 +9,6 @@ import importlib.util
 import json
 import logging
 import math
-import os
 import sys
 import time
 from pathlib import Path
@@ -21,11 +20,14 @@ from omegaconf import OmegaConf
 
 from attention import attention_model
 from experiments import provenance
+from experiments.audit import audit_trained, headline, write_audit
 from experiments.buckets import EpochOfBuckets, LengthBuckets
 from experiments.callbacks import AttentionFrames, EvaluateEachEpoch, ResumableTraining
 from experiments.classification import positive_class_scores
 from experiments.config import config_fingerprint
+from experiments.files import write_json
 from experiments.plots import FIGURES, Probe, training_curves
+from experiments.seeds import seed_everything
 
 log = logging.getLogger("experiments")
 ATTENTION_LAYER = "attention"
@@ -41,27 +43,6 @@ def keras_verbosity(setting, stream=None):
         return setting
     stream = stream or sys.stdout
     return 1 if stream.isatty() else 2
-
-
-def seed_everything(seed):
-    """Python, NumPy and backend seeds; on TensorFlow also deterministic kernels."""
-    # Hydra's basic launcher runs a sweep's jobs in one process: start each from a clean slate.
-    keras.backend.clear_session()
-    keras.utils.set_random_seed(seed)
-    if keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
-
-        tf.config.experimental.enable_op_determinism()
-
-
-def write_json(path, data):
-    """Writes `data` as JSON atomically: readers see the old file or the whole new one."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        tmp.write_text(json.dumps(data, indent=2) + "\n")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)  # a failed write (a full disk) leaves the old file, and no litter
 
 
 def completed_before(cfg, run_dir):
@@ -106,8 +87,6 @@ def run(cfg, run_dir, threads=None):
         write_json(run_dir / "metrics.json", metrics)
     audit = cfg.task.get("audit") or {}
     if trained is not None and audit.get("at_end") and cfg.attention.layer is not None:
-        from experiments.audit import audit_trained, headline, write_audit
-
         try:
             result, details = audit_trained(cfg, *trained)
         except Exception:  # the run is complete and recorded; `make audit` can try again

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from experiments.imdb_data import DataError
 
@@ -57,8 +58,6 @@ def _read_npz(path, needed=("x", "y")):
 
 
 def _read_csv(path, needed=("id", "step", "label")):
-    import pandas as pd
-
     frame = pd.read_csv(path)
     missing = [c for c in needed if c not in frame.columns]
     if missing:

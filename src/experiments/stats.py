@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.experimental.callback import Callback
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
@@ -123,8 +124,6 @@ def _expected_jobs(sweep_dir):
     path = sweep_dir / "multirun.yaml"
     if not path.is_file():
         return {}
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-
     cfg = OmegaConf.load(path)
     params = cfg.hydra.sweeper.get("params") or {}
     overrides = [f"{k}={v}" for k, v in params.items()] + list(cfg.hydra.overrides.task)

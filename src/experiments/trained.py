@@ -6,11 +6,11 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
+from experiments.stats import read_runs
+
 
 def newest_completed_run(root, task):
     """The most recently finished completed run of `task` under `root` that saved its model, or None."""
-    from experiments.stats import read_runs
-
     runs = [
         ((run_dir / "metrics.json").stat().st_mtime, run_dir)
         for run_dir, metrics in read_runs(root)

@@ -11,6 +11,10 @@ import re
 import sys
 from pathlib import Path
 
+from matplotlib.figure import Figure
+
+from experiments.dates_data import CharVocabulary, read_vocabularies
+from experiments.plots import alignment_panel
 from experiments.quiet import start_tensorflow
 from experiments.trained import newest_completed_run
 
@@ -43,11 +47,11 @@ def translate(run_dir, text):
         raise TranslateError("the text to translate is empty; give a date such as 'Saturday 9 May 2018'")
 
     start_tensorflow()  # after the cheap checks
-    import keras
+    # TensorFlow starts here, once start_tensorflow has quieted it.
+    import keras  # noqa: PLC0415
 
-    from attention import attention_weights
-    from experiments.dates_data import CharVocabulary, read_vocabularies
-    from experiments.tasks.dates import greedy_decode
+    from attention import attention_weights  # noqa: PLC0415
+    from experiments.tasks.dates import greedy_decode  # noqa: PLC0415
 
     source, target = read_vocabularies(run_dir / "vocabulary.json")
     model = keras.models.load_model(run_dir / "model.keras")
@@ -82,10 +86,6 @@ def main(argv=None):
     except TranslateError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-
-    from matplotlib.figure import Figure
-
-    from experiments.plots import alignment_panel
 
     out = Path(args.out) if args.out else Path(args.outputs) / "translations" / _file_name(args.text)
     out.parent.mkdir(parents=True, exist_ok=True)

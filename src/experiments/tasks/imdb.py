@@ -4,6 +4,8 @@
 attention layer, which keeps the parameter count within 1% (about 250K).
 """
 
+from pathlib import Path
+
 import keras
 
 from experiments.imdb_data import decoder, encode_texts, prepared_imdb, read_word_index
@@ -48,8 +50,6 @@ def input_tokens(cfg, data, x):
 
 def explain_inputs(cfg, run_dir, source, input_shape):
     """New reviews for `explain`: a text, or a file of texts (one review per line). (x, words)."""
-    from pathlib import Path
-
     path = Path(source)
     texts = [line for line in path.read_text().splitlines() if line.strip()] if path.is_file() else [source]
     if not any(t.strip() for t in texts):
