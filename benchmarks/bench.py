@@ -36,8 +36,8 @@ from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 from scipy import stats as scipy_stats
 
-from experiments.config import CONFIG_DIR
-from experiments.provenance import collect as collect_provenance
+from experiments.run.config import CONFIG_DIR
+from experiments.run.provenance import collect as collect_provenance
 from timing import BATCHES, time_models
 
 HERE = Path(__file__).resolve().parent
@@ -125,8 +125,8 @@ def measure_buckets(reviews, rounds):
     # Keras, once KERAS_BACKEND is set for this process.
     import keras  # noqa: PLC0415
 
-    from experiments.buckets import LengthBuckets  # noqa: PLC0415
-    from experiments.runner import _attention_layer  # noqa: PLC0415
+    from experiments.run.buckets import LengthBuckets  # noqa: PLC0415
+    from experiments.run.runner import _attention_layer  # noqa: PLC0415
 
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
         cfg = compose(config_name="config", overrides=["task=imdb_jain_wallace", f"task.samples={reviews}"])

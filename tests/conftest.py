@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from hydra import compose, initialize_config_dir
 
-from experiments.config import CONFIG_DIR
-from experiments.report import TASK_ORDER
+from experiments.records.report import TASK_ORDER
+from experiments.run.config import CONFIG_DIR
 
 # The local IMDB copy: ATTENTION_DATA_DIR, or ../shared/data beside the checkout (CI has it).
 _shared = CONFIG_DIR.parents[1] / "shared" / "data"

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from attention import AttentionPooling
-from experiments.buckets import EpochOfBuckets, LengthBuckets, lengths
+from experiments.run.buckets import EpochOfBuckets, LengthBuckets, lengths
 
 RNG = np.random.default_rng(0)
 

@@ -10,8 +10,8 @@ import pytest
 
 from attention import SCORES
 from conftest import run_numbers
-from experiments.cli import UsageError, group_options, normalize_args
-from experiments.config import ConfigError, validate
+from experiments.run.cli import UsageError, group_options, normalize_args
+from experiments.run.config import ConfigError, validate
 
 
 def test_inclusive_range_becomes_hydra_range():
@@ -148,7 +148,7 @@ def test_a_run_ends_with_one_line_of_what_it_found_and_where(tmp_path):
 
 
 def test_keras_prints_a_progress_bar_only_on_a_terminal():
-    from experiments.runner import keras_verbosity
+    from experiments.run.runner import keras_verbosity
 
     class Terminal(io.StringIO):
         def isatty(self):
@@ -160,7 +160,7 @@ def test_keras_prints_a_progress_bar_only_on_a_terminal():
 
 
 def test_the_line_of_a_failed_run_says_why():
-    from experiments.describe import run_line
+    from experiments.records.describe import run_line
 
     metrics = {
         "task": "dense",

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from hydra.utils import instantiate
 
-from experiments.dates_data import (
+from experiments.run.runner import run
+from experiments.tasks.dates_data import (
     DAY,
     MONTH,
     YEAR,
@@ -20,7 +21,6 @@ from experiments.dates_data import (
     sample_dates,
     vocabularies_json,
 )
-from experiments.runner import run
 
 LOCALES = ["en_US", "en_GB", "fr_FR", "de_DE", "es_ES", "it_IT", "pt_BR", "nl_NL"]
 
@@ -102,7 +102,7 @@ def smoke_run(tmp_path_factory):
     """One dates run under debug=smoke, shared by the tests that read its files."""
     from hydra import compose, initialize_config_dir
 
-    from experiments.config import CONFIG_DIR
+    from experiments.run.config import CONFIG_DIR
 
     run_dir = tmp_path_factory.mktemp("dates_smoke")
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
@@ -204,7 +204,7 @@ def test_a_minute_of_training_translates_most_held_out_dates(compose_config, tmp
     ],
 )
 def test_bad_data_options_are_refused_with_what_is_accepted(compose_config, override, message):
-    from experiments.config import ConfigError
+    from experiments.run.config import ConfigError
     from experiments.tasks import dates
 
     cfg = compose_config("task=dates", "debug=smoke", override)

@@ -1,4 +1,4 @@
-"""`experiments.explain`: a trained run's predictions and attention on new inputs equal the model's
+"""`experiments.trained.explain`: a trained run's predictions and attention on new inputs equal the model's
 own and the run's probe; every task's inputs are read as in training; bad requests fail in one line."""
 
 import json
@@ -9,8 +9,8 @@ import pytest
 from omegaconf import OmegaConf
 
 from conftest import IMDB_DIR
-from experiments import explain
-from experiments.runner import run
+from experiments.run.runner import run
+from experiments.trained import explain
 
 
 @pytest.fixture
@@ -71,7 +71,7 @@ def test_sequences_are_scaled_as_in_training_before_they_are_explained(trained, 
 
 @pytest.mark.skipif(IMDB_DIR is None, reason="the IMDB data is not here (../shared/data or ATTENTION_DATA_DIR)")
 def test_a_typed_review_is_read_as_the_training_reviews_were(trained, tmp_path):
-    from experiments.imdb_data import encode_texts, read_word_index
+    from experiments.tasks.imdb_data import encode_texts, read_word_index
 
     cfg, _, run_dir = trained("task=imdb")
     review = "A wonderful film, the best acting I have seen this year."

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from conftest import IMDB_DIR
-from experiments.imdb_data import DataError, decoder, prepared_imdb, read_imdb_npz, read_word_index
+from experiments.tasks.imdb_data import DataError, decoder, prepared_imdb, read_imdb_npz, read_word_index
 
 needs_data = pytest.mark.skipif(IMDB_DIR is None, reason="no local IMDB copy (../shared/data)")
 
@@ -69,7 +69,7 @@ def test_prepared_arrays_are_cached_by_their_settings(tmp_path, monkeypatch):
     first = prepared_imdb(tmp_path, 5000, 8, 100, 50, tmp_path / "cache")
     assert first[0].shape == (100, 8) and first[2].shape == (50, 8) and first[0].max() < 5000
 
-    import experiments.imdb_data as imdb_data
+    import experiments.tasks.imdb_data as imdb_data
 
     monkeypatch.setattr(imdb_data, "_load", lambda *a: pytest.fail("read the data again"))
     again = prepared_imdb(tmp_path, 5000, 8, 100, 50, tmp_path / "cache")
@@ -82,7 +82,7 @@ def test_prepared_arrays_are_cached_by_their_settings(tmp_path, monkeypatch):
 def test_attention_and_baseline_models_have_the_same_parameter_count(compose_config):
     from hydra.utils import instantiate
 
-    from experiments.runner import ATTENTION_LAYER
+    from experiments.run.runner import ATTENTION_LAYER
     from experiments.tasks import imdb
 
     counts = {}

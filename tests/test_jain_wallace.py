@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from conftest import IMDB_DIR
-from experiments.imdb_data import EOS, PAD, SOS, jain_wallace_imdb, read_imdb_npz
+from experiments.tasks.imdb_data import EOS, PAD, SOS, jain_wallace_imdb, read_imdb_npz
 
 needs_data = pytest.mark.skipif(IMDB_DIR is None, reason="no local IMDB copy (../shared/data)")
 SETTINGS = {"max_words": 400, "min_reviews": 10, "test_share": 0.2, "validation_share": 0.1, "split_seed": 1378}
@@ -73,7 +73,7 @@ def test_the_papers_model_has_the_parameters_counted_by_hand_and_masks_the_paddi
     import keras
 
     from attention import attention_weights
-    from experiments.runner import _attention_layer
+    from experiments.run.runner import _attention_layer
     from experiments.tasks import Splits
     from experiments.tasks.imdb_jain_wallace import build_model
 
@@ -100,9 +100,9 @@ def test_the_papers_model_has_the_parameters_counted_by_hand_and_masks_the_paddi
 
 @needs_data
 def test_a_word_vectors_file_sets_the_embedding_of_the_words_it_holds(compose_config, tmp_path):
-    from experiments.imdb_data import read_word_index
-    from experiments.runner import _attention_layer
+    from experiments.run.runner import _attention_layer
     from experiments.tasks import Splits
+    from experiments.tasks.imdb_data import read_word_index
     from experiments.tasks.imdb_jain_wallace import build_model
 
     ranks = read_word_index(IMDB_DIR)

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 from omegaconf import OmegaConf
 
-from experiments.threads import threads_per_job
+from experiments.run.threads import threads_per_job
 from slurm_cluster import SlurmCluster, Unavailable
 
 CORES = os.cpu_count() or 1
@@ -182,7 +182,7 @@ def test_the_slurm_presets_compose_into_array_jobs(compose_config, preset, gpus)
         pytest.skip("pip install -e '.[submitit]'")
     from hydra import compose, initialize_config_dir
 
-    from experiments.config import CONFIG_DIR
+    from experiments.run.config import CONFIG_DIR
 
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
         cfg = compose(
@@ -229,8 +229,8 @@ def test_the_thread_count_changes_no_number(compose_config, tmp_path):
         "tf.config.threading.set_intra_op_parallelism_threads(threads)\n"
         "tf.config.threading.set_inter_op_parallelism_threads(threads)\n"
         "from hydra import compose, initialize_config_dir\n"
-        "from experiments.config import CONFIG_DIR\n"
-        "from experiments.runner import run\n"
+        "from experiments.run.config import CONFIG_DIR\n"
+        "from experiments.run.runner import run\n"
         "with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base='1.3'):\n"
         "    cfg = compose(config_name='config', overrides=['task=lstm_after', 'debug=smoke', 'task.epochs=2',\n"
         "                  f'trainer.threads={threads}'])\n"

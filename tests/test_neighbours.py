@@ -8,8 +8,9 @@ import sys
 import numpy as np
 import pytest
 
-from experiments import neighbours, publish
-from experiments.neighbours import baselines, dtw_distances, euclidean_distances
+from experiments.records import publish
+from experiments.trained import neighbours
+from experiments.trained.neighbours import baselines, dtw_distances, euclidean_distances
 
 
 def _reference_dtw(a, b):

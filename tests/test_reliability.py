@@ -11,8 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from conftest import IMDB_DIR, run_numbers
-from experiments import files
-from experiments.runner import run
+from experiments.run import files
+from experiments.run.runner import run
 
 # Same seed, same numbers, for every task under debug=smoke: tests/test_tasks.py runs each task twice
 # and compares metrics.json and attention.npy bit for bit; tests/test_cli.py does it across processes.
@@ -197,7 +197,7 @@ def test_a_job_killed_in_epoch_7_resumes_at_epoch_7_with_the_same_final_numbers(
     """IMDB (dropout, early stopping that restores the best epoch, test set every epoch), 8 epochs."""
     import keras
 
-    from experiments import runner
+    from experiments.run import runner
 
     cfg = compose_config("task=imdb", "debug=smoke", "task.epochs=8")
     uninterrupted = run(cfg, tmp_path / "uninterrupted")
@@ -233,7 +233,7 @@ def test_a_job_killed_in_epoch_7_resumes_at_epoch_7_with_the_same_final_numbers(
 
 
 def test_a_backup_of_another_config_is_not_resumed(compose_config, tmp_path):
-    from experiments.callbacks import ResumableTraining
+    from experiments.run.callbacks import ResumableTraining
 
     backup = tmp_path / "backup"
     backup.mkdir()

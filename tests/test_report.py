@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from experiments.report import build
+from experiments.records.report import build
 
 EXPERIMENTS = [sys.executable, "-m", "experiments"]
 
@@ -106,7 +106,7 @@ def test_a_full_size_run_is_headlined_over_a_newer_smoke_run(outputs, tmp_path):
     task's default size and epochs written into its config: what the report reads.)"""
     from omegaconf import OmegaConf
 
-    from experiments.report import task_defaults
+    from experiments.records.report import task_defaults
 
     root = tmp_path / "outputs"
     shutil.copytree(outputs, root)

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
-from experiments import provenance, publish, results, verify
+from experiments.records import publish, results, verify
+from experiments.run import provenance
 
 ROOT = Path(__file__).resolve().parents[1]
 RECORDS = ROOT / "docs" / "results"
@@ -35,7 +36,7 @@ def _smoke_record(tmp_path, *overrides):
 
 
 def test_a_fresh_run_records_its_provenance(compose_config, tmp_path):
-    from experiments.runner import run
+    from experiments.run.runner import run
 
     metrics = run(compose_config("task=dense", "debug=smoke"), tmp_path / "run")
     recorded = json.loads((tmp_path / "run" / "metrics.json").read_text())["provenance"]
@@ -78,7 +79,7 @@ def test_a_dirty_work_tree_is_flagged(tmp_path, monkeypatch):
 
 
 def test_the_fingerprint_ignores_where_files_are_but_not_what_decides_numbers(compose_config):
-    from experiments.config import config_fingerprint
+    from experiments.run.config import config_fingerprint
 
     base = config_fingerprint(compose_config("task=imdb"))
     assert config_fingerprint(compose_config("task=imdb", "data_dir=/elsewhere", "paths.output_dir=/tmp/x")) == base
@@ -90,7 +91,7 @@ def test_the_fingerprint_ignores_where_files_are_but_not_what_decides_numbers(co
 
 def test_every_recorded_job_still_composes_to_its_fingerprint():
     """Config changes must leave the committed runs this config's: else a sweep reruns them."""
-    from experiments.config import config_fingerprint
+    from experiments.run.config import config_fingerprint
 
     jobs = [p.parent for p in RECORDS.rglob("metrics.json") if (p.parent / ".hydra" / "overrides.yaml").is_file()]
     assert jobs
@@ -351,7 +352,7 @@ def test_results_refuses_an_unknown_experiment_in_one_line(capsys):
 
 def test_the_imdb_table_block_sets_ours_beside_the_seeds_numbers(tmp_path):
     """Rendered from a record of made-up runs: the seed's numbers, ours, both protocols, Welch's p."""
-    from experiments.stats import write_summary
+    from experiments.records.stats import write_summary
 
     record = tmp_path / "imdb_table"
     accuracies = {"luong": [0.880, 0.878, 0.884], "none": [0.870, 0.874, 0.869]}

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from experiments.config import validate
-from experiments.runner import run
-from experiments.sequence_data import SHIPPED, SequenceDataError, load_sequences
+from experiments.run.config import validate
+from experiments.run.runner import run
+from experiments.tasks.sequence_data import SHIPPED, SequenceDataError, load_sequences
 
 STEPS, FEATURES = 12, 3
 

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from omegaconf import OmegaConf
 
-from experiments.stats import collect, differences, group_statistics, write_summary
+from experiments.records.stats import collect, differences, group_statistics, write_summary
 
 
 def _job(sweep, attention, seed, accuracy=None, test_curve=None, status="completed", reason=None):
@@ -116,7 +116,7 @@ def test_the_audits_of_the_runs_are_averaged_per_variant(sweep):
 
 
 def test_the_positive_class_scores_equal_a_hand_computation():
-    from experiments.classification import positive_class_scores, roc_auc
+    from experiments.run.classification import positive_class_scores, roc_auc
 
     y = [1, 1, 1, 0, 0, 0, 0, 1]
     p = [0.9, 0.6, 0.4, 0.7, 0.2, 0.1, 0.5, 0.8]

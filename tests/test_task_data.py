@@ -3,7 +3,7 @@
 import numpy as np
 from omegaconf import OmegaConf
 
-from experiments.quality import peak_quality, top_k_hits
+from experiments.run.quality import peak_quality, top_k_hits
 from experiments.tasks import add_two_numbers, find_max
 
 

@@ -9,8 +9,8 @@ import pytest
 
 from attention import SCORES
 from conftest import ALL_TASKS, run_numbers
-from experiments.config import validate
-from experiments.runner import run
+from experiments.run.config import validate
+from experiments.run.runner import run
 
 EXPECTED_WEIGHTS_SHAPE = {
     "dense": (16, 32),
@@ -149,7 +149,7 @@ def test_the_saved_run_model_reloads_to_the_same_predictions(compose_config, tmp
 
     np.testing.assert_allclose(attention_weights(model, "attention", x).sum(axis=1), 1.0, rtol=1e-5)
     # A binary task: metrics.json has the positive class's scores of the test predictions.
-    from experiments.classification import positive_class_scores
+    from experiments.run.classification import positive_class_scores
 
     x_test, y_test = importlib.import_module(cfg.task.module).make_data(cfg.task, np.random.default_rng(cfg.seed)).test
     expected = positive_class_scores(y_test, model.predict(x_test, verbose=0))

@@ -11,12 +11,12 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 
-from experiments.cli import CONFIG_DIR, UsageError, normalize_args, preflight
-from experiments.config import ConfigError, validate
-from experiments.describe import run_line
-from experiments.imdb_data import DataError
-from experiments.quiet import start_tensorflow
-from experiments.threads import limit_threads, threads_per_job
+from experiments.records.describe import run_line
+from experiments.run.cli import CONFIG_DIR, UsageError, normalize_args, preflight
+from experiments.run.config import ConfigError, validate
+from experiments.run.quiet import start_tensorflow
+from experiments.run.threads import limit_threads, threads_per_job
+from experiments.tasks.imdb_data import DataError
 
 log = logging.getLogger("experiments")
 SWEEP_JOBS = "EXPERIMENTS_SWEEP_JOBS"  # how many jobs the launch has, for each job's line
@@ -38,7 +38,7 @@ def _run(cfg):
         _fail(error)
     threads = threads_per_job(cfg.trainer.threads, hydra_cfg.launcher)
     start_tensorflow()  # only for a good config
-    from experiments.runner import completed_before, run  # noqa: PLC0415  (TensorFlow starts once the command line has passed its checks)
+    from experiments.run.runner import completed_before, run  # noqa: PLC0415  (TensorFlow starts once the command line has passed its checks)
 
     limit_threads(threads)
     run_dir = Path(hydra_cfg.runtime.output_dir)

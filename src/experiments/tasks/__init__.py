@@ -24,7 +24,7 @@ A task may also define:
   loss and metrics (instead of `task.loss` and `task.metrics`);
 - `probe_labels(cfg, data, y)`: the class name of each probe sample, for per-class figures;
 - `explain_inputs(cfg, run_dir, source, input_shape) -> (x, tokens or None)`: new inputs for
-  `experiments.explain` from a file or a text, prepared as the task's own (default: a `.npz`
+  `experiments.trained.explain` from a file or a text, prepared as the task's own (default: a `.npz`
   with `x`, or a long-form `.csv`, used as they are).
 
 `cfg` is the task's own config node (`conf/task/<name>.yaml`).

@@ -9,7 +9,7 @@ y was computed, so about one sample in ten could not be solved and had no right 
 import keras
 import numpy as np
 
-from experiments.quality import top_k_hits
+from experiments.run.quality import top_k_hits
 from experiments.tasks import Splits
 from experiments.tasks.models import recurrent_attention_head
 

@@ -13,8 +13,9 @@ from itertools import cycle, islice
 import keras
 import numpy as np
 
-from experiments.config import ConfigError
-from experiments.dates_data import (
+from experiments.run.config import ConfigError
+from experiments.tasks import Splits
+from experiments.tasks.dates_data import (
     FIELD_NAMES,
     ISO_FIELDS,
     OTHER,
@@ -25,7 +26,6 @@ from experiments.dates_data import (
     sample_dates,
     vocabularies_json,
 )
-from experiments.tasks import Splits
 
 ISO_LENGTH = len("YYYY-MM-DD")
 OUTPUT_STEPS = ISO_LENGTH + 1  # and the end token

@@ -2,7 +2,7 @@
 
 import keras
 
-from experiments.quality import peak_quality
+from experiments.run.quality import peak_quality
 from experiments.tasks.signal import deciding_at, train_test
 
 

@@ -6,7 +6,7 @@ x is drawn from Beta(1/steps, 1), so that the maximum of `steps` values is unifo
 import keras
 import numpy as np
 
-from experiments.quality import top_k_hits
+from experiments.run.quality import top_k_hits
 from experiments.tasks import Splits
 from experiments.tasks.models import recurrent_attention_head
 

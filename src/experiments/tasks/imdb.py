@@ -8,9 +8,9 @@ from pathlib import Path
 
 import keras
 
-from experiments.imdb_data import decoder, encode_texts, prepared_imdb, read_word_index
-from experiments.quality import text_attention
+from experiments.run.quality import text_attention
 from experiments.tasks import Splits
+from experiments.tasks.imdb_data import decoder, encode_texts, prepared_imdb, read_word_index
 
 
 def make_data(cfg, rng):

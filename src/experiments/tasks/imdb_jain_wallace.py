@@ -14,9 +14,9 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from experiments.imdb_data import EOS, PAD, SOS, UNK, jain_wallace_imdb, read_word_index
-from experiments.quality import text_attention
+from experiments.run.quality import text_attention
 from experiments.tasks import Splits
+from experiments.tasks.imdb_data import EOS, PAD, SOS, UNK, jain_wallace_imdb, read_word_index
 
 SPECIAL = {PAD: None, UNK: "<unk>", SOS: "<sos>", EOS: "<eos>"}
 

@@ -6,7 +6,7 @@ sequence output). The multi-dimensional tasks are `before` with per-dimension or
 
 import keras
 
-from experiments.quality import peak_quality
+from experiments.run.quality import peak_quality
 from experiments.tasks.signal import deciding_at, train_test
 
 PLACEMENTS = ("before", "after")

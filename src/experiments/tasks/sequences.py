@@ -13,8 +13,8 @@ import keras
 import numpy as np
 
 from attention import TimeAttention
-from experiments.sequence_data import SequenceDataError, load_sequences, read_inputs, split_indices
 from experiments.tasks import Splits
+from experiments.tasks.sequence_data import SequenceDataError, load_sequences, read_inputs, split_indices
 
 SCALER_FILE = "sequences.json"
 

@@ -16,7 +16,8 @@ from pathlib import Path
 from packaging.markers import Marker
 from packaging.utils import canonicalize_name
 
-SUITE_ROOT = Path(__file__).resolve().parents[2]
+from experiments.run.files import SUITE_ROOT
+
 # The distributions that decide a run's numbers (those installed are recorded).
 PACKAGES = (
     "tensorflow",

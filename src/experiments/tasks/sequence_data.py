@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from experiments.imdb_data import DataError
+from experiments.tasks.imdb_data import DataError
 
 OBJECTIVES = ("auto", "classification", "regression")
 SPLITS = ("train", "validation", "test")

@@ -9,7 +9,7 @@ import keras
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-from experiments.plots import save_animation
+from experiments.run.plots import save_animation
 
 
 class EvaluateEachEpoch(keras.callbacks.Callback):

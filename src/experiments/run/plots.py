@@ -12,7 +12,7 @@ from matplotlib.animation import PillowWriter
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from experiments.quality import position_profile
+from experiments.run.quality import position_profile
 
 
 @dataclass

@@ -19,15 +19,15 @@ from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
 from attention import attention_model
-from experiments import provenance
-from experiments.audit import audit_trained, headline, write_audit
-from experiments.buckets import EpochOfBuckets, LengthBuckets
-from experiments.callbacks import AttentionFrames, EvaluateEachEpoch, ResumableTraining
-from experiments.classification import positive_class_scores
-from experiments.config import config_fingerprint
-from experiments.files import write_json
-from experiments.plots import FIGURES, Probe, training_curves
-from experiments.seeds import seed_everything
+from experiments.run import provenance
+from experiments.run.buckets import EpochOfBuckets, LengthBuckets
+from experiments.run.callbacks import AttentionFrames, EvaluateEachEpoch, ResumableTraining
+from experiments.run.classification import positive_class_scores
+from experiments.run.config import config_fingerprint
+from experiments.run.faithfulness import audit_trained, headline, write_audit
+from experiments.run.files import write_json
+from experiments.run.plots import FIGURES, Probe, training_curves
+from experiments.run.seeds import seed_everything
 
 log = logging.getLogger("experiments")
 ATTENTION_LAYER = "attention"

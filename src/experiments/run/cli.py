@@ -18,7 +18,7 @@ from hydra.types import RunMode
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from experiments.config import CONFIG_DIR, validate
+from experiments.run.config import CONFIG_DIR, validate
 
 CHECKED_GROUPS = ("task", "attention", "experiment", "debug")
 MULTIRUN_FLAGS = ("-m", "--multirun")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from experiments.stats import read_runs
+from experiments.run.files import read_runs
 
 
 def newest_completed_run(root, task):

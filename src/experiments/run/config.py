@@ -2,16 +2,16 @@
 
 import hashlib
 import json
-from pathlib import Path
 
 from hydra import compose as hydra_compose
 from hydra import initialize_config_dir
 from omegaconf import OmegaConf
 
-from experiments.plots import FIGURES  # matplotlib only: still no TensorFlow
-from experiments.threads import threads_per_job
+from experiments.run.files import SUITE_ROOT
+from experiments.run.plots import FIGURES  # matplotlib only: still no TensorFlow
+from experiments.run.threads import threads_per_job
 
-CONFIG_DIR = Path(__file__).resolve().parents[2] / "conf"
+CONFIG_DIR = SUITE_ROOT / "conf"
 
 
 class ConfigError(ValueError):

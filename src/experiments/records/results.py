@@ -1,0 +1,353 @@
+"""`make results`: every published experiment, run into a fixed sweep directory, its record in docs/.
+
+    python -m experiments.results                     every published experiment (hours on a CPU)
+    python -m experiments.results imdb_table          one (make results ONLY=imdb_table)
+    python -m experiments.results --copy-only NAME    only copy what has finished into docs/results/
+
+Each experiment runs as `python -m experiments experiment=NAME` into `RUNS/NAME` (default
+outputs/results/NAME): running it again resumes it, skipping the jobs that completed. Before it
+runs, the jobs already recorded in `docs/results/NAME` are put back into the sweep directory, so a
+table started on one machine goes on from its committed records on another. After it, the record
+`docs/results/NAME/` gets, for every completed job, `metrics.json` and `.hydra/overrides.yaml` and
+`config.yaml`; the sweep's `multirun.yaml`; the figures the README shows; and the summary
+(`summary.csv`, `summary.md`, `summary.png`) computed from the record itself. A record only grows:
+jobs it holds that the sweep directory lacks are kept. Models, backups and caches stay in the
+sweep directory. An experiment with environments (`cpu_drift`) runs once per setting, into
+NAME/<setting>/. A result made by one command rather than a sweep (`bench`, `sequences_neighbours`)
+runs it into `RUNS/NAME` and, once its JSON says it completed, replaces the record with its files.
+"""
+
+import argparse
+import fnmatch
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from experiments.records.stats import write_summary
+from experiments.run.files import SUITE_ROOT
+
+RECORDS = SUITE_ROOT / "docs" / "results"
+JOB_FILES = ("metrics.json", ".hydra/overrides.yaml", ".hydra/config.yaml", "audit.json")
+HYDRA_FILES = (".hydra/overrides.yaml", ".hydra/config.yaml")
+SUMMARY_FILES = ("summary.csv", "summary.md", "summary.png")
+
+
+@dataclass(frozen=True)
+class Published:
+    """One published experiment: how it runs, and which figures the README shows from it."""
+
+    overrides: tuple
+    figures: tuple = ()  # patterns of job-directory/file, relative to the sweep directory
+    launcher: tuple = ()  # how it runs here; changes no number (thread counts are tested alike)
+    # (label, environment variables): the same sweep once per setting, in NAME/label/.
+    environments: tuple = ()
+
+    def parts(self, name):
+        """(where under RUNS and docs/results, the environment variables) of each sweep it runs."""
+        if not self.environments:
+            return [(name, {})]
+        return [(f"{name}/{label}", variables) for label, variables in self.environments]
+
+
+PUBLISHED = {
+    "seed_000_readme": Published(
+        ("experiment=seed_000_readme",), figures=("*/*/attention_bar.png", "*/*/attention_per_dimension.png")
+    ),
+    "lstm_after_variants": Published(("experiment=lstm_after_variants",), figures=("lstm_after/*/attention_bar.png",)),
+    "add_two_numbers_scores": Published(
+        ("experiment=add_two_numbers_scores",),
+        figures=("add_two_numbers/bahdanau/attention_map.png", "add_two_numbers/bahdanau/attention_map.gif"),
+    ),
+    "find_max_scores": Published(
+        ("experiment=find_max_scores",), figures=("find_max/luong/attention_argmax.png", "find_max/luong/audit.png")
+    ),
+    "dates_scores": Published(("experiment=dates_scores",), figures=("dates/bahdanau/alignment.png",)),
+    "imdb_quick": Published(("experiment=imdb_quick",)),
+    "sequences_example": Published(
+        ("experiment=sequences_example",),
+        figures=("sequences/luong/seed=0/attention_by_class.png",),
+    ),
+    "imdb_quick_masked": Published(("experiment=imdb_quick_masked",)),
+    # The five seed-000 tasks again with oneDNN's kernels capped at AVX2, and with oneDNN off:
+    # what another CPU (or TensorFlow build) does to the same code's numbers, measured on this one.
+    "cpu_drift": Published(
+        ("experiment=seed_000_readme",),
+        environments=(("avx2", {"ONEDNN_MAX_CPU_ISA": "AVX2"}), ("no_onednn", {"TF_ENABLE_ONEDNN_OPTS": "0"})),
+    ),
+    # Two jobs of one thread side by side: more runs an hour than one job of two threads on a
+    # 2-core machine (make bench times both on a reduced IMDB sweep: sweep.csv in its record).
+    "imdb_table": Published(
+        ("experiment=imdb_table",),
+        figures=("imdb/luong/seed=0/attention_words.png", "imdb/luong/seed=0/audit.png"),
+        launcher=("hydra/launcher=joblib", "hydra.launcher.n_jobs=2"),
+    ),
+    # The audit against its reference (issue 22): Jain & Wallace's model, and the seed's masked.
+    "imdb_jain_wallace": Published(
+        ("experiment=imdb_jain_wallace",),
+        figures=("imdb_jain_wallace/tanh/seed=0/attention_words.png", "imdb_jain_wallace/tanh/seed=0/audit.png"),
+        launcher=("hydra/launcher=joblib", "hydra.launcher.n_jobs=2"),
+    ),
+    "imdb_table_masked": Published(
+        ("experiment=imdb_table_masked",),
+        figures=("imdb/luong/seed=0/attention_words.png", "imdb/luong/seed=0/audit.png"),
+        launcher=("hydra/launcher=joblib", "hydra.launcher.n_jobs=2"),
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Command:
+    """A published result that one command makes, not a sweep. The command writes `files` into the
+    directory it is given; the first is a JSON with "status": "completed" and "provenance"."""
+
+    arguments: object  # output directory -> the arguments after the Python executable
+    files: tuple
+
+
+def _bench_arguments(out):
+    """`make bench`, with the peer's venv where `make bench` made it."""
+    peer = SUITE_ROOT / ".venv-peer" / "bin" / "python"
+    return [str(SUITE_ROOT / "benchmarks" / "bench.py"), "--out", str(out)] + (
+        ["--peer-python", str(peer)] if peer.is_file() else []
+    )
+
+
+COMMANDS = {
+    # Its verdicts and provenance, the medians, every round, the sweeps.
+    "bench": Command(_bench_arguments, ("bench.json", "bench.csv", "rounds.csv", "sweep.csv", "bench.md")),
+    # The archive's 1-NN benchmarks on the test samples of the shipped example (sequences_example).
+    "sequences_neighbours": Command(
+        lambda out: ["-m", "experiments.neighbours", "--out", str(out)], ("neighbours.json", "neighbours.md")
+    ),
+}
+NAMES = (*PUBLISHED, *COMMANDS)
+
+
+class ResultsError(ValueError):
+    """A request that cannot run; the message is one line for the user."""
+
+
+def _job_dirs(sweep_dir):
+    return sorted(path.parent for path in Path(sweep_dir).rglob("metrics.json"))
+
+
+def _completed(job_dir):
+    try:
+        return json.loads((Path(job_dir) / "metrics.json").read_text()).get("status") == "completed"
+    except (OSError, ValueError):
+        return False
+
+
+def _read_bytes(path):
+    return path.read_bytes() if path.is_file() else None
+
+
+def _copy(source, target):
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(source, target)
+
+
+def restore_jobs(record_dir, sweep_dir):
+    """Puts the recorded completed jobs back into `sweep_dir` where it has no completed run of them;
+    the sweep then skips them (same config fingerprint). Returns how many it put back."""
+    restored = 0
+    for job in _job_dirs(record_dir):
+        target = Path(sweep_dir) / job.relative_to(record_dir)
+        if _completed(target) or not _completed(job):
+            continue
+        for name in JOB_FILES:
+            if (job / name).is_file():
+                _copy(job / name, target / name)
+        restored += 1
+    if (Path(record_dir) / "multirun.yaml").is_file() and not (Path(sweep_dir) / "multirun.yaml").is_file():
+        _copy(Path(record_dir) / "multirun.yaml", Path(sweep_dir) / "multirun.yaml")
+    return restored
+
+
+def copy_record(sweep_dir, record_dir, figures=()):
+    """Copies the completed jobs of `sweep_dir` into `record_dir` and writes the record's summary;
+    returns the number of jobs the record holds."""
+    sweep_dir, record_dir = Path(sweep_dir), Path(record_dir)
+    if not sweep_dir.is_dir():
+        return 0
+    staging = _staging(record_dir)
+    jobs = [job for job in _job_dirs(sweep_dir) if _completed(job)]
+    # The record keeps the jobs it held that this sweep directory lacks (a sweep that resumed
+    # elsewhere, or one whose runs were cleaned): it only ever grows or is brought up to date.
+    for job in _job_dirs(record_dir) if record_dir.is_dir() else []:
+        if _completed(job) and not _completed(sweep_dir / job.relative_to(record_dir)):
+            shutil.copytree(job, staging / job.relative_to(record_dir))
+    for job in jobs:
+        relative = job.relative_to(sweep_dir)
+        # A run the record holds already keeps its Hydra files as recorded: a sweep that resumes
+        # rewrites them in the jobs it skips, with the config of the code that resumed it.
+        recorded = record_dir / relative
+        same_run = _read_bytes(recorded / "metrics.json") == _read_bytes(job / "metrics.json")
+        for name in JOB_FILES:
+            source = recorded if same_run and name in HYDRA_FILES and (recorded / name).is_file() else job
+            if (source / name).is_file():
+                _copy(source / name, staging / relative / name)
+        drawn = json.loads((job / "metrics.json").read_text()).get("figures", [])
+        for name in drawn + (["audit.png"] if (job / "audit.png").is_file() else []):
+            path = f"{relative.as_posix()}/{name}"
+            if any(fnmatch.fnmatch(path, pattern) for pattern in figures):
+                _copy(job / name, staging / relative / name)
+    if (sweep_dir / "multirun.yaml").is_file():
+        _copy(sweep_dir / "multirun.yaml", staging / "multirun.yaml")
+    if list(staging.rglob("metrics.json")):
+        write_summary(staging, label=_display(record_dir))
+    _swap_in(staging, record_dir)
+    return len(_job_dirs(record_dir))
+
+
+# Records of `seed_000_readme` made on other CPUs, one per CPU: cpus/<label>/. Each is made on its
+# machine by `make verify RECORD=docs/results/seed_000_readme ARGS="--record-as cpus/<label>"`
+# (or copied from such a run), and the README's drift section sets them side by side.
+OTHER_CPUS = "cpus"
+
+
+def other_cpu_records(root=RECORDS):
+    """The labels of the other CPUs' records under root/cpus/, sorted."""
+    folder = Path(root) / OTHER_CPUS
+    return (
+        sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")) if folder.is_dir() else []
+    )
+
+
+def record_runs(runs_dir, name, source):
+    """Records the completed runs under `runs_dir` (jobs of the published experiment `source`, run
+    again by `verify`) as docs/results/NAME, with the figures `source` records; returns the count."""
+    figures = PUBLISHED[source].figures if source in PUBLISHED else ()
+    return copy_record(runs_dir, RECORDS / name, figures)
+
+
+def _staging(record_dir):
+    staging = record_dir.with_name(f".{record_dir.name}.new")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    return staging
+
+
+def _swap_in(staging, record_dir):
+    """Replaces `record_dir` by `staging` whole: an interrupted copy leaves the previous record."""
+    if record_dir.exists():
+        old = record_dir.with_name(f".{record_dir.name}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        record_dir.rename(old)
+        staging.rename(record_dir)
+        shutil.rmtree(old)
+    else:
+        staging.rename(record_dir)
+
+
+def _display(path):
+    path = Path(path).absolute()
+    try:
+        return path.relative_to(SUITE_ROOT).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def run_experiment(name, runs_dir, extra=()):
+    """Runs (or resumes) the published experiment `name` into `runs_dir/name`; returns the exit code."""
+    published = PUBLISHED[name]
+    code = 0
+    for part, variables in published.parts(name):
+        sweep_dir, record_dir = Path(runs_dir) / part, RECORDS / part
+        restored = restore_jobs(record_dir, sweep_dir) if record_dir.is_dir() else 0
+        if restored:
+            print(f"{part}: {restored} jobs restored from {_display(record_dir)}; they are not run again", flush=True)
+        command = [
+            sys.executable,
+            "-m",
+            "experiments",
+            *published.overrides,
+            f"hydra.sweep.dir={sweep_dir}",
+            "trainer.verbose=2",
+            *published.launcher,
+            *extra,
+        ]
+        shown = " ".join(f"{k}={v}" for k, v in variables.items())
+        print(f"{part}: {shown + ' ' if shown else ''}{' '.join(command[1:])}", flush=True)
+        code = code or subprocess.run(command, env={**os.environ, **variables}).returncode
+    return code
+
+
+def run_command(name, runs_dir):
+    """Runs the command of the published result `name` into `runs_dir/name`; returns the exit code."""
+    command = [sys.executable, *COMMANDS[name].arguments(Path(runs_dir) / name)]
+    print(f"{name}: {' '.join(command[1:])}", flush=True)
+    return subprocess.run(command).returncode
+
+
+def copy_command(name, out_dir, record_dir):
+    """Copies a command's finished result (its JSON says so) into `record_dir`; returns 1, or 0 if none."""
+    out_dir, files = Path(out_dir), COMMANDS[name].files
+    try:
+        finished = json.loads((out_dir / files[0]).read_text()).get("status") == "completed"
+    except (OSError, ValueError):
+        finished = False
+    if not finished:
+        return 0
+    staging = _staging(record_dir)
+    for file in files:
+        if (out_dir / file).is_file():
+            _copy(out_dir / file, staging / file)
+    _swap_in(staging, record_dir)
+    return 1
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        description="Run the published experiments and record them in docs/results/.",
+        epilog="Other arguments are Hydra overrides for every experiment's command.",
+    )
+    parser.add_argument("names", nargs="*", help=f"which (default: all): {', '.join(NAMES)}")
+    parser.add_argument("--runs", default="outputs/results", help="where the sweeps run (default outputs/results)")
+    parser.add_argument("--copy-only", action="store_true", help="copy what has finished; run nothing")
+    args, extra = parser.parse_known_args(argv)
+    extra = [a for a in args.names if "=" in a] + extra  # key=value: a Hydra override, not a name
+    try:
+        names = _names([a for a in args.names if "=" not in a])
+    except ResultsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    failed = []
+    for name in names:
+        code = 0
+        if not args.copy_only:
+            code = run_command(name, args.runs) if name in COMMANDS else run_experiment(name, args.runs, extra)
+        if name in COMMANDS:
+            count = copy_command(name, Path(args.runs) / name, RECORDS / name)
+        else:
+            count = sum(
+                copy_record(Path(args.runs) / part, RECORDS / part, PUBLISHED[name].figures)
+                for part, _ in PUBLISHED[name].parts(name)
+            )
+        record = _display(RECORDS / name)
+        if name in COMMANDS:
+            done = f"its result recorded in {record}" if count else f"no finished result; {record} left as it was"
+        else:
+            done = f"{count} completed jobs recorded in {record}"
+        print(f"{name}: {done}", flush=True)
+        if code != 0:
+            failed.append(name)
+    if failed:
+        print(f"error: {', '.join(failed)} did not finish; run the same command again to resume", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _names(given):
+    unknown = [name for name in given if name not in NAMES]
+    if unknown:
+        raise ResultsError(f"unknown published experiment '{unknown[0]}'; accepted: {', '.join(NAMES)}")
+    return list(dict.fromkeys(given)) or list(NAMES)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

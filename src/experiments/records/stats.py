@@ -1,0 +1,435 @@
+"""Sweep statistics, from the files the jobs wrote: `python -m experiments.stats SWEEP_DIR`.
+
+Also run by Hydra at the end of every multirun (`SweepSummary`). Nothing is kept in memory across
+jobs: under parallel launchers the jobs run in other processes, so the sweep directory is the
+only shared record. Writes `summary.csv` (one row per job), `summary.md` and `summary.png`.
+"""
+
+import itertools
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.experimental.callback import Callback
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+from omegaconf import OmegaConf
+from scipy import stats
+
+from experiments.run.files import read_audit
+
+# The two ways of reading a run's accuracy: (column, what it is).
+PROTOCOLS = {
+    "test_accuracy": "Test accuracy of the epoch picked by validation accuracy (honest)",
+    "max_test_accuracy": "Max test accuracy over the epochs (the seed's protocol: picks the epoch on the test set)",
+}
+KEYS = ["task", "attention", "seed"]
+# A binary task's scores of its positive class (metrics.json's `test`): column test_<name>.
+POSITIVE_CLASS = {"f1": "F1", "precision": "precision", "recall": "recall", "roc_auc": "ROC AUC"}
+# The explanations whose top steps ERASER's comprehensiveness and sufficiency remove or keep.
+EXPLANATIONS = ("attention", "gradient", "leave_one_out", "random")
+# The faithfulness audit's numbers per run (audit.json, where the run was audited): column → path.
+AUDIT_COLUMNS = {
+    "audit_tau_gradient": ("agreement", "gradient", "mean"),
+    "audit_tau_leave_one_out": ("agreement", "leave_one_out", "mean"),
+    "audit_tau_gradient_vs_leave_one_out": ("agreement", "gradient_vs_leave_one_out", "mean"),
+    # The share of samples whose τ has p ≤ 0.05 (Jain & Wallace report it beside the mean).
+    "audit_significant_gradient": ("agreement", "gradient", "significant"),
+    "audit_significant_leave_one_out": ("agreement", "leave_one_out", "significant"),
+    "audit_attention_on_padding": ("attention_on_padding", "mean"),  # only where the model does not mask it
+    "audit_permutation_change": ("permutation", "median_output_change", "mean"),
+    "audit_flip_largest": ("erasure", "largest", "flip_rate"),
+    "audit_flip_random": ("erasure", "random", "flip_rate"),
+    "audit_hit_attention": ("ground_truth", "hit_rate", "attention"),
+    "audit_hit_gradient": ("ground_truth", "hit_rate", "gradient"),
+    "audit_hit_leave_one_out": ("ground_truth", "hit_rate", "leave_one_out"),
+    # ERASER's AOPC by explanation (audits made before it have none: their rows stay out).
+    **{
+        f"audit_{measure}_{explanation}": ("eraser", measure, explanation, "aopc")
+        for measure in ("comprehensiveness", "sufficiency")
+        for explanation in EXPLANATIONS
+    },
+}
+AUDIT_LABELS = {
+    "audit_tau_gradient": "τ attention vs gradient",
+    "audit_tau_leave_one_out": "τ attention vs leave-one-out",
+    "audit_tau_gradient_vs_leave_one_out": "τ gradient vs leave-one-out",
+    "audit_significant_gradient": "τ attention vs gradient: samples with p ≤ 0.05",
+    "audit_significant_leave_one_out": "τ attention vs leave-one-out: samples with p ≤ 0.05",
+    "audit_attention_on_padding": "attention on padding, per sample",
+    "audit_permutation_change": "output change, weights permuted",
+    "audit_flip_largest": "flips, largest weight erased",
+    "audit_flip_random": "flips, random weight erased",
+    "audit_hit_attention": "top attention on the deciding step",
+    "audit_hit_gradient": "top gradient on the deciding step",
+    "audit_hit_leave_one_out": "top leave-one-out on the deciding step",
+    **{
+        f"audit_{measure}_{explanation}": f"{measure} AOPC, {explanation.replace('_', '-')} order"
+        for measure in ("comprehensiveness", "sufficiency")
+        for explanation in EXPLANATIONS
+    },
+}
+
+
+def audit_values(audit):
+    """{AUDIT_COLUMNS column: the number in `audit` (an audit.json's dict), or None}."""
+    values = {}
+    for column, path in AUDIT_COLUMNS.items():
+        node = audit
+        for key in path:
+            node = node.get(key) if isinstance(node, dict) else None
+        values[column] = node
+    return values
+
+
+def _row(metrics, run_dir, audit=None):
+    history = metrics.get("history") or {}
+    test_curve = history.get("test_accuracy") or []
+    test = metrics.get("test") or {}
+    epochs = metrics.get("epochs")
+    return {
+        "task": metrics.get("task"),
+        "attention": metrics.get("attention"),
+        "seed": metrics.get("seed"),
+        "status": metrics.get("status"),
+        "reason": metrics.get("reason", ""),
+        "params": metrics.get("params"),
+        "epochs": epochs,
+        "best_epoch": metrics.get("best_epoch"),
+        "test_accuracy": test.get("accuracy"),
+        "test_loss": test.get("loss"),
+        # The positive class of a binary task (None elsewhere, and in runs recorded before them).
+        **{f"test_{name}": test.get(name) for name in POSITIVE_CLASS},
+        "max_test_accuracy": max(test_curve) if test_curve else None,
+        "max_test_epoch": int(np.argmax(test_curve)) + 1 if test_curve else None,
+        "wall_time_s": metrics.get("wall_time_s"),
+        "seconds_per_epoch": metrics["wall_time_s"] / epochs if epochs and metrics.get("wall_time_s") else None,
+        "run_dir": str(run_dir),
+        **audit_values(audit or {}),
+        # For summary.png only (not a summary.csv column): read once here, not again per figure.
+        "val_curve": history.get("val_accuracy") or history.get("val_loss") or [],
+    }
+
+
+def _expected_jobs(sweep_dir):
+    """The (task, attention, seed) jobs the sweep asked for, as far as multirun.yaml tells."""
+    path = sweep_dir / "multirun.yaml"
+    if not path.is_file():
+        return {}
+    cfg = OmegaConf.load(path)
+    params = cfg.hydra.sweeper.get("params") or {}
+    overrides = [f"{k}={v}" for k, v in params.items()] + list(cfg.hydra.overrides.task)
+    values = {}
+    for override in OverridesParser.create().parse_overrides(overrides):  # later ones win
+        key = override.key_or_group
+        if key in KEYS:
+            values[key] = list(override.sweep_iterator()) if override.is_sweep_override() else [override.value()]
+    return values
+
+
+def collect(sweep_dir):
+    """One row per job of the sweep: completed, failed, or missing (no metrics.json)."""
+    sweep_dir = Path(sweep_dir)
+    rows = []
+    for path in sorted(sweep_dir.rglob("metrics.json")):
+        rows.append(_row(json.loads(path.read_text()), path.parent.relative_to(sweep_dir), read_audit(path.parent)))
+    found = {tuple(r[k] for k in KEYS) for r in rows}
+    for hydra_dir in sorted(sweep_dir.rglob(".hydra")):  # a job that started and left no record
+        if not (hydra_dir.parent / "metrics.json").exists():
+            job = OmegaConf.load(hydra_dir / "config.yaml")
+            key = (job.task.name, job.attention.name, job.seed)
+            found.add(key)
+            rows.append(
+                {
+                    **dict(zip(KEYS, key)),
+                    "status": "missing",
+                    "reason": "started, no metrics.json yet (still running, or killed)",
+                    "run_dir": str(hydra_dir.parent.relative_to(sweep_dir)),
+                }
+            )
+    expected = _expected_jobs(sweep_dir)
+    if rows and expected.get("seed"):
+        tasks = expected.get("task") or sorted({r["task"] for r in rows})
+        for task in tasks:
+            attentions = expected.get("attention") or sorted({r["attention"] for r in rows if r["task"] == task})
+            for attention, seed in itertools.product(attentions, expected["seed"]):
+                if (task, attention, seed) not in found:
+                    rows.append(
+                        {
+                            "task": task,
+                            "attention": attention,
+                            "seed": seed,
+                            "status": "missing",
+                            "reason": "never started",
+                        }
+                    )
+    columns = list(_row({}, "").keys())
+    floats = [*AUDIT_COLUMNS, *(f"test_{name}" for name in POSITIVE_CLASS)]
+    runs = pd.DataFrame(rows, columns=columns).astype({column: float for column in floats})  # None → NaN
+    return runs.sort_values(KEYS, kind="stable", ignore_index=True)
+
+
+def group_statistics(runs, column):
+    """Per (task, attention), over completed runs: n, MAX, AVG, STDDEV (sample) and the 95% CI
+    of the mean (Student t), in percent."""
+    done = runs[(runs.status == "completed") & runs[column].notna()]
+    rows = []
+    for (task, attention), group in done.groupby(["task", "attention"], sort=True):
+        values = group[column].to_numpy(dtype=float) * 100
+        n, mean = len(values), float(values.mean())
+        std = float(values.std(ddof=1)) if n > 1 else float("nan")
+        half = float(stats.t.ppf(0.975, n - 1) * std / np.sqrt(n)) if n > 1 else float("nan")
+        rows.append(
+            {
+                "task": task,
+                "attention": attention,
+                "n": n,
+                "max": float(values.max()),
+                "avg": mean,
+                "stddev": std,
+                "ci_low": mean - half,
+                "ci_high": mean + half,
+            }
+        )
+    return pd.DataFrame(rows, columns=["task", "attention", "n", "max", "avg", "stddev", "ci_low", "ci_high"])
+
+
+def differences(runs, column):
+    """Every pair of attention variants of a task: difference of the mean accuracies (points)
+    and the p-value of Welch's t-test (unequal variances)."""
+    done = runs[(runs.status == "completed") & runs[column].notna()]
+    rows = []
+    for task, group in done.groupby("task", sort=True):
+        samples = {a: g[column].to_numpy(dtype=float) * 100 for a, g in group.groupby("attention", sort=True)}
+        for a, b in itertools.combinations(samples, 2):
+            x, y = samples[a], samples[b]
+            p = float(stats.ttest_ind(x, y, equal_var=False).pvalue) if min(len(x), len(y)) > 1 else float("nan")
+            rows.append({"task": task, "a": a, "b": b, "difference": float(x.mean() - y.mean()), "p_value": p})
+    return pd.DataFrame(rows, columns=["task", "a", "b", "difference", "p_value"])
+
+
+def audit_means(runs):
+    """Per (task, attention): the number of audited runs and the mean of each audit column."""
+    runs = runs.assign(**{c: np.nan for c in AUDIT_COLUMNS if c not in runs})  # a summary from before audits
+    audited = runs[(runs.status == "completed")].dropna(subset=list(AUDIT_COLUMNS), how="all")
+    if audited.empty:
+        return pd.DataFrame(columns=["task", "attention", "audited", *AUDIT_COLUMNS])
+    grouped = audited.groupby(["task", "attention"], sort=True)
+    means = grouped[list(AUDIT_COLUMNS)].mean()
+    means.insert(0, "audited", grouped.size())
+    return means.reset_index()
+
+
+def audit_table(means):
+    """Markdown lines: one column per variant, one row per audit measure it has."""
+    lines = ["| mean over audited runs | " + " | ".join(means.attention) + " |", "|---|" + "---|" * len(means)]
+    lines.append("| runs audited | " + " | ".join(str(int(n)) for n in means.audited) + " |")
+    for column, label in AUDIT_LABELS.items():
+        if means[column].notna().any():
+            lines.append(f"| {label} | " + " | ".join(number(v, 3) for v in means[column]) + " |")
+    return lines
+
+
+def number(value, digits=2):
+    return "–" if value is None or (isinstance(value, float) and np.isnan(value)) else f"{value:.{digits}f}"
+
+
+def p_value_text(p):
+    """A p-value to 4 decimals; below that, "< 0.0001" rather than a p of 0."""
+    return "< 0.0001" if p is not None and p < 0.0001 else number(p, 4)
+
+
+def statistics_table(table):
+    variants = list(table.attention)
+    lines = ["| | " + " | ".join(variants) + " |", "|---|" + "---|" * len(variants)]
+    for label, key in (
+        ("n runs", "n"),
+        ("MAX accuracy", "max"),
+        ("AVG accuracy", "avg"),
+        ("STDDEV accuracy", "stddev"),
+    ):
+        cells = [str(v) if key == "n" else number(v) for v in table[key]]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    cis = [f"[{number(lo)}, {number(hi)}]" for lo, hi in zip(table.ci_low, table.ci_high)]
+    lines.append("| 95% CI of the mean | " + " | ".join(cis) + " |")
+    return lines
+
+
+AUDIT_TITLE = "Is the attention faithful? (`audit.json` of each run; τ is Kendall's, undefined for uniform weights)"
+
+
+def _job_counts(runs):
+    counts = runs.status.value_counts()
+    return (
+        f"{len(runs)} jobs: " + ", ".join(f"{counts.get(s, 0)} {s}" for s in ("completed", "failed", "missing")) + "."
+    )
+
+
+def _protocol_sections(task_runs):
+    """[(title, table lines, difference lines)] of each protocol with numbers for the task."""
+    sections = []
+    for column, title in PROTOCOLS.items():
+        table = group_statistics(task_runs, column)
+        if table.empty:
+            continue
+        diffs = differences(task_runs, column)
+        lines = []
+        if not diffs.empty:
+            lines = ["| A | B | A − B (points) | Welch p-value |", "|---|---|---|---|"]
+            lines += [
+                f"| {r.a} | {r.b} | {r.difference:+.2f} | {p_value_text(r.p_value)} |" for r in diffs.itertuples()
+            ]
+        sections.append((title, statistics_table(table), lines))
+    return sections
+
+
+def positive_class_table(task_runs):
+    """Lines of the mean F1, precision, recall and ROC AUC of each variant, where runs recorded them."""
+    columns = [f"test_{name}" for name in POSITIVE_CLASS]
+    done = task_runs[task_runs.status == "completed"].dropna(subset=columns, how="all")
+    if done.empty:
+        return []
+    means = done.groupby("attention")[columns].mean()
+    lines = [
+        "",
+        "### The positive class on the test set (threshold 0.5), mean over runs",
+        "",
+        "| attention | runs | " + " | ".join(POSITIVE_CLASS.values()) + " |",
+        "|---|---|" + "---|" * len(POSITIVE_CLASS),
+    ]
+    counts = done.groupby("attention").size()
+    for attention, row in means.iterrows():
+        lines.append(f"| {attention} | {counts[attention]} | " + " | ".join(number(row[c], 4) for c in columns) + " |")
+    return lines
+
+
+def markdown(runs, sweep_dir):
+    lines = [
+        f"# Sweep summary: `{sweep_dir}`",
+        "",
+        _job_counts(runs),
+        "Accuracies in percent. STDDEV is the sample standard deviation; the 95% confidence interval of",
+        "the mean uses Student's t. Failed and missing jobs are left out of the statistics and listed below.",
+    ]
+    for task in sorted(runs.task.dropna().unique()):
+        lines += ["", f"## {task}"]
+        task_runs = runs[runs.task == task]
+        sections = _protocol_sections(task_runs)
+        for title, table, diffs in sections:
+            lines += ["", f"### {title}", "", *table] + (["", *diffs] if diffs else [])
+        if not sections:
+            lines += ["", "No accuracy was recorded for this task; see summary.csv for its runs."]
+        lines += positive_class_table(task_runs)
+        audits = audit_means(task_runs)
+        if not audits.empty:
+            lines += [
+                "",
+                f"### {AUDIT_TITLE}",
+                "",
+                *audit_table(audits),
+            ]
+        done = task_runs[task_runs.status == "completed"]
+        if len(done):
+            timing = done.groupby("attention").agg(
+                params=("params", "first"), seconds_per_epoch=("seconds_per_epoch", "mean")
+            )
+            lines += [
+                "",
+                "| attention | parameters | wall seconds per epoch (whole run ÷ epochs, mean) |",
+                "|---|---|---|",
+            ]
+            lines += [f"| {a} | {int(r.params):,} | {number(r.seconds_per_epoch, 1)} |" for a, r in timing.iterrows()]
+    bad = runs[runs.status != "completed"]
+    lines += ["", "## Failed or missing jobs", ""]
+    if bad.empty:
+        lines.append("None.")
+    else:
+        lines += ["| task | attention | seed | status | reason |", "|---|---|---|---|---|"]
+        lines += [f"| {r.task} | {r.attention} | {r.seed} | {r.status} | {r.reason} |" for r in bad.itertuples()]
+    return "\n".join(lines) + "\n"
+
+
+def figure(runs, sweep_dir):
+    """Per-run accuracies of each group side by side, and the validation curves."""
+    done = runs[runs.status == "completed"]
+    fig = Figure(figsize=(13, 4.5), layout="constrained")
+    left, right = fig.subplots(1, 2)
+    groups = sorted(done.groupby(["task", "attention"]).groups)
+    colours = {g: f"C{i}" for i, g in enumerate(groups)}
+    for i, group in enumerate(groups):
+        runs_of = done[(done.task == group[0]) & (done.attention == group[1])]
+        for offset, (column, marker) in zip((-0.12, 0.12), (("test_accuracy", "o"), ("max_test_accuracy", "^"))):
+            values = runs_of[column].dropna().to_numpy(dtype=float) * 100
+            left.scatter(np.full(len(values), i + offset), values, marker=marker, color=colours[group], alpha=0.8)
+        for curve in runs_of.val_curve:
+            right.plot(np.arange(1, len(curve) + 1), curve, color=colours[group], alpha=0.6)
+        right.plot([], [], color=colours[group], label="/".join(group))
+    left.set_xticks(range(len(groups)), ["\n".join(g) for g in groups])
+    left.set_ylabel("accuracy (%): ○ honest, △ seed's protocol")
+    left.set_title("per-run test accuracy")
+    right.set_xlabel("epoch")
+    right.xaxis.set_major_locator(MaxNLocator(integer=True))
+    right.set_ylabel("validation accuracy (validation loss where there is none)")
+    right.set_title("validation curves")
+    if groups:
+        right.legend()
+    fig.suptitle(f"sweep {sweep_dir}")
+    return fig
+
+
+def write_summary(sweep_dir, label=None):
+    """Writes summary.csv, summary.md and summary.png into `sweep_dir`; returns the runs table.
+
+    `label` names the sweep in the titles (default: `sweep_dir`)."""
+    sweep_dir = Path(sweep_dir)
+    label = label or sweep_dir
+    runs = collect(sweep_dir)
+    runs.drop(columns="val_curve").to_csv(sweep_dir / "summary.csv", index=False)
+    (sweep_dir / "summary.md").write_text(markdown(runs, label))
+    figure(runs, label).savefig(sweep_dir / "summary.png", dpi=110)
+    return runs
+
+
+def group_tables(runs):
+    """For the terminal: the line of job counts and, per task, the first table of summary.md (the
+    accuracy per attention variant, or the audit for a task without accuracy)."""
+    lines = [_job_counts(runs)]
+    for task in sorted(runs.task.dropna().unique()):
+        task_runs = runs[runs.task == task]
+        sections = _protocol_sections(task_runs)
+        audits = audit_means(task_runs)
+        if sections:
+            title, table, _ = sections[0]
+        elif not audits.empty:  # a task without accuracy: its audit
+            title, table = AUDIT_TITLE, audit_table(audits)
+        else:
+            continue
+        lines += ["", f"## {task}", f"### {title}", *table]
+    return "\n".join(lines)
+
+
+class SweepSummary(Callback):
+    """Hydra callback: the statistics at the end of every multirun, from the jobs' files."""
+
+    def on_multirun_end(self, config, **kwargs):
+        sweep_dir = Path(config.hydra.sweep.dir)
+        if sweep_dir.is_dir():
+            print(f"\n{group_tables(write_summary(sweep_dir))}\n")
+            print(f"sweep summary: {sweep_dir / 'summary.md'} (and summary.csv, summary.png)", flush=True)
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 1 or not Path(argv[0]).is_dir():
+        print("usage: python -m experiments.stats SWEEP_DIR (a sweep directory under outputs/sweeps/)", file=sys.stderr)
+        return 2
+    write_summary(argv[0])
+    print((Path(argv[0]) / "summary.md").read_text())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

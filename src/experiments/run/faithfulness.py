@@ -1,0 +1,162 @@
+"""The faithfulness audit of a trained model, as a run makes it at its end and `make audit` makes
+it later: the measures of `attention.audit` on the run's first `task.audit.samples` test samples,
+written as `audit.json` and `audit.png`."""
+
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from experiments.run.files import write_json
+
+AUDIT_JSON = "audit.json"
+AUDIT_PNG = "audit.png"
+DEFAULT_PERMUTATIONS = 100
+
+
+class AuditError(ValueError):
+    """A run that cannot be audited; the message is one line for the user."""
+
+
+def positive_integer(name, value):
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise AuditError(f"{name} must be a positive integer, got {value!r}")
+    return value
+
+
+def audit_trained(cfg, task, model, data, samples=None, permutations=None):
+    """The audit of a trained `model` of task module `task` on its test data: (result, details).
+
+    `cfg` is the run's whole config; `samples` and `permutations` default to `task.audit`'s.
+    """
+    # TensorFlow starts here, once start_tensorflow has quieted it.
+    from attention.audit import AttentionAudit  # noqa: PLC0415
+
+    settings = cfg.task.get("audit") or {}
+    samples = positive_integer("samples", samples if samples is not None else settings.get("samples", 200))
+    permutations = positive_integer(
+        "permutations", permutations if permutations is not None else settings.get("permutations", DEFAULT_PERMUTATIONS)
+    )
+    x_test = data.test[0]
+    count = min(samples, len(x_test[0] if isinstance(x_test, list) else x_test))
+    x = [a[:count] for a in x_test] if isinstance(x_test, list) else x_test[:count]
+    deciding = task.deciding_steps(cfg.task, data, count) if hasattr(task, "deciding_steps") else None
+    # Each model the audit builds traces its own predict function, and TensorFlow warns of
+    # retracing: expected here, so quiet while the audit runs.
+    tf_log = logging.getLogger("tensorflow")
+    level = tf_log.level
+    tf_log.setLevel(logging.ERROR)
+    started = time.perf_counter()
+    try:
+        audit = AttentionAudit(
+            model, layer_name="attention", regression_tolerance=settings.get("regression_tolerance", 0.1)
+        )
+        result = audit.run(x, deciding=deciding, permutations=permutations, seed=cfg.seed)
+    finally:
+        tf_log.setLevel(level)
+    result = {
+        "task": cfg.task.name,
+        "attention": cfg.attention.name,
+        "seed": cfg.seed,
+        **result,
+        "seconds": round(time.perf_counter() - started, 2),
+    }
+    return result, audit.details
+
+
+def write_audit(run_dir, result, details):
+    """`audit.json` and `audit.png` in `run_dir`."""
+    run_dir = Path(run_dir)
+    write_json(run_dir / AUDIT_JSON, result)
+    figure(result, details).savefig(run_dir / AUDIT_PNG, dpi=110)
+
+
+def figure(result, details):
+    """Five panels: τ histograms, permutation against the largest weight, erasure, hit rates, and
+    ERASER's comprehensiveness and sufficiency curves."""
+    fig = Figure(figsize=(19, 3.8), layout="constrained")
+    tau_ax, perm_ax, erase_ax, truth_ax, eraser_ax = fig.subplots(1, 5)
+
+    for name, colour in (("gradient", "tab:blue"), ("leave_one_out", "tab:orange")):
+        tau = details["tau"][name][..., 0].ravel()
+        tau = tau[~np.isnan(tau)]
+        if len(tau):
+            tau_ax.hist(tau, bins=30, range=(-1, 1), alpha=0.6, color=colour, label=f"{name} (mean {tau.mean():.2f})")
+    tau_ax.set_xlabel("Kendall τ with the attention")
+    tau_ax.set_ylabel("units")
+    tau_ax.set_title("agreement")
+    if tau_ax.get_legend_handles_labels()[0]:
+        tau_ax.legend(fontsize=8)
+    else:
+        tau_ax.text(0.5, 0.5, "undefined:\nconstant attention", ha="center", va="center", transform=tau_ax.transAxes)
+
+    perm_ax.scatter(details["max_weight"].ravel(), details["permutation"].ravel(), s=6, alpha=0.5)
+    perm_ax.set_xlabel("largest attention weight")
+    perm_ax.set_ylabel("median output change")
+    perm_ax.set_title(f"{result['permutation']['permutations']} permutations of the weights")
+
+    orders = list(details["removals"])
+    flipped = [result["erasure"]["removals_to_flip"][o]["flipped"] for o in orders]
+    erase_ax.bar(orders, flipped, color=["tab:red", "tab:blue", "tab:gray"])
+    erase_ax.set_ylim(0, 1)
+    erase_ax.set_ylabel("units whose decision flips")
+    largest, random = (result["erasure"][k]["flip_rate"] for k in ("largest", "random"))
+    erase_ax.set_title(
+        "removing weights in each order\n(one weight: largest flips "
+        + (f"{largest:.2f}, random {random:.2f})" if largest is not None else "n/a)"),
+        fontsize=9,
+    )
+
+    truth = result.get("ground_truth")
+    if truth:
+        names = list(truth["hit_rate"])
+        truth_ax.bar(names, [truth["hit_rate"][n] or 0 for n in names], color=["tab:red", "tab:blue", "tab:orange"])
+        truth_ax.set_ylim(0, 1)
+        truth_ax.set_ylabel("top step decides the answer")
+        truth_ax.set_title(f"ground truth ({truth['units']} units)")
+    else:
+        truth_ax.set_axis_off()
+        truth_ax.text(0.5, 0.5, "no ground truth\n(real text)", ha="center", va="center", transform=truth_ax.transAxes)
+    eraser = result.get("eraser")
+    if eraser:
+        shares = [100 * f for f in eraser["fractions"]]
+        colours = {"attention": "tab:red", "gradient": "tab:blue", "leave_one_out": "tab:orange", "random": "tab:gray"}
+        for name, colour in colours.items():
+            for measure, style in (("comprehensiveness", "-"), ("sufficiency", "--")):
+                curve = eraser[measure][name]
+                label = f"{name}: {measure[:4]}. {curve['aopc']:.2f}"
+                eraser_ax.plot(shares, curve["by_fraction"], style, color=colour, marker="o", ms=3, label=label)
+        eraser_ax.set_xscale("log")
+        eraser_ax.set_xlabel("% of real steps: top removed (—), kept alone (- -)")
+        eraser_ax.set_ylabel("drop of the decided class's probability")
+        eraser_ax.set_title("ERASER: comprehensiveness, sufficiency\n(AOPC in the legend)", fontsize=9)
+        eraser_ax.legend(fontsize=6, ncol=2)
+    else:
+        eraser_ax.set_axis_off()
+        eraser_ax.text(0.5, 0.5, "no ERASER measures\n(a regression, or an older audit)", ha="center", va="center",
+                       transform=eraser_ax.transAxes)  # fmt: skip
+    fig.suptitle(
+        f"Is the attention faithful? {result['task']} · attention={result['attention']} · seed={result['seed']}"
+        f" · {result['samples']} test samples"
+    )
+    return fig
+
+
+def headline(result):
+    """One line: the τs, the erasure flip rates and the hit rates."""
+    agreement = result["agreement"]
+
+    def tau(name):
+        mean = agreement[name]["mean"]
+        return "undefined" if mean is None else f"{mean:.2f}"
+
+    parts = [f"τ_g {tau('gradient')}", f"τ_loo {tau('leave_one_out')}"]
+    largest = result["erasure"]["largest"]["flip_rate"]
+    if largest is not None:
+        parts.append(f"erasing the largest weight flips {largest:.1%}")
+    if result.get("ground_truth"):
+        rates = result["ground_truth"]["hit_rate"]
+        parts.append("hits " + ", ".join(f"{k} {v:.2f}" for k, v in rates.items() if v is not None))
+    return "; ".join(parts) + f" ({result['seconds']:.0f} s)"

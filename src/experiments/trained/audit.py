@@ -1,0 +1,80 @@
+"""`make audit RUN=...`: is a trained run's attention where its decisions come from?
+
+    python -m experiments.audit outputs/runs/find_max/luong/seed=0
+    python -m experiments.audit outputs/sweeps/imdb_table/imdb/luong/seed=*  --samples 100
+
+On the run's saved model and the first `task.audit.samples` of its test samples, runs the measures
+of `attention.audit` (agreement with gradient and leave-one-out importance, permutation, erasure,
+and where the task knows which input decides the answer, ground-truth hit rates) and writes
+`audit.json` and `audit.png` into the run directory. A run also audits itself at its end where its
+task sets `task.audit.at_end` (on where that costs under a minute at the task's default size).
+Exit 0 when every run was audited; 2 when one could not be (each says why in one line, and
+the others are audited).
+"""
+
+import argparse
+import importlib
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from experiments.run.config import compose
+from experiments.run.faithfulness import (
+    DEFAULT_PERMUTATIONS,
+    AuditError,
+    audit_trained,
+    headline,
+    positive_integer,
+    write_audit,
+)
+from experiments.run.quiet import start_tensorflow
+from experiments.trained.load import checked_run
+
+
+def audit_run(run_dir, samples=None, permutations=None):
+    """Audits the completed run in `run_dir` (its model.keras and its config), writes its files."""
+    for name, value in (("--samples", samples), ("--permutations", permutations)):
+        if value is not None:
+            positive_integer(name, value)
+    run_dir = Path(run_dir)
+    _, cfg = checked_run(run_dir, "audit", AuditError)
+    if "audit" not in cfg.task:  # a run from before task.audit existed: today's settings of its task
+        cfg.task.audit = compose([f"task={cfg.task.name}"]).task.audit
+
+    start_tensorflow()
+    # TensorFlow starts here, once start_tensorflow has quieted it.
+    import keras  # noqa: PLC0415
+
+    import attention  # noqa: F401, PLC0415  (registers the layers for loading)
+    from experiments.run.seeds import seed_everything  # noqa: PLC0415
+
+    task = importlib.import_module(cfg.task.module)
+    seed_everything(cfg.seed)
+    data = task.make_data(cfg.task, np.random.default_rng(cfg.seed))
+    model = keras.models.load_model(run_dir / "model.keras")
+    result, details = audit_trained(cfg, task, model, data, samples, permutations)
+    write_audit(run_dir, result, details)
+    return result
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m experiments.audit", description=__doc__.split("\n")[0])
+    parser.add_argument("runs", nargs="+", help="run directories (each with model.keras and .hydra/config.yaml)")
+    parser.add_argument("--samples", type=int, help="test samples to audit (default: task.audit.samples)")
+    parser.add_argument("--permutations", type=int, help=f"permutations per sample (default {DEFAULT_PERMUTATIONS})")
+    args = parser.parse_args(argv)
+    refused = 0
+    for run_dir in args.runs:  # one run that cannot be audited does not stop the others
+        try:
+            result = audit_run(run_dir, args.samples, args.permutations)
+        except (AuditError, NotImplementedError) as error:  # NotImplementedError: a backend without the gradients
+            print(f"error: {error}", file=sys.stderr)
+            refused += 1
+            continue
+        print(f"{run_dir}: {headline(result)}")
+    return 2 if refused else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,180 @@
+"""`python -m experiments.explain RUN INPUT`: a trained model's predictions on new inputs, and where
+its attention looked for each.
+
+RUN is a run directory, or a task name for the newest completed run of that task under `outputs/`.
+INPUT is what the task reads: a `.npz` (with `x`) or a long-form `.csv` (id, step, features...)
+for `sequences` and the synthetic tasks; a text, or a file with one review per line, for `imdb`.
+Writes into RUN/explain/ (or `--out DIR`): `predictions.csv`, `attention.npy` and one figure per
+input (`input_<i>.png`: the words shaded by weight for text, the attention above the series
+otherwise). `translate` stays the way to ask a `dates` model.
+
+In Python, `explain(model, x)` does the same for any Keras model that holds one of this suite's
+attention layers (named "attention", or `layer=`), and `explain_run(run_dir, source)` for a run:
+
+    from experiments.trained.explain import explain
+    result = explain(model, x, class_names=["walking", "running"])
+    result.predictions, result.weights, result.figure(0)
+"""
+
+import argparse
+import importlib
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from experiments.run.cli import group_options
+from experiments.run.plots import Probe, attention_samples, attention_words
+from experiments.run.quiet import start_tensorflow
+from experiments.tasks.sequence_data import read_inputs
+from experiments.trained.load import checked_run, newest_completed_run
+
+EXPLAIN_DIR = "explain"
+ATTENTION_LAYER = "attention"
+
+
+class ExplainError(ValueError):
+    """A request `explain` cannot answer; the message is one line for the user."""
+
+
+@dataclass
+class Explanation:
+    """Predictions and attention weights of a model on `inputs`, one row per input."""
+
+    inputs: np.ndarray
+    outputs: np.ndarray  # the model's raw outputs: probabilities, or values
+    weights: np.ndarray  # the attention weights, (inputs, steps, ...)
+    class_names: list | None = None  # for a softmax over classes
+    tokens: list | None = None  # for text: the word at each position (None for padding)
+
+    @property
+    def predictions(self):
+        """The predicted class name per input where there are classes, else the output itself."""
+        if self.class_names and self.outputs.shape[-1] == len(self.class_names) > 1:
+            return [self.class_names[i] for i in self.outputs.argmax(axis=-1)]
+        return [float(v) for v in self.outputs.reshape(len(self.outputs), -1)[:, 0]]
+
+    def table(self):
+        """predictions.csv as a pandas DataFrame: input, prediction and every output column."""
+        flat = self.outputs.reshape(len(self.outputs), -1)
+        names = (
+            [f"p_{name}" for name in self.class_names]
+            if self.class_names and flat.shape[1] == len(self.class_names)
+            else [f"output_{i}" for i in range(flat.shape[1])]
+        )
+        table = pd.DataFrame(flat, columns=names)
+        table.insert(0, "prediction", self.predictions)
+        table.insert(0, "input", range(len(flat)))
+        return table
+
+    def figure(self, i):
+        """Input `i` with its attention: words shaded for text, the weights above the series else."""
+        label = self.predictions[i]
+        probe = Probe(
+            self.inputs[i : i + 1],
+            None,
+            self.weights[i : i + 1],
+            tokens=self.tokens[i : i + 1] if self.tokens else None,
+            labels=[f"predicted {label:.4g}" if isinstance(label, float) else f"predicted {label}"],
+        )
+        title = f"input {i}: {probe.labels[0]}"
+        return attention_words(probe, title) if self.tokens else attention_samples(probe, title)
+
+
+def explain(model, x, layer=ATTENTION_LAYER, class_names=None, tokens=None, batch_size=256):
+    """Predictions and attention weights of a Keras `model` on the array(s) `x`."""
+    # TensorFlow starts here, once start_tensorflow has quieted it.
+    from attention import attention_weights  # noqa: PLC0415
+
+    try:
+        model.get_layer(layer)
+    except ValueError:
+        raise ExplainError(f"the model has no attention layer named {layer!r}: nothing to explain") from None
+    expected = tuple(model.inputs[0].shape[1:])
+    if tuple(np.shape(x)[1:]) != expected:
+        raise ExplainError(f"the inputs have shape {np.shape(x)[1:]} per sample; the model reads {expected}")
+    outputs = model.predict(x, batch_size=batch_size, verbose=0)
+    weights = attention_weights(model, layer, x, batch_size=batch_size)
+    return Explanation(np.asarray(x), np.asarray(outputs), np.asarray(weights), class_names, tokens)
+
+
+def _numeric_inputs(source, input_shape):
+    """A `.npz` with `x`, or a long-form `.csv` (id, step, features...), as an array."""
+    x, _ = read_inputs(source, input_shape[0])
+    return x.astype("float32"), None
+
+
+def explain_run(run_dir, source):
+    """`explain` for a run directory: its model, its task's way of reading `source`, its classes."""
+    run_dir = Path(run_dir)
+    metrics, cfg = checked_run(run_dir, "explain", ExplainError)
+    if metrics.get("task") == "dates":
+        raise ExplainError("a dates model translates text: use python -m experiments.translate (make translate)")
+
+    start_tensorflow()
+    # TensorFlow starts here, once start_tensorflow has quieted it.
+    import keras  # noqa: PLC0415
+
+    import attention  # noqa: PLC0415, F401  (registers the layers for loading)
+
+    task = importlib.import_module(cfg.task.module)
+    model = keras.models.load_model(run_dir / "model.keras")
+    read = getattr(task, "explain_inputs", None)
+    input_shape = tuple(model.inputs[0].shape[1:])
+    try:
+        x, tokens = read(cfg.task, run_dir, source, input_shape) if read else _numeric_inputs(source, input_shape)
+    except (ValueError, RuntimeError) as error:  # the data readers' one-line errors
+        raise ExplainError(str(error)) from None
+    saved = run_dir / "sequences.json"
+    class_names = json.loads(saved.read_text()).get("class_names") if saved.is_file() else None
+    return explain(model, x, class_names=class_names or None, tokens=tokens)
+
+
+def write(result, out_dir):
+    """predictions.csv, attention.npy and input_<i>.png into `out_dir`; returns the paths written."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    result.table().to_csv(out_dir / "predictions.csv", index=False)
+    np.save(out_dir / "attention.npy", result.weights)
+    figures = []
+    for i in range(len(result.inputs)):
+        figures.append(out_dir / f"input_{i}.png")
+        result.figure(i).savefig(figures[-1], dpi=110)
+    return [out_dir / "predictions.csv", out_dir / "attention.npy", *figures]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m experiments.explain", description=__doc__.splitlines()[0])
+    parser.add_argument("run", help="a run directory, or a task name for its newest completed run")
+    parser.add_argument("input", help="a .npz or .csv of inputs; for imdb, a text or a file of texts")
+    parser.add_argument("--outputs", default="outputs", help="where to look for a task's newest run (default: outputs)")
+    parser.add_argument("--out", help=f"where to write (default: RUN/{EXPLAIN_DIR})")
+    args = parser.parse_args(argv)
+    try:
+        run_dir = Path(args.run)
+        if not run_dir.is_dir():
+            if args.run not in group_options("task"):
+                raise ExplainError(
+                    f"{args.run} is neither a run directory nor a task ({', '.join(group_options('task'))})"
+                )
+            run_dir = newest_completed_run(args.outputs, args.run)
+            if run_dir is None:
+                raise ExplainError(
+                    f"no completed {args.run} run with a saved model under {args.outputs}/: train one (make {args.run})"
+                )
+        result = explain_run(run_dir, args.input)
+    except ExplainError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    written = write(result, Path(args.out) if args.out else run_dir / EXPLAIN_DIR)
+    for i, prediction in enumerate(result.predictions[:10]):
+        print(f"input {i}: {prediction}")
+    print(f"{len(result.inputs)} input(s) explained with {run_dir}: {written[0].parent}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
