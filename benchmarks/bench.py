@@ -36,12 +36,13 @@ from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 from scipy import stats as scipy_stats
 
-from experiments.run.config import CONFIG_DIR
+from experiments.run.config import CONFIG_DIR, attention_family
 from experiments.run.provenance import collect as collect_provenance
+from experiments.run.task import load_task
 from timing import BATCHES, time_models
 
 HERE = Path(__file__).resolve().parent
-SCORES = ["luong", "bahdanau", "dot", "scaled_dot", "cosine", "location"]
+SCORES = attention_family("scores")
 BACKENDS = ["tensorflow", "jax", "torch"]
 GOALS = (
     "ours-luong and ours-bahdanau train step <= 1.10 x floor-pooling",
@@ -95,7 +96,7 @@ def measure_backend(models, warmup, reps):
     for model_name in models:
         with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
             cfg = compose(config_name="config", overrides=[f"task={model_name}"])
-        task = __import__(cfg.task.module, fromlist=["build_model"])
+        task = load_task(cfg.task.module)
         keras.backend.clear_session()
         keras.utils.set_random_seed(0)
         built = {}
@@ -130,7 +131,7 @@ def measure_buckets(reviews, rounds):
 
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
         cfg = compose(config_name="config", overrides=["task=imdb_jain_wallace", f"task.samples={reviews}"])
-    task = __import__(cfg.task.module, fromlist=["make_data", "build_model"])
+    task = load_task(cfg.task.module)
     data = task.make_data(cfg.task, np.random.default_rng(0))
     x, y = data.train
     epochs = {

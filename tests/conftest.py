@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from hydra import compose, initialize_config_dir
 
-from experiments.records.report import TASK_ORDER
+from experiments.run.catalog import task_catalog
 from experiments.run.config import CONFIG_DIR
 
 # The local IMDB copy: ATTENTION_DATA_DIR, or ../shared/data beside the checkout (CI has it).
@@ -17,8 +17,8 @@ IMDB_DIR = IMDB_DIR if (IMDB_DIR / "imdb.npz").is_file() else None
 if IMDB_DIR is not None:
     os.environ["ATTENTION_DATA_DIR"] = str(IMDB_DIR)  # for the configs and the subprocesses
 
-IMDB_TASKS = ("imdb", "imdb_jain_wallace")  # they need the IMDB files
-TASKS = tuple(task for task in TASK_ORDER if task not in IMDB_TASKS)  # every task that needs no data file
+IMDB_TASKS = tuple(task for task, about in task_catalog().items() if about.get("needs_data") == "imdb")
+TASKS = tuple(task for task, about in task_catalog().items() if not about.get("needs_data"))  # no data file
 
 
 @pytest.fixture

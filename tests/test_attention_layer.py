@@ -93,3 +93,33 @@ def test_the_seed_004_example_runs_saves_and_reloads(score, tmp_path):
     reloaded = keras.models.load_model(tmp_path / "test_model.keras")  # no custom_objects
     np.testing.assert_almost_equal(pred1, reloaded.predict(data_x, verbose=0))
     assert reloaded.layers[2].get_config()["score"] == score
+
+
+def test_a_score_defined_outside_the_library_registers_by_subclassing_and_saves(tmp_path):
+    """The documented way to add a score: a subclass of `Score` with its name. The layer then takes
+    it by name, owns its weights, and a saved model reloads to the same predictions."""
+    from attention.scores import Score
+
+    class Negated(Score, name="negated_dot_test"):
+        """-s_tᵀ h_i: attends to the states least like the query."""
+
+        def __call__(self, s_t, h_s):
+            return -keras.ops.matmul(s_t, keras.ops.swapaxes(h_s, -1, -2))
+
+    try:
+        with pytest.raises(ValueError, match="a score named 'negated_dot_test' exists already"):
+
+            class Twice(Score, name="negated_dot_test"):
+                pass
+
+        inputs = keras.Input((STEPS, DIM))
+        layer = Attention(units=UNITS, score="negated_dot_test", name="attention")
+        model = keras.Model(inputs, layer(inputs))
+        h_s = RNG.standard_normal((BATCH, STEPS, DIM)).astype("float32")
+        alpha = attention_weights(model, "attention", h_s)
+        np.testing.assert_allclose(alpha, softmax(-np.einsum("bd,bsd->bs", h_s[:, -1], h_s)), rtol=1e-5, atol=1e-6)
+        model.save(tmp_path / "negated.keras")
+        again = keras.models.load_model(tmp_path / "negated.keras")
+        np.testing.assert_allclose(again.predict(h_s, verbose=0), model.predict(h_s, verbose=0), rtol=1e-6)
+    finally:
+        SCORES.pop("negated_dot_test", None)

@@ -3,6 +3,7 @@
 import io
 import json
 import re
+import shutil
 import subprocess
 import sys
 
@@ -105,7 +106,7 @@ def test_the_uniform_baseline_applies_wherever_the_learned_scores_do(compose_con
 def test_the_uniform_baseline_is_refused_where_no_learned_score_applies(compose_config):
     with pytest.raises(ConfigError, match=r"^attention 'uniform' does not apply to task 'dense'; accepted: block_2d$"):
         validate(compose_config("task=dense", "attention=uniform"))
-    with pytest.raises(ConfigError, match=r"accepted: luong, bahdanau, dot, scaled_dot, cosine, location, uniform$"):
+    with pytest.raises(ConfigError, match=r"accepted: bahdanau, cosine, dot, location, luong, scaled_dot, uniform$"):
         validate(compose_config("task=find_max", "attention=block_2d"))
 
 
@@ -172,3 +173,24 @@ def test_the_line_of_a_failed_run_says_why():
     assert run_line(metrics, None, "outputs/runs/x") == (
         "dense · attention=block_2d · seed 3 · failed: nan loss: the training loss became NaN in epoch 1 · outputs/runs/x"
     )
+
+
+def test_a_family_of_variants_is_every_variant_whose_yaml_joins_it(tmp_path):
+    """A new score is its class and one YAML with `family: scores`: every task that names the
+    family accepts it, the uniform baseline still applies, and the `*_scores` sweeps run it."""
+    from experiments.run.cli import preflight
+    from experiments.run.config import CONFIG_DIR, accepted_attentions, attention_family
+
+    scores = attention_family("scores")
+    assert {"luong", "bahdanau", "dot", "scaled_dot", "cosine", "location"} == set(scores)
+    assert set(SCORES) == {*scores, "uniform"}  # every score of the library has its YAML
+    conf = tmp_path / "conf"
+    shutil.copytree(CONFIG_DIR / "attention", conf / "attention")
+    (conf / "attention" / "fresh.yaml").write_text(
+        "name: fresh\nfamily: scores\nlayer:\n  _target_: attention.Attention\n  score: fresh\n"
+    )
+    accepted = accepted_attentions(["scores", "none"], conf)
+    assert accepted == [*sorted([*scores, "fresh"]), "none", "uniform"]
+    assert accepted_attentions(["block_2d"], conf) == ["block_2d"]  # no family, no baseline
+    # The sweep over a family expands to one job per variant (and fails, as a bad override does, in one line).
+    assert preflight(["experiment=find_max_scores", f"paths.output_dir={tmp_path}"]) == len(scores)

@@ -124,11 +124,11 @@ def test_padding_gets_no_attention_in_the_trained_model(smoke_run):
     import keras
 
     from attention import attention_weights
-    from experiments.tasks import dates
+    from experiments.tasks.dates import Dates
 
     run_dir, cfg, _ = smoke_run
     model = keras.models.load_model(run_dir / "model.keras")
-    data = dates.make_data(cfg.task, np.random.default_rng(0))
+    data = Dates().make_data(cfg.task, np.random.default_rng(0))
     (text_ids, previous), _ = data.probe
     weights = attention_weights(model, "attention", [text_ids, previous])
     padding = (text_ids == CharVocabulary.PAD)[:, None, :].repeat(weights.shape[1], axis=1)
@@ -205,11 +205,11 @@ def test_a_minute_of_training_translates_most_held_out_dates(compose_config, tmp
 )
 def test_bad_data_options_are_refused_with_what_is_accepted(compose_config, override, message):
     from experiments.run.config import ConfigError
-    from experiments.tasks import dates
+    from experiments.tasks.dates import Dates
 
     cfg = compose_config("task=dates", "debug=smoke", override)
     with pytest.raises(ConfigError, match=re.escape(message)):
-        dates.make_data(cfg.task, np.random.default_rng(0))
+        Dates().make_data(cfg.task, np.random.default_rng(0))
 
 
 def test_a_bad_data_option_stops_the_command_in_one_line(tmp_path):

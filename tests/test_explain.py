@@ -33,10 +33,10 @@ def _model(run_dir):
 
 
 def test_find_max_explained_on_its_probe_gives_the_probe_and_the_model_s_predictions(trained, tmp_path):
-    from experiments.tasks import find_max
+    from experiments.tasks.find_max import FindMax
 
     cfg, _, run_dir = trained("task=find_max")
-    probe = find_max.make_data(cfg.task, np.random.default_rng(cfg.seed)).test[0][: cfg.task.probe_samples]
+    probe = FindMax().make_data(cfg.task, np.random.default_rng(cfg.seed)).test[0][: cfg.task.probe_samples]
     np.savez(tmp_path / "inputs.npz", x=probe)
     assert explain.main([str(run_dir), str(tmp_path / "inputs.npz")]) == 0
     written = run_dir / "explain"

@@ -83,12 +83,12 @@ def test_attention_and_baseline_models_have_the_same_parameter_count(compose_con
     from hydra.utils import instantiate
 
     from experiments.run.runner import ATTENTION_LAYER
-    from experiments.tasks import imdb
+    from experiments.tasks.imdb import Imdb
 
     counts = {}
     for variant in ("luong", "none"):  # the seed's comparison
         cfg = compose_config("task=imdb", f"attention={variant}")
         layer = None if cfg.attention.layer is None else instantiate(cfg.attention.layer, name=ATTENTION_LAYER)
-        counts[variant] = imdb.build_model(cfg.task, layer, None).count_params()
+        counts[variant] = Imdb().build_model(cfg.task, layer, None).count_params()
     assert 240_000 < counts["none"] < 260_000
     assert abs(counts["luong"] - counts["none"]) / counts["none"] < 0.01

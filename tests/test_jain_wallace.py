@@ -75,12 +75,12 @@ def test_the_papers_model_has_the_parameters_counted_by_hand_and_masks_the_paddi
     from attention import attention_weights
     from experiments.run.runner import _attention_layer
     from experiments.tasks import Splits
-    from experiments.tasks.imdb_jain_wallace import build_model
+    from experiments.tasks.imdb_jain_wallace import ImdbJainWallace
 
     cfg = compose_config("task=imdb_jain_wallace")
     vocabulary = np.arange(100, 1100)  # 1,000 words: V = 1,004 with the four marks
     data = Splits(train=(None, None), test=(None, None), extras={"vocabulary": vocabulary})
-    model = build_model(cfg.task, _attention_layer(cfg), data)
+    model = ImdbJainWallace().build_model(cfg.task, _attention_layer(cfg), data)
     v, e, h = 1004, 300, 128
     lstm = 4 * (h * (e + h) + h)  # four gates: input and recurrent kernels and a bias each
     by_hand = v * e + 2 * lstm + (2 * h * 128 + 128 + 128) + (2 * h + 1)  # embedding, BiLSTM, W, b, v, Dense
@@ -91,7 +91,7 @@ def test_the_papers_model_has_the_parameters_counted_by_hand_and_masks_the_paddi
     weights = attention_weights(model, "attention", x)
     assert (weights[0, 5:] == 0).all() and (weights[1, 9:] == 0).all()  # exactly 0 on the padding
     np.testing.assert_allclose(weights.sum(axis=1), 1.0, rtol=1e-5)
-    uniform = build_model(
+    uniform = ImdbJainWallace().build_model(
         cfg.task, _attention_layer(compose_config("task=imdb_jain_wallace", "attention=uniform")), data
     )
     np.testing.assert_allclose(attention_weights(uniform, "attention", x)[1, :9], 1 / 9, rtol=1e-5)
@@ -103,7 +103,7 @@ def test_a_word_vectors_file_sets_the_embedding_of_the_words_it_holds(compose_co
     from experiments.run.runner import _attention_layer
     from experiments.tasks import Splits
     from experiments.tasks.imdb_data import read_word_index
-    from experiments.tasks.imdb_jain_wallace import build_model
+    from experiments.tasks.imdb_jain_wallace import ImdbJainWallace
 
     ranks = read_word_index(IMDB_DIR)
     vocabulary = np.array(sorted(ranks[w] for w in ("the", "film", "brilliant")))
@@ -111,7 +111,7 @@ def test_a_word_vectors_file_sets_the_embedding_of_the_words_it_holds(compose_co
     vectors.write_text("2 4\nfilm 1 2 3 4\nbrilliant 0.5 0.5 0.5 0.5\nzebra 9 9 9 9\n")  # fastText's header, then words
     cfg = compose_config("task=imdb_jain_wallace", "task.model.embedding_dim=4", f"task.model.vectors={vectors}")
     data = Splits(train=(None, None), test=(None, None), extras={"vocabulary": vocabulary})
-    model = build_model(cfg.task, _attention_layer(cfg), data)
+    model = ImdbJainWallace().build_model(cfg.task, _attention_layer(cfg), data)
     matrix = model.layers[1].get_weights()[0]
     ids = {rank: i + 4 for i, rank in enumerate(vocabulary)}
     np.testing.assert_array_equal(matrix[ids[ranks["film"]]], [1, 2, 3, 4])
@@ -119,4 +119,4 @@ def test_a_word_vectors_file_sets_the_embedding_of_the_words_it_holds(compose_co
     assert not np.allclose(matrix[ids[ranks["the"]]], 0) and (matrix[PAD] == 0).all()  # random start; padding 0
     with pytest.raises(FileNotFoundError, match=r"task\.model\.vectors: no file"):
         missing = compose_config("task=imdb_jain_wallace", "task.model.vectors=/nonexistent.vec")
-        build_model(missing.task, _attention_layer(missing), data)
+        ImdbJainWallace().build_model(missing.task, _attention_layer(missing), data)

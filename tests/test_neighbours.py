@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from experiments.records import publish
+from experiments.run.task import load_task
 from experiments.trained import neighbours
 from experiments.trained.neighbours import baselines, dtw_distances, euclidean_distances
 
@@ -68,12 +69,10 @@ def test_warping_finds_the_pattern_wherever_it_lies_where_step_by_step_distance_
 
 
 def test_the_test_samples_are_the_ones_the_task_tests_on_and_different_lengths_skip_euclid(compose_config, tmp_path):
-    import importlib
-
     lengths = np.random.default_rng(2).integers(12, 61, size=40)
     path = _spikes(tmp_path / "spikes.npz", lengths=lengths)
     cfg = compose_config("task=sequences", f"task.data.path={path}", "seed=3")
-    task = importlib.import_module(cfg.task.module)
+    task = load_task(cfg.task.module)
     tested = task.make_data(cfg.task, np.random.default_rng(cfg.seed)).test[0]
     results, split = baselines(cfg)
     assert split["test"] == len(tested)

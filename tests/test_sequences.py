@@ -139,12 +139,12 @@ def test_bad_data_is_refused_in_one_line(tmp_path, arrays, message):
 
 
 def test_too_few_samples_and_too_long_sequences_are_refused(compose_config, tmp_path):
-    from experiments.tasks import sequences
+    from experiments.tasks.sequences import Sequences
 
     path = _bad(tmp_path, "few.npz", x=GOOD_X[:3], y=GOOD_Y[:3])  # class b has one sample
     cfg = compose_config("task=sequences", f"task.data.path={path}").task
     with pytest.raises(SequenceDataError, match=r"class 'b' has 1 sample\(s\) to split: each class needs at least 2"):
-        sequences.make_data(cfg, np.random.default_rng(0))
+        Sequences().make_data(cfg, np.random.default_rng(0))
     with pytest.raises(SequenceDataError, match=r"a sequence has 12 steps, more than task\.data\.max_steps=10"):
         load_sequences(_bad(tmp_path, "long.npz", x=GOOD_X, y=GOOD_Y), max_steps=10)
 

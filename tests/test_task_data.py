@@ -5,13 +5,15 @@ from omegaconf import OmegaConf
 
 from experiments.run.quality import peak_quality, top_k_hits
 from experiments.tasks import add_two_numbers, find_max
+from experiments.tasks.add_two_numbers import AddTwoNumbers
+from experiments.tasks.find_max import FindMax
 
 
 def test_add_two_numbers_puts_the_numbers_right_after_the_delimiters():
     rng = np.random.default_rng(0)
     x, y = add_two_numbers.add_two_numbers(rng, 500, 20, 0.0)
     cfg = OmegaConf.create({"data": {"delimiter": 0.0}})
-    expected = add_two_numbers.expected_attention(cfg, x, y)
+    expected = AddTwoNumbers().expected_attention(cfg, x, y)
     assert np.all(expected.sum(axis=1) == 2)  # two numbers, never overwritten by a delimiter
     numbers = (x[..., 0] * expected).sum(axis=1)
     np.testing.assert_allclose(0.5 * numbers, y[:, 0], rtol=1e-6)
@@ -22,7 +24,7 @@ def test_add_two_numbers_puts_the_numbers_right_after_the_delimiters():
 def test_add_two_numbers_probe_has_the_fixed_positions():
     x, _ = add_two_numbers.add_two_numbers(np.random.default_rng(1), 10, 20, 0.0, positions=(4, 9))
     cfg = OmegaConf.create({"data": {"delimiter": 0.0}})
-    expected = add_two_numbers.expected_attention(cfg, x, None)
+    expected = AddTwoNumbers().expected_attention(cfg, x, None)
     assert np.all(np.argwhere(expected)[:, 1].reshape(-1, 2) == [4, 9])
 
 
@@ -30,7 +32,7 @@ def test_find_max_labels_are_the_maximum_and_roughly_uniform():
     x, y = find_max.sequences(np.random.default_rng(0), 20000, 10)
     np.testing.assert_array_equal(y, x.max(axis=1))
     assert abs(float(np.median(y)) - 0.5) < 0.02  # Beta(1/10, 1): the max of 10 is ~U(0, 1)
-    expected = find_max.expected_attention(None, x[:3], y[:3])
+    expected = FindMax().expected_attention(None, x[:3], y[:3])
     np.testing.assert_array_equal(expected.argmax(axis=1), x[:3, :, 0].argmax(axis=1))
 
 

@@ -1,6 +1,5 @@
 """Every task runs end to end, and the models learn to look where the data put the signal."""
 
-import importlib
 import json
 
 import numpy as np
@@ -8,9 +7,11 @@ import pandas as pd
 import pytest
 
 from attention import SCORES
-from conftest import ALL_TASKS, run_numbers
-from experiments.run.config import validate
+from conftest import ALL_TASKS, IMDB_TASKS, TASKS, run_numbers
+from experiments.run.catalog import quality_text, task_catalog
+from experiments.run.config import CONFIG_DIR, validate
 from experiments.run.runner import run
+from experiments.run.task import load_task
 
 EXPECTED_WEIGHTS_SHAPE = {
     "dense": (16, 32),
@@ -73,6 +74,7 @@ def test_every_task_runs_under_smoke_writes_every_file_and_repeats_exactly(compo
     assert set(on_disk["history"]) >= {"loss", "val_loss"}
     assert "loss" in on_disk["test"]
     assert set(on_disk["attention_quality"]) == QUALITY_KEYS.get(task, PEAK_KEYS)
+    assert quality_text(task, on_disk["attention_quality"]) != "–"  # the words its YAML declares read it
     samples, *shape = EXPECTED_WEIGHTS_SHAPE[task]
     weights = np.load(tmp_path / "attention.npy")
     assert list(weights.shape[1:]) == shape and (samples is None or len(weights) == samples)
@@ -151,7 +153,7 @@ def test_the_saved_run_model_reloads_to_the_same_predictions(compose_config, tmp
     # A binary task: metrics.json has the positive class's scores of the test predictions.
     from experiments.run.classification import positive_class_scores
 
-    x_test, y_test = importlib.import_module(cfg.task.module).make_data(cfg.task, np.random.default_rng(cfg.seed)).test
+    x_test, y_test = load_task(cfg.task.module).make_data(cfg.task, np.random.default_rng(cfg.seed)).test
     expected = positive_class_scores(y_test, model.predict(x_test, verbose=0))
     assert set(expected) <= set(metrics["test"])
     for name, value in expected.items():
@@ -196,3 +198,17 @@ def test_lstm_before_looks_at_step_10(compose_config, tmp_path):
     metrics = run(cfg, tmp_path)
     assert metrics["attention_quality"]["peak_index"] == 10
     assert metrics["test"]["accuracy"] > 0.95
+
+
+def test_every_task_declares_its_place_and_its_words_and_the_lists_follow_them():
+    """`about:` in each task's YAML: the order and the quality words are the task's; the smoke tests'
+    list of tasks and the report's order come from it, so a new task is in both by being there."""
+    catalog = task_catalog()
+    assert set(catalog) == {p.stem for p in CONFIG_DIR.glob("task/*.yaml")}
+    for task, about in catalog.items():
+        assert isinstance(about.get("order"), int) and isinstance(about.get("quality"), str), task
+    orders = [about["order"] for about in catalog.values()]
+    assert orders == sorted(orders) and len(set(orders)) == len(orders)
+    assert set(TASKS) | set(IMDB_TASKS) == set(catalog) and "dense" in TASKS and "imdb" in IMDB_TASKS
+    assert quality_text("find_max", {"argmax_accuracy": 0.91234}) == "argmax on the maximum: 0.912"
+    assert quality_text("find_max", {"hit_rate": 0.5}) == "–"  # a record without the keys its words read

@@ -23,8 +23,19 @@ def _same_size(dim, query_dim, name):
         )
 
 
+# Every score function by name, in the order they are defined: a subclass of `Score` registers
+# itself under the name it gives (`class Mine(Score, name="mine")`), and `score="mine"` selects it.
+SCORES = {}
+
+
 class Score:
     """A score function: its learned weights, by name and shape, and its equation."""
+
+    def __init_subclass__(cls, name, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if name in SCORES:
+            raise ValueError(f"a score named {name!r} exists already: {type(SCORES[name]).__name__}")
+        SCORES[name] = cls()
 
     def weights(self, steps, dim, query_dim):
         return {}
@@ -33,7 +44,7 @@ class Score:
         raise NotImplementedError
 
 
-class Luong(Score):
+class Luong(Score, name="luong"):
     """General (Luong, multiplicative): s_tᵀ W_a h_i."""
 
     def weights(self, steps, dim, query_dim):
@@ -43,7 +54,7 @@ class Luong(Score):
         return _dot(ops.matmul(s_t, w_a), h_s)
 
 
-class Bahdanau(Score):
+class Bahdanau(Score, name="bahdanau"):
     """Additive (Bahdanau): v_aᵀ tanh(W_1 s_t + W_2 h_i)."""
 
     def weights(self, steps, dim, query_dim):
@@ -55,7 +66,7 @@ class Bahdanau(Score):
         return ops.einsum("bqsd,d->bqs", hidden, v_a)
 
 
-class Dot(Score):
+class Dot(Score, name="dot"):
     """Dot product: s_tᵀ h_i."""
 
     def weights(self, steps, dim, query_dim):
@@ -66,7 +77,7 @@ class Dot(Score):
         return _dot(s_t, h_s)
 
 
-class ScaledDot(Score):
+class ScaledDot(Score, name="scaled_dot"):
     """Scaled dot product: s_tᵀ h_i / √n, with n the state size."""
 
     def weights(self, steps, dim, query_dim):
@@ -77,7 +88,7 @@ class ScaledDot(Score):
         return _dot(s_t, h_s) / ops.sqrt(ops.cast(ops.shape(h_s)[-1], h_s.dtype))
 
 
-class Cosine(Score):
+class Cosine(Score, name="cosine"):
     """Content-based: cosine(s_t, h_i)."""
 
     def weights(self, steps, dim, query_dim):
@@ -88,7 +99,7 @@ class Cosine(Score):
         return _dot(ops.normalize(s_t, axis=-1), ops.normalize(h_s, axis=-1))
 
 
-class Location(Score):
+class Location(Score, name="location"):
     """Location-based: W_a s_t, one learned score per step from the query alone."""
 
     def weights(self, steps, dim, query_dim):
@@ -103,7 +114,7 @@ class Location(Score):
         return ops.matmul(s_t, w_a)
 
 
-class Uniform(Score):
+class Uniform(Score, name="uniform"):
     """Uniform: every step scores alike, so the weights are 1/n over the n unmasked steps.
 
     No learned weights. Wiegreffe & Pinter's baseline: where it does as well as a learned score,
@@ -113,17 +124,6 @@ class Uniform(Score):
     def __call__(self, s_t, h_s):
         # (batch, queries, 1) + (batch, 1, steps): zeros of the score's shape, from both inputs.
         return ops.zeros_like(s_t[..., :1]) + ops.expand_dims(ops.zeros_like(h_s[..., 0]), 1)
-
-
-SCORES = {
-    "luong": Luong(),
-    "bahdanau": Bahdanau(),
-    "dot": Dot(),
-    "scaled_dot": ScaledDot(),
-    "cosine": Cosine(),
-    "location": Location(),
-    "uniform": Uniform(),
-}
 
 
 def get_score(name):

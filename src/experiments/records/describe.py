@@ -2,30 +2,7 @@
 
 from pathlib import Path
 
-
-def quality_text(quality):
-    """The attention quality of a run in a few words, whichever task made it."""
-    if not quality:
-        return "–"
-    if "peak_index" in quality:
-        return (
-            f"peak at {quality['peak_index']} (expected {quality['target_index']}): "
-            f"{quality['peak_weight']:.3f}, runner-up {quality['runner_up_weight']:.3f}"
-        )
-    if "hit_rate" in quality:
-        return f"both numbers are the top two weights: {quality['hit_rate']:.3f}"
-    if "argmax_accuracy" in quality:
-        return f"argmax on the maximum: {quality['argmax_accuracy']:.3f}"
-    if "field_hit_rate" in quality:
-        return f"argmax on the digit's field: {quality['field_hit_rate']:.3f}"
-    if "mean_relative_peak" in quality:
-        return (
-            f"peak at {quality['mean_relative_peak']:.0%} of the sequence on average, "
-            f"entropy {quality['mean_entropy_nats']:.2f} nats, on padding {quality['attention_on_padding']:.0f}"
-        )
-    if "mean_peak_weight" in quality:
-        return f"mean peak weight {quality['mean_peak_weight']:.4f}, entropy {quality['mean_entropy_nats']:.2f} nats"
-    return "–"
+from experiments.run.catalog import quality_text
 
 
 def test_text(metrics, config):
@@ -52,6 +29,6 @@ def run_line(metrics, config, run_dir):
         return f"{head}: {metrics.get('reason', 'no reason recorded')} · {Path(run_dir)}"
     parts = [head, test_text(metrics, config)]
     if metrics.get("attention_quality"):
-        parts.append(quality_text(metrics["attention_quality"]))
+        parts.append(quality_text(metrics.get("task"), metrics["attention_quality"]))
     parts += [_duration(metrics.get("wall_time_s") or 0.0), str(Path(run_dir))]
     return " · ".join(parts)

@@ -24,7 +24,7 @@ from pathlib import Path
 import pandas as pd
 from omegaconf import OmegaConf
 
-from experiments.records.describe import quality_text, test_text
+from experiments.records.describe import test_text
 from experiments.records.report import PUBLISHED as SEEDS_PUBLISHED
 from experiments.records.results import COMMANDS, OTHER_CPUS, other_cpu_records
 from experiments.records.stats import (
@@ -39,6 +39,8 @@ from experiments.records.stats import (
     p_value_text,
     statistics_table,
 )
+from experiments.run.catalog import quality_text
+from experiments.run.config import attention_family
 from experiments.run.files import SUITE_ROOT, read_audit, read_runs
 from experiments.trained.neighbours import METHODS
 
@@ -54,7 +56,7 @@ RECORDS = SUITE_ROOT / "docs" / "results"
 BLOCK = re.compile(
     r"(<!-- results:(?P<name>[\w-]+)(?: (?P<argument>[^>]*?))? -->\n)(?P<body>.*?)(<!-- /results:(?P=name) -->)", re.S
 )
-SCORES = ["bahdanau", "luong", "dot", "scaled_dot", "cosine", "location"]
+SCORES = attention_family("scores")  # every learned score, as the *_scores sweeps run them
 SEED_000_TASKS = ["dense", "lstm_before", "lstm_after", "multidim_per_dim", "multidim_shared"]
 
 
@@ -201,7 +203,7 @@ def block_tasks(root):
             (
                 f"`{task}`",
                 f"`{metrics['attention']}`",
-                quality_text(metrics.get("attention_quality")),
+                quality_text(task, metrics.get("attention_quality")),
                 test_text(metrics, config),
                 _epochs(metrics),
                 _time(metrics),

@@ -27,8 +27,9 @@ import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 from omegaconf import OmegaConf
 
-from experiments.records.describe import quality_text, test_text
+from experiments.records.describe import test_text
 from experiments.records.stats import PROTOCOLS, group_statistics
+from experiments.run.catalog import quality_text, task_catalog
 from experiments.run.config import CONFIG_DIR, compose
 from experiments.run.files import read_audit, read_runs
 
@@ -45,19 +46,6 @@ PUBLISHED = {
         },
     },
 }
-TASK_ORDER = [
-    "dense",
-    "lstm_before",
-    "lstm_after",
-    "multidim_per_dim",
-    "multidim_shared",
-    "add_two_numbers",
-    "find_max",
-    "imdb",
-    "imdb_jain_wallace",
-    "dates",
-    "sequences",
-]
 
 
 @dataclass
@@ -149,7 +137,7 @@ def find_runs(root, report_dir):
             run.samples, run.epochs = config.task.get("samples"), config.task.get("epochs")
         run.kind = _kind(run)
         run.test_summary = test_text(metrics, config)
-        run.quality = quality_text(metrics.get("attention_quality"))
+        run.quality = quality_text(metrics.get("task"), metrics.get("attention_quality"))
         # Where the model looks first; how it trained after.
         names = sorted(metrics.get("figures", []), key=lambda name: name == "training_curves.png")
         run.figures = [f"{run.link}/{name}" for name in names if (run_dir / name).is_file()]
@@ -222,9 +210,10 @@ def build(root="outputs"):
     report_dir.mkdir(exist_ok=True)
     runs = find_runs(root, report_dir)
     tasks = []
+    order = list(task_catalog())
     for task in sorted(
         {r.metrics.get("task") for r in runs if r.metrics.get("task")},
-        key=lambda t: (TASK_ORDER.index(t) if t in TASK_ORDER else len(TASK_ORDER), t),
+        key=lambda t: (order.index(t) if t in order else len(order), t),
     ):
         task_runs = [r for r in runs if r.metrics.get("task") == task]
         headline = headline_run(task_runs)

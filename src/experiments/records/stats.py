@@ -19,6 +19,7 @@ from matplotlib.ticker import MaxNLocator
 from omegaconf import OmegaConf
 from scipy import stats
 
+from experiments.run import config as _resolvers  # noqa: F401  (a sweep's params may name a family)
 from experiments.run.files import read_audit
 
 # The two ways of reading a run's accuracy: (column, what it is).

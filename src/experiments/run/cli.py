@@ -198,7 +198,7 @@ def preflight(args, config_dir=CONFIG_DIR):
             base = compose(config_name="config", overrides=first, return_hydra_config=True)
             multirun = multirun or base.hydra.mode == RunMode.MULTIRUN
             params = base.hydra.sweeper.get("params")
-            params = OmegaConf.to_container(params) if params is not None else {}
+            params = OmegaConf.to_container(params, resolve=True) if params is not None else {}
             jobs, total = _jobs(overrides, multirun, params)
             for job in jobs:
                 validate(compose(config_name="config", overrides=job))

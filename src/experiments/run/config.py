@@ -22,14 +22,38 @@ def _whole_number(value, at_least):
     return isinstance(value, int) and not isinstance(value, bool) and value >= at_least
 
 
+def _variants(config_dir=None):
+    """{attention variant: its YAML}, by name."""
+    return {
+        path.stem: OmegaConf.load(path) for path in sorted(((config_dir or CONFIG_DIR) / "attention").glob("*.yaml"))
+    }
+
+
+def attention_family(family, config_dir=None):
+    """The variants of `family` (`family: <name>` in their own YAML; `scores`: every learned score
+    function of `attention.Attention`), by name. A new score's YAML joins its family, and every
+    task and sweep that names the family has it."""
+    return [name for name, variant in _variants(config_dir).items() if variant.get("family") == family]
+
+
 def accepted_attentions(task_attentions, config_dir=None):
-    """The variants a task accepts: those it lists (`task.attentions`), and every baseline variant
-    (`applies_like: <variant>` in its own config, such as `uniform`) that applies like one of them."""
-    accepted = list(task_attentions)
-    for path in sorted(((config_dir or CONFIG_DIR) / "attention").glob("*.yaml")):
-        if OmegaConf.load(path).get("applies_like") in task_attentions and path.stem not in accepted:
-            accepted.append(path.stem)
+    """The variants a task accepts: those it lists (`task.attentions`: variants, or families of
+    them such as `scores`), and every baseline variant (`applies_like: <variant or family>` in its
+    own YAML, such as `uniform`) that applies like one of them."""
+    variants = _variants(config_dir)
+    accepted = []
+    for entry in task_attentions:
+        accepted += [entry] if entry in variants else attention_family(entry, config_dir)
+    for name, variant in variants.items():
+        applies_like = variant.get("applies_like")
+        if applies_like is not None and (applies_like in accepted or applies_like in task_attentions):
+            accepted += [] if name in accepted else [name]
     return accepted
+
+
+# `attention: ${attention_family:scores}` in a sweep's params: every variant of the family, as
+# Hydra's comma-separated choices.
+OmegaConf.register_new_resolver("attention_family", lambda family: ",".join(attention_family(family)), replace=True)
 
 
 def compose(overrides):
@@ -72,8 +96,17 @@ def validate(cfg):
 
 
 # Left out of the fingerprint: where files are, not what they hold (the same run from another
-# checkout or data copy is the same run); and the audit's settings, which act after training.
-IGNORED_KEYS = ("data_dir", "paths", "task.data.dir", "task.data.cache_dir", "task.audit")
+# checkout or data copy is the same run); the audit's settings, which act after training; what
+# the task says of itself; and which variants it accepts (a run is of one of them).
+IGNORED_KEYS = (
+    "data_dir",
+    "paths",
+    "task.data.dir",
+    "task.data.cache_dir",
+    "task.audit",
+    "task.about",
+    "task.attentions",
+)
 # Options added after runs were recorded, left out while they hold the value that reproduces those
 # runs, so that the runs still count as this config's (a sweep resumes, `verify` finds them).
 ADDED_LATER = {"task.model.mask_zero": False, "task.length_buckets": None}

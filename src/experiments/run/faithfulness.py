@@ -42,7 +42,7 @@ def audit_trained(cfg, task, model, data, samples=None, permutations=None):
     x_test = data.test[0]
     count = min(samples, len(x_test[0] if isinstance(x_test, list) else x_test))
     x = [a[:count] for a in x_test] if isinstance(x_test, list) else x_test[:count]
-    deciding = task.deciding_steps(cfg.task, data, count) if hasattr(task, "deciding_steps") else None
+    deciding = task.deciding_steps(cfg.task, data, count)
     # Each model the audit builds traces its own predict function, and TensorFlow warns of
     # retracing: expected here, so quiet while the audit runs.
     tf_log = logging.getLogger("tensorflow")

@@ -1,10 +1,9 @@
 """One run, the same for every task: seed → data → model → fit → probe → figures → metrics.json.
 
-The runner knows nothing task-specific: it asks the task module (named by `cfg.task.module`) for
+The runner knows nothing task-specific: it asks the task (the `Task` of `cfg.task.module`) for
 its data, its model and where its attention should look.
 """
 
-import importlib
 import importlib.util
 import json
 import logging
@@ -28,6 +27,7 @@ from experiments.run.faithfulness import audit_trained, headline, write_audit
 from experiments.run.files import write_json
 from experiments.run.plots import FIGURES, Probe, training_curves
 from experiments.run.seeds import seed_everything
+from experiments.run.task import load_task
 
 log = logging.getLogger("experiments")
 ATTENTION_LAYER = "attention"
@@ -131,18 +131,14 @@ def _callbacks(cfg, run_dir, data, attend, probe, title):
 def _new_probe(cfg, task, data):
     """The probe inputs (the task's own, or the first test samples) and what the task knows of them."""
     x, y = data.probe or tuple(a[: cfg.task.probe_samples] for a in data.test)
-
-    def ask(hook, *args):  # the task's optional hooks
-        return getattr(task, hook)(cfg.task, *args) if hasattr(task, hook) else None
-
     return Probe(
         x,
         y,
         weights=None,
-        expected=ask("expected_attention", x, y),
-        tokens=ask("input_tokens", data, x),
-        output_tokens=ask("output_tokens", data, y),
-        labels=ask("probe_labels", data, y),
+        expected=task.expected_attention(cfg.task, x, y),
+        tokens=task.input_tokens(cfg.task, data, x),
+        output_tokens=task.output_tokens(cfg.task, data, y),
+        labels=task.probe_labels(cfg.task, data, y),
     )
 
 
@@ -157,29 +153,20 @@ def _attention_layer(cfg):
     return instantiate(cfg.task.get("attention_layer") or cfg.attention.layer, name=ATTENTION_LAYER)
 
 
-def _loss(cfg):
-    """A Keras loss name, or a loss object where the config gives one (`_target_` and options)."""
-    return instantiate(cfg.task.loss) if OmegaConf.is_dict(cfg.task.loss) else cfg.task.loss
-
-
 def _train_and_probe(cfg, run_dir, record):
     """Trains, evaluates, probes and draws, putting each result into `record` (metrics.json).
 
     Returns (task module, model, data) when the run completed, for the audit; else None."""
-    task = importlib.import_module(cfg.task.module)
+    task = load_task(cfg.task.module)
     seed_everything(cfg.seed)
     data = task.make_data(cfg.task, np.random.default_rng(cfg.seed))
 
     attention = _attention_layer(cfg)
     model = task.build_model(cfg.task, attention, data)
-    # The task's own loss and metrics where its data decides them (a user's file: classes or not).
-    options = (
-        task.compile_options(cfg.task, data)
-        if hasattr(task, "compile_options")
-        else {"loss": _loss(cfg), "metrics": list(cfg.task.metrics)}
-    )
     # A task may train with an optimizer of its own (a paper's), in place of trainer.optimizer.
-    model.compile(optimizer=instantiate(cfg.task.get("optimizer") or cfg.trainer.optimizer), **options)
+    optimizer = instantiate(cfg.task.get("optimizer") or cfg.trainer.optimizer)
+    options = task.compile_options(cfg.task, data)
+    model.compile(optimizer=optimizer, **options)
     attend = None
     if attention is not None:
         probe_model = attention_model(model, ATTENTION_LAYER)  # shares the layers being trained
@@ -238,8 +225,7 @@ def _train_and_probe(cfg, run_dir, record):
         if _binary(model, options["loss"]):  # F1 and the rest of the positive class, as papers report
             probabilities = model.predict(data.test[0], batch_size=PREDICT_BATCH, verbose=0)
             test.update(positive_class_scores(data.test[1], probabilities))
-        if hasattr(task, "evaluate"):
-            test.update(task.evaluate(cfg.task, model, data))
+        test.update(task.evaluate(cfg.task, model, data))
         # numbers as floats; a task's structured results (a confusion matrix) as they are
         record["test"] = {
             name: value if isinstance(value, dict) or value is None else float(value) for name, value in test.items()
@@ -258,7 +244,7 @@ def _train_and_probe(cfg, run_dir, record):
         if cfg.task.get("epoch_figure"):
             record["figures"].append(f"{cfg.task.epoch_figure}.gif")
     model.save(run_dir / "model.keras")
-    for name, text in (task.artifacts(cfg.task, data) if hasattr(task, "artifacts") else {}).items():
+    for name, text in task.artifacts(cfg.task, data).items():
         (run_dir / name).write_text(text, encoding="utf-8")
     record["status"] = "completed"
     return task, model, data

@@ -10,7 +10,7 @@ import keras
 import numpy as np
 
 from experiments.run.quality import top_k_hits
-from experiments.tasks import Splits
+from experiments.run.task import Splits, Task
 from experiments.tasks.models import recurrent_attention_head
 
 
@@ -38,42 +38,41 @@ def add_two_numbers(rng, samples, steps, delimiter, positions=None):
     return x[..., None].astype("float32"), y[:, None].astype("float32")
 
 
-def make_data(cfg, rng):
-    d = cfg.data
-    return Splits(
-        train=add_two_numbers(rng, cfg.samples, d.steps, d.delimiter),
-        validation=add_two_numbers(rng, d.validation_samples, d.steps, d.delimiter),
-        test=add_two_numbers(rng, cfg.test_samples, d.steps, d.delimiter),
-        probe=add_two_numbers(rng, cfg.probe_samples, d.steps, d.delimiter, tuple(d.probe_positions)),
-    )
+class AddTwoNumbers(Task):
+    """The add_two_numbers task's data, model and where its attention should look."""
 
+    def make_data(self, cfg, rng):
+        d = cfg.data
+        return Splits(
+            train=add_two_numbers(rng, cfg.samples, d.steps, d.delimiter),
+            validation=add_two_numbers(rng, d.validation_samples, d.steps, d.delimiter),
+            test=add_two_numbers(rng, cfg.test_samples, d.steps, d.delimiter),
+            probe=add_two_numbers(rng, cfg.probe_samples, d.steps, d.delimiter, tuple(d.probe_positions)),
+        )
 
-def build_model(cfg, attention, data):
-    inputs = keras.Input((cfg.data.steps, 1))
-    x = recurrent_attention_head(inputs, cfg.model.lstm_units, attention, cfg.model.dropout)
-    return keras.Model(inputs, keras.layers.Dense(1)(x), name="add_two_numbers")
+    def build_model(self, cfg, attention, data):
+        inputs = keras.Input((cfg.data.steps, 1))
+        x = recurrent_attention_head(inputs, cfg.model.lstm_units, attention, cfg.model.dropout)
+        return keras.Model(inputs, keras.layers.Dense(1)(x), name="add_two_numbers")
 
+    def expected_attention(self, cfg, x, y):
+        """1 on each step right after a delimiter."""
+        after_delimiter = np.roll(x[..., 0] == cfg.data.delimiter, 1, axis=1)
+        after_delimiter[:, 0] = False
+        return after_delimiter.astype("float32")
 
-def expected_attention(cfg, x, y):
-    """1 on each step right after a delimiter."""
-    after_delimiter = np.roll(x[..., 0] == cfg.data.delimiter, 1, axis=1)
-    after_delimiter[:, 0] = False
-    return after_delimiter.astype("float32")
+    def deciding_steps(self, cfg, data, count):
+        """The steps that decide the answers of the first `count` test samples."""
+        return self.expected_attention(cfg, data.test[0][:count], None)
 
-
-def deciding_steps(cfg, data, count):
-    """The steps that decide the answers of the first `count` test samples."""
-    return expected_attention(cfg, data.test[0][:count], None)
-
-
-def attention_quality(cfg, probe, data, attend):
-    """The fraction of samples whose two largest weights sit exactly on the two numbers."""
-    probe_hits = top_k_hits(probe.weights, probe.expected)
-    x_test = data.test[0]
-    test_hits = top_k_hits(attend(x_test), expected_attention(cfg, x_test, None))
-    return {
-        "hit_rate": float(np.concatenate([probe_hits, test_hits]).mean()),
-        "probe_hit_rate": float(probe_hits.mean()),
-        "test_hit_rate": float(test_hits.mean()),
-        "samples": int(len(probe_hits) + len(test_hits)),
-    }
+    def attention_quality(self, cfg, probe, data, attend):
+        """The fraction of samples whose two largest weights sit exactly on the two numbers."""
+        probe_hits = top_k_hits(probe.weights, probe.expected)
+        x_test = data.test[0]
+        test_hits = top_k_hits(attend(x_test), self.expected_attention(cfg, x_test, None))
+        return {
+            "hit_rate": float(np.concatenate([probe_hits, test_hits]).mean()),
+            "probe_hit_rate": float(probe_hits.mean()),
+            "test_hit_rate": float(test_hits.mean()),
+            "samples": int(len(probe_hits) + len(test_hits)),
+        }

@@ -14,7 +14,7 @@ import keras
 import numpy as np
 
 from experiments.run.config import ConfigError
-from experiments.tasks import Splits
+from experiments.run.task import Splits, Task
 from experiments.tasks.dates_data import (
     FIELD_NAMES,
     ISO_FIELDS,
@@ -48,58 +48,6 @@ def _field_map(samples, max_length):
     return fields
 
 
-def make_data(cfg, rng):
-    d = cfg.data
-    try:
-        check_options(d.formats, d.locales, d.cases, d.max_length)
-        train_days, validation_days, test_days = day_pools(d.first_day, d.last_day, d.held_out, rng)
-    except ValueError as error:
-        raise ConfigError(error) from None
-    options = {"formats": list(d.formats), "locales": list(d.locales), "case_weights": dict(d.cases)}
-    train = sample_dates(rng, train_days, cfg.samples, **options)
-    validation = sample_dates(rng, validation_days, d.validation_samples, **options)
-    test = sample_dates(rng, test_days, cfg.test_samples, **options)
-    probe = probe_dates(rng, test_days, list(islice(cycle(d.probe_examples), cfg.probe_samples)))
-
-    source, target = CharVocabulary.from_texts(train.texts), CharVocabulary.from_texts(train.targets)
-    return Splits(
-        train=_encoded(train, source, target, d.max_length),
-        validation=_encoded(validation, source, target, d.max_length),
-        test=_encoded(test, source, target, d.max_length),
-        probe=_encoded(probe, source, target, d.max_length),
-        extras={
-            "source": source,
-            "target": target,
-            "test_fields": _field_map(test, d.max_length),
-        },
-    )
-
-
-def build_model(cfg, attention, data):
-    m = cfg.model
-    source, target = data.extras["source"], data.extras["target"]
-    text = keras.Input((cfg.data.max_length,), dtype="int32", name="text")
-    previous = keras.Input((OUTPUT_STEPS,), dtype="int32", name="previous_characters")
-
-    x = keras.layers.Embedding(len(source), m.embedding_dim, mask_zero=True)(text)
-    encoded, *final_states = keras.layers.Bidirectional(
-        keras.layers.LSTM(m.encoder_units, return_sequences=True, return_state=True)
-    )(x)
-    forward_h, forward_c, backward_h, backward_c = final_states
-    # The decoder is twice the encoder's size, so that every score (dot included) can compare
-    # its states with the encoder's; it starts from the encoder's final states.
-    decoder_state = [
-        keras.layers.Concatenate()([forward_h, backward_h]),
-        keras.layers.Concatenate()([forward_c, backward_c]),
-    ]
-    y = keras.layers.Embedding(len(target), m.embedding_dim)(previous)
-    decoded = keras.layers.LSTM(2 * m.encoder_units, return_sequences=True)(y, initial_state=decoder_state)
-    context = attention([decoded, encoded])
-    hidden = keras.layers.Dense(2 * m.encoder_units, activation="tanh")(keras.layers.Concatenate()([context, decoded]))
-    outputs = keras.layers.Dense(len(target), activation="softmax")(hidden)
-    return keras.Model([text, previous], outputs, name="dates")
-
-
 def greedy_decode(model, text_ids):
     """The model's own translation, one character at a time: (next characters, previous ones).
 
@@ -117,61 +65,111 @@ def greedy_decode(model, text_ids):
     return written, previous
 
 
-def evaluate(cfg, model, data):
-    """Greedy decoding of the held-out dates: whole dates right, and characters right (the end
-    token included, padding excluded)."""
-    (text_ids, _), expected = data.test
-    written, _ = greedy_decode(model, text_ids)
-    target = data.extras["target"]
-    exact = [target.decode(w) == target.decode(e) for w, e in zip(written, expected)]
-    counted = expected != CharVocabulary.PAD
-    return {
-        "exact_match": float(np.mean(exact)),
-        "char_accuracy": float((written == expected)[counted].mean()),
-    }
+class Dates(Task):
+    """The dates task's data, model and where its attention should look."""
 
+    def make_data(self, cfg, rng):
+        d = cfg.data
+        try:
+            check_options(d.formats, d.locales, d.cases, d.max_length)
+            train_days, validation_days, test_days = day_pools(d.first_day, d.last_day, d.held_out, rng)
+        except ValueError as error:
+            raise ConfigError(error) from None
+        options = {"formats": list(d.formats), "locales": list(d.locales), "case_weights": dict(d.cases)}
+        train = sample_dates(rng, train_days, cfg.samples, **options)
+        validation = sample_dates(rng, validation_days, d.validation_samples, **options)
+        test = sample_dates(rng, test_days, cfg.test_samples, **options)
+        probe = probe_dates(rng, test_days, list(islice(cycle(d.probe_examples), cfg.probe_samples)))
 
-def attention_quality(cfg, probe, data, attend):
-    """For each output digit of the held-out dates (teacher-forced): does the attention's argmax
-    fall on the field it writes (the day digits on the day, ...), and how much weight lies there."""
-    weights = attend(data.test[0])[:, :ISO_LENGTH]  # (samples, digits and dashes, text characters)
-    fields = data.extras["test_fields"]
-    quality, hits_all, mass_all = {}, [], []
-    for field, name in FIELD_NAMES.items():
-        steps = np.flatnonzero(ISO_FIELDS == field)
-        on_field = (fields == field)[:, None, :]  # (samples, 1, characters)
-        chosen = np.take_along_axis(on_field, weights[:, steps].argmax(axis=-1)[..., None], axis=-1)[..., 0]
-        mass = (weights[:, steps] * on_field).sum(axis=-1)
-        quality[f"{name}_hit_rate"] = float(chosen.mean())
-        hits_all.append(chosen.ravel())
-        mass_all.append(mass.ravel())
-    return {
-        "field_hit_rate": float(np.concatenate(hits_all).mean()),
-        "mass_on_field": float(np.concatenate(mass_all).mean()),
-        **quality,
-        "samples": len(weights),
-    }
+        source, target = CharVocabulary.from_texts(train.texts), CharVocabulary.from_texts(train.targets)
+        return Splits(
+            train=_encoded(train, source, target, d.max_length),
+            validation=_encoded(validation, source, target, d.max_length),
+            test=_encoded(test, source, target, d.max_length),
+            probe=_encoded(probe, source, target, d.max_length),
+            extras={
+                "source": source,
+                "target": target,
+                "test_fields": _field_map(test, d.max_length),
+            },
+        )
 
+    def build_model(self, cfg, attention, data):
+        m = cfg.model
+        source, target = data.extras["source"], data.extras["target"]
+        text = keras.Input((cfg.data.max_length,), dtype="int32", name="text")
+        previous = keras.Input((OUTPUT_STEPS,), dtype="int32", name="previous_characters")
 
-def deciding_steps(cfg, data, count):
-    """(count, output characters, text characters): for each output character of the first
-    `count` test dates, the text characters of the field it writes (none for dashes and the end)."""
-    fields = data.extras["test_fields"][:count]
-    written = np.append(ISO_FIELDS, OTHER)  # the end token writes no field
-    return (fields[:, None, :] == written[None, :, None]) & (written != OTHER)[None, :, None]
+        x = keras.layers.Embedding(len(source), m.embedding_dim, mask_zero=True)(text)
+        encoded, *final_states = keras.layers.Bidirectional(
+            keras.layers.LSTM(m.encoder_units, return_sequences=True, return_state=True)
+        )(x)
+        forward_h, forward_c, backward_h, backward_c = final_states
+        # The decoder is twice the encoder's size, so that every score (dot included) can compare
+        # its states with the encoder's; it starts from the encoder's final states.
+        decoder_state = [
+            keras.layers.Concatenate()([forward_h, backward_h]),
+            keras.layers.Concatenate()([forward_c, backward_c]),
+        ]
+        y = keras.layers.Embedding(len(target), m.embedding_dim)(previous)
+        decoded = keras.layers.LSTM(2 * m.encoder_units, return_sequences=True)(y, initial_state=decoder_state)
+        context = attention([decoded, encoded])
+        hidden = keras.layers.Dense(2 * m.encoder_units, activation="tanh")(
+            keras.layers.Concatenate()([context, decoded])
+        )
+        outputs = keras.layers.Dense(len(target), activation="softmax")(hidden)
+        return keras.Model([text, previous], outputs, name="dates")
 
+    def evaluate(self, cfg, model, data):
+        """Greedy decoding of the held-out dates: whole dates right, and characters right (the end
+        token included, padding excluded)."""
+        (text_ids, _), expected = data.test
+        written, _ = greedy_decode(model, text_ids)
+        target = data.extras["target"]
+        exact = [target.decode(w) == target.decode(e) for w, e in zip(written, expected)]
+        counted = expected != CharVocabulary.PAD
+        return {
+            "exact_match": float(np.mean(exact)),
+            "char_accuracy": float((written == expected)[counted].mean()),
+        }
 
-def input_tokens(cfg, data, x):
-    """The characters of each text (None for padding)."""
-    return [data.extras["source"].tokens(row) for row in x[0]]
+    def attention_quality(self, cfg, probe, data, attend):
+        """For each output digit of the held-out dates (teacher-forced): does the attention's argmax
+        fall on the field it writes (the day digits on the day, ...), and how much weight lies there."""
+        weights = attend(data.test[0])[:, :ISO_LENGTH]  # (samples, digits and dashes, text characters)
+        fields = data.extras["test_fields"]
+        quality, hits_all, mass_all = {}, [], []
+        for field, name in FIELD_NAMES.items():
+            steps = np.flatnonzero(ISO_FIELDS == field)
+            on_field = (fields == field)[:, None, :]  # (samples, 1, characters)
+            chosen = np.take_along_axis(on_field, weights[:, steps].argmax(axis=-1)[..., None], axis=-1)[..., 0]
+            mass = (weights[:, steps] * on_field).sum(axis=-1)
+            quality[f"{name}_hit_rate"] = float(chosen.mean())
+            hits_all.append(chosen.ravel())
+            mass_all.append(mass.ravel())
+        return {
+            "field_hit_rate": float(np.concatenate(hits_all).mean()),
+            "mass_on_field": float(np.concatenate(mass_all).mean()),
+            **quality,
+            "samples": len(weights),
+        }
 
+    def deciding_steps(self, cfg, data, count):
+        """(count, output characters, text characters): for each output character of the first
+        `count` test dates, the text characters of the field it writes (none for dashes and the end)."""
+        fields = data.extras["test_fields"][:count]
+        written = np.append(ISO_FIELDS, OTHER)  # the end token writes no field
+        return (fields[:, None, :] == written[None, :, None]) & (written != OTHER)[None, :, None]
 
-def output_tokens(cfg, data, y):
-    """The characters of each target date, with the end token."""
-    target = data.extras["target"]
-    return [[target.token(i) for i in row if i != CharVocabulary.PAD] for row in y]
+    def input_tokens(self, cfg, data, x):
+        """The characters of each text (None for padding)."""
+        return [data.extras["source"].tokens(row) for row in x[0]]
 
+    def output_tokens(self, cfg, data, y):
+        """The characters of each target date, with the end token."""
+        target = data.extras["target"]
+        return [[target.token(i) for i in row if i != CharVocabulary.PAD] for row in y]
 
-def artifacts(cfg, data):
-    """The vocabularies, which the saved model needs to read and write text."""
-    return {"vocabulary.json": vocabularies_json(data.extras["source"], data.extras["target"])}
+    def artifacts(self, cfg, data):
+        """The vocabularies, which the saved model needs to read and write text."""
+        return {"vocabulary.json": vocabularies_json(data.extras["source"], data.extras["target"])}

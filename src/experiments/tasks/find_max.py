@@ -7,7 +7,7 @@ import keras
 import numpy as np
 
 from experiments.run.quality import top_k_hits
-from experiments.tasks import Splits
+from experiments.run.task import Splits, Task
 from experiments.tasks.models import recurrent_attention_head
 
 
@@ -16,33 +16,32 @@ def sequences(rng, samples, steps):
     return x, x.max(axis=1)
 
 
-def make_data(cfg, rng):
-    return Splits(
-        train=sequences(rng, cfg.samples, cfg.data.steps),
-        test=sequences(rng, cfg.test_samples, cfg.data.steps),
-    )
+class FindMax(Task):
+    """The find_max task's data, model and where its attention should look."""
 
+    def make_data(self, cfg, rng):
+        return Splits(
+            train=sequences(rng, cfg.samples, cfg.data.steps),
+            test=sequences(rng, cfg.test_samples, cfg.data.steps),
+        )
 
-def build_model(cfg, attention, data):
-    inputs = keras.Input((cfg.data.steps, 1))
-    x = recurrent_attention_head(inputs, cfg.model.lstm_units, attention)
-    return keras.Model(inputs, keras.layers.Dense(1)(x), name="find_max")
+    def build_model(self, cfg, attention, data):
+        inputs = keras.Input((cfg.data.steps, 1))
+        x = recurrent_attention_head(inputs, cfg.model.lstm_units, attention)
+        return keras.Model(inputs, keras.layers.Dense(1)(x), name="find_max")
 
+    def expected_attention(self, cfg, x, y):
+        """1 at the position of the maximum."""
+        expected = np.zeros(x.shape[:2], dtype="float32")
+        expected[np.arange(len(x)), x[..., 0].argmax(axis=1)] = 1
+        return expected
 
-def expected_attention(cfg, x, y):
-    """1 at the position of the maximum."""
-    expected = np.zeros(x.shape[:2], dtype="float32")
-    expected[np.arange(len(x)), x[..., 0].argmax(axis=1)] = 1
-    return expected
+    def deciding_steps(self, cfg, data, count):
+        """The steps that decide the answers of the first `count` test samples."""
+        return self.expected_attention(cfg, data.test[0][:count], None)
 
-
-def deciding_steps(cfg, data, count):
-    """The steps that decide the answers of the first `count` test samples."""
-    return expected_attention(cfg, data.test[0][:count], None)
-
-
-def attention_quality(cfg, probe, data, attend):
-    """The fraction of test samples whose attention argmax is the position of the maximum."""
-    x_test = data.test[0]
-    hits = top_k_hits(attend(x_test), expected_attention(cfg, x_test, None))
-    return {"argmax_accuracy": float(hits.mean()), "samples": len(hits)}
+    def attention_quality(self, cfg, probe, data, attend):
+        """The fraction of test samples whose attention argmax is the position of the maximum."""
+        x_test = data.test[0]
+        hits = top_k_hits(attend(x_test), self.expected_attention(cfg, x_test, None))
+        return {"argmax_accuracy": float(hits.mean()), "samples": len(hits)}

@@ -15,44 +15,14 @@ import keras
 import numpy as np
 
 from experiments.run.quality import text_attention
-from experiments.tasks import Splits
+from experiments.run.task import Splits, Task
 from experiments.tasks.imdb_data import EOS, PAD, SOS, UNK, jain_wallace_imdb, read_word_index
 
 SPECIAL = {PAD: None, UNK: "<unk>", SOS: "<sos>", EOS: "<eos>"}
 
 
-def make_data(cfg, rng):
-    d = cfg.data
-    arrays = jain_wallace_imdb(
-        d.dir, d.cache_dir, d.max_words, d.min_reviews, d.test_share, d.validation_share, d.split_seed
-    )
-    x_train, y_train = arrays["x_train"][: cfg.samples], arrays["y_train"][: cfg.samples]
-    validation = (arrays["x_validation"][: cfg.samples], arrays["y_validation"][: cfg.samples])
-    test = (arrays["x_test"][: cfg.test_samples], arrays["y_test"][: cfg.test_samples])
-    return Splits(
-        train=(x_train, y_train), test=test, validation=validation, extras={"vocabulary": arrays["vocabulary"]}
-    )
-
-
 def _l2(cfg):
     return keras.regularizers.L2(cfg.model.weight_decay / (2 * cfg.batch_size)) if cfg.model.weight_decay else None
-
-
-def build_model(cfg, attention, data):
-    m = cfg.model
-    words = len(data.extras["vocabulary"]) + len(SPECIAL)
-    decay = _l2(cfg)
-    inputs = keras.Input((None,), dtype="int32")  # any length: length buckets cut their batches
-    embedding = keras.layers.Embedding(words, m.embedding_dim, mask_zero=True, embeddings_regularizer=decay)
-    x = embedding(inputs)
-    recurrent = {"kernel_regularizer": decay, "recurrent_regularizer": decay, "bias_regularizer": decay}
-    x = keras.layers.Bidirectional(keras.layers.LSTM(m.lstm_units, return_sequences=True, **recurrent))(x)
-    x = attention(x)  # no weight decay on the attention, as in the paper
-    outputs = keras.layers.Dense(1, activation="sigmoid", kernel_regularizer=decay, bias_regularizer=decay)(x)
-    model = keras.Model(inputs, outputs, name="imdb_jain_wallace")
-    if m.vectors:
-        embedding.set_weights([_pretrained(m.vectors, cfg.data.dir, data.extras["vocabulary"], embedding)])
-    return model
 
 
 def _pretrained(path, data_dir, vocabulary, embedding):
@@ -77,13 +47,43 @@ def _words(data_dir, vocabulary):
     return [by_rank.get(int(rank), "<unk>") for rank in vocabulary]
 
 
-def input_tokens(cfg, data, x):
-    """The words of each review, position by position (None for padding)."""
-    words = _words(cfg.data.dir, data.extras["vocabulary"])
-    return [[SPECIAL[i] if i in SPECIAL else words[i - len(SPECIAL)] for i in row] for row in np.asarray(x)]
+class ImdbJainWallace(Task):
+    """The imdb_jain_wallace task's data, model and where its attention should look."""
 
+    def make_data(self, cfg, rng):
+        d = cfg.data
+        arrays = jain_wallace_imdb(
+            d.dir, d.cache_dir, d.max_words, d.min_reviews, d.test_share, d.validation_share, d.split_seed
+        )
+        x_train, y_train = arrays["x_train"][: cfg.samples], arrays["y_train"][: cfg.samples]
+        validation = (arrays["x_validation"][: cfg.samples], arrays["y_validation"][: cfg.samples])
+        test = (arrays["x_test"][: cfg.test_samples], arrays["y_test"][: cfg.test_samples])
+        return Splits(
+            train=(x_train, y_train), test=test, validation=validation, extras={"vocabulary": arrays["vocabulary"]}
+        )
 
-def attention_quality(cfg, probe, data, attend):
-    """No ground truth on real text: how concentrated the attention is over the test reviews (the
-    padding is masked, so it gets none)."""
-    return text_attention(attend(data.test[0]), data.test[0])
+    def build_model(self, cfg, attention, data):
+        m = cfg.model
+        words = len(data.extras["vocabulary"]) + len(SPECIAL)
+        decay = _l2(cfg)
+        inputs = keras.Input((None,), dtype="int32")  # any length: length buckets cut their batches
+        embedding = keras.layers.Embedding(words, m.embedding_dim, mask_zero=True, embeddings_regularizer=decay)
+        x = embedding(inputs)
+        recurrent = {"kernel_regularizer": decay, "recurrent_regularizer": decay, "bias_regularizer": decay}
+        x = keras.layers.Bidirectional(keras.layers.LSTM(m.lstm_units, return_sequences=True, **recurrent))(x)
+        x = attention(x)  # no weight decay on the attention, as in the paper
+        outputs = keras.layers.Dense(1, activation="sigmoid", kernel_regularizer=decay, bias_regularizer=decay)(x)
+        model = keras.Model(inputs, outputs, name="imdb_jain_wallace")
+        if m.vectors:
+            embedding.set_weights([_pretrained(m.vectors, cfg.data.dir, data.extras["vocabulary"], embedding)])
+        return model
+
+    def input_tokens(self, cfg, data, x):
+        """The words of each review, position by position (None for padding)."""
+        words = _words(cfg.data.dir, data.extras["vocabulary"])
+        return [[SPECIAL[i] if i in SPECIAL else words[i - len(SPECIAL)] for i in row] for row in np.asarray(x)]
+
+    def attention_quality(self, cfg, probe, data, attend):
+        """No ground truth on real text: how concentrated the attention is over the test reviews (the
+        padding is masked, so it gets none)."""
+        return text_attention(attend(data.test[0]), data.test[0])

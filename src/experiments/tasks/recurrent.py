@@ -7,33 +7,34 @@ sequence output). The multi-dimensional tasks are `before` with per-dimension or
 import keras
 
 from experiments.run.quality import peak_quality
+from experiments.run.task import Task
 from experiments.tasks.signal import deciding_at, train_test
 
 PLACEMENTS = ("before", "after")
 
 
-def make_data(cfg, rng):
-    return train_test(cfg, rng, (cfg.data.steps, cfg.data.dims), cfg.data.signal_step)
+class Recurrent(Task):
+    """The recurrent task's data, model and where its attention should look."""
 
+    def make_data(self, cfg, rng):
+        return train_test(cfg, rng, (cfg.data.steps, cfg.data.dims), cfg.data.signal_step)
 
-def build_model(cfg, attention, data):
-    if cfg.placement not in PLACEMENTS:
-        raise ValueError(f"task.placement must be one of {PLACEMENTS}, got {cfg.placement!r}")
-    inputs = keras.Input((cfg.data.steps, cfg.data.dims))
-    if cfg.placement == "before":
-        x = attention(inputs)
-        x = keras.layers.LSTM(cfg.model.lstm_units)(x)
-    else:
-        x = keras.layers.LSTM(cfg.model.lstm_units, return_sequences=True)(inputs)
-        x = keras.layers.Flatten()(attention(x))  # a no-op after pooling, which is already 2D
-    outputs = keras.layers.Dense(1, activation="sigmoid")(x)
-    return keras.Model(inputs, outputs, name=f"lstm_attention_{cfg.placement}")
+    def build_model(self, cfg, attention, data):
+        if cfg.placement not in PLACEMENTS:
+            raise ValueError(f"task.placement must be one of {PLACEMENTS}, got {cfg.placement!r}")
+        inputs = keras.Input((cfg.data.steps, cfg.data.dims))
+        if cfg.placement == "before":
+            x = attention(inputs)
+            x = keras.layers.LSTM(cfg.model.lstm_units)(x)
+        else:
+            x = keras.layers.LSTM(cfg.model.lstm_units, return_sequences=True)(inputs)
+            x = keras.layers.Flatten()(attention(x))  # a no-op after pooling, which is already 2D
+        outputs = keras.layers.Dense(1, activation="sigmoid")(x)
+        return keras.Model(inputs, outputs, name=f"lstm_attention_{cfg.placement}")
 
+    def attention_quality(self, cfg, probe, data, attend):
+        return peak_quality(probe.weights, cfg.data.signal_step)
 
-def attention_quality(cfg, probe, data, attend):
-    return peak_quality(probe.weights, cfg.data.signal_step)
-
-
-def deciding_steps(cfg, data, count):
-    """The input step that holds the label (after the LSTM, the attention reads its states)."""
-    return deciding_at(cfg.data.signal_step, data, count)
+    def deciding_steps(self, cfg, data, count):
+        """The input step that holds the label (after the LSTM, the attention reads its states)."""
+        return deciding_at(cfg.data.signal_step, data, count)

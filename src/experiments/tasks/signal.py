@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from experiments.tasks import Splits
+from experiments.run.task import Splits
 
 
 def labelled_noise(rng, samples, shape, signal_index):

@@ -13,7 +13,6 @@ the others are audited).
 """
 
 import argparse
-import importlib
 import sys
 from pathlib import Path
 
@@ -29,6 +28,7 @@ from experiments.run.faithfulness import (
     write_audit,
 )
 from experiments.run.quiet import start_tensorflow
+from experiments.run.task import load_task
 from experiments.trained.load import checked_run
 
 
@@ -49,7 +49,7 @@ def audit_run(run_dir, samples=None, permutations=None):
     import attention  # noqa: F401, PLC0415  (registers the layers for loading)
     from experiments.run.seeds import seed_everything  # noqa: PLC0415
 
-    task = importlib.import_module(cfg.task.module)
+    task = load_task(cfg.task.module)
     seed_everything(cfg.seed)
     data = task.make_data(cfg.task, np.random.default_rng(cfg.seed))
     model = keras.models.load_model(run_dir / "model.keras")

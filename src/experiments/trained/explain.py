@@ -17,7 +17,6 @@ attention layers (named "attention", or `layer=`), and `explain_run(run_dir, sou
 """
 
 import argparse
-import importlib
 import json
 import sys
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ import pandas as pd
 from experiments.run.cli import group_options
 from experiments.run.plots import Probe, attention_samples, attention_words
 from experiments.run.quiet import start_tensorflow
+from experiments.run.task import load_task
 from experiments.tasks.sequence_data import read_inputs
 from experiments.trained.load import checked_run, newest_completed_run
 
@@ -101,12 +101,6 @@ def explain(model, x, layer=ATTENTION_LAYER, class_names=None, tokens=None, batc
     return Explanation(np.asarray(x), np.asarray(outputs), np.asarray(weights), class_names, tokens)
 
 
-def _numeric_inputs(source, input_shape):
-    """A `.npz` with `x`, or a long-form `.csv` (id, step, features...), as an array."""
-    x, _ = read_inputs(source, input_shape[0])
-    return x.astype("float32"), None
-
-
 def explain_run(run_dir, source):
     """`explain` for a run directory: its model, its task's way of reading `source`, its classes."""
     run_dir = Path(run_dir)
@@ -120,12 +114,14 @@ def explain_run(run_dir, source):
 
     import attention  # noqa: PLC0415, F401  (registers the layers for loading)
 
-    task = importlib.import_module(cfg.task.module)
+    task = load_task(cfg.task.module)
     model = keras.models.load_model(run_dir / "model.keras")
-    read = getattr(task, "explain_inputs", None)
     input_shape = tuple(model.inputs[0].shape[1:])
     try:
-        x, tokens = read(cfg.task, run_dir, source, input_shape) if read else _numeric_inputs(source, input_shape)
+        prepared = task.explain_inputs(cfg.task, run_dir, source, input_shape)
+        x, tokens = (
+            prepared if prepared is not None else (read_inputs(source, input_shape[0])[0].astype("float32"), None)
+        )
     except (ValueError, RuntimeError) as error:  # the data readers' one-line errors
         raise ExplainError(str(error)) from None
     saved = run_dir / "sequences.json"

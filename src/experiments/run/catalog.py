@@ -1,0 +1,31 @@
+"""What each task says of itself, read from its YAML (`about:` in conf/task/<name>.yaml; it changes
+no number): its place in the order of the report, the README and the smoke tests, and how its
+attention quality reads in a few words. Plain YAML, no Hydra and no TensorFlow: the record tools
+read it too."""
+
+from functools import cache
+
+from omegaconf import OmegaConf
+
+from experiments.run.config import CONFIG_DIR
+
+
+@cache
+def task_catalog(config_dir=CONFIG_DIR):
+    """{task name: its `about` (a dict)}, in the tasks' own order (then by name)."""
+    found = {}
+    for path in (config_dir / "task").glob("*.yaml"):
+        about = OmegaConf.load(path).get("about")
+        found[path.stem] = OmegaConf.to_container(about) if about is not None else {}
+    return dict(sorted(found.items(), key=lambda item: (item[1].get("order", float("inf")), item[0])))
+
+
+def quality_text(task, quality):
+    """A run's attention quality in the words its task declares, or "–" where there is none."""
+    template = task_catalog().get(task, {}).get("quality")
+    if not quality or template is None:
+        return "–"
+    try:
+        return template.format(**quality)
+    except (KeyError, ValueError, TypeError):  # a record made before the task measured these
+        return "–"
