@@ -13,7 +13,7 @@ from hydra.types import RunMode
 
 from experiments.records.describe import run_line
 from experiments.run.cli import CONFIG_DIR, UsageError, normalize_args, preflight
-from experiments.run.config import ConfigError, validate
+from experiments.run.config import ConfigError, searchpath_overrides, validate
 from experiments.run.quiet import start_tensorflow
 from experiments.run.threads import limit_threads, threads_per_job
 from experiments.tasks.imdb_data import DataError
@@ -84,6 +84,7 @@ def main():
     try:
         sys.argv[1:] = normalize_args(sys.argv[1:])
         jobs = preflight(sys.argv[1:])
+        sys.argv[1:] = [*sys.argv[1:], *searchpath_overrides()]  # a user's own config directories
     except (UsageError, ConfigError) as error:
         _fail(error)
     if jobs is not None:

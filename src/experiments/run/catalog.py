@@ -7,16 +7,23 @@ from functools import cache
 
 from omegaconf import OmegaConf
 
-from experiments.run.config import CONFIG_DIR
+from experiments.run.config import config_dirs, group_files
+
+
+def task_catalog(config_dir=None):
+    """{task name: its `about` (a dict)}, in the tasks' own order (then by name): the tasks of
+    `config_dir` alone where given, else of the suite and EXPERIMENTS_CONFIG_PATH."""
+    return _catalog(tuple([config_dir] if config_dir is not None else config_dirs()))
 
 
 @cache
-def task_catalog(config_dir=CONFIG_DIR):
-    """{task name: its `about` (a dict)}, in the tasks' own order (then by name)."""
+def _catalog(directories):
     found = {}
-    for path in (config_dir / "task").glob("*.yaml"):
-        about = OmegaConf.load(path).get("about")
-        found[path.stem] = OmegaConf.to_container(about) if about is not None else {}
+    for directory in directories:
+        for name, path in group_files("task", directory).items():
+            if name not in found:
+                about = OmegaConf.load(path).get("about")
+                found[name] = OmegaConf.to_container(about) if about is not None else {}
     return dict(sorted(found.items(), key=lambda item: (item[1].get("order", float("inf")), item[0])))
 
 

@@ -18,7 +18,7 @@ from hydra.types import RunMode
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from experiments.run.config import CONFIG_DIR, validate
+from experiments.run.config import CONFIG_DIR, group_files, searchpath_overrides, validate
 
 CHECKED_GROUPS = ("task", "attention", "experiment", "debug")
 MULTIRUN_FLAGS = ("-m", "--multirun")
@@ -31,9 +31,10 @@ class UsageError(ValueError):
     """A command line that cannot run; the message is one line for the user."""
 
 
-def group_options(group, config_dir=CONFIG_DIR):
-    """The option names of a config group: the YAML files directly under conf/<group>/."""
-    return sorted(p.stem for p in (config_dir / group).glob("*.yaml"))
+def group_options(group, config_dir=None):
+    """The option names of a config group: the YAML files directly under <config dir>/<group>/
+    (`config_dir` alone where given, else the suite's conf/ and EXPERIMENTS_CONFIG_PATH's)."""
+    return list(group_files(group, config_dir))
 
 
 def expand_range(key, value):
@@ -50,7 +51,7 @@ def expand_range(key, value):
     return f"range({start},{stop + 1})"
 
 
-def check_choice(group, value, config_dir=CONFIG_DIR):
+def check_choice(group, value, config_dir=None):
     """Fails with the accepted options if a plain `group=a,b` names an option that does not exist."""
     if not _SIMPLE_CHOICES.match(value):
         return  # sweep syntax such as choice(...) or glob(...): Hydra reads it
@@ -60,7 +61,7 @@ def check_choice(group, value, config_dir=CONFIG_DIR):
             raise UsageError(f"unknown {group} '{choice}'; accepted: {', '.join(options)}")
 
 
-def normalize_args(args, config_dir=CONFIG_DIR):
+def normalize_args(args, config_dir=None):
     """Checks the overrides and rewrites `key=A..B` ranges; returns the arguments for Hydra.
 
     `-m` may stand anywhere (`task=imdb -m seed=0..9`); Hydra's parser wants it before the overrides.
@@ -190,8 +191,9 @@ def preflight(args, config_dir=CONFIG_DIR):
     """
     if any(a.startswith("-") and a not in MULTIRUN_FLAGS for a in args):
         return None
-    overrides = [a for a in args if a not in MULTIRUN_FLAGS]
-    multirun = len(overrides) < len(args)
+    given = [a for a in args if a not in MULTIRUN_FLAGS]
+    multirun = len(given) < len(args)
+    overrides = [*searchpath_overrides(), *given]
     with initialize_config_dir(config_dir=str(config_dir), version_base="1.3"):
         try:
             first = _jobs(overrides, True, {})[0][0]  # a preset may make the launch a sweep: ask it first

@@ -2,6 +2,8 @@
 
 import hashlib
 import json
+import os
+from pathlib import Path
 
 from hydra import compose as hydra_compose
 from hydra import initialize_config_dir
@@ -12,6 +14,31 @@ from experiments.run.plots import FIGURES  # matplotlib only: still no TensorFlo
 from experiments.run.threads import threads_per_job
 
 CONFIG_DIR = SUITE_ROOT / "conf"
+# More config directories, laid out as conf/ is (task/, attention/, experiment/): a user's own
+# tasks and variants, beside the suite's. Separated as PATH is; their modules on PYTHONPATH.
+CONFIG_PATH = "EXPERIMENTS_CONFIG_PATH"
+
+
+def config_dirs():
+    """The suite's conf/, then every directory that EXPERIMENTS_CONFIG_PATH names."""
+    extra = [Path(p).resolve() for p in os.environ.get(CONFIG_PATH, "").split(os.pathsep) if p.strip()]
+    return [CONFIG_DIR, *(d for d in extra if d != CONFIG_DIR)]
+
+
+def searchpath_overrides():
+    """The Hydra override that adds EXPERIMENTS_CONFIG_PATH's directories to its search path, if any."""
+    extra = config_dirs()[1:]
+    return [f"hydra.searchpath=[{','.join(d.as_uri() for d in extra)}]"] if extra else []
+
+
+def group_files(group, config_dir=None):
+    """{option: its YAML} of a config group: in `config_dir` alone where given, else in every
+    config directory (the suite's own first, as Hydra finds them)."""
+    found = {}
+    for directory in [config_dir] if config_dir is not None else config_dirs():
+        for path in sorted((Path(directory) / group).glob("*.yaml")):
+            found.setdefault(path.stem, path)
+    return dict(sorted(found.items()))
 
 
 class ConfigError(ValueError):
@@ -24,9 +51,7 @@ def _whole_number(value, at_least):
 
 def _variants(config_dir=None):
     """{attention variant: its YAML}, by name."""
-    return {
-        path.stem: OmegaConf.load(path) for path in sorted(((config_dir or CONFIG_DIR) / "attention").glob("*.yaml"))
-    }
+    return {name: OmegaConf.load(path) for name, path in group_files("attention", config_dir).items()}
 
 
 def attention_family(family, config_dir=None):
@@ -59,7 +84,7 @@ OmegaConf.register_new_resolver("attention_family", lambda family: ",".join(atte
 def compose(overrides):
     """The suite's config composed from `overrides`, as the command line would (not validated)."""
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-        return hydra_compose(config_name="config", overrides=list(overrides))
+        return hydra_compose(config_name="config", overrides=[*searchpath_overrides(), *overrides])
 
 
 def validate(cfg):
