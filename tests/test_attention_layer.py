@@ -123,3 +123,32 @@ def test_a_score_defined_outside_the_library_registers_by_subclassing_and_saves(
         np.testing.assert_allclose(again.predict(h_s, verbose=0), model.predict(h_s, verbose=0), rtol=1e-6)
     finally:
         SCORES.pop("negated_dot_test", None)
+
+
+def test_weights_changed_runs_the_layer_with_replaced_weights_and_restores_them_after():
+    """The public way to hold the inputs fixed and change only the attention (the audit's tool):
+    uniform weights give the plain mean of the states inside the block, blocks nest, and leaving
+    them gives the layer's own output again."""
+    from attention import AttentionPooling
+
+    inputs = keras.Input((STEPS, DIM))
+    layer = AttentionPooling(name="attention")
+    model = keras.Model(inputs, layer(inputs))
+    h_s = RNG.standard_normal((BATCH, STEPS, DIM)).astype("float32")
+    own = to_numpy(model(h_s))
+    seen = []
+
+    def uniform(w):
+        return keras.ops.ones_like(w) / STEPS
+
+    def record(w):
+        seen.append(to_numpy(w))
+        return w
+
+    with layer.weights_changed(uniform):
+        np.testing.assert_allclose(to_numpy(model(h_s)), h_s.mean(axis=1), rtol=1e-5, atol=1e-6)
+        with layer.weights_changed(record):
+            np.testing.assert_allclose(to_numpy(model(h_s)), own, rtol=1e-6)
+        np.testing.assert_allclose(to_numpy(model(h_s)), h_s.mean(axis=1), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(to_numpy(model(h_s)), own, rtol=1e-6)
+    np.testing.assert_allclose(seen[0].sum(axis=-1), 1.0, rtol=1e-5)  # the layer's own, normalised

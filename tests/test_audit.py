@@ -308,7 +308,6 @@ def test_gradient_times_input_agrees_with_a_finite_difference_on_the_embedding()
     derivative of ŷ along each step's own embedding: estimated here by central differences,
     scaling the step's embedding by 1 ± ε with the attention weights fixed at the model's own."""
     from attention import AttentionPooling
-    from attention.audit import _intervention
 
     keras.utils.set_random_seed(4)
     tokens = keras.Input((None,), dtype="int32")
@@ -337,7 +336,7 @@ def test_gradient_times_input_agrees_with_a_finite_difference_on_the_embedding()
         scaled = e[rows].copy()
         scaled[np.arange(len(rows)), steps] *= scale
         fixed = ops.convert_to_tensor(weights[rows])
-        with _intervention(layer, lambda w: ops.cast(fixed, w.dtype)):
+        with layer.weights_changed(lambda w: ops.cast(fixed, w.dtype)):
             return ops.convert_to_numpy(through([scaled, x[rows]]))[:, 0]
 
     by_differences = np.zeros_like(by_autodiff)

@@ -39,8 +39,6 @@ are never counted: they are left out of τ, never permuted, erased or counted as
 The gradients use the backend's autodiff; they run on TensorFlow.
 """
 
-import contextlib
-
 import keras
 import numpy as np
 from keras import ops
@@ -71,16 +69,6 @@ def kendall_tau(a, b, valid):
         return float("nan"), float("nan")
     result = stats.kendalltau(a, b)
     return float(result.statistic), float(result.pvalue)
-
-
-@contextlib.contextmanager
-def _intervention(layer, change):
-    """Has `layer` pass its normalised weights through `change` while inside the block."""
-    layer.intervention = change
-    try:
-        yield
-    finally:
-        layer.intervention = None
 
 
 def _gradient(function, x):
@@ -192,7 +180,7 @@ class AttentionAudit:
         def change(w):
             return ops.cast(replacement, w.dtype)
 
-        with _intervention(self.layer, change):
+        with self.layer.weights_changed(change):
             return _call(self.head, states)
 
     def _compiled(self, function):
@@ -202,7 +190,7 @@ class AttentionAudit:
             return function
         import tensorflow as tf  # noqa: PLC0415  (its GradientTape, on TensorFlow only)
 
-        # The intervention is set while tracing, so the graph reads `replacement`.
+        # The change is made while tracing, so the graph reads `replacement`.
         return tf.function(function, reduce_retracing=True, autograph=False)
 
     def _recorded_weights(self, states):
@@ -215,7 +203,7 @@ class AttentionAudit:
 
         outputs = []
         for part in _batches(len(states[0]), self.batch_size):
-            with _intervention(self.layer, record):
+            with self.layer.weights_changed(record):
                 outputs.append(ops.convert_to_numpy(_call(self.head, [s[part] for s in states])))
         weights = np.concatenate(seen)
         self._layer_shape = weights.shape[1:]
@@ -316,7 +304,7 @@ class AttentionAudit:
                     inputs = [*rest[:index], v, *rest[index + 1 :]] if embedding is None else [v, *rest]
                     return self._score(_call(through, inputs), unit, part)
 
-                with _intervention(self.layer, ops.stop_gradient):
+                with self.layer.weights_changed(ops.stop_gradient):
                     grad = _gradient(score, values[part])
                 product = grad * values[part]
                 importance[part, unit] = np.abs(product.reshape((*product.shape[:2], -1)).sum(axis=-1))
@@ -333,7 +321,7 @@ class AttentionAudit:
                     def change(_, w=w):
                         return ops.reshape(w, (-1, *self._layer_shape))
 
-                    with _intervention(self.layer, change):
+                    with self.layer.weights_changed(change):
                         y = _call(self.head, [s[part] for s in states])
                     return self._score(y, unit, part)
 
@@ -399,7 +387,7 @@ class AttentionAudit:
         """The valid steps, one row per unit: broadcast to `per_unit`'s (samples, units, steps)."""
         return np.broadcast_to(self._valid[:, None], per_unit.shape)
 
-    # ---- interventions on the weights -----------------------------------------------------------
+    # ---- changes of the weights ---------------------------------------------------------------
 
     def _without(self, weights, removed):
         """The weights with the steps in `removed` (samples, units, steps) zeroed, renormalised."""

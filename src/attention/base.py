@@ -1,5 +1,7 @@
 """The shared skeleton of every attention layer: score → mask → softmax → combine."""
 
+import contextlib
+
 import keras
 from keras import ops
 
@@ -31,10 +33,26 @@ class SoftmaxAttention(keras.layers.Layer):
     """
 
     supports_masking = True
-    # A function applied to the normalised weights (attended axis last) before they are used, set
-    # for a while by `attention.audit` to erase or permute them while the inputs stay as they are.
-    # Never saved; None: the weights as computed.
-    intervention = None
+    _weights_change = None  # set only inside `weights_changed`; never saved
+
+    @contextlib.contextmanager
+    def weights_changed(self, change):
+        """Within the block, the layer passes its normalised weights (attended axis last, before
+        `arrange`) through `change` and uses what it returns: to erase, permute, fix or record them
+        while the inputs stay as they are. The faithfulness audit runs on it.
+
+            with layer.weights_changed(lambda w: ops.ones_like(w) / ops.shape(w)[-1]):
+                uniform = model(x)
+
+        A function traced inside the block (`tf.function`, `jax.jit`) keeps the change it saw.
+        Blocks nest; leaving one restores the change before it.
+        """
+        before = self._weights_change
+        self._weights_change = change
+        try:
+            yield self
+        finally:
+            self._weights_change = before
 
     def query(self, inputs, mask):
         """What attends: for many-to-one attention the last hidden state; None by default."""
@@ -60,8 +78,8 @@ class SoftmaxAttention(keras.layers.Layer):
         query = self.query(inputs, mask)
         scores = masked_scores(self.score(inputs, query), self.attended_mask(mask))
         weights = ops.softmax(scores, axis=-1)
-        if self.intervention is not None:
-            weights = self.intervention(weights)
+        if self._weights_change is not None:
+            weights = self._weights_change(weights)
         weights = self.arrange(weights)
         outputs = self.combine(inputs, weights, query)
         if return_attention_scores:
