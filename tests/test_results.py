@@ -87,11 +87,26 @@ def test_the_fingerprint_ignores_where_files_are_but_not_what_decides_numbers(co
     # The audit acts after training; mask_zero=false is the model the records were made with.
     assert config_fingerprint(compose_config("task=imdb", "task.audit.samples=7", "task.audit.at_end=true")) == base
     assert config_fingerprint(compose_config("task=imdb", "task.model.mask_zero=true")) != base
+    # Which variants a task accepts, and what it says of itself, decide no number.
+    assert config_fingerprint(compose_config("task=imdb", "task.attentions=[luong]", "task.about.order=1")) == base
+
+
+def test_a_run_fingerprinted_before_a_key_left_the_fingerprint_is_still_this_configs(compose_config):
+    """A run recorded while `task.attentions` counted still counts as this config's (a sweep skips
+    it, verify finds it); a change that decides numbers still does not."""
+    from experiments.run.config import LEFT_OUT_LATER, config_fingerprint, same_config
+
+    cfg = compose_config("task=dense")
+    before = config_fingerprint(cfg, keep=LEFT_OUT_LATER)
+    assert before != config_fingerprint(cfg)
+    assert same_config(cfg, before) and same_config(cfg, config_fingerprint(cfg))
+    assert not same_config(compose_config("task=dense", "task.epochs=3"), before)
+    assert not same_config(cfg, None)
 
 
 def test_every_recorded_job_still_composes_to_its_fingerprint():
     """Config changes must leave the committed runs this config's: else a sweep reruns them."""
-    from experiments.run.config import config_fingerprint
+    from experiments.run.config import same_config
 
     jobs = [p.parent for p in RECORDS.rglob("metrics.json") if (p.parent / ".hydra" / "overrides.yaml").is_file()]
     assert jobs
@@ -100,7 +115,7 @@ def test_every_recorded_job_still_composes_to_its_fingerprint():
             o for o in OmegaConf.load(job / ".hydra" / "overrides.yaml") if not o.startswith("trainer.verbose")
         ]
         recorded = json.loads((job / "metrics.json").read_text())["config"]
-        assert config_fingerprint(verify._compose(overrides)) == recorded, job.relative_to(RECORDS)
+        assert same_config(verify._compose(overrides), recorded), job.relative_to(RECORDS)
 
 
 # --- the committed records -----------------------------------------------------------------------
@@ -141,8 +156,10 @@ def test_every_record_is_complete_with_provenance_and_its_files():
 
 
 def test_docs_results_stays_small():
+    """A few MB: figures the README shows and the runs' JSON, no models (6.4 MB with the Jain &
+    Wallace record's two figures; the masked IMDB table will add about as much)."""
     size = sum(p.stat().st_size for p in RECORDS.rglob("*") if p.is_file()) if RECORDS.is_dir() else 0
-    assert size < 6 * 2**20, f"docs/results/ holds {size / 2**20:.1f} MB"
+    assert size < 8 * 2**20, f"docs/results/ holds {size / 2**20:.1f} MB"
 
 
 def test_the_readme_is_what_the_records_render():

@@ -41,7 +41,7 @@ from scipy import stats
 from experiments.records import results
 from experiments.records.publish import published_numbers
 from experiments.run import provenance
-from experiments.run.config import compose, config_fingerprint, validate
+from experiments.run.config import compose, config_fingerprint, same_config, validate
 
 
 @dataclass(frozen=True)
@@ -261,8 +261,9 @@ def rerun(job_dir, out_dir):
         if o.split("=")[0] not in ("trainer.verbose", "hydra.verbose")
     ]
     recorded = json.loads((Path(job_dir) / "metrics.json").read_text())
-    fingerprint = config_fingerprint(_compose(overrides))
-    if fingerprint != recorded.get("config"):
+    composed = _compose(overrides)
+    if not same_config(composed, recorded.get("config")):
+        fingerprint = config_fingerprint(composed)
         raise VerifyError(
             f"{job_dir}: its recorded overrides compose another config today than the one recorded "
             f"(fingerprint {fingerprint}, recorded {recorded.get('config')}): the config files changed since"

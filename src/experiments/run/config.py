@@ -122,7 +122,7 @@ def validate(cfg):
 
 # Left out of the fingerprint: where files are, not what they hold (the same run from another
 # checkout or data copy is the same run); the audit's settings, which act after training; what
-# the task says of itself; and which variants it accepts (a run is of one of them).
+# the task says of itself; and which variants it accepts, and which family a variant is of.
 IGNORED_KEYS = (
     "data_dir",
     "paths",
@@ -131,17 +131,22 @@ IGNORED_KEYS = (
     "task.audit",
     "task.about",
     "task.attentions",
+    "attention.family",
 )
 # Options added after runs were recorded, left out while they hold the value that reproduces those
 # runs, so that the runs still count as this config's (a sweep resumes, `verify` finds them).
 ADDED_LATER = {"task.model.mask_zero": False, "task.length_buckets": None}
+# Keys that counted once and were left out later: a run recorded while they counted is still this
+# config's when the fingerprint that keeps them matches (`same_config`).
+LEFT_OUT_LATER = ("task.attentions",)
 
 
-def config_fingerprint(cfg):
-    """A hash of everything that decides a run's numbers (the config without Hydra's own part)."""
+def config_fingerprint(cfg, keep=()):
+    """A hash of everything that decides a run's numbers (the config without Hydra's own part);
+    `keep`: ignored keys to hash all the same (a fingerprint as it was made before they left it)."""
     settings = OmegaConf.to_container(cfg, resolve=True)
     settings.pop("hydra", None)
-    for key in (*IGNORED_KEYS, *ADDED_LATER):
+    for key in (*(k for k in IGNORED_KEYS if k not in keep), *ADDED_LATER):
         *parents, leaf = key.split(".")
         node = settings
         for parent in parents:
@@ -153,3 +158,9 @@ def config_fingerprint(cfg):
     trainer.pop("threads", None)  # nor, with deterministic ops, how many threads compute it (tested)
     trainer.pop("tensorboard", None)  # nor whether TensorBoard's logs are written (tested)
     return hashlib.sha1(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def same_config(cfg, recorded):
+    """Whether `recorded` (a run's `config` in metrics.json) is the fingerprint of `cfg`: today's,
+    or as it was made before LEFT_OUT_LATER left it."""
+    return recorded is not None and recorded in (config_fingerprint(cfg), config_fingerprint(cfg, keep=LEFT_OUT_LATER))

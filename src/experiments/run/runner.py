@@ -22,7 +22,7 @@ from experiments.run import provenance
 from experiments.run.buckets import EpochOfBuckets, LengthBuckets
 from experiments.run.callbacks import AttentionFrames, EvaluateEachEpoch, ResumableTraining
 from experiments.run.classification import positive_class_scores
-from experiments.run.config import config_fingerprint
+from experiments.run.config import config_fingerprint, same_config
 from experiments.run.faithfulness import audit_trained, headline, write_audit
 from experiments.run.files import write_json
 from experiments.run.plots import FIGURES, Probe, training_curves
@@ -52,7 +52,7 @@ def completed_before(cfg, run_dir):
         metrics = json.loads(path.read_text())
     except (OSError, ValueError):
         return None
-    same = metrics.get("status") == "completed" and metrics.get("config") == config_fingerprint(cfg)
+    same = metrics.get("status") == "completed" and same_config(cfg, metrics.get("config"))
     return metrics if same else None
 
 
