@@ -74,7 +74,7 @@ def test_the_papers_model_has_the_parameters_counted_by_hand_and_masks_the_paddi
 
     from attention import attention_weights
     from experiments.run.runner import _attention_layer
-    from experiments.tasks import Splits
+    from experiments.run.task import Splits
     from experiments.tasks.imdb_jain_wallace import ImdbJainWallace
 
     cfg = compose_config("task=imdb_jain_wallace")
@@ -101,7 +101,7 @@ def test_the_papers_model_has_the_parameters_counted_by_hand_and_masks_the_paddi
 @needs_data
 def test_a_word_vectors_file_sets_the_embedding_of_the_words_it_holds(compose_config, tmp_path):
     from experiments.run.runner import _attention_layer
-    from experiments.tasks import Splits
+    from experiments.run.task import Splits
     from experiments.tasks.imdb_data import read_word_index
     from experiments.tasks.imdb_jain_wallace import ImdbJainWallace
 
