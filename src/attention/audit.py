@@ -188,7 +188,7 @@ class AttentionAudit:
         and a head that holds a recurrent layer is slow step by step."""
         if keras.backend.backend() != "tensorflow":
             return function
-        import tensorflow as tf  # noqa: PLC0415  (its GradientTape, on TensorFlow only)
+        import tensorflow as tf  # noqa: PLC0415  (its tf.function, on TensorFlow only)
 
         # The change is made while tracing, so the graph reads `replacement`.
         return tf.function(function, reduce_retracing=True, autograph=False)

@@ -54,25 +54,30 @@ def _variants(config_dir=None):
     return {name: OmegaConf.load(path) for name, path in group_files("attention", config_dir).items()}
 
 
+def _family(variants, family):
+    return [name for name, variant in variants.items() if variant.get("family") == family]
+
+
 def attention_family(family, config_dir=None):
     """The variants of `family` (`family: <name>` in their own YAML; `scores`: every learned score
     function of `attention.Attention`), by name. A new score's YAML joins its family, and every
     task and sweep that names the family has it."""
-    return [name for name, variant in _variants(config_dir).items() if variant.get("family") == family]
+    return _family(_variants(config_dir), family)
 
 
 def accepted_attentions(task_attentions, config_dir=None):
     """The variants a task accepts: those it lists (`task.attentions`: variants, or families of
     them such as `scores`), and every baseline variant (`applies_like: <variant or family>` in its
     own YAML, such as `uniform`) that applies like one of them."""
-    variants = _variants(config_dir)
+    variants = _variants(config_dir)  # read once: validate runs for every job of a sweep
     accepted = []
     for entry in task_attentions:
-        accepted += [entry] if entry in variants else attention_family(entry, config_dir)
+        accepted += [entry] if entry in variants else _family(variants, entry)
     for name, variant in variants.items():
         applies_like = variant.get("applies_like")
-        if applies_like is not None and (applies_like in accepted or applies_like in task_attentions):
-            accepted += [] if name in accepted else [name]
+        applies = applies_like is not None and (applies_like in accepted or applies_like in task_attentions)
+        if applies and name not in accepted:
+            accepted.append(name)
     return accepted
 
 
