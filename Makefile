@@ -19,7 +19,7 @@ endif
 .PHONY: help install lock run lint format test test-fast test-backend readme sweep stats clean \
         dense lstm_before lstm_after multidim_per_dim multidim_shared \
         add_two_numbers find_max imdb imdb_quick imdb_table dates sequences neighbours translate explain bench report tensorboard \
-        results verify publish audit
+        results verify publish audit docs docs-serve
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) \
@@ -173,8 +173,19 @@ verify: $(INSTALLED) ## run recorded jobs again and compare: make verify RECORD=
 	@test -n "$(RECORD)" || { echo "usage: make verify RECORD=docs/results/<name> [ARGS=\"--jobs N | --seed S --attention A | --all | --against DIR | --record-as cpus/LABEL\"]"; exit 2; }
 	$(PY) -m experiments.verify $(RECORD) $(ARGS)
 
-publish: $(INSTALLED) ## write the README's result tables from docs/results/ (make publish ARGS=--check: only compare)
+publish: $(INSTALLED) ## write the result tables of the README and the docs pages from docs/results/ (ARGS=--check: only compare)
 	$(PY) -m experiments.publish $(ARGS)
+
+# The docs site (mkdocs.yml): the pages under docs/ and the API reference of `attention`. MkDocs
+# is quiet about its own 2.0 here: the suite pins MkDocs below 2 (pyproject.toml).
+MKDOCS := NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs
+DOCS_PORT ?= 8000
+docs: $(INSTALLED) ## build the docs site into site/ (strict: a broken link or reference fails it)
+	$(MKDOCS) build --strict
+	@echo "open site/index.html, or serve it: make docs-serve"
+
+docs-serve: $(INSTALLED) ## serve the docs site on http://127.0.0.1:8000, rebuilt on each change (DOCS_PORT=N)
+	$(MKDOCS) serve --strict --dev-addr 127.0.0.1:$(DOCS_PORT)
 
 clean: ## remove outputs/ (run results)
 	rm -rf outputs

@@ -118,7 +118,9 @@ def test_the_command_writes_its_summary_and_refuses_bad_requests_in_one_line(tmp
 
 
 def test_the_readme_block_sets_each_variant_against_the_best_baseline(tmp_path):
-    assert publish.block_sequences_neighbours(tmp_path).startswith("_Not recorded yet: `make results ONLY=sequences")
+    assert publish.BLOCKS["sequences_neighbours"](tmp_path).startswith(
+        "_Not recorded yet: `make results ONLY=sequences"
+    )
     (tmp_path / "sequences_neighbours").mkdir()
     made = {
         "split": {"train": 270, "test": 370, "classes": 9},
@@ -126,6 +128,6 @@ def test_the_readme_block_sets_each_variant_against_the_best_baseline(tmp_path):
         "provenance": {},
     }
     (tmp_path / "sequences_neighbours" / "neighbours.json").write_text(json.dumps(made))
-    text = publish.block_sequences_neighbours(tmp_path)
+    text = publish.BLOCKS["sequences_neighbours"](tmp_path)
     assert "| 1-NN DTW, dependent (full window) | 95.00 | 2 s |" in text
     assert "same 370 test samples" in text and "minus the best" not in text  # no sweep recorded there

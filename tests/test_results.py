@@ -162,19 +162,38 @@ def test_docs_results_stays_small():
     assert size < 8 * 2**20, f"docs/results/ holds {size / 2**20:.1f} MB"
 
 
-def test_the_readme_is_what_the_records_render():
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert publish.render(readme) == readme, "the README's results differ from docs/results/: run `make publish`"
-    blocks = {m.group("name") for m in publish.BLOCK.finditer(readme)}
-    assert blocks == {*publish.BLOCKS, "figure"}, f"README blocks {sorted(blocks)}"
+def test_the_readme_and_the_docs_pages_are_what_the_records_render():
+    pages = publish.pages()
+    assert ROOT / "README.md" in pages and ROOT / "docs" / "faithfulness.md" in pages
+    used = set()
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        assert publish.render(text, page=page) == text, (
+            f"{page.name}'s results differ from docs/results/: run `make publish`"
+        )
+        used |= {m.group("name") for m in publish.BLOCK.finditer(text)}
+    assert used == {*publish.BLOCKS, "figure"}, f"blocks on no page: {sorted({*publish.BLOCKS} - used)}"
 
 
-def test_every_image_and_record_the_readme_links_exists():
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    links = re.findall(r"\]\(((?:docs|conf|src)/[^)#\s]+)\)", readme)
-    assert links
-    missing = [link for link in links if not (ROOT / link).exists()]
-    assert not missing, missing
+def test_every_image_and_record_the_pages_link_exists():
+    for page in publish.pages():
+        links = re.findall(r"\]\(([^)#\s:]+)[)#]", page.read_text(encoding="utf-8"))
+        missing = [link for link in links if not (page.parent / link).exists()]
+        assert not missing, f"{page.name}: {missing}"
+
+
+def test_a_block_links_from_each_page_to_the_records(tmp_path):
+    """A block writes its links from the suite's root; on a docs page they start from the page, and
+    a record's directory becomes its summary.md (the site has no directory listings)."""
+    text = "<!-- results:tasks -->\n<!-- /results:tasks -->\n"
+    in_readme = publish.render(text, page=ROOT / "README.md")
+    on_a_page = publish.render(text, page=ROOT / "docs" / "tasks.md")
+    assert "](docs/results/seed_000_readme)" in in_readme
+    assert "](results/seed_000_readme/summary.md)" in on_a_page and "](docs/" not in on_a_page
+    figure = "<!-- results:figure dates_scores/dates/bahdanau/alignment.png | the maps -->\n<!-- /results:figure -->\n"
+    assert "![the maps](results/dates_scores/dates/bahdanau/alignment.png)" in publish.render(
+        figure, page=ROOT / "docs" / "dates.md"
+    )
 
 
 def test_a_block_without_its_record_says_how_to_make_it(tmp_path):
@@ -193,7 +212,7 @@ def test_a_block_without_its_record_says_how_to_make_it(tmp_path):
     )
     with pytest.raises(publish.PublishError, match=re.escape("a figure block needs 'RECORD/PATH | caption'")):
         publish.render("<!-- results:figure x.png -->\n<!-- /results:figure -->\n", root=tmp_path)
-    with pytest.raises(publish.PublishError, match="unknown results block 'nope' in the README; known: tasks, "):
+    with pytest.raises(publish.PublishError, match=re.escape("unknown results block 'nope' in README.md; known: ")):
         publish.render("<!-- results:nope -->\n<!-- /results:nope -->\n", root=tmp_path)
 
 
@@ -397,7 +416,7 @@ def test_the_imdb_table_block_sets_ours_beside_the_seeds_numbers(tmp_path):
                 )
             )
     write_summary(record)
-    text = publish.block_imdb_table(tmp_path)
+    text = publish.BLOCKS["imdb_table"](tmp_path)
     lines = text.splitlines()
     assert lines[0] == "| accuracy in % | `luong`: the seed | `luong`: here | `none`: the seed | `none`: here |"
     assert "| n runs | 10 | 3 | 10 | 3 |" in lines
@@ -412,7 +431,7 @@ def test_the_imdb_table_block_sets_ours_beside_the_seeds_numbers(tmp_path):
     [(45, "45 s"), (600, "10.0 min"), (3 * 3600 + 5 * 60, "3 h 05 min"), (7 * 3600 + 59.7 * 60, "8 h 00 min")],
 )
 def test_durations_read_as_a_person_writes_them(seconds, shown):
-    assert publish._minutes(seconds) == shown
+    assert publish.format.minutes(seconds) == shown
 
 
 def _audited_job(record, task, attention, seed, test, audit):
@@ -453,7 +472,7 @@ def test_the_reference_block_sets_the_paper_beside_each_model_and_says_what_equa
     _audited_job(tmp_path / "imdb_table", "imdb", "luong", 0, {"accuracy": 0.88}, audit(0.0, padding=0.45))
     _audited_job(tmp_path / "imdb_table", "imdb", "luong", 1, {"accuracy": 0.87}, None)
 
-    text = publish.block_faithfulness_reference(tmp_path)
+    text = publish.BLOCKS["faithfulness_reference"](tmp_path)
     cells = [[c.strip() for c in line.strip("|").split("|")] for line in text.splitlines() if line.startswith("|")]
     rows = {row[0]: row[1:] for row in cells}
     tanh, uniform, masked, unmasked = 1, 2, 3, 4

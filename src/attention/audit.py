@@ -134,7 +134,14 @@ class AttentionAudit:
         batch_size: samples per forward pass.
     """
 
-    def __init__(self, model, layer_name=None, output="auto", regression_tolerance=0.1, batch_size=256):
+    def __init__(
+        self,
+        model: keras.Model,
+        layer_name: str | None = None,
+        output: str = "auto",
+        regression_tolerance: float = 0.1,
+        batch_size: int = 256,
+    ):
         if output not in ("auto", *OUTPUT_KINDS):
             raise ValueError(f"output must be 'auto' or one of {', '.join(OUTPUT_KINDS)}; got {output!r}")
         self.model = model

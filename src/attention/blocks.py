@@ -38,7 +38,7 @@ class TimeAttention(SoftmaxAttention):
     Each step's score is a learned mix of all steps, so the number of steps must be fixed.
     """
 
-    def __init__(self, shared=False, **kwargs):
+    def __init__(self, shared: bool = False, **kwargs):
         super().__init__(**kwargs)
         self.shared = shared
 
@@ -85,7 +85,7 @@ class AttentionPooling(SoftmaxAttention):
 
     SCORES = ("tanh", "uniform")
 
-    def __init__(self, units=None, score="tanh", **kwargs):
+    def __init__(self, units: int | None = None, score: str = "tanh", **kwargs):
         super().__init__(**kwargs)
         if score not in self.SCORES:
             raise ValueError(f"AttentionPooling score {score!r} is not one of {', '.join(self.SCORES)}")

@@ -28,7 +28,7 @@ class CrossAttention(SoftmaxAttention):
     Output (batch, queries, dim). Weights: (batch, queries, steps), summing to 1 over the steps.
     """
 
-    def __init__(self, score="bahdanau", **kwargs):
+    def __init__(self, score: str = "bahdanau", **kwargs):
         super().__init__(**kwargs)
         self.score_name = score
         self.score_function = get_score(score)

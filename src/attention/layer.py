@@ -34,7 +34,7 @@ class Attention(SoftmaxAttention):
     the steps; masked steps get exactly 0.
     """
 
-    def __init__(self, units=128, score="luong", **kwargs):
+    def __init__(self, units: int = 128, score: str = "luong", **kwargs):
         super().__init__(**kwargs)
         self.units = units
         self.score_name = score

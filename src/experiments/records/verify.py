@@ -13,7 +13,7 @@ compares runs made already (another machine's record, say) instead. Every number
 - Where nothing that decides numbers differs from the record (the packages of
   `provenance.PACKAGES`, Python, backend, CPU model, signature and instruction sets, core count,
   kernel variables), every number must be equal: same seed, same machine, same numbers.
-- Elsewhere, a number the README publishes must lie within its tolerance (`TOLERANCES`: absolute
+- Elsewhere, a number the README or a docs page publishes must lie within its tolerance (`TOLERANCES`: absolute
   and relative together, as `numpy.isclose`); the others, and epoch counts (which early stopping
   turns on small differences), are shown but not judged unless `--all` is given. Where the record
   holds several seeds of a variant, the runs are only shown, and what the record publishes about
@@ -208,7 +208,7 @@ def same_environment(differences):
 
 def compare(recorded, new, exact, published=None, judge_all=False):
     """[(name, recorded, new, difference, verdict)] for every number of the record. `published`
-    holds the names the README shows (None: all of them); exact: everything must be equal."""
+    holds the names the pages show (None: all of them); exact: everything must be equal."""
     rows = []
     new_numbers = numbers(new)
     for name, before in numbers(recorded).items():
@@ -359,14 +359,14 @@ def verify(
 ):
     """Reruns `jobs` of the record (`rerun_job`) and prints the comparison; returns True when
     nothing failed. `all_jobs`: every job of the record (default `jobs`), for the seeded variants'
-    statistics; `published`: {resolved job directory: the names the README shows} (default: the
-    README's, as `publish` renders it)."""
+    statistics; `published`: {resolved job directory: the names the pages show} (default: the
+    README's and the docs pages', as `publish` renders them)."""
     if published is None:
         published = published_numbers()
     seeded = seeded_variants(all_jobs or jobs)
     if not judge_all and not any(published.get(Path(job_dir).resolve()) for job_dir, _ in all_jobs or jobs):
         echo(
-            f"note: the README publishes no number of {record_dir} run by run: on another machine only its "
+            f"note: no page publishes a number of {record_dir} run by run: on another machine only its "
             "exact numbers (parameters, peak positions) and its seeded variants' means are judged; --all judges every number"
         )
     failed_jobs, failed_names, variant_runs = [], [], defaultdict(list)
@@ -403,7 +403,7 @@ def verify(
         else:
             echo(
                 "  judged: "
-                + ("every number" if judge_all else "the numbers the README publishes")
+                + ("every number" if judge_all else "the numbers the pages publish")
                 + " within its tolerance (another environment); epoch counts"
                 + ("" if judge_all else " and unpublished numbers")
                 + " shown only"

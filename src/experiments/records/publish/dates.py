@@ -1,0 +1,47 @@
+"""The Date translation page: every score on `dates`."""
+
+from experiments.records.publish.engine import block
+from experiments.records.publish.format import epochs, run_time, table
+from experiments.records.publish.record import SCORES, Record, missing
+
+
+@block("dates_scores")
+def block_dates_scores(root):
+    record = Record("dates_scores", root)
+    if not record:
+        return missing("dates_scores")
+    rows = []
+    for score in SCORES:
+        metrics, _ = record.job("dates", score)
+        if metrics is None:
+            continue
+        test, quality = metrics["test"], metrics["attention_quality"]
+        rows.append(
+            (
+                f"`{score}`",
+                f"{test['exact_match']:.3f}",
+                f"{test['char_accuracy']:.4f}",
+                f"{quality['field_hit_rate']:.3f}",
+                f"{quality['day_hit_rate']:.3f}",
+                f"{quality['month_hit_rate']:.3f}",
+                f"{quality['year_hit_rate']:.3f}",
+                f"{quality['mass_on_field']:.3f}",
+                epochs(metrics),
+                run_time(metrics),
+            )
+        )
+    return table(
+        [
+            "score",
+            "exact match",
+            "char accuracy",
+            "field hit rate",
+            "day",
+            "month",
+            "year",
+            "weight on field",
+            "epochs",
+            "time",
+        ],
+        rows,
+    )

@@ -1,0 +1,105 @@
+"""The IMDB page: the seed's 10-run table run again, and the reduced sweep."""
+
+from datetime import datetime, timedelta
+
+from experiments.records.publish.engine import block
+from experiments.records.publish.format import minutes, p_in_words, table
+from experiments.records.publish.record import Record, missing, sweep_statistics
+from experiments.records.report import PUBLISHED as SEEDS_PUBLISHED
+from experiments.records.stats import PROTOCOLS, audit_means, differences, group_statistics, number
+
+
+@block("imdb_quick")
+def block_imdb_quick(root):
+    return sweep_statistics("imdb_quick", root)
+
+
+def _span(record):
+    """(first start, last end) of the record's jobs, from their provenance."""
+    starts, ends = [], []
+    for _, metrics, _ in record.jobs:
+        started = (metrics.get("provenance") or {}).get("started")
+        if started:
+            start = datetime.fromisoformat(started)
+            starts.append(start)
+            ends.append(start + timedelta(seconds=metrics.get("wall_time_s") or 0))
+    return (min(starts), max(ends)) if starts else (None, None)
+
+
+@block("imdb_table")
+def block_imdb_table(root):
+    """The seed's 10-run table beside ours: both protocols, Welch's p, times."""
+    record = Record("imdb_table", root)
+    if not record:
+        return missing("imdb_table")
+    runs = record.runs()
+    seed_said = SEEDS_PUBLISHED["imdb"]["attention"]
+    variants = [v for v in ("luong", "uniform", "none", "bahdanau") if v in set(runs.attention)]
+    stats = {column: group_statistics(runs, column).set_index("attention") for column in PROTOCOLS}
+    seeds_protocol, honest = stats["max_test_accuracy"], stats["test_accuracy"]
+    header = ["accuracy in %"]
+    for variant in variants:
+        header += [f"`{variant}`: the seed", f"`{variant}`: here"] if variant in seed_said else [f"`{variant}`: here"]
+
+    def cells(ours, published=None):
+        row = []
+        for variant in variants:
+            if variant in seed_said:
+                row.append(published(seed_said[variant]) if published else "–")
+            row.append(ours(variant))
+        return row
+
+    def ours(frame, key, digits=2):
+        return lambda v: number(frame.loc[v, key], digits) if v in frame.index else "–"
+
+    def interval(frame):
+        return lambda v: (
+            f"[{number(frame.loc[v, 'ci_low'])}, {number(frame.loc[v, 'ci_high'])}]" if v in frame.index else "–"
+        )
+
+    done = runs[runs.status == "completed"]
+    params = done.groupby("attention").params.first()
+    # The median: a run that waited (a paused sweep, a busy machine) does not move it.
+    median_time = done.groupby("attention").wall_time_s.median()
+    rows = [
+        ["n runs", *cells(lambda v: int(seeds_protocol.loc[v, "n"]) if v in seeds_protocol.index else 0, lambda s: 10)],
+        ["MAX accuracy, seed's protocol", *cells(ours(seeds_protocol, "max"), lambda s: f"{s['max']:.2f}")],
+        ["AVG accuracy, seed's protocol", *cells(ours(seeds_protocol, "avg"), lambda s: f"{s['avg']:.2f}")],
+        ["STDDEV, seed's protocol", *cells(ours(seeds_protocol, "stddev"), lambda s: f"{s['stddev']:.2f}")],
+        ["AVG accuracy, honest protocol", *cells(ours(honest, "avg"))],
+        ["95% CI of the mean, honest", *cells(interval(honest))],
+        ["parameters", *cells(lambda v: f"{int(params[v]):,}" if v in params.index else "–")],
+        ["time per run (median)", *cells(lambda v: minutes(median_time[v]) if v in median_time.index else "–")],
+    ]
+    audits = audit_means(runs).set_index("attention")
+    if not audits.empty:
+
+        def audited(column, digits=2):
+            return lambda v: number(audits.loc[v, column], digits) if v in audits.index else "–"
+
+        rows += [
+            [
+                "runs audited (`audit.json`)",
+                *cells(lambda v: int(audits.loc[v, "audited"]) if v in audits.index else "–"),
+            ],
+            ["τ attention vs gradient (mean)", *cells(audited("audit_tau_gradient"))],
+            ["τ attention vs leave-one-out (mean)", *cells(audited("audit_tau_leave_one_out"))],
+            ["decisions flipped by erasing the largest weight", *cells(audited("audit_flip_largest", 3))],
+            ["… by erasing a random weight", *cells(audited("audit_flip_random", 3))],
+        ]
+    text = table(header, rows)
+    for column, protocol in (("max_test_accuracy", "the seed's protocol"), ("test_accuracy", "the honest protocol")):
+        for row in differences(runs, column).itertuples():
+            text += f"\n- In {protocol}: {row.a} − {row.b} = {row.difference:+.2f} points, Welch p {p_in_words(row.p_value)}."
+    first, last = _span(record)
+    launched = {(m.get("provenance") or {}).get("cores") for _, m, _ in record.jobs}
+    threads = sorted({m.get("threads") for _, m, _ in record.jobs}, key=str)
+    to_run = runs[runs.status != "completed"]
+    text += (
+        f"\n- {len(done)} runs completed"
+        + (f", {len(to_run)} still to run" if len(to_run) else "")
+        + f"; {minutes(done.wall_time_s.sum())} of run time in all, "
+        f"threads per run {', '.join(map(str, threads))} on {', '.join(map(str, launched))}-core machines. "
+        f"Wall time of the table, from the first run's start to the last run's end: {minutes((last - first).total_seconds())}.\n"
+    )
+    return text
