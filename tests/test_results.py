@@ -89,6 +89,24 @@ def test_the_fingerprint_ignores_where_files_are_but_not_what_decides_numbers(co
     assert config_fingerprint(compose_config("task=imdb", "task.model.mask_zero=true")) != base
     # Which variants a task accepts, and what it says of itself, decide no number.
     assert config_fingerprint(compose_config("task=imdb", "task.attentions=[luong]", "task.about.order=1")) == base
+    # Nor which records a preset publishes.
+    assert config_fingerprint(compose_config("task=imdb", "+publish.mine.order=1")) == base
+
+
+def test_the_published_experiments_are_what_the_presets_declare(tmp_path):
+    (tmp_path / "later.yaml").write_text("# @package _global_\npublish:\n  later: {order: 20}\n")
+    (tmp_path / "first.yaml").write_text(
+        "# @package _global_\npublish:\n  first:\n    order: 10\n    figures: ['*/x.png']\n"
+        "  first_again:\n    order: 30\n    environments: {avx2: {ONEDNN_MAX_CPU_ISA: AVX2}}\n"
+    )
+    (tmp_path / "unpublished.yaml").write_text("# @package _global_\nseed: 3\n")
+    published = results.published_experiments(tmp_path)
+    assert list(published) == ["first", "later", "first_again"]
+    assert published["first"].overrides == ("experiment=first",) and published["first"].figures == ("*/x.png",)
+    assert published["first_again"].parts("first_again") == [("first_again/avx2", {"ONEDNN_MAX_CPU_ISA": "AVX2"})]
+    # The suite's own: every record under docs/results/ (but the commands') comes from a preset.
+    assert {"seed_000_readme", "cpu_drift", "imdb_table"} <= set(results.PUBLISHED)
+    assert results.PUBLISHED["cpu_drift"].overrides == ("experiment=seed_000_readme",)
 
 
 def test_a_run_fingerprinted_before_a_key_left_the_fingerprint_is_still_this_configs(compose_config):

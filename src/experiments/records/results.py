@@ -4,7 +4,9 @@
     python -m experiments.results imdb_table          one (make results ONLY=imdb_table)
     python -m experiments.results --copy-only NAME    only copy what has finished into docs/results/
 
-Each experiment runs as `python -m experiments experiment=NAME` into `RUNS/NAME` (default
+The published experiments are declared by the presets themselves: `publish:` in
+`conf/experiment/<preset>.yaml` names each record made from it, with its place in the order, the
+figures it keeps and how it runs here. Each runs as `python -m experiments experiment=<preset>` into `RUNS/NAME` (default
 outputs/results/NAME): running it again resumes it, skipping the jobs that completed. Before it
 runs, the jobs already recorded in `docs/results/NAME` are put back into the sweep directory, so a
 table started on one machine goes on from its committed records on another. After it, the record
@@ -27,7 +29,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from omegaconf import OmegaConf
+
 from experiments.records.stats import write_summary
+from experiments.run.config import CONFIG_DIR
 from experiments.run.files import SUITE_ROOT
 
 RECORDS = SUITE_ROOT / "docs" / "results"
@@ -53,50 +58,24 @@ class Published:
         return [(f"{name}/{label}", variables) for label, variables in self.environments]
 
 
-PUBLISHED = {
-    "seed_000_readme": Published(
-        ("experiment=seed_000_readme",), figures=("*/*/attention_bar.png", "*/*/attention_per_dimension.png")
-    ),
-    "lstm_after_variants": Published(("experiment=lstm_after_variants",), figures=("lstm_after/*/attention_bar.png",)),
-    "add_two_numbers_scores": Published(
-        ("experiment=add_two_numbers_scores",),
-        figures=("add_two_numbers/bahdanau/attention_map.png", "add_two_numbers/bahdanau/attention_map.gif"),
-    ),
-    "find_max_scores": Published(
-        ("experiment=find_max_scores",), figures=("find_max/luong/attention_argmax.png", "find_max/luong/audit.png")
-    ),
-    "dates_scores": Published(("experiment=dates_scores",), figures=("dates/bahdanau/alignment.png",)),
-    "imdb_quick": Published(("experiment=imdb_quick",)),
-    "sequences_example": Published(
-        ("experiment=sequences_example",),
-        figures=("sequences/luong/seed=0/attention_by_class.png",),
-    ),
-    "imdb_quick_masked": Published(("experiment=imdb_quick_masked",)),
-    # The five seed-000 tasks again with oneDNN's kernels capped at AVX2, and with oneDNN off:
-    # what another CPU (or TensorFlow build) does to the same code's numbers, measured on this one.
-    "cpu_drift": Published(
-        ("experiment=seed_000_readme",),
-        environments=(("avx2", {"ONEDNN_MAX_CPU_ISA": "AVX2"}), ("no_onednn", {"TF_ENABLE_ONEDNN_OPTS": "0"})),
-    ),
-    # Two jobs of one thread side by side: more runs an hour than one job of two threads on a
-    # 2-core machine (make bench times both on a reduced IMDB sweep: sweep.csv in its record).
-    "imdb_table": Published(
-        ("experiment=imdb_table",),
-        figures=("imdb/luong/seed=0/attention_words.png", "imdb/luong/seed=0/audit.png"),
-        launcher=("hydra/launcher=joblib", "hydra.launcher.n_jobs=2"),
-    ),
-    # The audit against its reference (issue 22): Jain & Wallace's model, and the seed's masked.
-    "imdb_jain_wallace": Published(
-        ("experiment=imdb_jain_wallace",),
-        figures=("imdb_jain_wallace/tanh/seed=0/attention_words.png", "imdb_jain_wallace/tanh/seed=0/audit.png"),
-        launcher=("hydra/launcher=joblib", "hydra.launcher.n_jobs=2"),
-    ),
-    "imdb_table_masked": Published(
-        ("experiment=imdb_table_masked",),
-        figures=("imdb/luong/seed=0/attention_words.png", "imdb/luong/seed=0/audit.png"),
-        launcher=("hydra/launcher=joblib", "hydra.launcher.n_jobs=2"),
-    ),
-}
+def published_experiments(folder=CONFIG_DIR / "experiment"):
+    """{record name: Published} from the `publish:` of each experiment preset (its own file, not
+    what it inherits), in their `order`."""
+    found = []
+    for path in sorted(Path(folder).glob("*.yaml")):
+        declared = OmegaConf.to_container(OmegaConf.load(path)).get("publish") or {}
+        for name, settings in declared.items():
+            published = Published(
+                (f"experiment={path.stem}",),
+                figures=tuple(settings.get("figures") or ()),
+                launcher=tuple(settings.get("launcher") or ()),
+                environments=tuple((label, dict(v)) for label, v in (settings.get("environments") or {}).items()),
+            )
+            found.append((settings.get("order", 0), name, published))
+    return {name: published for _, name, published in sorted(found, key=lambda item: item[:2])}
+
+
+PUBLISHED = published_experiments()
 
 
 @dataclass(frozen=True)

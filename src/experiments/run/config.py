@@ -127,7 +127,8 @@ def validate(cfg):
 
 # Left out of the fingerprint: where files are, not what they hold (the same run from another
 # checkout or data copy is the same run); the audit's settings, which act after training; what
-# the task says of itself; and which variants it accepts, and which family a variant is of.
+# the task says of itself; which variants it accepts, and which family a variant is of; and the
+# records a preset publishes (`publish:`, read by `make results`).
 IGNORED_KEYS = (
     "data_dir",
     "paths",
@@ -137,6 +138,7 @@ IGNORED_KEYS = (
     "task.about",
     "task.attentions",
     "attention.family",
+    "publish",
 )
 # Options added after runs were recorded, left out while they hold the value that reproduces those
 # runs, so that the runs still count as this config's (a sweep resumes, `verify` finds them).
