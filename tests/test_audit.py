@@ -234,13 +234,50 @@ def test_eraser_removing_the_deciding_step_drops_the_most_and_keeping_it_alone_t
 
 
 def test_eraser_deletes_tokens_and_pads_the_rest_at_the_front():
-    audit = AttentionAudit(marker_model(20.0))
-    audit._input_index = 0
+    from attention.audit.inputs import keeping, leaving_out
+
     tokens = np.array([[0, 0, 5, 6, 7, 8], [1, 2, 3, 4, 5, 6]])
     keep = np.array([[False, False, True, False, True, False], [True, False, False, False, False, True]])
-    np.testing.assert_array_equal(audit._keeping(tokens, keep), [[0, 0, 0, 0, 5, 7], [0, 0, 0, 0, 1, 6]])
+    np.testing.assert_array_equal(keeping([tokens], keep, 0), [[0, 0, 0, 0, 5, 7], [0, 0, 0, 0, 1, 6]])
     numbers = np.ones((1, 3, 2), dtype="float32")
-    np.testing.assert_array_equal(audit._keeping(numbers, np.array([[True, False, True]]))[0, :, 0], [1, 0, 1])
+    np.testing.assert_array_equal(keeping([numbers], np.array([[True, False, True]]), 0)[0, :, 0], [1, 0, 1])
+    # Leave-one-out deletes the same way, one step at a time.
+    np.testing.assert_array_equal(
+        leaving_out(tokens, np.array([1, 1]), np.array([0, 5])), [[0, 2, 3, 4, 5, 6], [0, 1, 2, 3, 4, 5]]
+    )
+
+
+def test_every_measure_declares_its_result_and_its_summary_columns():
+    """The audit's result has one key per measure, and every summary column is a number there."""
+    from attention.audit import MEASURES, summary_columns
+
+    audit = AttentionAudit(marker_model(20.0))
+    x, deciding = marker_data(64)
+    result = audit.run(x, deciding=deciding, permutations=5)
+    assert {m.name for m in MEASURES} - {"attention_on_padding"} <= set(result)
+    columns = summary_columns()
+    assert len(columns) == sum(len(m.columns) for m in MEASURES)
+    for column, (path, label) in columns.items():
+        assert column.startswith("audit_") and label, column
+        if path[0] == "attention_on_padding":  # only where the model leaves padding unmasked
+            continue
+        node = result
+        for key in path:
+            node = node[key]
+        assert isinstance(node, float), (column, node)
+
+
+def test_the_forward_record_is_read_only_and_leaves_the_callers_arrays_alone():
+    from attention.audit.forward import forward_pass
+    from attention.audit.model import AuditedModel
+
+    x, _ = marker_data(8)
+    forward = forward_pass(AuditedModel(marker_model(20.0)), x)
+    with pytest.raises(ValueError, match="read-only"):
+        forward.weights[0, 0, 0] = 1.0
+    with pytest.raises(ValueError, match="read-only"):
+        forward.inputs[0][0, 0] = 1.0
+    x[0, 0] = 1.0  # the caller's own array stays writable
 
 
 def _masked_bilstm(mask_zero=True, seed=3):
@@ -290,13 +327,15 @@ def test_the_audit_cuts_padding_only_where_the_model_masks_it(mask_zero, monkeyp
     x = np.zeros((20, 40), dtype="int32")
     for row, length in enumerate(rng.integers(3, 30, len(x))):
         x[row, :length] = rng.integers(1, 30, length)
+    from attention.audit.model import AuditedModel
+
     cut = AttentionAudit(model)
     cut.run(x, permutations=2)
-    assert cut._cut_padding == mask_zero
-    monkeypatch.setattr(AttentionAudit, "_cuts_padding", lambda self, x: False)
+    assert cut.forward.cut_padding == mask_zero
+    monkeypatch.setattr(AuditedModel, "cuts_padding", lambda self, *args, **kwargs: False)
     full = AttentionAudit(model)
     full.run(x, permutations=2)
-    assert not full._cut_padding
+    assert not full.forward.cut_padding
     np.testing.assert_allclose(cut.details["leave_one_out"], full.details["leave_one_out"], atol=1e-5)
     for name, measures in full.details["eraser"].items():
         for measure, drops in measures.items():

@@ -48,3 +48,89 @@ def test_the_layers_and_a_smoke_task_run_under_the_backend(backend, tmp_path):
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert (metrics["backend"], metrics["status"]) == (backend, "completed")
     assert {"exact_match", "char_accuracy"} <= set(metrics["test"])
+
+
+def _numbers(node, path=""):
+    """{path: number} of every number in a JSON tree."""
+    if isinstance(node, dict):
+        return {k: v for key, value in node.items() for k, v in _numbers(value, f"{path}.{key}").items()}
+    if isinstance(node, list):
+        return {k: v for i, value in enumerate(node) for k, v in _numbers(value, f"{path}[{i}]").items()}
+    return {path: node} if isinstance(node, (int, float)) and not isinstance(node, bool) else {}
+
+
+def _audited_models(tmp_path):
+    """Two small trained models saved to .keras, with their audit samples: find_max's LSTM with
+    `luong` (numbers, a known deciding step) and a masked token model with Jain & Wallace's `tanh`
+    pooling (an Embedding, padding at the front)."""
+    import keras
+    import numpy as np
+
+    from attention import Attention, AttentionPooling
+
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    x = rng.beta(0.1, 1.0, size=(512, 10, 1)).astype("float32")
+    inputs = keras.Input((10, 1))
+    hidden = keras.layers.LSTM(16, return_sequences=True)(inputs)
+    numbers = keras.Model(inputs, keras.layers.Dense(1)(Attention(16, name="attention")(hidden)))
+    numbers.compile("adam", "mae")
+    numbers.fit(x, x.max(axis=(1, 2)), epochs=3, batch_size=64, verbose=0)
+    numbers.save(tmp_path / "numbers.keras")
+    deciding = (x[:40, :, 0] == x[:40, :, 0].max(axis=1, keepdims=True)).astype("float32")
+    np.savez(tmp_path / "numbers.npz", x=x[:40], deciding=deciding)
+
+    tokens = np.zeros((256, 12), dtype="int32")
+    for row, length in enumerate(rng.integers(3, 12, len(tokens))):
+        tokens[row, -length:] = rng.integers(1, 50, length)
+    labels = (tokens == 7).any(axis=1).astype("float32")
+    words = keras.Input((12,), dtype="int32")
+    embedded = keras.layers.Embedding(50, 8, mask_zero=True)(words)
+    states = keras.layers.Bidirectional(keras.layers.LSTM(8, return_sequences=True))(embedded)
+    pooled = AttentionPooling(units=8, name="attention")(states)
+    text = keras.Model(words, keras.layers.Dense(1, activation="sigmoid")(pooled))
+    text.compile("adam", "binary_crossentropy")
+    text.fit(tokens, labels, epochs=3, batch_size=32, verbose=0)
+    text.save(tmp_path / "text.keras")
+    np.savez(tmp_path / "text.npz", x=tokens[:40])
+    return ["numbers", "text"]
+
+
+def test_the_audit_gives_the_same_measures_on_tensorflow_and_jax(tmp_path):
+    """The audit's gradients use each backend's own autodiff: on one saved model, the weights and
+    both importances agree between TensorFlow and JAX to float tolerance, and so does every number
+    of the audit; τ, a rank statistic, to 0.01 (two near-equal importances may trade places)."""
+    import numpy as np
+
+    if not _installed("jax"):
+        pytest.skip("JAX is not installed here (make test installs it)")
+    for name in _audited_models(tmp_path):
+        made = {}
+        for backend in ("tensorflow", "jax"):
+            done = subprocess.run(
+                [
+                    sys.executable,
+                    str(TESTS / "backend_audit.py"),
+                    str(tmp_path / f"{name}.keras"),
+                    str(tmp_path / f"{name}.npz"),
+                ],
+                capture_output=True,
+                text=True,
+                timeout=600,
+                env={**os.environ, "KERAS_BACKEND": backend},
+            )
+            assert done.returncode == 0, done.stderr[-3000:]
+            made[backend] = json.loads(done.stdout.strip().splitlines()[-1])
+            assert made[backend]["backend"] == backend
+        for array in ("weights", "gradient", "leave_one_out"):
+            np.testing.assert_allclose(
+                made["jax"]["arrays"][array], made["tensorflow"]["arrays"][array], rtol=1e-3, atol=1e-5, err_msg=array
+            )
+        on_tf, on_jax = (_numbers(made[backend]["result"]) for backend in ("tensorflow", "jax"))
+        assert on_tf.keys() == on_jax.keys() and len(on_tf) > 40, name  # the measures, not an empty result
+        differ = {
+            path: (value, on_jax[path])
+            for path, value in on_tf.items()
+            if abs(value - on_jax[path]) > (0.01 if path.startswith(".agreement.") else 1e-3 + 1e-3 * abs(value))
+        }
+        assert not differ, f"{name}: {differ}"

@@ -5,6 +5,7 @@ jobs: under parallel launchers the jobs run in other processes, so the sweep dir
 only shared record. Writes `summary.csv` (one row per job), `summary.md` and `summary.png`.
 """
 
+import functools
 import itertools
 import json
 import sys
@@ -30,55 +31,22 @@ PROTOCOLS = {
 KEYS = ["task", "attention", "seed"]
 # A binary task's scores of its positive class (metrics.json's `test`): column test_<name>.
 POSITIVE_CLASS = {"f1": "F1", "precision": "precision", "recall": "recall", "roc_auc": "ROC AUC"}
-# The explanations whose top steps ERASER's comprehensiveness and sufficiency remove or keep.
-EXPLANATIONS = ("attention", "gradient", "leave_one_out", "random")
-# The faithfulness audit's numbers per run (audit.json, where the run was audited): column → path.
-AUDIT_COLUMNS = {
-    "audit_tau_gradient": ("agreement", "gradient", "mean"),
-    "audit_tau_leave_one_out": ("agreement", "leave_one_out", "mean"),
-    "audit_tau_gradient_vs_leave_one_out": ("agreement", "gradient_vs_leave_one_out", "mean"),
-    # The share of samples whose τ has p ≤ 0.05 (Jain & Wallace report it beside the mean).
-    "audit_significant_gradient": ("agreement", "gradient", "significant"),
-    "audit_significant_leave_one_out": ("agreement", "leave_one_out", "significant"),
-    "audit_attention_on_padding": ("attention_on_padding", "mean"),  # only where the model does not mask it
-    "audit_permutation_change": ("permutation", "median_output_change", "mean"),
-    "audit_flip_largest": ("erasure", "largest", "flip_rate"),
-    "audit_flip_random": ("erasure", "random", "flip_rate"),
-    "audit_hit_attention": ("ground_truth", "hit_rate", "attention"),
-    "audit_hit_gradient": ("ground_truth", "hit_rate", "gradient"),
-    "audit_hit_leave_one_out": ("ground_truth", "hit_rate", "leave_one_out"),
-    # ERASER's AOPC by explanation (audits made before it have none: their rows stay out).
-    **{
-        f"audit_{measure}_{explanation}": ("eraser", measure, explanation, "aopc")
-        for measure in ("comprehensiveness", "sufficiency")
-        for explanation in EXPLANATIONS
-    },
-}
-AUDIT_LABELS = {
-    "audit_tau_gradient": "τ attention vs gradient",
-    "audit_tau_leave_one_out": "τ attention vs leave-one-out",
-    "audit_tau_gradient_vs_leave_one_out": "τ gradient vs leave-one-out",
-    "audit_significant_gradient": "τ attention vs gradient: samples with p ≤ 0.05",
-    "audit_significant_leave_one_out": "τ attention vs leave-one-out: samples with p ≤ 0.05",
-    "audit_attention_on_padding": "attention on padding, per sample",
-    "audit_permutation_change": "output change, weights permuted",
-    "audit_flip_largest": "flips, largest weight erased",
-    "audit_flip_random": "flips, random weight erased",
-    "audit_hit_attention": "top attention on the deciding step",
-    "audit_hit_gradient": "top gradient on the deciding step",
-    "audit_hit_leave_one_out": "top leave-one-out on the deciding step",
-    **{
-        f"audit_{measure}_{explanation}": f"{measure} AOPC, {explanation.replace('_', '-')} order"
-        for measure in ("comprehensiveness", "sufficiency")
-        for explanation in EXPLANATIONS
-    },
-}
+
+
+@functools.cache
+def audit_columns():
+    """{column: (path in audit.json, label)} of the audit's numbers that a summary keeps per
+    audited run, as the audit's measures declare them (`attention.audit.summary_columns`)."""
+    # The audit's package starts Keras: read where audits are, not at start-up.
+    from attention.audit import summary_columns  # noqa: PLC0415
+
+    return summary_columns()
 
 
 def audit_values(audit):
-    """{AUDIT_COLUMNS column: the number in `audit` (an audit.json's dict), or None}."""
+    """{audit column: the number in `audit` (an audit.json's dict), or None}."""
     values = {}
-    for column, path in AUDIT_COLUMNS.items():
+    for column, (path, _) in audit_columns().items():
         node = audit
         for key in path:
             node = node.get(key) if isinstance(node, dict) else None
@@ -168,7 +136,7 @@ def collect(sweep_dir):
                         }
                     )
     columns = list(_row({}, "").keys())
-    floats = [*AUDIT_COLUMNS, *(f"test_{name}" for name in POSITIVE_CLASS)]
+    floats = [*audit_columns(), *(f"test_{name}" for name in POSITIVE_CLASS)]
     runs = pd.DataFrame(rows, columns=columns).astype({column: float for column in floats})  # None → NaN
     return runs.sort_values(KEYS, kind="stable", ignore_index=True)
 
@@ -214,12 +182,12 @@ def differences(runs, column):
 
 def audit_means(runs):
     """Per (task, attention): the number of audited runs and the mean of each audit column."""
-    runs = runs.assign(**{c: np.nan for c in AUDIT_COLUMNS if c not in runs})  # a summary from before audits
-    audited = runs[(runs.status == "completed")].dropna(subset=list(AUDIT_COLUMNS), how="all")
+    runs = runs.assign(**{c: np.nan for c in audit_columns() if c not in runs})  # a summary from before audits
+    audited = runs[(runs.status == "completed")].dropna(subset=list(audit_columns()), how="all")
     if audited.empty:
-        return pd.DataFrame(columns=["task", "attention", "audited", *AUDIT_COLUMNS])
+        return pd.DataFrame(columns=["task", "attention", "audited", *audit_columns()])
     grouped = audited.groupby(["task", "attention"], sort=True)
-    means = grouped[list(AUDIT_COLUMNS)].mean()
+    means = grouped[list(audit_columns())].mean()
     means.insert(0, "audited", grouped.size())
     return means.reset_index()
 
@@ -228,7 +196,7 @@ def audit_table(means):
     """Markdown lines: one column per variant, one row per audit measure it has."""
     lines = ["| mean over audited runs | " + " | ".join(means.attention) + " |", "|---|" + "---|" * len(means)]
     lines.append("| runs audited | " + " | ".join(str(int(n)) for n in means.audited) + " |")
-    for column, label in AUDIT_LABELS.items():
+    for column, (_, label) in audit_columns().items():
         if means[column].notna().any():
             lines.append(f"| {label} | " + " | ".join(number(v, 3) for v in means[column]) + " |")
     return lines

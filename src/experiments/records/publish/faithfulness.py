@@ -6,7 +6,7 @@ import pandas as pd
 from experiments.records.publish.engine import block
 from experiments.records.publish.format import table
 from experiments.records.publish.record import SCORES, SEED_000_TASKS, Record, missing
-from experiments.records.stats import AUDIT_COLUMNS, EXPLANATIONS, audit_means, audit_values, group_statistics, number
+from experiments.records.stats import audit_columns, audit_means, audit_values, group_statistics, number
 from experiments.run.files import read_audit
 
 # The audit's figures per task at its default variant, and find_max and dates for every score.
@@ -76,7 +76,9 @@ def block_faithfulness_imdb(root):
         return missing("imdb_table")
     runs = record.runs()
     audits = audit_means(runs).set_index("attention")
-    spread = runs[runs.status == "completed"].reindex(columns=["attention", *AUDIT_COLUMNS]).groupby("attention").std()
+    spread = (
+        runs[runs.status == "completed"].reindex(columns=["attention", *audit_columns()]).groupby("attention").std()
+    )
     honest = group_statistics(runs, "test_accuracy").set_index("attention")
 
     def tau(variant, column):
@@ -254,11 +256,8 @@ def block_faithfulness_reference(root):
         ("accuracy", "test_accuracy", 3),
         ("decisions flipped, largest weight erased", "audit_flip_largest", 3),
         ("… a random weight erased", "audit_flip_random", 3),
-        *(
-            (f"{measure} AOPC, {explanation.replace('_', '-')} order", f"audit_{measure}_{explanation}", 3)
-            for measure in ("comprehensiveness", "sufficiency")
-            for explanation in EXPLANATIONS
-        ),
+        # ERASER's AOPC by explanation, as the audit's measure declares them.
+        *((label, column, 3) for column, (path, label) in audit_columns().items() if path[0] == "eraser"),
         ("attention on padding, per review", "audit_attention_on_padding", 3),
     ]
     text = table(

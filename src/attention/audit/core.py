@@ -1,0 +1,97 @@
+"""`AttentionAudit`: one forward pass recorded, the importances computed from it once, then every
+measure of `MEASURES` in its order."""
+
+import keras
+import numpy as np
+
+from attention.audit.agreement import Agreement
+from attention.audit.eraser import Eraser
+from attention.audit.erasure import Erasure
+from attention.audit.forward import OUTPUT_KINDS, forward_pass
+from attention.audit.ground_truth import GroundTruth
+from attention.audit.importance import importances
+from attention.audit.measure import Request
+from attention.audit.model import AuditedModel
+from attention.audit.padding import Padding
+from attention.audit.permutation import Permutation
+
+# In the order they run: the ones that draw random numbers (erasure, then permutation) draw from
+# one generator, so each draws what it always drew. A new measure goes at the end.
+MEASURES = (Agreement(), Erasure(), Permutation(), GroundTruth(), Eraser(), Padding())
+
+
+def summary_columns():
+    """{summary column: (path in the audit's result, label)} of every measure, in their order."""
+    return {
+        column: ((measure.name, *declared.path), declared.label)
+        for measure in MEASURES
+        for column, declared in measure.columns.items()
+    }
+
+
+class AttentionAudit:
+    """The faithfulness measures of one trained model (see the package's docstring).
+
+    Args:
+        model: a functional Keras model with one output and one attention layer of this package
+            (a `SoftmaxAttention`), called once.
+        layer_name: the attention layer's name, where the model has several.
+        output: 'binary', 'classes', 'regression', or 'auto' (several outputs per unit: classes;
+            one behind a sigmoid: binary; else regression).
+        regression_tolerance: how far a regression output must move to count as a flip.
+        batch_size: samples per forward pass.
+    """
+
+    def __init__(
+        self,
+        model: keras.Model,
+        layer_name: str | None = None,
+        output: str = "auto",
+        regression_tolerance: float = 0.1,
+        batch_size: int = 256,
+    ):
+        if output not in ("auto", *OUTPUT_KINDS):
+            raise ValueError(f"output must be 'auto' or one of {', '.join(OUTPUT_KINDS)}; got {output!r}")
+        self.model = model
+        self.audited = AuditedModel(model, layer_name, batch_size)
+        self.layer = self.audited.layer
+        self.output_kind = output
+        self.regression_tolerance = regression_tolerance
+        self.batch_size = batch_size
+        self.details = {}
+        self.forward = None  # the last run's record of the forward pass
+
+    def run(self, x, deciding=None, permutations=100, seed=0):
+        """The measures over the samples `x` (an array, or a list for a model with several inputs).
+
+        `deciding`: optional 0/1 (samples, steps), or (samples, output steps, steps) for an
+        encoder-decoder, marking the steps that decide each answer (a unit with none is left out
+        of the hit rates). Returns a JSON-ready dict, one key per measure; `self.details` keeps
+        the per-unit arrays, `self.forward` the record of the forward pass.
+        """
+        if permutations < 1:
+            raise ValueError(f"permutations must be a positive integer; got {permutations!r}")
+        forward = self.forward = forward_pass(self.audited, x, self.output_kind, self.regression_tolerance)
+        explained = importances(forward, self.batch_size)
+        request = Request(deciding=deciding, permutations=permutations, seed=seed, rng=np.random.default_rng(seed))
+        result = {
+            "samples": forward.samples,
+            "units": int(forward.samples * forward.unit_count),
+            "output": forward.kind,
+            "steps": int(forward.steps),
+            "mean_valid_steps": float(forward.valid.sum(axis=-1).mean()),
+        }
+        details = {
+            "weights": forward.per_unit,
+            "valid": forward.valid,
+            "gradient": explained.gradient,
+            "leave_one_out": explained.leave_one_out,
+            "decisions": forward.decisions,
+        }
+        for measure in MEASURES:
+            measured, kept = measure.compute(forward, explained, request)
+            if measured is not None or not measure.omitted_when_none:
+                result[measure.name] = measured
+            details.update(kept)
+        self.details = details
+        return result

@@ -1,0 +1,99 @@
+"""Erasure (Serrano & Smith 2019): zero the largest weight and renormalise, against zeroing a
+random one: the output's change, its Jensen–Shannon divergence for a classifier, and whether the
+decision flips; and how many weights must go, in attention, gradient (∂ decision/∂ weight) and
+random order, before the decision flips."""
+
+from typing import ClassVar
+
+import numpy as np
+
+from attention.audit.forward import without
+from attention.audit.measure import Column, Measure, summary
+
+
+def js_divergence(p, q, axis=-1):
+    """Jensen–Shannon divergence (base 2, in [0, 1]) between distributions along `axis`."""
+    p, q = np.asarray(p, dtype="float64"), np.asarray(q, dtype="float64")
+    m = 0.5 * (p + q)
+
+    def kl(a, b):
+        return np.sum(np.where(a > 0, a * np.log2(np.where(a > 0, a, 1) / np.where(b > 0, b, 1)), 0.0), axis=axis)
+
+    return 0.5 * kl(p, m) + 0.5 * kl(q, m)
+
+
+def _erase_one(forward, rng):
+    """(output change, flipped, JS divergence of the output distributions or None) per unit
+    when the largest weight, or a random one, is zeroed."""
+    per_unit, y = forward.per_unit, forward.outputs
+    unit_valid = forward.valid_for(per_unit)
+    largest = np.zeros(per_unit.shape, dtype=bool)
+    np.put_along_axis(largest, np.where(unit_valid, per_unit, -np.inf).argmax(axis=-1)[..., None], True, axis=-1)
+    random = np.zeros(per_unit.shape, dtype=bool)
+    random[np.arange(len(y)), :, [rng.choice(np.flatnonzero(v)) for v in forward.valid]] = True
+    erasure = {}
+    for name, removed in (("largest", largest), ("random", random)):
+        after = forward.head(without(forward.weights, removed))
+        before_distribution, after_distribution = forward.distribution(y), forward.distribution(after)
+        divergence = None if before_distribution is None else js_divergence(before_distribution, after_distribution)
+        erasure[name] = (forward.change(y, after), forward.flipped(y, after), divergence)
+    return erasure
+
+
+def _removals_to_flip(forward, ranking):
+    """Per unit, the fraction of its valid steps removed (in `ranking` order, highest first)
+    when the decision first flips; nan where it never does before one step is left."""
+    valid = forward.valid_for(ranking)
+    rank = np.argsort(np.argsort(-np.where(valid, ranking, -np.inf), axis=-1), axis=-1)
+    counts = valid.sum(axis=-1)
+    fraction = np.full(counts.shape, np.nan)
+    for k in range(1, int(counts.max())):
+        open_ = np.isnan(fraction) & (counts > k)
+        if not open_.any():
+            break
+        after = forward.head(without(forward.weights, valid & (rank < k)))
+        flipped = open_ & forward.flipped(forward.outputs, after)
+        fraction[flipped] = k / counts[flipped]
+    return fraction
+
+
+def _removal_summary(fractions):
+    flipped = ~np.isnan(fractions)
+    return {
+        "flipped": float(flipped.mean()),
+        "median_fraction_removed": float(np.median(fractions[flipped])) if flipped.any() else None,
+    }
+
+
+class Erasure(Measure):
+    name = "erasure"
+    columns: ClassVar[dict] = {
+        "audit_flip_largest": Column(("largest", "flip_rate"), "flips, largest weight erased"),
+        "audit_flip_random": Column(("random", "flip_rate"), "flips, random weight erased"),
+    }
+
+    def compute(self, forward, importances, request):
+        erasure = _erase_one(forward, request.rng)
+        enough = forward.valid.sum(axis=-1) > 1  # with one step there is nothing to renormalise to
+        orders = {
+            "attention": forward.per_unit,
+            "gradient": np.abs(importances.weight_gradient),
+            "random": request.rng.random(forward.per_unit.shape),
+        }
+        removals = {name: _removals_to_flip(forward, ranking) for name, ranking in orders.items()}
+        result = {
+            **{
+                name: {
+                    "output_change": summary(change[enough]),
+                    # Serrano & Smith's measure of the change, for classifiers.
+                    "js_divergence": None if divergence is None else summary(divergence[enough]),
+                    "flip_rate": float(flips[enough].mean()) if enough.any() else None,
+                }
+                for name, (change, flips, divergence) in erasure.items()
+            },
+            "largest_changes_more_than_random": float((erasure["largest"][0] > erasure["random"][0])[enough].mean())
+            if enough.any()
+            else None,
+            "removals_to_flip": {name: _removal_summary(f) for name, f in removals.items()},
+        }
+        return result, {"erasure": erasure, "removals": removals, "enough": enough}

@@ -1,0 +1,171 @@
+"""The one record of the forward pass that every measure reads: the inputs, the states the
+attention reads, its weights, the outputs and what they decide, and which steps count. Its
+arrays are read-only: a measure that changes the weights or the inputs works on a copy, so the
+measures cannot disturb one another."""
+
+from dataclasses import dataclass, fields
+
+import keras
+import numpy as np
+
+from attention.audit.model import AuditedModel, as_list
+
+OUTPUT_KINDS = ("binary", "classes", "regression")
+
+
+@dataclass(frozen=True)
+class Forward:
+    """The audited model's forward pass over the samples `inputs`.
+
+    `weights` are (samples, rows, steps), one row per output step of an encoder-decoder, else
+    one; `per_unit` are the weights each unit is explained by, (samples, units, steps) (one unit
+    per sample, or per output step where each has its own row: `per_row`); `outputs` are
+    (samples, units, values); `valid` (samples, steps) marks the steps that count: neither masked
+    by the layer nor padding (token 0) that the model does not mask."""
+
+    model: AuditedModel
+    inputs: list
+    states: list
+    weights: np.ndarray
+    layer_shape: tuple  # the weights as the layer computes them, per sample
+    outputs: np.ndarray
+    per_row: bool
+    kind: str  # one of OUTPUT_KINDS
+    regression_tolerance: float
+    input_index: int  # the model input whose steps the attention reads
+    embedding: keras.layers.Layer | None  # its Embedding, or None: the gradient is on the input
+    valid: np.ndarray
+    per_unit: np.ndarray
+    cut_padding: bool  # whether changed inputs may run cut to their tokens (`AuditedModel.predict`)
+
+    def __post_init__(self):
+        # Read-only views: the record cannot be changed, and the caller's own arrays stay writable.
+        for field in fields(self):
+            value = getattr(self, field.name)
+            if isinstance(value, np.ndarray):
+                object.__setattr__(self, field.name, _read_only(value))
+            elif isinstance(value, list):
+                object.__setattr__(self, field.name, [_read_only(v) if isinstance(v, np.ndarray) else v for v in value])
+
+    @property
+    def samples(self):
+        return len(self.outputs)
+
+    @property
+    def steps(self):
+        return self.weights.shape[2]
+
+    @property
+    def unit_count(self):
+        return self.outputs.shape[1]
+
+    @property
+    def decisions(self):
+        """The decided class of each unit (binary: 0 or 1), or None for a regression."""
+        return self.decision(self.outputs)
+
+    # ---- what an output means -------------------------------------------------------------------
+
+    def units(self, y):
+        """Outputs of the model as (samples, units, values), as `outputs` are."""
+        return y if self.per_row else y.reshape((len(y), 1, -1))
+
+    def change(self, before, after):
+        """How far the output moved: the total variation distance of a classifier's (binary: the
+        absolute difference of the probability), or the absolute difference of a regression."""
+        if self.kind == "classes":
+            return 0.5 * np.abs(after - before).sum(axis=-1)
+        return np.abs(after - before)[..., 0]
+
+    def decision(self, y):
+        if self.kind == "classes":
+            return y.argmax(axis=-1)
+        if self.kind == "binary":
+            return (y[..., 0] > 0.5).astype(int)
+        return None
+
+    def distribution(self, y):
+        """The output as a distribution over classes (binary: [1 − p, p]); None for a regression."""
+        if self.kind == "binary":
+            return np.concatenate([1 - y, y], axis=-1)
+        return y if self.kind == "classes" else None
+
+    def flipped(self, before, after):
+        if self.kind == "regression":
+            return np.abs(after - before)[..., 0] > self.regression_tolerance
+        return self.decision(before) != self.decision(after)
+
+    def predicted_probability(self, y, decided):
+        """Per sample, the probability that the output `y` gives the class decided on the whole input."""
+        if self.kind == "binary":
+            return np.where(decided == 1, y[..., 0], 1 - y[..., 0])[:, 0]
+        return np.take_along_axis(y, decided[..., None], axis=-1)[:, 0, 0]
+
+    # ---- the steps that count -------------------------------------------------------------------
+
+    def valid_for(self, per_unit):
+        """The valid steps, one row per unit: broadcast to `per_unit`'s (samples, units, steps)."""
+        return np.broadcast_to(self.valid[:, None], per_unit.shape)
+
+    # ---- forward passes with something changed ----------------------------------------------------
+
+    def head(self, weights):
+        """The outputs, as units, with the states fixed and `weights` (samples, rows, steps) in
+        place of the attention's own."""
+        return self.units(self.model.head_with(self.states, weights, self.layer_shape))
+
+    def predict(self, inputs):
+        """The outputs, as units, of the whole model on changed inputs."""
+        return self.units(self.model.predict(inputs, self.input_index, self.cut_padding))
+
+
+def _read_only(array):
+    view = array.view()
+    view.setflags(write=False)
+    return view
+
+
+def without(weights, removed):
+    """The weights with the steps in `removed` (samples, units, steps) zeroed, renormalised."""
+    kept = np.where(removed, 0.0, weights)  # one row per unit, or one row for all
+    return kept / np.maximum(kept.sum(axis=-1, keepdims=True), 1e-30)
+
+
+def _kind(model, y, output_kind):
+    if output_kind != "auto":
+        return output_kind
+    if y.shape[-1] > 1:
+        return "classes"
+    activation = getattr(model.layers[-1], "activation", None)
+    return "binary" if getattr(activation, "__name__", "") == "sigmoid" else "regression"
+
+
+def forward_pass(model, x, output_kind="auto", regression_tolerance=0.1):
+    """The `Forward` record of `model` (an `AuditedModel`) over the samples `x`."""
+    inputs = as_list(x)
+    states = model.encode(x)
+    recorded, y = model.recorded_weights(states)
+    weights = recorded.reshape((len(recorded), -1, recorded.shape[-1]))  # (samples, rows, steps)
+    rows, steps = weights.shape[1], weights.shape[2]
+    per_row = y.ndim == 3 and y.shape[1] == rows and rows > 1
+    outputs = y if per_row else y.reshape((len(y), 1, -1))
+    input_index, embedding = model.attended_input(steps)
+    valid = weights.max(axis=1) > 0  # the layer's own mask
+    if embedding is not None:
+        valid &= inputs[input_index] != 0  # padding the model does not mask
+    return Forward(
+        model=model,
+        inputs=inputs,
+        states=states,
+        weights=weights,
+        layer_shape=recorded.shape[1:],
+        outputs=outputs,
+        per_row=per_row,
+        kind=_kind(model.model, outputs, output_kind),
+        regression_tolerance=regression_tolerance,
+        input_index=input_index,
+        embedding=embedding,
+        valid=valid,
+        per_unit=weights if per_row else weights.mean(axis=1, keepdims=True),
+        cut_padding=model.cuts_padding(x, input_index, embedding, rows=min(len(valid), 16)),
+    )
