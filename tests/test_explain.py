@@ -83,6 +83,27 @@ def test_a_typed_review_is_read_as_the_training_reviews_were(trained, tmp_path):
     assert words[0] == "<start>" and words[1:4] == ["a", "wonderful", "film"]
     explain.write(result, tmp_path / "out")
     assert (tmp_path / "out" / "input_0.png").stat().st_size > 0
+    # The prediction named, with the probability of the class it names.
+    p = float(result.outputs[0, 0])
+    named = ("positive", p) if p > 0.5 else ("negative", 1 - p)
+    assert result.describe(0) == f"{named[0]}, p = {named[1]:.3f}"
+    assert result.predictions == [named[0]] and list(result.table().columns) == ["input", "prediction", "p_positive"]
+
+
+def test_a_prediction_is_described_by_its_class_and_probability():
+    weights = np.full((3, 4), 0.25)
+    binary = explain.Explanation(
+        np.zeros((3, 4)), np.array([[0.9198], [0.25], [0.5]]), weights, ["negative", "positive"]
+    )
+    assert [binary.describe(i) for i in range(3)] == [
+        "positive, p = 0.920",
+        "negative, p = 0.750",
+        "negative, p = 0.500",
+    ]
+    classes = explain.Explanation(np.zeros((1, 4)), np.array([[0.1, 0.7, 0.2]]), weights[:1], ["a", "b", "c"])
+    assert classes.describe(0) == "b, p = 0.700" and classes.predictions == ["b"]
+    value = explain.Explanation(np.zeros((1, 4)), np.array([[0.41234]]), weights[:1])
+    assert value.describe(0) == "predicted 0.4123" and value.predictions == [pytest.approx(0.41234)]
 
 
 def test_bad_requests_fail_in_one_line(trained, tmp_path, capsys):

@@ -92,6 +92,11 @@ class Task:
         into the run directory."""
         return {}
 
+    def class_names(self, cfg):
+        """The names of the classes a classifier decides between, in the order of its outputs (a
+        binary one: [negative, positive]); None where they have none. `explain` names them."""
+        return None
+
     def explain_inputs(self, cfg, run_dir, source, input_shape):
         """New inputs for `explain` from a file or a text, prepared as the task's own:
         (x, tokens or None); or None, and `explain` reads a `.npz` with `x`, or a long-form `.csv`

@@ -48,6 +48,9 @@ class Imdb(Task):
         decode = decoder(read_word_index(cfg.data.dir))
         return [[w if i else None for i, w in zip(ids, decode(ids))] for ids in x]
 
+    def class_names(self, cfg):
+        return ["negative", "positive"]  # IMDB's label 1 is a positive review
+
     def explain_inputs(self, cfg, run_dir, source, input_shape):
         """New reviews for `explain`: a text, or a file of texts (one review per line). (x, words)."""
         path = Path(source)

@@ -78,6 +78,9 @@ class ImdbJainWallace(Task):
             embedding.set_weights([_pretrained(m.vectors, cfg.data.dir, data.extras["vocabulary"], embedding)])
         return model
 
+    def class_names(self, cfg):
+        return ["negative", "positive"]
+
     def input_tokens(self, cfg, data, x):
         """The words of each review, position by position (None for padding)."""
         words = _words(cfg.data.dir, data.extras["vocabulary"])

@@ -50,21 +50,44 @@ class Explanation:
     class_names: list | None = None  # for a softmax over classes
     tokens: list | None = None  # for text: the word at each position (None for padding)
 
+    def _class_probabilities(self):
+        """(samples, classes) probabilities where the outputs are a classifier's with named
+        classes (a softmax over them, or one sigmoid for two), else None."""
+        flat = self.outputs.reshape(len(self.outputs), -1)
+        if not self.class_names:
+            return None
+        if flat.shape[1] == len(self.class_names) > 1:
+            return flat
+        if flat.shape[1] == 1 and len(self.class_names) == 2:
+            return np.concatenate([1 - flat, flat], axis=1)
+        return None
+
     @property
     def predictions(self):
         """The predicted class name per input where there are classes, else the output itself."""
-        if self.class_names and self.outputs.shape[-1] == len(self.class_names) > 1:
-            return [self.class_names[i] for i in self.outputs.argmax(axis=-1)]
+        probabilities = self._class_probabilities()
+        if probabilities is not None:
+            return [self.class_names[i] for i in probabilities.argmax(axis=-1)]
         return [float(v) for v in self.outputs.reshape(len(self.outputs), -1)[:, 0]]
+
+    def describe(self, i):
+        """Input `i`'s prediction in words: "positive, p = 0.920" (the probability of the class
+        it names), or the value a regression predicts."""
+        probabilities = self._class_probabilities()
+        if probabilities is None:
+            return f"predicted {self.predictions[i]:.4g}"
+        chosen = int(probabilities[i].argmax())
+        return f"{self.class_names[chosen]}, p = {probabilities[i, chosen]:.3f}"
 
     def table(self):
         """predictions.csv as a pandas DataFrame: input, prediction and every output column."""
         flat = self.outputs.reshape(len(self.outputs), -1)
-        names = (
-            [f"p_{name}" for name in self.class_names]
-            if self.class_names and flat.shape[1] == len(self.class_names)
-            else [f"output_{i}" for i in range(flat.shape[1])]
-        )
+        if self.class_names and flat.shape[1] == len(self.class_names):
+            names = [f"p_{name}" for name in self.class_names]
+        elif self.class_names and flat.shape[1] == 1 and len(self.class_names) == 2:
+            names = [f"p_{self.class_names[1]}"]  # a sigmoid: the probability of the second class
+        else:
+            names = [f"output_{i}" for i in range(flat.shape[1])]
         table = pd.DataFrame(flat, columns=names)
         table.insert(0, "prediction", self.predictions)
         table.insert(0, "input", range(len(flat)))
@@ -72,13 +95,12 @@ class Explanation:
 
     def figure(self, i):
         """Input `i` with its attention: words shaded for text, the weights above the series else."""
-        label = self.predictions[i]
         probe = Probe(
             self.inputs[i : i + 1],
             None,
             self.weights[i : i + 1],
             tokens=self.tokens[i : i + 1] if self.tokens else None,
-            labels=[f"predicted {label:.4g}" if isinstance(label, float) else f"predicted {label}"],
+            labels=[self.describe(i)],
         )
         title = f"input {i}: {probe.labels[0]}"
         return attention_words(probe, title) if self.tokens else attention_samples(probe, title)
@@ -126,7 +148,7 @@ def explain_run(run_dir, source):
         raise ExplainError(str(error)) from None
     saved = run_dir / "sequences.json"
     class_names = json.loads(saved.read_text()).get("class_names") if saved.is_file() else None
-    return explain(model, x, class_names=class_names or None, tokens=tokens)
+    return explain(model, x, class_names=class_names or task.class_names(cfg.task), tokens=tokens)
 
 
 def write(result, out_dir):
@@ -166,8 +188,8 @@ def main(argv=None):
         print(f"error: {error}", file=sys.stderr)
         return 2
     written = write(result, Path(args.out) if args.out else run_dir / EXPLAIN_DIR)
-    for i, prediction in enumerate(result.predictions[:10]):
-        print(f"input {i}: {prediction}")
+    for i in range(min(len(result.inputs), 10)):
+        print(f"input {i}: {result.describe(i)}")
     print(f"{len(result.inputs)} input(s) explained with {run_dir}: {written[0].parent}")
     return 0
 
