@@ -1,6 +1,5 @@
 """`python -m experiments [overrides]`: the Hydra entry point. With no overrides: dense hello-world."""
 
-import json
 import logging
 import os
 import signal
@@ -14,8 +13,8 @@ from hydra.types import RunMode
 from experiments.records.describe import run_line
 from experiments.run.cli import CONFIG_DIR, UsageError, normalize_args, preflight
 from experiments.run.config import ConfigError, searchpath_overrides, validate
-from experiments.run.quiet import start_tensorflow
-from experiments.run.threads import limit_threads, threads_per_job
+from experiments.run.job import recorded_metrics, run_job
+from experiments.run.threads import threads_per_job
 from experiments.tasks.imdb_data import DataError
 
 log = logging.getLogger("experiments")
@@ -37,10 +36,6 @@ def _run(cfg):
     except ConfigError as error:
         _fail(error)
     threads = threads_per_job(cfg.trainer.threads, hydra_cfg.launcher)
-    start_tensorflow()  # only for a good config
-    from experiments.run.runner import completed_before, run  # noqa: PLC0415  (TensorFlow starts once the command line has passed its checks)
-
-    limit_threads(threads)
     run_dir = Path(hydra_cfg.runtime.output_dir)
     # In a sweep, each job's line says which job it was: "job 3/20 · dense · ...".
     job = (
@@ -48,12 +43,8 @@ def _run(cfg):
         if hydra_cfg.mode == RunMode.MULTIRUN
         else ""
     )
-    if completed_before(cfg, run_dir):
-        log.info("%s already holds a completed run of this config: skipped", run_dir)
-        print(f"{job}skipped: {run_dir} already holds a completed run of this config", flush=True)
-        return
     try:
-        metrics = run(cfg, run_dir, threads)
+        metrics, skipped = run_job(cfg, run_dir, threads)
     except (ConfigError, DataError) as error:  # every job would fail alike: stop here, in one line
         _fail(error)
     except Exception:
@@ -61,17 +52,15 @@ def _run(cfg):
             raise
         # One failed job must not end a sweep: metrics.json records it, the statistics list it.
         log.exception("job failed (recorded in %s/metrics.json); the sweep goes on", run_dir)
-        metrics = _recorded(run_dir) or dict(  # it failed before it could write metrics.json
+        metrics = recorded_metrics(run_dir) or dict(  # it failed before it could write metrics.json
             task=cfg.task.name, attention=cfg.attention.name, seed=cfg.seed, status="failed", reason="see run.log"
         )
+    else:
+        if skipped:
+            log.info("%s already holds a completed run of this config: skipped", run_dir)
+            print(f"{job}skipped: {run_dir} already holds a completed run of this config", flush=True)
+            return
     print(f"{job}{run_line(metrics, cfg, run_dir)}", flush=True)  # what the run found, and where its files are
-
-
-def _recorded(run_dir):
-    try:
-        return json.loads((run_dir / "metrics.json").read_text())
-    except (OSError, ValueError):
-        return None
 
 
 def _interrupt(signum, frame):

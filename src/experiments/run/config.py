@@ -86,10 +86,13 @@ def accepted_attentions(task_attentions, config_dir=None):
 OmegaConf.register_new_resolver("attention_family", lambda family: ",".join(attention_family(family)), replace=True)
 
 
-def compose(overrides):
-    """The suite's config composed from `overrides`, as the command line would (not validated)."""
+def compose(overrides, hydra=False):
+    """The suite's config composed from `overrides`, as the command line would (not validated);
+    `hydra`: with Hydra's own part (`hydra.run.dir`, ...)."""
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-        return hydra_compose(config_name="config", overrides=[*searchpath_overrides(), *overrides])
+        return hydra_compose(
+            config_name="config", overrides=[*searchpath_overrides(), *overrides], return_hydra_config=hydra
+        )
 
 
 def validate(cfg):
