@@ -22,6 +22,7 @@ from scipy import stats
 
 from experiments.run import config as _resolvers  # noqa: F401  (a sweep's params may name a family)
 from experiments.run.files import read_audit
+from experiments.run.quiet import start_tensorflow
 
 # The two ways of reading a run's accuracy: (column, what it is).
 PROTOCOLS = {
@@ -37,8 +38,8 @@ POSITIVE_CLASS = {"f1": "F1", "precision": "precision", "recall": "recall", "roc
 def audit_columns():
     """{column: (path in audit.json, label)} of the audit's numbers that a summary keeps per
     audited run, as the audit's measures declare them (`attention.audit.summary_columns`)."""
-    # The audit's package starts Keras: read where audits are, not at start-up.
-    from attention.audit import summary_columns  # noqa: PLC0415
+    start_tensorflow()  # the audit's package starts Keras (and so TensorFlow): quietly, and only here
+    from attention.audit import summary_columns  # noqa: PLC0415  (it starts the backend)
 
     return summary_columns()
 
