@@ -19,7 +19,7 @@ endif
 .PHONY: help install lock run lint format test test-fast test-backend readme sweep stats clean \
         dense lstm_before lstm_after multidim_per_dim multidim_shared \
         add_two_numbers find_max imdb imdb_quick imdb_table dates sequences neighbours translate explain bench report tensorboard \
-        results verify publish audit docs docs-serve
+        results verify publish audit docs docs-serve wheel
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) \
@@ -183,6 +183,10 @@ DOCS_PORT ?= 8000
 docs: $(INSTALLED) ## build the docs site into site/ (strict: a broken link or reference fails it)
 	$(MKDOCS) build --strict
 	@echo "open site/index.html, or serve it: make docs-serve"
+
+wheel: $(INSTALLED) ## the layer library on its own (Keras and NumPy only): dist/keras_attention_layers-*.whl
+	$(PY) -m pip wheel --quiet --no-deps --no-build-isolation packages/attention -w dist
+	@ls dist/keras_attention_layers-*.whl
 
 docs-serve: $(INSTALLED) ## serve the docs site on http://127.0.0.1:8000, rebuilt on each change (DOCS_PORT=N)
 	$(MKDOCS) serve --strict --dev-addr 127.0.0.1:$(DOCS_PORT)

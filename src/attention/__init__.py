@@ -2,7 +2,11 @@
 
 Every layer returns its attention weights on request (`return_attention_scores=True`) and is
 registered for saving: a model containing it saves to `.keras` and loads without `custom_objects`.
+It installs on its own with Keras and NumPy (`packages/attention/`: the keras-attention-layers
+distribution); the audit (`attention.audit`) needs SciPy too.
 """
+
+__version__ = "0.1.0"
 
 from attention.base import SoftmaxAttention
 from attention.blocks import AttentionPooling, FeatureAttention, TimeAttention
