@@ -19,7 +19,7 @@ endif
 .PHONY: help install lock run lint format test test-fast test-backend readme sweep stats clean \
         dense lstm_before lstm_after multidim_per_dim multidim_shared \
         add_two_numbers find_max imdb imdb_quick imdb_table dates sequences neighbours translate explain bench report tensorboard \
-        results verify publish audit docs docs-serve wheel
+        results verify publish audit docs docs-serve wheel notebook
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) \
@@ -183,6 +183,11 @@ DOCS_PORT ?= 8000
 docs: $(INSTALLED) ## build the docs site into site/ (strict: a broken link or reference fails it)
 	$(MKDOCS) build --strict
 	@echo "open site/index.html, or serve it: make docs-serve"
+
+# JupyterLab is not in the lock (the tests run the tour with nbclient): installed on first use.
+notebook: $(INSTALLED) ## open the notebook tour (notebooks/tour.ipynb) in JupyterLab on 127.0.0.1 (installs JupyterLab on first use)
+	@$(PY) -c "import jupyterlab" 2>/dev/null || $(PY) -m pip install --quiet jupyterlab
+	cd notebooks && $(abspath $(VENV))/bin/jupyter lab --ip 127.0.0.1 tour.ipynb
 
 wheel: $(INSTALLED) ## the layer library on its own (Keras and NumPy only): dist/keras_attention_layers-*.whl
 	$(PY) -m pip wheel --quiet --no-deps --no-build-isolation packages/attention -w dist
