@@ -10,6 +10,7 @@ import pytest
 
 import experiments
 from conftest import run_numbers
+from experiments.api import UsageError
 from experiments.run.config import ConfigError
 
 
@@ -54,11 +55,11 @@ def test_run_task_gives_the_command_line_s_metrics_and_reads_back(tmp_path):
 
 
 def test_run_task_refuses_bad_input_in_one_line_before_anything_runs(tmp_path):
-    with pytest.raises(experiments.api.UsageError, match="unknown setting 'epoch'"):
+    with pytest.raises(UsageError, match="unknown setting 'epoch'"):
         experiments.run_task("dense", overrides=["epoch=5"], run_dir=tmp_path / "a")
     with pytest.raises(ConfigError, match="attention 'block_3d' does not apply to task 'dense'"):
         experiments.run_task("dense", attention="block_3d", run_dir=tmp_path / "b")
-    with pytest.raises(experiments.api.UsageError, match="runs one job"):
+    with pytest.raises(UsageError, match="runs one job"):
         experiments.run_task("dense", overrides=["-m", "seed=0..2"], run_dir=tmp_path / "c")
     assert not any(tmp_path.iterdir())
     with pytest.raises(ValueError, match="not a run directory"):
