@@ -48,7 +48,15 @@ def block_bench(root):
     others = train[~train.backend.isin(["tensorflow", "tf-keras"]) & train.name.isin(["floor-pooling", "ours-luong"])]
     for (model, backend), group in others.groupby(["model", "backend"], sort=False):
         cells = ", ".join(f"`{r.name}` {r.ms_median:.2f} ms" for r in group.itertuples())
-        text += f"- {model} on {backend}: {cells}\n"
+        on_tensorflow = train[(train.model == model) & (train.backend == "tensorflow") & (train.name == "ours-luong")]
+        ours = group[group.name == "ours-luong"]
+        faster = ""
+        if len(on_tensorflow) and len(ours):
+            ratio = ours.ms_median.iloc[0] / on_tensorflow.ms_median.iloc[0]
+            faster = (
+                f" ({ratio:.2f}× TensorFlow's `ours-luong`: {backend if ratio < 1 else 'TensorFlow'} is faster here)"
+            )
+        text += f"- {model} on {backend}: {cells}{faster}\n"
     sweeps = record.get("sweeps") or []
     if len(sweeps) == 2 and all(s["completed"] == s["jobs"] for s in sweeps):
         sequential, parallel = sweeps[0]["wall_s"], sweeps[1]["wall_s"]
@@ -56,9 +64,45 @@ def block_bench(root):
             f"- The reduced 4-job IMDB sweep: sequential {sequential:.1f} s, joblib (2 jobs of 1 thread) "
             f"{parallel:.1f} s: {sequential / parallel:.2f}× faster.\n"
         )
+    buckets = pd.DataFrame(record.get("buckets") or [])
+    if not buckets.empty:
+        times = buckets.pivot(index="round", columns="how", values="seconds")
+        ratio = times["padded to 401"] / times["length buckets"]
+        text += (
+            f"- Jain & Wallace's model, one training epoch of {int(buckets.reviews.iloc[0]):,} reviews (batch 32): "
+            f"padded to 401 steps {times['padded to 401'].median():.1f} s, in length buckets "
+            f"{times['length buckets'].median():.1f} s: {ratio.median():.2f}× faster in buckets (median of "
+            f"{len(times)} rounds, each way timed in turn).\n"
+        )
     load = record["provenance"].get("load_average_1min")
     text += (
         f"\nRecord: [docs/results/bench](docs/results/bench/bench.md) ({record['args']['reps']} rounds after "
         f"{record['args']['warmup']} warm-up calls; load average {load} when it started).\n"
     )
     return text.lstrip("\n")
+
+
+@block("backends")
+def block_backends(root):
+    """In a sentence per model: which backend's training step of `ours-luong` is the faster one in
+    the bench record, on which CPU."""
+    path = Path(root) / "bench"
+    if not (path / "bench.json").is_file():
+        return missing("bench")
+    made = json.loads((path / "bench.json").read_text())["provenance"]
+    table = pd.read_csv(path / "bench.csv")
+    ours = table[(table.phase == "train") & (table.name == "ours-luong") & (table.backend != "tf-keras")]
+    lines = []
+    for model, group in ours.groupby("model", sort=False):
+        if len(group) < 2:
+            continue
+        times = group.set_index("backend").ms_median.sort_values()
+        fastest, slowest = times.index[0], times.index[-1]
+        lines.append(
+            f"- `{model}` (one training step, batch 64): {fastest} {times.iloc[0]:.1f} ms against "
+            f"{slowest} {times.iloc[-1]:.1f} ms, {times.iloc[-1] / times.iloc[0]:.2f}× faster on {fastest}"
+        )
+    if not lines:
+        return "_The bench record measured one backend only: `make results ONLY=bench` with JAX installed._\n"
+    cpu = f"{made.get('cpu')} ({made.get('cpu_signature')}), {made.get('cores')} cores"
+    return f"Which backend trains `ours-luong` faster, measured by `make bench` on {cpu}:\n\n" + "\n".join(lines) + "\n"
