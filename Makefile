@@ -187,7 +187,8 @@ docs: $(INSTALLED) ## build the docs site into site/ (strict: a broken link or r
 # JupyterLab is not in the lock (the tests run the tour with nbclient): installed on first use.
 notebook: $(INSTALLED) ## open the notebook tour (notebooks/tour.ipynb) in JupyterLab on 127.0.0.1 (installs JupyterLab on first use)
 	@$(PY) -c "import jupyterlab" 2>/dev/null || $(PY) -m pip install --quiet jupyterlab
-	cd notebooks && $(abspath $(VENV))/bin/jupyter lab --ip 127.0.0.1 tour.ipynb
+	@# As root (a container, say) JupyterLab refuses to start unless told.
+	cd notebooks && $(abspath $(VENV))/bin/jupyter lab --ip 127.0.0.1 $(if $(filter 0,$(shell id -u)),--allow-root) tour.ipynb
 
 wheel: $(INSTALLED) ## the layer library on its own (Keras and NumPy only): dist/keras_attention_layers-*.whl
 	$(PY) -m pip wheel --quiet --no-deps --no-build-isolation packages/attention -w dist
