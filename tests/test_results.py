@@ -392,9 +392,13 @@ def test_a_sweep_resumes_from_its_committed_record_without_rerunning(tmp_path):
     config = "dense/block_2d/seed=0/.hydra/config.yaml"
     made_with = (record / config).read_text()
     (fresh / config).write_text(made_with + "# written again by the sweep that resumed\n")
-    assert results.copy_record(fresh, record) == 2
+    assert results.copy_record(fresh, record, figures=("*/*/attention_bar.png",)) == 2
     assert (record / config).read_text() == made_with
     assert "2 jobs: 2 completed" in (record / "summary.md").read_text()
+    # The job put back from the record has its JSON, not its figures: the record keeps its own.
+    assert not (fresh / "dense/block_2d/seed=0/attention_bar.png").exists()
+    for seed in (0, 1):
+        assert (record / f"dense/block_2d/seed={seed}/attention_bar.png").is_file(), seed
 
 
 def test_results_refuses_an_unknown_experiment_in_one_line(capsys):

@@ -171,10 +171,13 @@ def copy_record(sweep_dir, record_dir, figures=()):
             if (source / name).is_file():
                 _copy(source / name, staging / relative / name)
         drawn = json.loads((job / "metrics.json").read_text()).get("figures", [])
-        for name in drawn + (["audit.png"] if (job / "audit.png").is_file() else []):
+        for name in [*drawn, "audit.png"]:
             path = f"{relative.as_posix()}/{name}"
-            if any(fnmatch.fnmatch(path, pattern) for pattern in figures):
-                _copy(job / name, staging / relative / name)
+            # A job put back from the record (restore_jobs) has its JSON, not its figures: the
+            # record's own copy of the same run's figure stays.
+            source = job / name if (job / name).is_file() else recorded / name if same_run else None
+            if source is not None and source.is_file() and any(fnmatch.fnmatch(path, p) for p in figures):
+                _copy(source, staging / relative / name)
     if (sweep_dir / "multirun.yaml").is_file():
         _copy(sweep_dir / "multirun.yaml", staging / "multirun.yaml")
     if list(staging.rglob("metrics.json")):
