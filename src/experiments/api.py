@@ -16,7 +16,7 @@ same seed gives the same metrics.
 from dataclasses import dataclass
 from pathlib import Path
 
-from omegaconf import OmegaConf
+from omegaconf import OmegaConf, open_dict
 
 from experiments.run.cli import UsageError, normalize_args, preflight
 from experiments.run.config import ConfigError, compose
@@ -77,8 +77,11 @@ def run_task(task, seed=0, attention=None, overrides=(), run_dir=None, threads=N
     if any(arg in ("-m", "--multirun") or arg.startswith("hydra.") for arg in args):
         raise UsageError("run_task runs one job: leave out -m and hydra.* (run a sweep with python -m experiments -m)")
     preflight(args)  # the command line's checks: unknown keys and options, one line each
-    cfg = compose(args)
-    where = Path(run_dir) if run_dir is not None else _default_run_dir(args)
+    cfg = compose(args, hydra=True)
+    # Where the command line puts a single run (`hydra.run.dir`), then the config as Hydra saves it.
+    where = Path(run_dir) if run_dir is not None else Path(OmegaConf.select(cfg, "hydra.run.dir"))
+    with open_dict(cfg):
+        del cfg["hydra"]
     try:
         threads = threads_per_job(threads if threads is not None else cfg.trainer.threads, launcher=None)
     except ValueError as error:
@@ -90,9 +93,3 @@ def run_task(task, seed=0, attention=None, overrides=(), run_dir=None, threads=N
     OmegaConf.save(OmegaConf.create(list(args)), where / ".hydra" / "overrides.yaml")
     metrics, _ = run_job(cfg, where, threads)
     return Run(where, metrics)
-
-
-def _default_run_dir(args):
-    """Where the command line puts a single run: `hydra.run.dir`, resolved now."""
-    composed = compose(args, hydra=True)
-    return Path(OmegaConf.to_container(composed.hydra.run, resolve=True)["dir"])

@@ -4,6 +4,7 @@ arrays are read-only: a measure that changes the weights or the inputs works on 
 measures cannot disturb one another."""
 
 from dataclasses import dataclass, fields
+from functools import cached_property
 
 import keras
 import numpy as np
@@ -59,7 +60,7 @@ class Forward:
     def unit_count(self):
         return self.outputs.shape[1]
 
-    @property
+    @cached_property  # read for every batch of the gradients: taken once
     def decisions(self):
         """The decided class of each unit (binary: 0 or 1), or None for a regression."""
         return self.decision(self.outputs)

@@ -118,7 +118,8 @@ def main(argv=None):
     )
     args = parser.parse_args(argv)
     stale, blocks = [], 0
-    for page in [Path(p) for p in args.pages or pages()]:
+    chosen = [Path(p) for p in args.pages or pages()]
+    for page in chosen:
         try:
             before = page.read_text(encoding="utf-8")
             after = render(before, page=page)
@@ -138,9 +139,8 @@ def main(argv=None):
             print(f"{_display(page)} is out of date in: {', '.join(names)}; run `make publish`", file=sys.stderr)
         else:
             page.write_text(after, encoding="utf-8")
-    count = len(args.pages or pages())
     if stale:
         return 1
     verb = "match" if args.check else "rendered from"
-    print(f"{count} pages, {blocks} results blocks: all {verb} {_display(RECORDS)}/")
+    print(f"{len(chosen)} pages, {blocks} results blocks: all {verb} {_display(RECORDS)}/")
     return 0

@@ -10,16 +10,22 @@ from experiments.records.publish.format import table
 from experiments.records.publish.record import missing
 
 
+def _bench(root):
+    """(bench.json, bench.csv's training-step rows) of the bench record, or None without one."""
+    path = Path(root) / "bench"
+    if not (path / "bench.json").is_file():
+        return None
+    steps = pd.read_csv(path / "bench.csv")
+    return json.loads((path / "bench.json").read_text()), steps[steps.phase == "train"]
+
+
 @block("bench")
 def block_bench(root):
     """The TensorFlow training step of each model: medians, quartiles, ratios to the floor with
     their intervals; the goals' verdicts; the sweep timing; the other backends in one line each."""
-    path = Path(root) / "bench"
-    if not (path / "bench.json").is_file():
+    if (bench := _bench(root)) is None:
         return missing("bench")
-    record = json.loads((path / "bench.json").read_text())
-    rows_read = pd.read_csv(path / "bench.csv")
-    train = rows_read[rows_read.phase == "train"]
+    record, train = bench
     text = ""
     for model, group in train[train.backend.isin(["tensorflow", "tf-keras"])].groupby("model", sort=False):
         rows = [
@@ -86,12 +92,11 @@ def block_bench(root):
 def block_backends(root):
     """In a sentence per model: which backend's training step of `ours-luong` is the faster one in
     the bench record, on which CPU."""
-    path = Path(root) / "bench"
-    if not (path / "bench.json").is_file():
+    if (bench := _bench(root)) is None:
         return missing("bench")
-    made = json.loads((path / "bench.json").read_text())["provenance"]
-    table = pd.read_csv(path / "bench.csv")
-    ours = table[(table.phase == "train") & (table.name == "ours-luong") & (table.backend != "tf-keras")]
+    record, train = bench
+    made = record["provenance"]
+    ours = train[(train.name == "ours-luong") & (train.backend != "tf-keras")]
     lines = []
     for model, group in ours.groupby("model", sort=False):
         if len(group) < 2:
