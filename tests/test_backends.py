@@ -12,6 +12,7 @@ import pytest
 
 TESTS = Path(__file__).parent
 LAYER_TESTS = ["test_attention_layer.py", "test_blocks.py", "test_cross_attention.py"]
+AUDITED = 40  # samples audited of each small model
 
 
 def _installed(backend):
@@ -77,8 +78,8 @@ def _audited_models(tmp_path):
     numbers.compile("adam", "mae")
     numbers.fit(x, x.max(axis=(1, 2)), epochs=3, batch_size=64, verbose=0)
     numbers.save(tmp_path / "numbers.keras")
-    deciding = (x[:40, :, 0] == x[:40, :, 0].max(axis=1, keepdims=True)).astype("float32")
-    np.savez(tmp_path / "numbers.npz", x=x[:40], deciding=deciding)
+    deciding = (x[:AUDITED, :, 0] == x[:AUDITED, :, 0].max(axis=1, keepdims=True)).astype("float32")
+    np.savez(tmp_path / "numbers.npz", x=x[:AUDITED], deciding=deciding)
 
     tokens = np.zeros((256, 12), dtype="int32")
     for row, length in enumerate(rng.integers(3, 12, len(tokens))):
@@ -92,21 +93,35 @@ def _audited_models(tmp_path):
     text.compile("adam", "binary_crossentropy")
     text.fit(tokens, labels, epochs=3, batch_size=32, verbose=0)
     text.save(tmp_path / "text.keras")
-    np.savez(tmp_path / "text.npz", x=tokens[:40])
+    np.savez(tmp_path / "text.npz", x=tokens[:AUDITED])
     return ["numbers", "text"]
 
 
-def test_the_audit_gives_the_same_measures_on_tensorflow_and_jax(tmp_path):
+def _tolerance(path, value, samples):
+    """How far one audit number may move between backends. τ is a rank statistic: two near-equal
+    importances may trade places, moving a sample's τ (0.01 on the mean) and, where its p sits near
+    0.05, the share of significant samples by one sample (seen between TensorFlow and JAX on an
+    AMD EPYC with AVX2 only). Every other number: float tolerance."""
+    if path.startswith(".agreement.") and path.endswith(".significant"):
+        return 1 / samples + 1e-9
+    if path.startswith(".agreement."):
+        return 0.01
+    return 1e-3 + 1e-3 * abs(value)
+
+
+def test_the_audit_gives_the_same_measures_on_every_installed_backend(tmp_path):
     """The audit's gradients use each backend's own autodiff: on one saved model, the weights and
-    both importances agree between TensorFlow and JAX to float tolerance, and so does every number
-    of the audit; τ, a rank statistic, to 0.01 (two near-equal importances may trade places)."""
+    both importances agree between TensorFlow and JAX (and PyTorch, where it is installed) to float
+    tolerance, and so does every number of the audit; τ, a rank statistic, to 0.01 (two near-equal
+    importances may trade places)."""
     import numpy as np
 
-    if not _installed("jax"):
-        pytest.skip("JAX is not installed here (make test installs it)")
+    others = [backend for backend in ("jax", "torch") if _installed(backend)]
+    if not others:
+        pytest.skip("neither JAX nor PyTorch is installed here (make test installs JAX)")
     for name in _audited_models(tmp_path):
         made = {}
-        for backend in ("tensorflow", "jax"):
+        for backend in ("tensorflow", *others):
             done = subprocess.run(
                 [
                     sys.executable,
@@ -122,15 +137,21 @@ def test_the_audit_gives_the_same_measures_on_tensorflow_and_jax(tmp_path):
             assert done.returncode == 0, done.stderr[-3000:]
             made[backend] = json.loads(done.stdout.strip().splitlines()[-1])
             assert made[backend]["backend"] == backend
-        for array in ("weights", "gradient", "leave_one_out"):
-            np.testing.assert_allclose(
-                made["jax"]["arrays"][array], made["tensorflow"]["arrays"][array], rtol=1e-3, atol=1e-5, err_msg=array
-            )
-        on_tf, on_jax = (_numbers(made[backend]["result"]) for backend in ("tensorflow", "jax"))
-        assert on_tf.keys() == on_jax.keys() and len(on_tf) > 40, name  # the measures, not an empty result
-        differ = {
-            path: (value, on_jax[path])
-            for path, value in on_tf.items()
-            if abs(value - on_jax[path]) > (0.01 if path.startswith(".agreement.") else 1e-3 + 1e-3 * abs(value))
-        }
-        assert not differ, f"{name}: {differ}"
+        on_tf = _numbers(made["tensorflow"]["result"])
+        for backend in others:
+            for array in ("weights", "gradient", "leave_one_out"):
+                np.testing.assert_allclose(
+                    made[backend]["arrays"][array],
+                    made["tensorflow"]["arrays"][array],
+                    rtol=1e-3,
+                    atol=1e-5,
+                    err_msg=f"{name}, {backend}: {array}",
+                )
+            on_other = _numbers(made[backend]["result"])
+            assert on_tf.keys() == on_other.keys() and len(on_tf) > 40, name  # the measures, not an empty result
+            differ = {
+                path: (value, on_other[path])
+                for path, value in on_tf.items()
+                if abs(value - on_other[path]) > _tolerance(path, value, samples=AUDITED)
+            }
+            assert not differ, f"{name}, {backend}: {differ}"
