@@ -229,6 +229,9 @@ def test_a_job_killed_in_epoch_7_resumes_at_epoch_7_with_the_same_final_numbers(
     assert epochs_run == [7, 8]  # epochs 1 to 6 were restored, not run again
     assert run_numbers(resumed) == run_numbers(uninterrupted)
     assert len((tmp_path / "resumed" / "history.csv").read_text().splitlines()) == 1 + 8
+    # Its wall time is the run's, not the last try's: it holds the training of epochs 1 to 6.
+    assert 0 < resumed["earlier_tries_s"] < resumed["wall_time_s"]
+    assert "earlier_tries_s" not in uninterrupted
     assert not (tmp_path / "resumed" / "backup").exists()
 
 

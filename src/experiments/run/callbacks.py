@@ -2,6 +2,7 @@
 
 import json
 import shutil
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -112,6 +113,15 @@ class ResumableTraining(keras.callbacks.BackupAndRestore):
         if not same:
             shutil.rmtree(directory)
 
+    @staticmethod
+    def seconds_before(directory):
+        """The training seconds that the earlier tries spent on the epochs a backup in `directory`
+        keeps (0.0 without one): a resumed run's wall time adds them, so that it is the run's."""
+        try:
+            return float(json.loads((Path(directory) / "resume.json").read_text()).get("seconds", 0.0))
+        except (OSError, ValueError):
+            return 0.0
+
     def __init__(self, directory, stopper=None, config=None):
         super().__init__(backup_dir=str(directory), save_freq="epoch", delete_checkpoint=True)
         self.directory = Path(directory)
@@ -123,6 +133,7 @@ class ResumableTraining(keras.callbacks.BackupAndRestore):
     def on_train_begin(self, logs=None):
         super().on_train_begin(logs)  # weights, optimizer and epoch, if there is a backup
         self.generators = _seed_generators(self.model)
+        self.started, self.earlier_seconds = time.perf_counter(), self.seconds_before(self.directory)
         state_path = self.directory / "resume.json"
         if not state_path.is_file():
             return
@@ -144,7 +155,8 @@ class ResumableTraining(keras.callbacks.BackupAndRestore):
         self.epoch_logs.append({k: float(v) for k, v in (logs or {}).items()})
         super().on_epoch_end(epoch, logs)
         arrays = {f"seed_{i}": keras.ops.convert_to_numpy(g.state.value) for i, g in enumerate(self.generators)}
-        state = {"config": self.config, "epoch": epoch + 1, "epoch_logs": self.epoch_logs}
+        seconds = self.earlier_seconds + time.perf_counter() - self.started
+        state = {"config": self.config, "epoch": epoch + 1, "epoch_logs": self.epoch_logs, "seconds": seconds}
         if self.stopper is not None:
             best = self.stopper.best_weights or []
             arrays.update({f"best_{i}": w for i, w in enumerate(best)})

@@ -83,7 +83,8 @@ def run(cfg, run_dir, threads=None):
         metrics["reason"] = f"{type(error).__name__}: {error}"
         raise
     finally:
-        metrics["wall_time_s"] = round(time.perf_counter() - started, 3)
+        # A resumed run counts the earlier tries' training of the epochs it kept (earlier_tries_s).
+        metrics["wall_time_s"] = round(time.perf_counter() - started + metrics.get("earlier_tries_s", 0.0), 3)
         write_json(run_dir / "metrics.json", metrics)
     audit = cfg.task.get("audit") or {}
     if trained is not None and audit.get("at_end") and cfg.attention.layer is not None:
@@ -177,6 +178,8 @@ def _train_and_probe(cfg, run_dir, record):
     probe = _new_probe(cfg, task, data)
     title = f"{cfg.task.name} · attention={cfg.attention.name} · seed={cfg.seed}"
     ResumableTraining.discard_other(run_dir / BACKUP_DIR, record["config"])  # another config's backup
+    if earlier := ResumableTraining.seconds_before(run_dir / BACKUP_DIR):
+        record["earlier_tries_s"] = round(earlier, 3)
     callbacks = _callbacks(cfg, run_dir, data, attend, probe, title)
 
     validation = (
