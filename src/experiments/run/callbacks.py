@@ -133,11 +133,12 @@ class ResumableTraining(keras.callbacks.BackupAndRestore):
     def on_train_begin(self, logs=None):
         super().on_train_begin(logs)  # weights, optimizer and epoch, if there is a backup
         self.generators = _seed_generators(self.model)
-        self.started, self.earlier_seconds = time.perf_counter(), self.seconds_before(self.directory)
+        self.started, self.earlier_seconds = time.perf_counter(), 0.0
         state_path = self.directory / "resume.json"
         if not state_path.is_file():
             return
         state = json.loads(state_path.read_text())
+        self.earlier_seconds = float(state.get("seconds", 0.0))
         arrays = np.load(self.directory / "resume.npz")
         for i, generator in enumerate(self.generators):
             generator.state.assign(arrays[f"seed_{i}"])
