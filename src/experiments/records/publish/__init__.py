@@ -14,7 +14,8 @@ whose record is not there yet says so, with the command that makes it.
 
 The engine (`engine.py`) knows no block; each block lives in the module of the page it renders
 into (`tasks`, `attention`, `dates`, `imdb`, `your_data`, `speed`, `results`, `faithfulness`), and
-a new block is one function there with `@block("name")`.
+a new block is one function there with `@block("name")` (or `@block("name", record="RECORD")`
+for a block that reads one record: it is given that record, and is not called while it is missing).
 """
 
 # Each page's module registers its blocks when it is imported.

@@ -6,11 +6,8 @@ from experiments.records.publish.format import epochs, table
 from experiments.records.publish.record import SCORES, Record, missing
 
 
-@block("lstm_after_variants")
-def block_lstm_after_variants(root):
-    record = Record("lstm_after_variants", root)
-    if not record:
-        return missing("lstm_after_variants")
+@block("lstm_after_variants", record="lstm_after_variants")
+def block_lstm_after_variants(record):
     rows = []
     for _, metrics, config in record.jobs:
         quality = metrics["attention_quality"]

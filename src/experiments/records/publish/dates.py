@@ -2,14 +2,11 @@
 
 from experiments.records.publish.engine import block
 from experiments.records.publish.format import epochs, run_time, table
-from experiments.records.publish.record import SCORES, Record, missing
+from experiments.records.publish.record import SCORES
 
 
-@block("dates_scores")
-def block_dates_scores(root):
-    record = Record("dates_scores", root)
-    if not record:
-        return missing("dates_scores")
+@block("dates_scores", record="dates_scores")
+def block_dates_scores(record):
     rows = []
     for score in SCORES:
         metrics, _ = record.job("dates", score)

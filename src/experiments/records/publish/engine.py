@@ -2,17 +2,20 @@
 with the block of its name, and writes the page (or, with `--check`, only compares).
 
 A block is a function of the records' root directory that returns Markdown, registered under its
-name with `@block("name")` in the module of the page it renders into; its links name files from
-the suite's root (`docs/results/...`), and the engine rewrites them for the page they land in.
+name with `@block("name")` in the module of the page it renders into; a block that reads one record
+is registered with `@block("name", record="RECORD")` and is given that record, or is not called
+while the record is missing. Its links name files from the suite's root (`docs/results/...`), and
+the engine rewrites them for the page they land in.
 """
 
 import argparse
+import functools
 import os
 import re
 import sys
 from pathlib import Path
 
-from experiments.records.publish.record import RECORDS, numbers_read
+from experiments.records.publish.record import RECORDS, Record, missing, numbers_read
 from experiments.run.files import SUITE_ROOT
 
 README = SUITE_ROOT / "README.md"
@@ -29,13 +32,24 @@ class PublishError(ValueError):
     """A page cannot be rendered; the message is one line."""
 
 
-def block(name):
-    """Registers the decorated function as the block `<!-- results:NAME -->`."""
+def block(name, record=None):
+    """Registers the decorated function as the block `<!-- results:NAME -->`. With `record`, the
+    function takes that record (a `Record`) instead of the root, and while the record is missing
+    the block says which command makes it."""
 
     def register(function):
         if name in BLOCKS or name == "figure":
             raise ValueError(f"two results blocks are named '{name}'")
-        BLOCKS[name] = function
+        if record is None:
+            BLOCKS[name] = function
+        else:
+
+            @functools.wraps(function)
+            def from_record(root):
+                opened = Record(record, root)
+                return function(opened) if opened else missing(record)
+
+            BLOCKS[name] = from_record
         return function
 
     return register

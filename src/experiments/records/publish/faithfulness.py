@@ -68,12 +68,9 @@ def block_faithfulness(root):
 PAPERS_IMDB = {"tau_gradient": 0.37, "tau_leave_one_out": 0.30, "f1_learned": 0.902, "f1_uniform": 0.879}
 
 
-@block("faithfulness_imdb")
-def block_faithfulness_imdb(root):
+@block("faithfulness_imdb", record="imdb_table")
+def block_faithfulness_imdb(record):
     """The IMDB table's audits and its uniform baseline beside the papers' figures."""
-    record = Record("imdb_table", root)
-    if not record:
-        return missing("imdb_table")
     runs = record.runs()
     audits = audit_means(runs).set_index("attention")
     spread = (

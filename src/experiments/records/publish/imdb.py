@@ -4,7 +4,7 @@ from datetime import datetime, timedelta
 
 from experiments.records.publish.engine import block
 from experiments.records.publish.format import minutes, p_in_words, table
-from experiments.records.publish.record import Record, missing, sweep_statistics
+from experiments.records.publish.record import sweep_statistics
 from experiments.records.report import PUBLISHED as SEEDS_PUBLISHED
 from experiments.records.stats import PROTOCOLS, audit_means, differences, group_statistics, number
 
@@ -26,12 +26,9 @@ def _span(record):
     return (min(starts), max(ends)) if starts else (None, None)
 
 
-@block("imdb_table")
-def block_imdb_table(root):
+@block("imdb_table", record="imdb_table")
+def block_imdb_table(record):
     """The seed's 10-run table beside ours: both protocols, Welch's p, times."""
-    record = Record("imdb_table", root)
-    if not record:
-        return missing("imdb_table")
     runs = record.runs()
     seed_said = SEEDS_PUBLISHED["imdb"]["attention"]
     variants = [v for v in ("luong", "uniform", "none", "bahdanau") if v in set(runs.attention)]
