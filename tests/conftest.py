@@ -40,3 +40,17 @@ def run_numbers(metrics):
 
 # Every task, with IMDB where its data is at hand.
 ALL_TASKS = TASKS + (IMDB_TASKS if IMDB_DIR is not None else ())
+
+
+def pooled_bilstm(vocabulary, embedding, units, mask_zero=True):
+    """A tiny model of Jain & Wallace's kind: token ids (0 is padding) -> Embedding -> BiLSTM ->
+    `AttentionPooling` (their query-free `tanh` score, named "attention") -> Dense(1, sigmoid)."""
+    import keras
+
+    from attention import AttentionPooling
+
+    tokens = keras.Input((None,), dtype="int32")
+    h = keras.layers.Embedding(vocabulary, embedding, mask_zero=mask_zero)(tokens)
+    h = keras.layers.Bidirectional(keras.layers.LSTM(units, return_sequences=True))(h)
+    h = AttentionPooling(units=5, name="attention")(h)
+    return keras.Model(tokens, keras.layers.Dense(1, activation="sigmoid")(h))

@@ -14,6 +14,7 @@ from scipy.spatial.distance import jensenshannon
 
 from attention import Attention, SoftmaxAttention, attention_weights
 from attention.audit import AttentionAudit, js_divergence, kendall_tau
+from conftest import pooled_bilstm
 
 STEPS = 8
 
@@ -281,14 +282,8 @@ def test_the_forward_record_is_read_only_and_leaves_the_callers_arrays_alone():
 
 
 def _masked_bilstm(mask_zero=True, seed=3):
-    from attention import AttentionPooling
-
     keras.utils.set_random_seed(seed)
-    tokens = keras.Input((None,), dtype="int32")
-    h = keras.layers.Embedding(30, 6, mask_zero=mask_zero)(tokens)
-    h = keras.layers.Bidirectional(keras.layers.LSTM(4, return_sequences=True))(h)
-    h = AttentionPooling(units=5, name="attention")(h)
-    return keras.Model(tokens, keras.layers.Dense(1, activation="sigmoid")(h))
+    return pooled_bilstm(vocabulary=30, embedding=6, units=4, mask_zero=mask_zero)
 
 
 def test_leave_one_out_equals_the_whole_model_run_again_on_each_shortened_review():

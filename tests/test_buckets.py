@@ -1,11 +1,10 @@
 """Length buckets: every review once per epoch, batches of similar lengths cut of padding only,
 an order fixed by the seed and the epoch, and the same predictions as padded batches."""
 
-import keras
 import numpy as np
 import pytest
 
-from attention import AttentionPooling
+from conftest import pooled_bilstm
 from experiments.run.buckets import EpochOfBuckets, LengthBuckets, lengths
 
 RNG = np.random.default_rng(0)
@@ -70,7 +69,7 @@ def test_fit_draws_each_epochs_batches_after_the_epoch_is_set():
 
     buckets = Noted(x, (y > 25).astype("float32"), 8, seed=0)
     calls.clear()
-    model = _masked_model()
+    model = pooled_bilstm(vocabulary=100, embedding=8, units=6)
     model.compile(optimizer="adam", loss="binary_crossentropy")
     model.fit(buckets, epochs=2, callbacks=[EpochOfBuckets(buckets)], verbose=0)
     epochs = [i for i, call in enumerate(calls) if call[0] == "epoch"]
@@ -79,17 +78,9 @@ def test_fit_draws_each_epochs_batches_after_the_epoch_is_set():
     assert len(batches_of_second) >= len(buckets)  # every batch of epoch 1 drawn after its order
 
 
-def _masked_model():
-    tokens = keras.Input((None,), dtype="int32")
-    h = keras.layers.Embedding(100, 8, mask_zero=True)(tokens)
-    h = keras.layers.Bidirectional(keras.layers.LSTM(6, return_sequences=True))(h)
-    h = AttentionPooling(units=5, name="attention")(h)
-    return keras.Model(tokens, keras.layers.Dense(1, activation="sigmoid")(h))
-
-
 def test_a_cut_batch_gives_the_predictions_of_the_padded_one():
     x, y = _reviews(count=24, width=40)
-    model = _masked_model()
+    model = pooled_bilstm(vocabulary=100, embedding=8, units=6)
     padded = model.predict(x, verbose=0)
     buckets = LengthBuckets(x, y, 8, seed=0)
     for index in range(len(buckets)):
