@@ -122,7 +122,9 @@ def block_provenance(root):
                 values(lambda p: p.get("packages", {}).get("tensorflow")),
                 values(lambda p: p.get("packages", {}).get("keras")),
                 values(lambda p: p.get("backend")) + "".join(f" ({k})" for k in kernels if k),
-                values(lambda p: f"{p.get('cpu')} ×{p.get('cores')}"),
+                values(
+                    lambda p: " ".join(filter(None, (p.get("cpu"), p.get("cpu_signature")))) + f" ×{p.get('cores')}"
+                ),
                 f"{starts[0]} – {starts[-1]}" if starts and starts[0] != starts[-1] else (starts[0] if starts else "–"),
                 f"{max(p.get('load_average_1min') or 0 for p in provenances):.2f}",
             )
