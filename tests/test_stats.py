@@ -29,6 +29,13 @@ def _job(sweep, attention, seed, accuracy=None, test_curve=None, status="complet
     (job / "metrics.json").write_text(json.dumps(metrics))
 
 
+def _multirun(sweep, attentions, seeds):
+    """The multirun.yaml Hydra writes for `task=imdb -m attention=ATTENTIONS seed=SEEDS`."""
+    params = {"attention": attentions, "seed": seeds}
+    hydra = {"sweeper": {"params": params}, "overrides": {"task": ["task=imdb"]}}
+    OmegaConf.save({"hydra": hydra}, sweep / "multirun.yaml")
+
+
 @pytest.fixture
 def sweep(tmp_path):
     # luong: 80, 82, 84 (%); none: 78, 79, 80, 81; seed 4 of luong failed; seed 5 of none never ran.
@@ -37,15 +44,7 @@ def sweep(tmp_path):
     for seed, acc in enumerate([0.78, 0.79, 0.80, 0.81]):
         _job(tmp_path, "none", seed, acc, test_curve=[acc, acc])
     _job(tmp_path, "luong", 4, status="failed", reason="the training loss became NaN in epoch 2")
-    OmegaConf.save(
-        {
-            "hydra": {
-                "sweeper": {"params": {"attention": "luong,none", "seed": "range(0,6)"}},
-                "overrides": {"task": ["task=imdb"]},
-            }
-        },
-        tmp_path / "multirun.yaml",
-    )
+    _multirun(tmp_path, "luong,none", "range(0,6)")
     return tmp_path
 
 
@@ -113,6 +112,34 @@ def test_the_audits_of_the_runs_are_averaged_per_variant(sweep):
     assert "| mean over audited runs | luong |" in text and "| runs audited | 2 |" in text
     assert "| τ attention vs gradient | 0.300 |" in text and "| flips, largest weight erased | 0.500 |" in text
     assert "leave-one-out" not in text  # no run measured it: no row
+
+
+def test_what_ranks_by_the_attention_is_undefined_for_uniform_weights_and_kept_for_the_rest(tmp_path):
+    """Equal weights rank nothing: an ERASER "attention order" of `uniform` is only the order of
+    its ties, so its summary leaves it out, and τ with it; its gradient order is its own."""
+    for attention in ("luong", "uniform"):
+        _job(tmp_path, attention, 0, 0.8)
+        eraser = {
+            measure: {"attention": {"aopc": 0.3}, "gradient": {"aopc": 0.2}}
+            for measure in ("comprehensiveness", "sufficiency")
+        }
+        tau = 0.25 if attention == "luong" else None
+        audit = {"agreement": {"gradient": {"mean": tau}}, "eraser": eraser}
+        (tmp_path / "imdb" / attention / "seed0" / "audit.json").write_text(json.dumps(audit))
+    _multirun(tmp_path, "luong,uniform", "range(0,1)")
+    write_summary(tmp_path)
+    text = (tmp_path / "summary.md").read_text()
+    rows = (
+        "| mean over audited runs | luong | uniform |",
+        "| comprehensiveness AOPC, attention order | 0.300 | – |",
+        "| sufficiency AOPC, attention order | 0.300 | – |",
+        "| comprehensiveness AOPC, gradient order | 0.200 | 0.200 |",
+        "| τ attention vs gradient | 0.250 | – |",
+    )
+    assert [row for row in rows if row not in text] == []
+    # The run's own row keeps what its audit wrote.
+    runs = pd.read_csv(tmp_path / "summary.csv").set_index("attention")
+    assert runs.loc["uniform", "audit_comprehensiveness_attention"] == pytest.approx(0.3)
 
 
 def test_the_positive_class_scores_equal_a_hand_computation():

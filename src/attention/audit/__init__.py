@@ -22,7 +22,8 @@ decision's gradient with respect to the weights), and then each measure, one mod
 - `padding`: the attention on padding the model does not mask.
 
 A measure declares its key in the result and its summary columns (`summary_columns()`, which the
-suite's sweep summaries, report and publisher read). "The output" is the predicted probability of
+suite's sweep summaries, report and publisher read), and which of them rest on the attention's own
+order (`attention_ranked_columns()`: undefined for equal weights). "The output" is the predicted probability of
 a binary classifier (a change is its absolute difference), the class distribution of a softmax
 classifier (the total variation distance; a decision is the argmax) or the value of a regression
 (its absolute difference; it "flips" when it moves by more than `regression_tolerance`). Where each
@@ -32,8 +33,16 @@ autodiff (`gradients.gradient`): TensorFlow, JAX or PyTorch.
 """
 
 from attention.audit.agreement import kendall_tau
-from attention.audit.core import MEASURES, AttentionAudit, summary_columns
+from attention.audit.core import MEASURES, AttentionAudit, attention_ranked_columns, summary_columns
 from attention.audit.erasure import js_divergence
 from attention.audit.forward import OUTPUT_KINDS
 
-__all__ = ["MEASURES", "OUTPUT_KINDS", "AttentionAudit", "js_divergence", "kendall_tau", "summary_columns"]
+__all__ = [
+    "MEASURES",
+    "OUTPUT_KINDS",
+    "AttentionAudit",
+    "attention_ranked_columns",
+    "js_divergence",
+    "kendall_tau",
+    "summary_columns",
+]

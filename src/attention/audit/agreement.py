@@ -43,17 +43,21 @@ def _agreement(tau_and_p, decisions):
 class Agreement(Measure):
     name = "agreement"
     columns: ClassVar[dict] = {
-        "audit_tau_gradient": Column(("gradient", "mean"), "τ attention vs gradient"),
-        "audit_tau_leave_one_out": Column(("leave_one_out", "mean"), "τ attention vs leave-one-out"),
+        "audit_tau_gradient": Column(("gradient", "mean"), "τ attention vs gradient", ranks_attention=True),
+        "audit_tau_leave_one_out": Column(
+            ("leave_one_out", "mean"), "τ attention vs leave-one-out", ranks_attention=True
+        ),
         "audit_tau_gradient_vs_leave_one_out": Column(
             ("gradient_vs_leave_one_out", "mean"), "τ gradient vs leave-one-out"
         ),
         # The share of samples whose τ has p ≤ 0.05 (Jain & Wallace report it beside the mean).
         "audit_significant_gradient": Column(
-            ("gradient", "significant"), "τ attention vs gradient: samples with p ≤ 0.05"
+            ("gradient", "significant"), "τ attention vs gradient: samples with p ≤ 0.05", ranks_attention=True
         ),
         "audit_significant_leave_one_out": Column(
-            ("leave_one_out", "significant"), "τ attention vs leave-one-out: samples with p ≤ 0.05"
+            ("leave_one_out", "significant"),
+            "τ attention vs leave-one-out: samples with p ≤ 0.05",
+            ranks_attention=True,
         ),
     }
 

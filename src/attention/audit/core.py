@@ -29,6 +29,14 @@ def summary_columns():
     }
 
 
+def attention_ranked_columns():
+    """The summary columns that rest on the order of the attention's weights: undefined for equal
+    weights (a uniform baseline), whose order is only the order of the ties."""
+    return tuple(
+        column for measure in MEASURES for column, declared in measure.columns.items() if declared.ranks_attention
+    )
+
+
 class AttentionAudit:
     """The faithfulness measures of one trained model (see the package's docstring).
 

@@ -44,7 +44,9 @@ class Eraser(Measure):
     name = "eraser"
     columns: ClassVar[dict] = {
         f"audit_{measure}_{explanation}": Column(
-            (measure, explanation, "aopc"), f"{measure} AOPC, {explanation.replace('_', '-')} order"
+            (measure, explanation, "aopc"),
+            f"{measure} AOPC, {explanation.replace('_', '-')} order",
+            ranks_attention=explanation == "attention",
         )
         for measure in MEASURES
         for explanation in EXPLANATIONS

@@ -10,10 +10,13 @@ import numpy as np
 @dataclass(frozen=True)
 class Column:
     """A number of a measure's result that a sweep summary keeps per run: `path` inside the
-    measure's result, and what it is in a few words."""
+    measure's result, what it is in a few words, and whether it rests on the order of the
+    attention's own weights (`ranks_attention`: then equal weights, which rank nothing, leave it
+    undefined)."""
 
     path: tuple
     label: str
+    ranks_attention: bool = False
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,20 @@ def audit_columns():
     return summary_columns()
 
 
+@functools.cache
+def attention_ranked_columns():
+    """The audit columns that rest on the attention's own order (`attention.audit`'s declaration):
+    undefined for the `uniform` baseline, whose equal weights rank nothing."""
+    start_tensorflow()
+    from attention.audit import attention_ranked_columns as declared  # noqa: PLC0415  (it starts the backend)
+
+    return declared()
+
+
+# The suite's baseline of equal weights (attention=uniform).
+EQUAL_WEIGHTS = "uniform"
+
+
 def audit_values(audit):
     """{audit column: the number in `audit` (an audit.json's dict), or None}."""
     values = {}
@@ -190,6 +204,8 @@ def audit_means(runs):
     grouped = audited.groupby(["task", "attention"], sort=True)
     means = grouped[list(audit_columns())].mean()
     means.insert(0, "audited", grouped.size())
+    # Equal weights have no order of their own: what ranks by them ranks only the ties.
+    means.loc[means.index.get_level_values("attention") == EQUAL_WEIGHTS, list(attention_ranked_columns())] = np.nan
     return means.reset_index()
 
 
@@ -228,7 +244,10 @@ def statistics_table(table):
     return lines
 
 
-AUDIT_TITLE = "Is the attention faithful? (`audit.json` of each run; τ is Kendall's, undefined for uniform weights)"
+AUDIT_TITLE = (
+    "Is the attention faithful? (`audit.json` of each run; τ is Kendall's; τ and the attention order are "
+    "undefined for uniform weights)"
+)
 
 
 def _job_counts(runs):

@@ -6,7 +6,15 @@ import pandas as pd
 from experiments.records.publish.engine import block
 from experiments.records.publish.format import table
 from experiments.records.publish.record import SCORES, SEED_000_TASKS, Record, missing
-from experiments.records.stats import audit_columns, audit_means, audit_values, group_statistics, number
+from experiments.records.stats import (
+    EQUAL_WEIGHTS,
+    attention_ranked_columns,
+    audit_columns,
+    audit_means,
+    audit_values,
+    group_statistics,
+    number,
+)
 from experiments.run.files import read_audit
 
 # The audit's figures per task at its default variant, and find_max and dates for every score.
@@ -208,24 +216,13 @@ def _variant_runs(record, attention):
     return pd.DataFrame(rows)
 
 
-# What equal weights cannot rank: the attention's own order (τ, and ERASER by attention).
-RANKED_BY_ATTENTION = (
-    "audit_tau_gradient",
-    "audit_significant_gradient",
-    "audit_tau_leave_one_out",
-    "audit_significant_leave_one_out",
-    "audit_comprehensiveness_attention",
-    "audit_sufficiency_attention",
-)
-
-
 def _mean_cell(runs, column, attention, digits=2):
     """Mean ± std over the runs that have `column`, with their count."""
     if runs.empty:
         return "not run yet"
     if column.startswith("audit_") and not runs.audited.any():
         return "not audited yet"
-    if attention == "uniform" and column in RANKED_BY_ATTENTION:
+    if attention == EQUAL_WEIGHTS and column in attention_ranked_columns():
         return "undefined (equal weights)"
     values = pd.to_numeric(runs[column], errors="coerce").dropna()
     if values.empty:
