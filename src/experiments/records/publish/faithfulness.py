@@ -88,7 +88,7 @@ def block_faithfulness_imdb(record):
 
     def tau(variant, column):
         if variant not in audits.index or pd.isna(audits.loc[variant, column]):
-            return "undefined (constant weights)" if variant == "uniform" else "not audited yet"
+            return "undefined (constant weights)" if variant == EQUAL_WEIGHTS else "not audited yet"
         n = int(audits.loc[variant, "audited"])
         deviation = spread.loc[variant, column]
         return f"{audits.loc[variant, column]:.2f}" + (f" ± {deviation:.2f}" if n > 1 else "") + f" ({n} runs)"

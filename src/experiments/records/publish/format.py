@@ -20,6 +20,13 @@ def minutes(seconds):
     return f"{whole // 60} h {whole % 60:02d} min"
 
 
+def cpu_name(made):
+    """A CPU from a run's provenance, with its family and model where they were recorded:
+    'AMD EPYC (family 25 model 17)' (two generations of one line share a name)."""
+    signature = made.get("cpu_signature")
+    return f"{made.get('cpu')}" + (f" ({signature})" if signature else "")
+
+
 def table(header, rows):
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]

@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 
 from experiments.records.publish.engine import block
-from experiments.records.publish.format import table
+from experiments.records.publish.format import cpu_name, table
 from experiments.records.publish.record import SEED_000_TASKS, Record, missing
 from experiments.records.results import COMMANDS, OTHER_CPUS, other_cpu_records
 
@@ -122,9 +122,7 @@ def block_provenance(root):
                 values(lambda p: p.get("packages", {}).get("tensorflow")),
                 values(lambda p: p.get("packages", {}).get("keras")),
                 values(lambda p: p.get("backend")) + "".join(f" ({k})" for k in kernels if k),
-                values(
-                    lambda p: " ".join(filter(None, (p.get("cpu"), p.get("cpu_signature")))) + f" ×{p.get('cores')}"
-                ),
+                values(lambda p: f"{cpu_name(p)} ×{p.get('cores')}"),
                 f"{starts[0]} – {starts[-1]}" if starts and starts[0] != starts[-1] else (starts[0] if starts else "–"),
                 f"{max(p.get('load_average_1min') or 0 for p in provenances):.2f}",
             )

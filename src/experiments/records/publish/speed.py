@@ -6,7 +6,7 @@ from pathlib import Path
 import pandas as pd
 
 from experiments.records.publish.engine import block
-from experiments.records.publish.format import table
+from experiments.records.publish.format import cpu_name, table
 from experiments.records.publish.record import missing
 
 
@@ -109,5 +109,5 @@ def block_backends(root):
         )
     if not lines:
         return "_The bench record measured one backend only: `make results ONLY=bench` with JAX installed._\n"
-    cpu = f"{made.get('cpu')} ({made.get('cpu_signature')}), {made.get('cores')} cores"
+    cpu = f"{cpu_name(made)}, {made.get('cores')} cores"
     return f"Which backend trains `ours-luong` faster, measured by `make bench` on {cpu}:\n\n" + "\n".join(lines) + "\n"
