@@ -24,9 +24,10 @@ from experiments.run import config as _resolvers  # noqa: F401  (a sweep's param
 from experiments.run.files import read_audit
 from experiments.run.quiet import start_tensorflow
 
-# The two ways of reading a run's accuracy: (column, what it is).
+# The two ways of reading a run's accuracy: (column, what it is). The run keeps the epoch its task's
+# early stopping picks on the validation set (`task.early_stopping.monitor`), or its last without one.
 PROTOCOLS = {
-    "test_accuracy": "Test accuracy of the epoch picked by validation accuracy (honest)",
+    "test_accuracy": "Test accuracy of the epoch the run kept: best on its validation monitor, or the last (honest)",
     "max_test_accuracy": "Max test accuracy over the epochs (the seed's protocol: picks the epoch on the test set)",
 }
 KEYS = ["task", "attention", "seed"]
