@@ -13,6 +13,7 @@ from omegaconf import OmegaConf
 
 from experiments.records import publish, results, verify
 from experiments.run import provenance
+from experiments.run.faithfulness import AUDIT_RUNNING
 
 ROOT = Path(__file__).resolve().parents[1]
 RECORDS = ROOT / "docs" / "results"
@@ -399,6 +400,51 @@ def test_a_sweep_resumes_from_its_committed_record_without_rerunning(tmp_path):
     assert not (fresh / "dense/block_2d/seed=0/attention_bar.png").exists()
     for seed in (0, 1):
         assert (record / f"dense/block_2d/seed={seed}/attention_bar.png").is_file(), seed
+
+
+def test_a_job_whose_audit_has_not_been_written_waits_out_of_the_record(tmp_path, capsys):
+    sweep, record = _smoke_record(tmp_path, "task=dense", "seed=0,1", "task.audit.at_end=true")
+    assert not list(sweep.rglob(AUDIT_RUNNING)), "a written audit leaves no marker"
+    job = next(sweep.glob("dense/block_2d/seed=1*"))  # its folder names the override too
+    kept = record / job.relative_to(sweep)
+    recorded, audit = (kept / "metrics.json").read_text(), (kept / "audit.json").read_text()
+    # The job run again, now in its audit at the end: its metrics.json already says completed.
+    metrics = json.loads((job / "metrics.json").read_text())
+    (job / "metrics.json").write_text(json.dumps({**metrics, "wall_time_s": metrics["wall_time_s"] + 1}))
+    (job / "audit.json").unlink()
+    (job / AUDIT_RUNNING).touch()
+    assert results.copy_record(sweep, record) == 2
+    assert (kept / "metrics.json").read_text() == recorded and (kept / "audit.json").read_text() == audit
+    assert f"{job}: its audit has not finished" in capsys.readouterr().err
+    shutil.rmtree(kept)  # a job the record does not hold yet waits too
+    assert results.copy_record(sweep, record) == 1 and not kept.exists()
+    (job / "audit.json").write_text(audit)  # the audit written: the job is recorded, with it
+    assert results.copy_record(sweep, record) == 2
+    assert json.loads((kept / "metrics.json").read_text())["wall_time_s"] == metrics["wall_time_s"] + 1
+    assert (kept / "audit.json").read_text() == audit
+
+
+@pytest.mark.parametrize(("error", "left"), [(RuntimeError, False), (KeyboardInterrupt, True)])
+def test_an_audit_cut_short_leaves_its_marker_and_one_that_failed_does_not(
+    compose_config, tmp_path, monkeypatch, error, left
+):
+    from experiments.run import runner
+
+    run_dir, seen = tmp_path / "run", []
+
+    def audit(*args, **kwargs):
+        seen.append((run_dir / AUDIT_RUNNING).is_file())
+        raise error("the audit")
+
+    monkeypatch.setattr(runner, "audit_trained", audit)
+    cfg = compose_config("task=dense", "debug=smoke", "task.audit.at_end=true")
+    if left:
+        with pytest.raises(KeyboardInterrupt):
+            runner.run(cfg, run_dir)
+    else:
+        runner.run(cfg, run_dir)  # a failed audit is logged; the run is complete all the same
+    assert seen == [True] and (run_dir / AUDIT_RUNNING).is_file() == left
+    assert json.loads((run_dir / "metrics.json").read_text())["status"] == "completed"
 
 
 def test_results_refuses_an_unknown_experiment_in_one_line(capsys):

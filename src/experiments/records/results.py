@@ -11,7 +11,8 @@ outputs/results/NAME): running it again resumes it, skipping the jobs that compl
 runs, the jobs already recorded in `docs/results/NAME` are put back into the sweep directory, so a
 table started on one machine goes on from its committed records on another. After it, the record
 `docs/results/NAME/` gets, for every completed job, `metrics.json` and `.hydra/overrides.yaml` and
-`config.yaml`; the sweep's `multirun.yaml`; the figures the README shows; and the summary
+`config.yaml` (and `audit.json`: a job whose audit at the end has not been written waits out of the
+record); the sweep's `multirun.yaml`; the figures the README shows; and the summary
 (`summary.csv`, `summary.md`, `summary.png`) computed from the record itself. A record only grows:
 jobs it holds that the sweep directory lacks are kept. Models, backups and caches stay in the
 sweep directory. An experiment with environments (`cpu_drift`) runs once per setting, into
@@ -33,6 +34,7 @@ from omegaconf import OmegaConf
 
 from experiments.records.stats import write_summary
 from experiments.run.config import CONFIG_DIR
+from experiments.run.faithfulness import AUDIT_JSON, AUDIT_RUNNING
 from experiments.run.files import SUITE_ROOT
 
 RECORDS = SUITE_ROOT / "docs" / "results"
@@ -121,6 +123,11 @@ def _completed(job_dir):
         return False
 
 
+def _auditing(job_dir):
+    """Whether the job's audit at the end has begun and not been written: still running, or cut."""
+    return (job_dir / AUDIT_RUNNING).is_file() and not (job_dir / AUDIT_JSON).is_file()
+
+
 def _read_bytes(path):
     return path.read_bytes() if path.is_file() else None
 
@@ -155,10 +162,18 @@ def copy_record(sweep_dir, record_dir, figures=()):
         return 0
     staging = _staging(record_dir)
     jobs = [job for job in _job_dirs(sweep_dir) if _completed(job)]
+    # A job whose audit has not been written waits: recorded now, it would miss its audit.json.
+    for job in [job for job in jobs if _auditing(job)]:
+        print(
+            f"{_display(job)}: its audit has not finished (still running, or cut: `make audit RUN={_display(job)}`);"
+            " left out of the record until it has",
+            file=sys.stderr,
+        )
+        jobs.remove(job)
     # The record keeps the jobs it held that this sweep directory lacks (a sweep that resumed
     # elsewhere, or one whose runs were cleaned): it only ever grows or is brought up to date.
     for job in _job_dirs(record_dir) if record_dir.is_dir() else []:
-        if _completed(job) and not _completed(sweep_dir / job.relative_to(record_dir)):
+        if _completed(job) and sweep_dir / job.relative_to(record_dir) not in jobs:
             shutil.copytree(job, staging / job.relative_to(record_dir))
     for job in jobs:
         relative = job.relative_to(sweep_dir)

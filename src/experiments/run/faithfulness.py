@@ -13,6 +13,9 @@ from experiments.run.files import write_json
 
 AUDIT_JSON = "audit.json"
 AUDIT_PNG = "audit.png"
+# Lies in a run directory while its audit at the end runs, and stays there if the audit is cut:
+# the run's metrics.json already says completed, so only this tells a record to wait for it.
+AUDIT_RUNNING = "audit.running"
 DEFAULT_PERMUTATIONS = 100
 
 
@@ -71,6 +74,7 @@ def write_audit(run_dir, result, details):
     run_dir = Path(run_dir)
     write_json(run_dir / AUDIT_JSON, result)
     figure(result, details).savefig(run_dir / AUDIT_PNG, dpi=110)
+    (run_dir / AUDIT_RUNNING).unlink(missing_ok=True)
 
 
 def figure(result, details):

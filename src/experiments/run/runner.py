@@ -23,7 +23,7 @@ from experiments.run.buckets import EpochOfBuckets, LengthBuckets
 from experiments.run.callbacks import AttentionFrames, EvaluateEachEpoch, ResumableTraining
 from experiments.run.classification import positive_class_scores
 from experiments.run.config import config_fingerprint, same_config
-from experiments.run.faithfulness import audit_trained, headline, write_audit
+from experiments.run.faithfulness import AUDIT_RUNNING, audit_trained, headline, write_audit
 from experiments.run.files import write_json
 from experiments.run.plots import FIGURES, Probe, training_curves
 from experiments.run.seeds import seed_everything
@@ -88,10 +88,13 @@ def run(cfg, run_dir, threads=None):
         write_json(run_dir / "metrics.json", metrics)
     audit = cfg.task.get("audit") or {}
     if trained is not None and audit.get("at_end") and cfg.attention.layer is not None:
+        # Removed when the audit is written or has failed; an interrupted audit leaves it.
+        (run_dir / AUDIT_RUNNING).touch()
         try:
             result, details = audit_trained(cfg, *trained)
         except Exception:  # the run is complete and recorded; `make audit` can try again
             log.exception("the audit at the end failed; the run itself completed (%s)", run_dir / "metrics.json")
+            (run_dir / AUDIT_RUNNING).unlink(missing_ok=True)
         else:
             write_audit(run_dir, result, details)
             log.info("audit: %s", headline(result))
