@@ -425,10 +425,11 @@ def test_a_job_whose_audit_has_not_been_written_waits_out_of_the_record(tmp_path
 
 
 @pytest.mark.parametrize(("error", "left"), [(RuntimeError, False), (KeyboardInterrupt, True)])
-def test_an_audit_cut_short_leaves_its_marker_and_one_that_failed_does_not(
+def test_an_audit_cut_short_leaves_its_marker_and_the_job_run_again_finishes_it(
     compose_config, tmp_path, monkeypatch, error, left
 ):
     from experiments.run import runner
+    from experiments.run.job import run_job
 
     run_dir, seen = tmp_path / "run", []
 
@@ -444,7 +445,13 @@ def test_an_audit_cut_short_leaves_its_marker_and_one_that_failed_does_not(
     else:
         runner.run(cfg, run_dir)  # a failed audit is logged; the run is complete all the same
     assert seen == [True] and (run_dir / AUDIT_RUNNING).is_file() == left
-    assert json.loads((run_dir / "metrics.json").read_text())["status"] == "completed"
+    metrics = (run_dir / "metrics.json").read_text()
+    assert json.loads(metrics)["status"] == "completed" and not (run_dir / "audit.json").exists()
+    monkeypatch.undo()
+    # The job run again keeps its training; a cut audit runs again, a failed one is left to make audit.
+    assert run_job(cfg, run_dir, None)[1] is True
+    assert (run_dir / "metrics.json").read_text() == metrics
+    assert (run_dir / "audit.json").is_file() == left and not (run_dir / AUDIT_RUNNING).exists()
 
 
 def test_results_refuses_an_unknown_experiment_in_one_line(capsys):

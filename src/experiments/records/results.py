@@ -34,7 +34,7 @@ from omegaconf import OmegaConf
 
 from experiments.records.stats import write_summary
 from experiments.run.config import CONFIG_DIR
-from experiments.run.faithfulness import AUDIT_JSON, AUDIT_RUNNING
+from experiments.run.faithfulness import audit_pending
 from experiments.run.files import SUITE_ROOT
 
 RECORDS = SUITE_ROOT / "docs" / "results"
@@ -123,11 +123,6 @@ def _completed(job_dir):
         return False
 
 
-def _auditing(job_dir):
-    """Whether the job's audit at the end has begun and not been written: still running, or cut."""
-    return (job_dir / AUDIT_RUNNING).is_file() and not (job_dir / AUDIT_JSON).is_file()
-
-
 def _read_bytes(path):
     return path.read_bytes() if path.is_file() else None
 
@@ -163,9 +158,9 @@ def copy_record(sweep_dir, record_dir, figures=()):
     staging = _staging(record_dir)
     jobs = [job for job in _job_dirs(sweep_dir) if _completed(job)]
     # A job whose audit has not been written waits: recorded now, it would miss its audit.json.
-    for job in [job for job in jobs if _auditing(job)]:
+    for job in [job for job in jobs if audit_pending(job)]:
         print(
-            f"{_display(job)}: its audit has not finished (still running, or cut: `make audit RUN={_display(job)}`);"
+            f"{_display(job)}: its audit has not finished (still running, or cut: run the sweep again or `make audit RUN={_display(job)}`);"
             " left out of the record until it has",
             file=sys.stderr,
         )

@@ -10,6 +10,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from experiments.run.files import write_json
+from experiments.run.task import load_task
 
 AUDIT_JSON = "audit.json"
 AUDIT_PNG = "audit.png"
@@ -27,6 +28,25 @@ def positive_integer(name, value):
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise AuditError(f"{name} must be a positive integer, got {value!r}")
     return value
+
+
+def audit_pending(run_dir):
+    """Whether the run's audit at the end has begun and not been written: still running, or cut."""
+    return (Path(run_dir) / AUDIT_RUNNING).is_file() and not (Path(run_dir) / AUDIT_JSON).is_file()
+
+
+def load_trained(cfg, run_dir):
+    """(task module, model, data) of the completed run in `run_dir`: its saved model, and its data
+    made again from its config and seed. The backend must have started."""
+    import keras  # noqa: PLC0415  (the caller has started the backend)
+
+    import attention  # noqa: F401, PLC0415  (registers the layers for loading)
+    from experiments.run.seeds import seed_everything  # noqa: PLC0415
+
+    task = load_task(cfg.task.module)
+    seed_everything(cfg.seed)
+    data = task.make_data(cfg.task, np.random.default_rng(cfg.seed))
+    return task, keras.models.load_model(Path(run_dir) / "model.keras"), data
 
 
 def audit_trained(cfg, task, model, data, samples=None, permutations=None):

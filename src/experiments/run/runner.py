@@ -23,7 +23,7 @@ from experiments.run.buckets import EpochOfBuckets, LengthBuckets
 from experiments.run.callbacks import AttentionFrames, EvaluateEachEpoch, ResumableTraining
 from experiments.run.classification import positive_class_scores
 from experiments.run.config import config_fingerprint, same_config
-from experiments.run.faithfulness import AUDIT_RUNNING, audit_trained, headline, write_audit
+from experiments.run.faithfulness import AUDIT_RUNNING, audit_trained, headline, load_trained, write_audit
 from experiments.run.files import write_json
 from experiments.run.plots import FIGURES, Probe, training_curves
 from experiments.run.seeds import seed_everything
@@ -88,17 +88,24 @@ def run(cfg, run_dir, threads=None):
         write_json(run_dir / "metrics.json", metrics)
     audit = cfg.task.get("audit") or {}
     if trained is not None and audit.get("at_end") and cfg.attention.layer is not None:
-        # Removed when the audit is written or has failed; an interrupted audit leaves it.
-        (run_dir / AUDIT_RUNNING).touch()
-        try:
-            result, details = audit_trained(cfg, *trained)
-        except Exception:  # the run is complete and recorded; `make audit` can try again
-            log.exception("the audit at the end failed; the run itself completed (%s)", run_dir / "metrics.json")
-            (run_dir / AUDIT_RUNNING).unlink(missing_ok=True)
-        else:
-            write_audit(run_dir, result, details)
-            log.info("audit: %s", headline(result))
+        audit_at_end(cfg, run_dir, trained)
     return metrics
+
+
+def audit_at_end(cfg, run_dir, trained=None):
+    """The audit at the end of a completed run, of `trained` (task module, model, data), or where
+    that is None (an audit cut short before), of the model the run saved. AUDIT_RUNNING lies in
+    `run_dir` while it runs: removed when the audit is written or has failed, left if it is cut."""
+    run_dir = Path(run_dir)
+    (run_dir / AUDIT_RUNNING).touch()
+    try:
+        result, details = audit_trained(cfg, *(trained or load_trained(cfg, run_dir)))
+    except Exception:  # the run is complete and recorded; `make audit` can try again
+        log.exception("the audit at the end failed; the run itself completed (%s)", run_dir / "metrics.json")
+        (run_dir / AUDIT_RUNNING).unlink(missing_ok=True)
+    else:
+        write_audit(run_dir, result, details)
+        log.info("audit: %s", headline(result))
 
 
 def _callbacks(cfg, run_dir, data, attend, probe, title):

@@ -16,19 +16,17 @@ import argparse
 import sys
 from pathlib import Path
 
-import numpy as np
-
 from experiments.run.config import compose
 from experiments.run.faithfulness import (
     DEFAULT_PERMUTATIONS,
     AuditError,
     audit_trained,
     headline,
+    load_trained,
     positive_integer,
     write_audit,
 )
 from experiments.run.quiet import start_tensorflow
-from experiments.run.task import load_task
 from experiments.trained.load import checked_run
 
 
@@ -42,18 +40,8 @@ def audit_run(run_dir, samples=None, permutations=None):
     if "audit" not in cfg.task:  # a run from before task.audit existed: today's settings of its task
         cfg.task.audit = compose([f"task={cfg.task.name}"]).task.audit
 
-    start_tensorflow()
-    # TensorFlow starts here, once start_tensorflow has quieted it.
-    import keras  # noqa: PLC0415
-
-    import attention  # noqa: F401, PLC0415  (registers the layers for loading)
-    from experiments.run.seeds import seed_everything  # noqa: PLC0415
-
-    task = load_task(cfg.task.module)
-    seed_everything(cfg.seed)
-    data = task.make_data(cfg.task, np.random.default_rng(cfg.seed))
-    model = keras.models.load_model(run_dir / "model.keras")
-    result, details = audit_trained(cfg, task, model, data, samples, permutations)
+    start_tensorflow()  # TensorFlow starts here, once start_tensorflow has quieted it
+    result, details = audit_trained(cfg, *load_trained(cfg, run_dir), samples, permutations)
     write_audit(run_dir, result, details)
     return result
 
