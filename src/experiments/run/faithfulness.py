@@ -10,7 +10,6 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from experiments.run.files import write_json
-from experiments.run.task import load_task
 
 AUDIT_JSON = "audit.json"
 AUDIT_PNG = "audit.png"
@@ -41,11 +40,9 @@ def load_trained(cfg, run_dir):
     import keras  # noqa: PLC0415  (the caller has started the backend)
 
     import attention  # noqa: F401, PLC0415  (registers the layers for loading)
-    from experiments.run.seeds import seed_everything  # noqa: PLC0415
+    from experiments.run.seeds import seeded_task_data  # noqa: PLC0415  (it starts the backend)
 
-    task = load_task(cfg.task.module)
-    seed_everything(cfg.seed)
-    data = task.make_data(cfg.task, np.random.default_rng(cfg.seed))
+    task, data = seeded_task_data(cfg)
     return task, keras.models.load_model(Path(run_dir) / "model.keras"), data
 
 

@@ -26,8 +26,7 @@ from experiments.run.config import config_fingerprint, same_config
 from experiments.run.faithfulness import AUDIT_RUNNING, audit_trained, headline, load_trained, write_audit
 from experiments.run.files import write_json
 from experiments.run.plots import FIGURES, Probe, training_curves
-from experiments.run.seeds import seed_everything
-from experiments.run.task import load_task
+from experiments.run.seeds import seeded_task_data
 
 log = logging.getLogger("experiments")
 ATTENTION_LAYER = "attention"
@@ -168,9 +167,7 @@ def _train_and_probe(cfg, run_dir, record):
     """Trains, evaluates, probes and draws, putting each result into `record` (metrics.json).
 
     Returns (task module, model, data) when the run completed, for the audit; else None."""
-    task = load_task(cfg.task.module)
-    seed_everything(cfg.seed)
-    data = task.make_data(cfg.task, np.random.default_rng(cfg.seed))
+    task, data = seeded_task_data(cfg)
 
     attention = _attention_layer(cfg)
     model = task.build_model(cfg.task, attention, data)

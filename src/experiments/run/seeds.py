@@ -2,6 +2,9 @@
 audit both start from them)."""
 
 import keras
+import numpy as np
+
+from experiments.run.task import load_task
 
 
 def seed_everything(seed):
@@ -14,3 +17,11 @@ def seed_everything(seed):
         import tensorflow as tf  # noqa: PLC0415
 
         tf.config.experimental.enable_op_determinism()
+
+
+def seeded_task_data(cfg):
+    """(task module, data) of a run of `cfg`, seeded as the run was: the training and the audit of
+    the model it saved must see the same data."""
+    task = load_task(cfg.task.module)
+    seed_everything(cfg.seed)
+    return task, task.make_data(cfg.task, np.random.default_rng(cfg.seed))
