@@ -25,21 +25,24 @@ help: ## list the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) \
 		| awk 'BEGIN {FS = ":.*## "}; {printf "  make %-18s %s\n", $$1, $$2}'
 
-# The exact versions of the suite's and its test extra's dependencies, with their hashes. A run
-# records the lock's hash; `make install UNLOCKED=1` takes the newest versions instead.
+# The exact versions of the dependencies of both distributions (the suite and its layer library,
+# packages/attention) and of the test extra, with their hashes. A run records the lock's hash;
+# `make install UNLOCKED=1` takes the newest versions instead. Both install editable: an edit of
+# src/experiments or packages/attention/src/attention takes effect at once.
 LOCK := requirements.lock
-$(INSTALLED): pyproject.toml $(LOCK)
+LIBRARY := packages/attention
+$(INSTALLED): pyproject.toml $(LIBRARY)/pyproject.toml $(LOCK)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 ifeq ($(UNLOCKED),1)
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -e $(LIBRARY) -e '.[test]'
 else
 	@# A package index that lacks a locked version (an offline mirror) falls back to the newest, loudly;
 	@# each run's provenance then lists every package that departs from the lock.
 	$(PY) -m pip install --quiet --require-hashes -r $(LOCK) || { \
 		echo "warning: could not install the versions locked in $(LOCK) (see above); installing the newest instead: numbers may differ from the records" >&2; \
-		$(PY) -m pip install --quiet -e '.[test]'; }
-	$(PY) -m pip install --quiet --no-deps -e .
+		$(PY) -m pip install --quiet -e $(LIBRARY) -e '.[test]'; }
+	$(PY) -m pip install --quiet --no-deps -e $(LIBRARY) -e .
 endif
 	@touch $@
 
@@ -50,8 +53,10 @@ install: $(INSTALLED) ## create .venv and install the suite with its test tools,
 lock: ## refresh requirements.lock from pyproject.toml with uv (UPGRADE=1: newest versions); then make install
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -m uv --version >/dev/null 2>&1 || $(PY) -m pip install --quiet uv
+	@# The library comes from the workspace (pyproject.toml's tool.uv.sources), not from an index:
+	@# the lock holds the dependencies of both, and make install installs the library from here.
 	$(PY) -m uv pip compile pyproject.toml --extra test --universal --generate-hashes --quiet \
-		--custom-compile-command "make lock" $(if $(filter 1,$(UPGRADE)),--upgrade) -o $(LOCK)
+		--no-emit-package keras-attention-layers --custom-compile-command "make lock" $(if $(filter 1,$(UPGRADE)),--upgrade) -o $(LOCK)
 
 run: $(INSTALLED) ## the default experiment: dense hello-world, attention on input index 1
 	$(EXPERIMENTS) $(ARGS)
@@ -114,18 +119,18 @@ sequences: $(INSTALLED) ## your own sequences (task.data.path=FILE.npz|.csv); de
 	$(EXPERIMENTS) task=sequences $(ARGS)
 
 neighbours: $(INSTALLED) ## 1-NN DTW and Euclidean baselines on the test samples of task=sequences (same ARGS; seconds)
-	$(PY) -m experiments.neighbours $(ARGS)
+	$(EXPERIMENTS) neighbours $(ARGS)
 
 dates: $(INSTALLED) ## date translation (seed 003): seq2seq with attention, alignment heatmaps (about 2 min)
 	$(EXPERIMENTS) task=dates $(ARGS)
 
 translate: $(INSTALLED) ## translate TEXT="Saturday 9 May 2018" with the newest dates model (RUN=dir picks one)
 	@test -n "$(TEXT)" || { echo 'usage: make translate TEXT="Saturday 9 May 2018" [RUN=outputs/runs/dates/...]'; exit 2; }
-	$(PY) -m experiments.translate "$(TEXT)" $(if $(RUN),--run "$(RUN)")
+	$(EXPERIMENTS) translate "$(TEXT)" $(if $(RUN),--run "$(RUN)")
 
 explain: $(INSTALLED) ## a trained run on new inputs: make explain RUN=<run dir or task> INPUT=<.npz|.csv|text>
 	@test -n "$(RUN)" -a -n "$(INPUT)" || { echo 'usage: make explain RUN=<run directory, or a task for its newest run> INPUT=<file.npz|file.csv|"a review">'; exit 2; }
-	$(PY) -m experiments.explain "$(RUN)" "$(INPUT)" $(ARGS)
+	$(EXPERIMENTS) explain "$(RUN)" "$(INPUT)" $(ARGS)
 
 # The published attention 5.0.0 needs the legacy tf-keras, and its import name is `attention` as
 # ours is: it gets a venv of its own, with the TensorFlow version of .venv.
@@ -144,15 +149,15 @@ tensorboard: $(INSTALLED) ## TensorBoard over every run under outputs/, served o
 	$(VENV)/bin/tensorboard --logdir outputs --host 127.0.0.1 --port $(TENSORBOARD_PORT)
 
 report: $(INSTALLED) ## one HTML page of every run and sweep under outputs/: outputs/report/index.html
-	$(PY) -m experiments.report $(ARGS)
+	$(EXPERIMENTS) report $(ARGS)
 
 audit: $(INSTALLED) ## is the attention faithful? audit trained runs: make audit RUN="outputs/runs/..." [ARGS="--samples 100"]
 	@test -n "$(RUN)" || { echo "usage: make audit RUN=<run directory> [ARGS=\"--samples N --permutations N\"]"; exit 2; }
-	$(PY) -m experiments.audit $(RUN) $(ARGS)
+	$(EXPERIMENTS) audit $(RUN) $(ARGS)
 
 stats: $(INSTALLED) ## the statistics of a sweep again: make stats SWEEP=outputs/sweeps/<dir>
 	@test -n "$(SWEEP)" || { echo "usage: make stats SWEEP=outputs/sweeps/<dir>"; exit 2; }
-	$(PY) -m experiments.stats $(SWEEP)
+	$(EXPERIMENTS) stats $(SWEEP)
 
 readme: $(INSTALLED) ## all five experiments of the keras-attention-mechanism README, as one sweep
 	$(EXPERIMENTS) experiment=seed_000_readme $(ARGS)
@@ -166,15 +171,15 @@ RESULTS_RUNS ?= outputs/results
 RESULTS_NEED_PEER := $(if $(ONLY),$(filter bench,$(ONLY)),all)
 
 results: $(INSTALLED) $(if $(RESULTS_NEED_PEER),$(PEER_VENV)/.installed) ## run every published experiment (resumable) into docs/results/, then the README's tables: make results ONLY=imdb_table
-	$(PY) -m experiments.results $(ONLY) --runs $(RESULTS_RUNS) $(ARGS)
-	$(PY) -m experiments.publish
+	$(EXPERIMENTS) results $(ONLY) --runs $(RESULTS_RUNS) $(ARGS)
+	$(EXPERIMENTS) publish
 
 verify: $(INSTALLED) ## run recorded jobs again and compare: make verify RECORD=docs/results/seed_000_readme [ARGS="--seed 0 --attention luong"]
 	@test -n "$(RECORD)" || { echo "usage: make verify RECORD=docs/results/<name> [ARGS=\"--jobs N | --seed S --attention A | --all | --against DIR | --record-as cpus/LABEL\"]"; exit 2; }
-	$(PY) -m experiments.verify $(RECORD) $(ARGS)
+	$(EXPERIMENTS) verify $(RECORD) $(ARGS)
 
 publish: $(INSTALLED) ## write the result tables of the README and the docs pages from docs/results/ (ARGS=--check: only compare)
-	$(PY) -m experiments.publish $(ARGS)
+	$(EXPERIMENTS) publish $(ARGS)
 
 # The docs site (mkdocs.yml): the pages under docs/ and the API reference of `attention`. MkDocs
 # is quiet about its own 2.0 here: the suite pins MkDocs below 2 (pyproject.toml).
@@ -190,9 +195,9 @@ notebook: $(INSTALLED) ## open the notebook tour (notebooks/tour.ipynb) in Jupyt
 	@# As root (a container, say) JupyterLab refuses to start unless told.
 	cd notebooks && $(abspath $(VENV))/bin/jupyter lab --ip 127.0.0.1 $(if $(filter 0,$(shell id -u)),--allow-root) tour.ipynb
 
-wheel: $(INSTALLED) ## the layer library on its own (Keras and NumPy only): dist/keras_attention_layers-*.whl
-	$(PY) -m pip wheel --quiet --no-deps --no-build-isolation packages/attention -w dist
-	@ls dist/keras_attention_layers-*.whl
+wheel: $(INSTALLED) ## the two wheels: the layer library alone (Keras and NumPy) and the suite, which depends on it: dist/*.whl
+	$(PY) -m pip wheel --quiet --no-deps --no-build-isolation $(LIBRARY) . -w dist
+	@ls dist/keras_attention_layers-*.whl dist/keras_attention_suite-*.whl
 
 docs-serve: $(INSTALLED) ## serve the docs site on http://127.0.0.1:8000, rebuilt on each change (DOCS_PORT=N)
 	$(MKDOCS) serve --strict --dev-addr 127.0.0.1:$(DOCS_PORT)

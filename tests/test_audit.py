@@ -1,5 +1,5 @@
 """The faithfulness audit: each measure on hand-made models whose deciding step is known, the
-statistics against SciPy, masks, the uniform baseline, and `python -m experiments.audit`."""
+statistics against SciPy, masks, the uniform baseline, and `experiments audit`."""
 
 import json
 import subprocess
@@ -150,7 +150,9 @@ def test_a_model_without_one_attention_layer_is_refused_in_one_line():
 
 
 def _audit_cli(*args):
-    return subprocess.run([sys.executable, "-m", "experiments.audit", *map(str, args)], capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "-m", "experiments", "audit", *map(str, args)], capture_output=True, text=True
+    )
 
 
 # Under pytest-xdist the module runs on one worker, so that `find_max_run` (module scope) is made once.

@@ -140,7 +140,7 @@ def test_padding_gets_no_attention_in_the_trained_model(smoke_run):
 
 def _translate(*args):
     return subprocess.run(
-        [sys.executable, "-m", "experiments.translate", *args], capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "experiments", "translate", *args], capture_output=True, text=True, timeout=300
     )
 
 

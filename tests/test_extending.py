@@ -127,7 +127,11 @@ def test_a_task_and_a_score_of_ones_own_run_through_the_cli_the_statistics_and_t
     assert "negated" in (sweep / "summary.md").read_text()
 
     report = subprocess.run(
-        [sys.executable, "-m", "experiments.report", str(outputs)], env=env, capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "experiments", "report", str(outputs)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert report.returncode == 0, report.stderr[-2000:]
     html = (outputs / "report" / "index.html").read_text(encoding="utf-8")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SOURCES = {"src": ROOT / "src", "benchmarks": ROOT / "benchmarks"}
+SOURCES = {"src": ROOT / "src", "library": ROOT / "packages" / "attention" / "src", "benchmarks": ROOT / "benchmarks"}
 BACKENDS = {"tensorflow", "keras", "jax", "torch"}
 
 

@@ -91,7 +91,7 @@ def test_a_regression_is_scored_by_the_nearest_samples_target(compose_config, tm
 
 def _command(*arguments):
     return subprocess.run(
-        [sys.executable, "-m", "experiments.neighbours", *map(str, arguments)],
+        [sys.executable, "-m", "experiments", "neighbours", *map(str, arguments)],
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
 

@@ -173,7 +173,10 @@ def test_rebuilding_reads_the_runs_and_redraws_no_figure(outputs):
 
 def test_a_missing_directory_is_one_line():
     result = subprocess.run(
-        [sys.executable, "-m", "experiments.report", "/nonexistent/outputs"], capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "experiments", "report", "/nonexistent/outputs"],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [

@@ -48,7 +48,8 @@ def test_the_wheel_holds_the_library_and_nothing_of_the_suite(wheel):
     assert package and all(n.startswith("attention/") for n in package), package
     assert not any("experiments" in n or "__pycache__" in n for n in names)
     assert {"attention/py.typed", "attention/audit/core.py", "attention/layer.py"} <= set(names)
-    sources = {p.relative_to(ROOT / "src").as_posix() for p in (ROOT / "src" / "attention").rglob("*.py")}
+    library = ROOT / "packages" / "attention" / "src"
+    sources = {p.relative_to(library).as_posix() for p in (library / "attention").rglob("*.py")}
     assert sources <= set(names)  # every module of the library
     meta = zipfile.ZipFile(wheel).read(f"keras_attention_layers-{attention.__version__}.dist-info/METADATA").decode()
     requires = [line for line in meta.splitlines() if line.startswith("Requires-Dist:")]

@@ -1,5 +1,7 @@
-"""`python -m experiments [overrides]`: the Hydra entry point. With no overrides: dense hello-world."""
+"""`experiments [overrides]` (or `python -m experiments`): the Hydra entry point; with no overrides,
+the dense hello-world. `experiments TOOL ...`: one of the tools on runs and records (`TOOLS`)."""
 
+import importlib
 import logging
 import os
 import signal
@@ -13,6 +15,8 @@ from hydra.types import RunMode
 from experiments.records.describe import run_line
 from experiments.run.cli import CONFIG_DIR, UsageError, normalize_args, preflight
 from experiments.run.config import ConfigError, searchpath_overrides, validate
+from experiments.run.errors import SuiteError, refuse
+from experiments.run.files import SUITE_ROOT
 from experiments.run.job import recorded_metrics, run_job
 from experiments.run.threads import threads_per_job
 from experiments.tasks.imdb_data import DataError
@@ -23,18 +27,13 @@ SWEEP_JOBS = "EXPERIMENTS_SWEEP_JOBS"  # how many jobs the launch has, for each 
 logging.getLogger("jax._src.xla_bridge").setLevel(logging.WARNING)
 
 
-def _fail(message):
-    print(f"error: {message}", file=sys.stderr)
-    sys.exit(2)
-
-
 @hydra.main(config_path=str(CONFIG_DIR), config_name="config", version_base="1.3")
 def _run(cfg):
     hydra_cfg = HydraConfig.get()
     try:
         validate(cfg)
     except ConfigError as error:
-        _fail(error)
+        refuse(error)
     threads = threads_per_job(cfg.trainer.threads, hydra_cfg.launcher)
     run_dir = Path(hydra_cfg.runtime.output_dir)
     # In a sweep, each job's line says which job it was: "job 3/20 · dense · ...".
@@ -46,7 +45,7 @@ def _run(cfg):
     try:
         metrics, skipped = run_job(cfg, run_dir, threads)
     except (ConfigError, DataError) as error:  # every job would fail alike: stop here, in one line
-        _fail(error)
+        refuse(error)
     except Exception:
         if not job:
             raise
@@ -68,18 +67,61 @@ def _interrupt(signum, frame):
     raise KeyboardInterrupt(f"stopped by {signal.Signals(signum).name}")
 
 
-def main():
-    signal.signal(signal.SIGTERM, _interrupt)
+# The first word of `experiments TOOL ...`: {tool: (its module, what it does)}. Each module's
+# main(argv) takes the rest of the command line. A Hydra override never looks like one of these
+# words (it holds "=" or starts with "+", "~" or "-"), so everything else goes to Hydra unchanged.
+TOOLS = {
+    "audit": ("experiments.trained.audit", "is the attention faithful? audit trained runs"),
+    "explain": ("experiments.trained.explain", "a trained run's predictions and attention on new inputs"),
+    "translate": ("experiments.trained.translate", "translate a date with a trained dates model"),
+    "neighbours": ("experiments.trained.neighbours", "1-NN DTW and Euclidean baselines for task=sequences"),
+    "stats": ("experiments.records.stats", "a sweep's statistics again (summary.csv, .md, .png)"),
+    "report": ("experiments.records.report", "one HTML page of every run and sweep"),
+    "results": ("experiments.records.results", "run the published experiments into docs/results/"),
+    "publish": ("experiments.records.publish", "render the README's and docs' tables from docs/results/"),
+    "verify": ("experiments.records.verify", "run recorded jobs again and compare with the record"),
+}
+# They read or write the published records, docs/results/ of the suite's checkout.
+CHECKOUT_TOOLS = ("results", "publish", "verify")
+
+USAGE = f"""usage: experiments [OVERRIDES ...]     train, e.g. experiments task=imdb attention=luong -m seed=0..9
+       experiments TOOL [ARGS ...]      a tool (experiments TOOL --help):
+{chr(10).join(f"         {name:<11} {about}" for name, (_, about) in TOOLS.items())}
+Hydra's own help follows: the config groups and their options, then the default config.
+"""
+
+
+def run_tool(name, argv):
+    """Runs tool `name` on `argv`; returns its exit status (2, with one line, for bad input)."""
+    if name in CHECKOUT_TOOLS and SUITE_ROOT is None:
+        refuse(
+            f"'experiments {name}' works on the published records of the suite's source checkout "
+            "(git clone, then make install); this installation has none"
+        )
     try:
-        sys.argv[1:] = normalize_args(sys.argv[1:])
+        return importlib.import_module(TOOLS[name][0]).main(argv)
+    except SuiteError as error:
+        refuse(error)
+
+
+def main(argv=None):
+    signal.signal(signal.SIGTERM, _interrupt)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in TOOLS:
+        return run_tool(argv[0], argv[1:])
+    if argv[:1] in (["-h"], ["--help"]):
+        print(USAGE, flush=True)
+    try:
+        sys.argv[1:] = normalize_args(argv)
         jobs = preflight(sys.argv[1:])
         sys.argv[1:] = [*sys.argv[1:], *searchpath_overrides()]  # a user's own config directories
     except (UsageError, ConfigError) as error:
-        _fail(error)
+        refuse(error)
     if jobs is not None:
         os.environ[SWEEP_JOBS] = str(jobs)  # the processes that run the jobs inherit it
     _run()
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -4,8 +4,8 @@
 
     run = experiments.run_task("find_max", seed=0, overrides=["debug=smoke"])
     run.metrics["test"], run.run_dir            # what `python -m experiments task=find_max ...` writes
-    run.explain("new.npz")                      # as `python -m experiments.explain RUN new.npz`
-    run.audit(samples=100)                      # as `python -m experiments.audit RUN --samples 100`
+    run.explain("new.npz")                      # as `experiments explain RUN new.npz`
+    run.audit(samples=100)                      # as `experiments audit RUN --samples 100`
     again = experiments.read_run(run.run_dir)   # any run directory, from either
 
 The command line and `run_task` check the same overrides the same way (one-line errors, raised

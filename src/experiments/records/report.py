@@ -1,4 +1,4 @@
-"""`python -m experiments.report [DIR]`: one HTML page of everything under `outputs/` (or DIR).
+"""`experiments report [DIR]`: one HTML page of everything under `outputs/` (or DIR).
 
 Writes DIR/report/index.html:
 - one section per task, headlining its newest full-size run of the task's default variant (a smoke
@@ -31,6 +31,7 @@ from experiments.records.describe import test_text
 from experiments.records.stats import PROTOCOLS, group_statistics
 from experiments.run.catalog import quality_text, task_catalog
 from experiments.run.config import CONFIG_DIR, compose
+from experiments.run.errors import ToolParser
 from experiments.run.files import read_audit, read_runs
 
 # The seeds' own numbers, where they give some: seed 004's IMDB table (10 runs, max test accuracy
@@ -265,12 +266,10 @@ def _bench_table(path):
 
 
 def main(argv=None):
-    argv = sys.argv[1:] if argv is None else argv
-    if len(argv) > 1 or (argv and argv[0].startswith("-")):
-        print("usage: python -m experiments.report [DIR]  (default: outputs)", file=sys.stderr)
-        return 2
+    parser = ToolParser("report", description="One HTML page of every run and sweep under DIR: DIR/report/index.html.")
+    parser.add_argument("dir", nargs="?", default="outputs", help="where the runs are (default: outputs)")
     try:
-        index = build(argv[0] if argv else "outputs")
+        index = build(parser.parse_args(argv).dir)
     except FileNotFoundError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -1,8 +1,8 @@
 """`make results`: every published experiment, run into a fixed sweep directory, its record in docs/.
 
-    python -m experiments.results                     every published experiment (hours on a CPU)
-    python -m experiments.results imdb_table          one (make results ONLY=imdb_table)
-    python -m experiments.results --copy-only NAME    only copy what has finished into docs/results/
+    experiments results                     every published experiment (hours on a CPU)
+    experiments results imdb_table          one (make results ONLY=imdb_table)
+    experiments results --copy-only NAME    only copy what has finished into docs/results/
 
 The published experiments are declared by the presets themselves: `publish:` in
 `conf/experiment/<preset>.yaml` names each record made from it, with its place in the order, the
@@ -20,7 +20,6 @@ NAME/<setting>/. A result made by one command rather than a sweep (`bench`, `seq
 runs it into `RUNS/NAME` and, once its JSON says it completed, replaces the record with its files.
 """
 
-import argparse
 import fnmatch
 import json
 import os
@@ -34,6 +33,7 @@ from omegaconf import OmegaConf
 
 from experiments.records.stats import write_summary
 from experiments.run.config import CONFIG_DIR
+from experiments.run.errors import SuiteError, ToolParser
 from experiments.run.faithfulness import audit_pending
 from experiments.run.files import SUITE_ROOT
 
@@ -102,13 +102,13 @@ COMMANDS = {
     "bench": Command(_bench_arguments, ("bench.json", "bench.csv", "rounds.csv", "sweep.csv", "bench.md")),
     # The archive's 1-NN benchmarks on the test samples of the shipped example (sequences_example).
     "sequences_neighbours": Command(
-        lambda out: ["-m", "experiments.neighbours", "--out", str(out)], ("neighbours.json", "neighbours.md")
+        lambda out: ["-m", "experiments", "neighbours", "--out", str(out)], ("neighbours.json", "neighbours.md")
     ),
 }
 NAMES = (*PUBLISHED, *COMMANDS)
 
 
-class ResultsError(ValueError):
+class ResultsError(SuiteError, ValueError):
     """A request that cannot run; the message is one line for the user."""
 
 
@@ -294,7 +294,8 @@ def copy_command(name, out_dir, record_dir):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(
+    parser = ToolParser(
+        "results",
         description="Run the published experiments and record them in docs/results/.",
         epilog="Other arguments are Hydra overrides for every experiment's command.",
     )

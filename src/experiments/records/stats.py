@@ -1,4 +1,4 @@
-"""Sweep statistics, from the files the jobs wrote: `python -m experiments.stats SWEEP_DIR`.
+"""Sweep statistics, from the files the jobs wrote: `experiments stats SWEEP_DIR`.
 
 Also run by Hydra at the end of every multirun (`SweepSummary`). Nothing is kept in memory across
 jobs: under parallel launchers the jobs run in other processes, so the sweep directory is the
@@ -21,6 +21,7 @@ from omegaconf import OmegaConf
 from scipy import stats
 
 from experiments.run import config as _resolvers  # noqa: F401  (a sweep's params may name a family)
+from experiments.run.errors import ToolParser
 from experiments.run.files import read_audit
 from experiments.run.quiet import start_tensorflow
 
@@ -412,12 +413,13 @@ class SweepSummary(Callback):
 
 
 def main(argv=None):
-    argv = sys.argv[1:] if argv is None else argv
-    if len(argv) != 1 or not Path(argv[0]).is_dir():
-        print("usage: python -m experiments.stats SWEEP_DIR (a sweep directory under outputs/sweeps/)", file=sys.stderr)
-        return 2
-    write_summary(argv[0])
-    print((Path(argv[0]) / "summary.md").read_text())
+    parser = ToolParser("stats", description="The statistics of a sweep again: summary.csv, summary.md, summary.png.")
+    parser.add_argument("sweep", type=Path, help="a sweep directory (under outputs/sweeps/)")
+    sweep = parser.parse_args(argv).sweep
+    if not sweep.is_dir():
+        parser.error(f"{sweep} is not a directory: give a sweep directory under outputs/sweeps/")
+    write_summary(sweep)
+    print((sweep / "summary.md").read_text())
     return 0
 
 

@@ -1,8 +1,8 @@
 """`make verify`: run recorded jobs again and compare their numbers with the record.
 
-    python -m experiments.verify docs/results/seed_000_readme
-    python -m experiments.verify docs/results/imdb_table --seed 0 --attention luong
-    python -m experiments.verify docs/results/seed_000_readme --against docs/results/cpus/epyc_avx2
+    experiments verify docs/results/seed_000_readme
+    experiments verify docs/results/imdb_table --seed 0 --attention luong
+    experiments verify docs/results/seed_000_readme --against docs/results/cpus/epyc_avx2
 
 Each selected job runs again as `python -m experiments` with its recorded `.hydra/overrides.yaml`
 (its config must compose to the recorded fingerprint), in a process of its own with the record's
@@ -23,7 +23,6 @@ compares runs made already (another machine's record, say) instead. Every number
 The last line counts what failed; exit 0 when nothing did, 1 otherwise, 2 on bad input.
 """
 
-import argparse
 import json
 import math
 import os
@@ -42,6 +41,7 @@ from experiments.records import results
 from experiments.records.publish import published_numbers
 from experiments.run import provenance
 from experiments.run.config import compose, config_fingerprint, same_config, validate
+from experiments.run.errors import SuiteError, ToolParser
 
 
 @dataclass(frozen=True)
@@ -125,7 +125,7 @@ def tolerance(name):
     return TOLERANCES.get(name, DEFAULT_TOLERANCE)
 
 
-class VerifyError(ValueError):
+class VerifyError(SuiteError, ValueError):
     """A request that cannot run; the message is one line for the user."""
 
 
@@ -449,7 +449,7 @@ def summary_line(record_dir, count, failed_jobs, failed_names, variants, failed_
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description="Run recorded jobs again and compare with the record.")
+    parser = ToolParser("verify", description="Run recorded jobs again and compare with the record.")
     parser.add_argument("record", help="a record directory, e.g. docs/results/seed_000_readme")
     parser.add_argument("--jobs", type=int, help="only the first N recorded jobs")
     parser.add_argument("--seed", type=int, action="append", default=[], help="only this seed (repeatable)")

@@ -19,6 +19,7 @@ from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from experiments.run.config import CONFIG_DIR, group_files, searchpath_overrides, validate
+from experiments.run.errors import SuiteError
 
 CHECKED_GROUPS = ("task", "attention", "experiment", "debug")
 MULTIRUN_FLAGS = ("-m", "--multirun")
@@ -27,7 +28,7 @@ _RANGE = re.compile(r"^([^./,()]+)\.\.([^./,()]+)$")
 _SIMPLE_CHOICES = re.compile(r"^[\w,]+$")
 
 
-class UsageError(ValueError):
+class UsageError(SuiteError, ValueError):
     """A command line that cannot run; the message is one line for the user."""
 
 

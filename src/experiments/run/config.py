@@ -9,11 +9,11 @@ from hydra import compose as hydra_compose
 from hydra import initialize_config_dir
 from omegaconf import OmegaConf
 
-from experiments.run.files import SUITE_ROOT
+from experiments.run.errors import SuiteError
+from experiments.run.files import CONFIG_DIR
 from experiments.run.plots import FIGURES  # matplotlib only: still no TensorFlow
 from experiments.run.threads import threads_per_job
 
-CONFIG_DIR = SUITE_ROOT / "conf"
 # More config directories, laid out as conf/ is (task/, attention/, experiment/): a user's own
 # tasks and variants, beside the suite's. Separated as PATH is; their modules on PYTHONPATH.
 CONFIG_PATH = "EXPERIMENTS_CONFIG_PATH"
@@ -41,7 +41,7 @@ def group_files(group, config_dir=None):
     return dict(sorted(found.items()))
 
 
-class ConfigError(ValueError):
+class ConfigError(SuiteError, ValueError):
     """A composed config that cannot run; the message is one line for the user."""
 
 

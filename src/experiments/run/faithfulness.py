@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
+from experiments.run.errors import SuiteError
 from experiments.run.files import write_json
 
 AUDIT_JSON = "audit.json"
@@ -19,7 +20,7 @@ AUDIT_RUNNING = "audit.running"
 DEFAULT_PERMUTATIONS = 100
 
 
-class AuditError(ValueError):
+class AuditError(SuiteError, ValueError):
     """A run that cannot be audited; the message is one line for the user."""
 
 

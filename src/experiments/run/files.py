@@ -5,7 +5,20 @@ import json
 import os
 from pathlib import Path
 
-SUITE_ROOT = Path(__file__).resolve().parents[3]  # the checkout: conf/, docs/, outputs/
+PACKAGE_DIR = Path(__file__).resolve().parents[1]  # experiments/
+
+
+def _checkout(root):
+    """`root` if it is the suite's source checkout (its pyproject.toml and conf/), else None."""
+    return root if (root / "conf" / "config.yaml").is_file() and (root / "pyproject.toml").is_file() else None
+
+
+# The source checkout that this code runs from (make install's editable install): conf/, docs/results/,
+# the lock. None where the suite was installed from its wheel: there the configs are package data,
+# and the tools that write the published records (publish, results, verify) have nothing to write to.
+SUITE_ROOT = _checkout(PACKAGE_DIR.parents[1])
+# The configs: the checkout's conf/, or the copy that the wheel carries as experiments/conf/.
+CONFIG_DIR = SUITE_ROOT / "conf" if SUITE_ROOT is not None else PACKAGE_DIR / "conf"
 
 
 def write_json(path, data):

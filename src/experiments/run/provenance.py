@@ -38,6 +38,8 @@ PACKAGES = (
 
 def _git(*args):
     """The output of a git command in the suite's checkout, or None (no git, not a checkout)."""
+    if SUITE_ROOT is None:  # installed from its wheel: no commit to name (the version is recorded)
+        return None
     try:
         done = subprocess.run(["git", "-C", str(SUITE_ROOT), *args], capture_output=True, text=True, timeout=30)
     except (OSError, subprocess.TimeoutExpired):
@@ -64,7 +66,7 @@ def _installed(name):
 
 
 # The exact versions `make install` installs (`make lock` writes it with uv; pip checks its hashes).
-LOCK_FILE = SUITE_ROOT / "requirements.lock"
+LOCK_FILE = SUITE_ROOT / "requirements.lock" if SUITE_ROOT is not None else None
 # A pinned requirement of the lock: `name==version`, then its environment marker if it has one.
 LOCKED_LINE = re.compile(
     r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)==(?P<version>[^\s;\\]+)\s*(?:;\s*(?P<marker>[^\\]+?))?\s*\\?$"
@@ -74,6 +76,8 @@ LOCKED_LINE = re.compile(
 def locked_versions(lock_file=LOCK_FILE):
     """{canonical name: version} of the lock's pins that apply to this Python and platform
     (a universal lock pins some packages once per Python range), or None without a lock."""
+    if lock_file is None:  # installed from its wheel: no lock beside it
+        return None
     try:
         text = Path(lock_file).read_text()
     except OSError:

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from experiments.run.errors import SuiteError
+
 START_CHAR, OOV_CHAR, INDEX_FROM, SHUFFLE_SEED = 1, 2, 3, 113
 SPLITS = ("x_train", "y_train", "x_test", "y_test")
 HOW_TO_POINT = (
@@ -22,7 +24,7 @@ HOW_TO_POINT = (
 )
 
 
-class DataError(RuntimeError):
+class DataError(SuiteError, RuntimeError):
     """Missing or unreadable data; the message is one line that says where and what to do."""
 
 

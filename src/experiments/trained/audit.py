@@ -1,7 +1,7 @@
 """`make audit RUN=...`: is a trained run's attention where its decisions come from?
 
-    python -m experiments.audit outputs/runs/find_max/luong/seed=0
-    python -m experiments.audit outputs/sweeps/imdb_table/imdb/luong/seed=*  --samples 100
+    experiments audit outputs/runs/find_max/luong/seed=0
+    experiments audit outputs/sweeps/imdb_table/imdb/luong/seed=*  --samples 100
 
 On the run's saved model and the first `task.audit.samples` of its test samples, runs the measures
 of `attention.audit` (agreement with gradient and leave-one-out importance, permutation, erasure,
@@ -12,11 +12,11 @@ Exit 0 when every run was audited; 2 when one could not be (each says why in one
 the others are audited).
 """
 
-import argparse
 import sys
 from pathlib import Path
 
 from experiments.run.config import compose
+from experiments.run.errors import ToolParser
 from experiments.run.faithfulness import (
     DEFAULT_PERMUTATIONS,
     AuditError,
@@ -47,7 +47,7 @@ def audit_run(run_dir, samples=None, permutations=None):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m experiments.audit", description=__doc__.split("\n")[0])
+    parser = ToolParser("audit", description=__doc__.split("\n")[0])
     parser.add_argument("runs", nargs="+", help="run directories (each with model.keras and .hydra/config.yaml)")
     parser.add_argument("--samples", type=int, help="test samples to audit (default: task.audit.samples)")
     parser.add_argument("--permutations", type=int, help=f"permutations per sample (default {DEFAULT_PERMUTATIONS})")

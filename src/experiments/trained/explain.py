@@ -1,4 +1,4 @@
-"""`python -m experiments.explain RUN INPUT`: a trained model's predictions on new inputs, and where
+"""`experiments explain RUN INPUT`: a trained model's predictions on new inputs, and where
 its attention looked for each.
 
 RUN is a run directory, or a task name for the newest completed run of that task under `outputs/`.
@@ -16,7 +16,6 @@ attention layers (named "attention", or `layer=`), and `explain_run(run_dir, sou
     result.predictions, result.weights, result.figure(0)
 """
 
-import argparse
 import json
 import sys
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from experiments.run.cli import group_options
+from experiments.run.errors import SuiteError, ToolParser
 from experiments.run.plots import Probe, attention_samples, attention_words
 from experiments.run.quiet import start_tensorflow
 from experiments.run.task import load_task
@@ -36,7 +36,7 @@ EXPLAIN_DIR = "explain"
 ATTENTION_LAYER = "attention"
 
 
-class ExplainError(ValueError):
+class ExplainError(SuiteError, ValueError):
     """A request `explain` cannot answer; the message is one line for the user."""
 
 
@@ -128,7 +128,7 @@ def explain_run(run_dir, source):
     run_dir = Path(run_dir)
     metrics, cfg = checked_run(run_dir, "explain", ExplainError)
     if metrics.get("task") == "dates":
-        raise ExplainError("a dates model translates text: use python -m experiments.translate (make translate)")
+        raise ExplainError("a dates model translates text: use experiments translate (make translate)")
 
     start_tensorflow()
     # TensorFlow starts here, once start_tensorflow has quieted it.
@@ -165,7 +165,7 @@ def write(result, out_dir):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m experiments.explain", description=__doc__.splitlines()[0])
+    parser = ToolParser("explain", description=__doc__.splitlines()[0])
     parser.add_argument("run", help="a run directory, or a task name for its newest completed run")
     parser.add_argument("input", help="a .npz or .csv of inputs; for imdb, a text or a file of texts")
     parser.add_argument("--outputs", default="outputs", help="where to look for a task's newest run (default: outputs)")

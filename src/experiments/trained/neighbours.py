@@ -1,4 +1,4 @@
-"""`python -m experiments.neighbours [OVERRIDES]`: nearest-neighbour baselines for `task=sequences`.
+"""`experiments neighbours [OVERRIDES]`: nearest-neighbour baselines for `task=sequences`.
 
 The UEA multivariate archive (Bagnall et al., 2018) benchmarks every data set with three 1-nearest-
 neighbour classifiers, and the time-series literature compares with them:
@@ -15,7 +15,6 @@ tune); for a regression the nearest sample's target is the prediction, scored by
 `neighbours.md` into `--out` (default `outputs/neighbours/<data file>/seed=<seed>`).
 """
 
-import argparse
 import json
 import sys
 import time
@@ -25,6 +24,7 @@ import numpy as np
 
 from experiments.run import provenance
 from experiments.run.config import ConfigError, compose, validate
+from experiments.run.errors import ToolParser
 from experiments.tasks.imdb_data import DataError
 from experiments.tasks.sequence_data import SHIPPED, load_sequences, split_indices
 
@@ -129,7 +129,8 @@ def _table(results):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(
+    parser = ToolParser(
+        "neighbours",
         description="1-NN DTW and Euclidean baselines on the test samples of task=sequences.",
         epilog="Other arguments are the run's overrides: task.data.path=FILE, seed=N, task.objective=...",
     )

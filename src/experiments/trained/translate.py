@@ -1,4 +1,4 @@
-"""`python -m experiments.translate "Saturday 9 May 2018"`: a trained dates model translates a text
+"""`experiments translate "Saturday 9 May 2018"`: a trained dates model translates a text
 and draws where it looked.
 
 Uses the newest completed `task=dates` run under `outputs/` unless `--run DIR` names one. Prints
@@ -6,20 +6,20 @@ the ISO date and writes the alignment heatmap (output characters × input charac
 `outputs/translations/<text>.png` unless `--out FILE` says where.
 """
 
-import argparse
 import re
 import sys
 from pathlib import Path
 
 from matplotlib.figure import Figure
 
+from experiments.run.errors import SuiteError, ToolParser
 from experiments.run.plots import alignment_panel
 from experiments.run.quiet import start_tensorflow
 from experiments.tasks.dates_data import CharVocabulary, read_vocabularies
 from experiments.trained.load import newest_completed_run
 
 
-class TranslateError(RuntimeError):
+class TranslateError(SuiteError, RuntimeError):
     """A one-line message for the user."""
 
 
@@ -74,7 +74,7 @@ def translate(run_dir, text):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m experiments.translate", description=__doc__.splitlines()[0])
+    parser = ToolParser("translate", description=__doc__.splitlines()[0])
     parser.add_argument("text", help="a date as a person writes it, e.g. 'Saturday 9 May 2018'")
     parser.add_argument("--run", help="a dates run directory (default: the newest under --outputs)")
     parser.add_argument("--outputs", default="outputs", help="where to look for runs (default: outputs)")

@@ -1,4 +1,4 @@
-"""`python -m experiments.publish [--check]`: the result tables of the README and of the docs
+"""`experiments publish [--check]`: the result tables of the README and of the docs
 pages, rendered from the records under docs/results/.
 
 Every measured number on those pages stands between a pair of markers,

@@ -8,7 +8,6 @@ while the record is missing. Its links name files from the suite's root (`docs/r
 the engine rewrites them for the page they land in.
 """
 
-import argparse
 import functools
 import os
 import re
@@ -16,6 +15,7 @@ import sys
 from pathlib import Path
 
 from experiments.records.publish.record import RECORDS, Record, missing, numbers_read
+from experiments.run.errors import SuiteError, ToolParser
 from experiments.run.files import SUITE_ROOT
 
 README = SUITE_ROOT / "README.md"
@@ -28,7 +28,7 @@ ROOT_LINK = re.compile(r"\]\((?P<target>docs/[^)\s#]*)\)")
 BLOCKS = {}  # name -> function(root) -> Markdown
 
 
-class PublishError(ValueError):
+class PublishError(SuiteError, ValueError):
     """A page cannot be rendered; the message is one line."""
 
 
@@ -123,8 +123,8 @@ def _display(path):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(
-        description="Render the result tables of the README and of the docs pages from docs/results/."
+    parser = ToolParser(
+        "publish", description="Render the result tables of the README and of the docs pages from docs/results/."
     )
     parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if a page is out of date")
     parser.add_argument(

@@ -1,0 +1,31 @@
+"""What every tool of the suite does with bad input: one line on stderr, exit status 2.
+
+Every error the suite raises for its user derives from `SuiteError`; the front door
+(`experiments [tool] ...`) prints it as `error: <message>` and exits 2, and each tool's argument
+parser (`ToolParser`) reports a bad argument the same way.
+"""
+
+import argparse
+import sys
+
+BAD_INPUT = 2  # the exit status of every refusal, as argparse's own
+
+
+class SuiteError(Exception):
+    """Input the suite cannot use; the message is one line for the user: what was wrong, what is accepted."""
+
+
+def refuse(message):
+    """Prints `error: message` on stderr and exits with BAD_INPUT."""
+    print(f"error: {message}", file=sys.stderr)
+    sys.exit(BAD_INPUT)
+
+
+class ToolParser(argparse.ArgumentParser):
+    """An argument parser whose refusal is one line, naming the tool's help (`experiments TOOL --help`)."""
+
+    def __init__(self, tool, **kwargs):
+        super().__init__(prog=f"experiments {tool}", **kwargs)
+
+    def error(self, message):
+        refuse(f"{message} (see {self.prog} --help)")
