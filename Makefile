@@ -112,7 +112,7 @@ imdb: $(INSTALLED) ## one IMDB run, LSTM + luong attention (20-30 min on 2 CPU c
 imdb_quick: $(INSTALLED) ## IMDB attention vs none, reduced: 6 short runs, a few minutes, with statistics
 	$(EXPERIMENTS) experiment=imdb_quick $(ARGS)
 
-imdb_table: $(INSTALLED) ## the seed's full IMDB table: 20 runs of 10 epochs (hours on CPU); resumable
+imdb_table: $(INSTALLED) ## the seed's full IMDB table, experiment=imdb_table (its runs: docs/sweeps.md; hours on CPU); resumable
 	$(EXPERIMENTS) experiment=imdb_table $(ARGS)
 
 sequences: $(INSTALLED) ## your own sequences (task.data.path=FILE.npz|.csv); default: Japanese Vowels, 9 speakers (under a minute)

@@ -194,3 +194,47 @@ def test_a_family_of_variants_is_every_variant_whose_yaml_joins_it(tmp_path):
     assert accepted_attentions(["block_2d"], conf) == ["block_2d"]  # no family, no baseline
     # The sweep over a family expands to one job per variant (and fails, as a bad override does, in one line).
     assert preflight(["experiment=find_max_scores", f"paths.output_dir={tmp_path}"]) == len(scores)
+
+
+def test_every_error_of_the_suite_is_a_suite_error():
+    import importlib
+    import inspect
+    import pkgutil
+
+    import experiments
+    from experiments.run.errors import SuiteError
+
+    errors = {}
+    for module in pkgutil.walk_packages(experiments.__path__, "experiments."):
+        for name, cls in inspect.getmembers(importlib.import_module(module.name), inspect.isclass):
+            if issubclass(cls, Exception) and cls.__module__.startswith("experiments."):
+                errors[name] = cls
+    assert {"UsageError", "ConfigError", "DataError", "ExplainError", "VerifyError", "PublishError"} <= set(errors)
+    assert [name for name, cls in errors.items() if not issubclass(cls, SuiteError)] == []
+
+
+@pytest.mark.parametrize(
+    "args, line",
+    [
+        (
+            ["stats", "/nonexistent"],
+            "error: /nonexistent is not a directory: give a sweep directory under outputs/sweeps/ (see experiments stats --help)",
+        ),
+        (["audit", "--samplez", "3", "x"], "error: unrecognized arguments: --samplez (see experiments audit --help)"),
+        (["report", "a", "b"], "error: unrecognized arguments: b (see experiments report --help)"),
+        (["explain"], "error: the following arguments are required: run, input (see experiments explain --help)"),
+    ],
+)
+def test_each_tool_refuses_bad_arguments_in_one_line(args, line):
+    done = subprocess.run([sys.executable, "-m", "experiments", *args], capture_output=True, text=True, timeout=120)
+    assert (done.returncode, done.stderr.strip().splitlines()) == (2, [line])
+
+
+def test_help_lists_the_tools_then_hydra_s_groups():
+    done = subprocess.run([sys.executable, "-m", "experiments", "--help"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0
+    from experiments.__main__ import TOOLS
+
+    listed = [line.split()[0] for line in done.stdout.splitlines() if line.startswith("         ")]
+    assert listed == list(TOOLS)
+    assert "== Configuration groups ==" in done.stdout and "task: add_two_numbers" in done.stdout

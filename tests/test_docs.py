@@ -3,9 +3,12 @@ the navigation), its API reference is read from the docstrings of `attention`, a
 a short front page."""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -35,3 +38,19 @@ def test_the_readme_is_a_short_front_page_that_links_every_docs_page():
     pages = sorted(p.name for p in (ROOT / "docs").glob("*.md") if p.name != "index.md")
     unlinked = [name for name in pages if f"(docs/{name})" not in readme]
     assert not unlinked, f"the README links no {unlinked}"
+
+
+def test_the_pages_count_a_presets_runs_as_the_command_line_launches_them():
+    from experiments.records.publish import render
+    from experiments.records.publish.engine import PublishError
+    from experiments.run.cli import preflight
+
+    line = render("<!-- results:preset imdb_table -->\n<!-- /results:preset -->\n")
+    assert (
+        f": {preflight(['experiment=imdb_table'])} runs, over `seed`: 0 to 9; `attention`: luong, none, uniform."
+        in line
+    )
+    with pytest.raises(
+        PublishError, match=re.escape("unknown preset 'nope' in a preset block; accepted: add_two_numbers_scores")
+    ):
+        render("<!-- results:preset nope -->\n<!-- /results:preset -->\n")

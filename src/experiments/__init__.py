@@ -6,7 +6,7 @@ reads a run back (`experiments.api`).
 
 import importlib
 
-__all__ = ["Run", "read_run", "run_task"]
+__all__ = ["ConfigError", "Run", "SuiteError", "UsageError", "read_run", "run_task"]
 
 
 def __getattr__(name):

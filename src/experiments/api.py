@@ -20,12 +20,13 @@ from omegaconf import OmegaConf, open_dict
 
 from experiments.run.cli import UsageError, normalize_args, preflight
 from experiments.run.config import ConfigError, compose
+from experiments.run.errors import SuiteError
 from experiments.run.job import recorded_metrics, run_job
 from experiments.run.threads import threads_per_job
 from experiments.trained.audit import audit_run
 from experiments.trained.explain import explain_run
 
-__all__ = ["ConfigError", "Run", "UsageError", "read_run", "run_task"]
+__all__ = ["ConfigError", "Run", "SuiteError", "UsageError", "read_run", "run_task"]
 
 
 @dataclass(frozen=True)

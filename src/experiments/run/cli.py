@@ -215,3 +215,22 @@ def preflight(args, config_dir=CONFIG_DIR):
         _same_sweep(where, overrides)
     _writable(where)
     return total if multirun else None
+
+
+def preset_sweep(preset, config_dir=CONFIG_DIR):
+    """{setting: its values} of the sweep that `experiment=PRESET` launches (the preset's sweeper
+    params, as Hydra expands them), with the task it runs: what the docs say of each preset."""
+    with initialize_config_dir(config_dir=str(config_dir), version_base="1.3"):
+        cfg = compose(
+            config_name="config", overrides=[*searchpath_overrides(), f"experiment={preset}"], return_hydra_config=True
+        )
+    params = cfg.hydra.sweeper.get("params")
+    params = OmegaConf.to_container(params, resolve=True) if params is not None else {}
+    parser = OverridesParser.create()
+    axes = {
+        override.get_key_element(): (
+            list(override.sweep_string_iterator()) if override.is_sweep_override() else [str(override.value())]
+        )
+        for override in parser.parse_overrides([f"{key}={value}" for key, value in params.items()])
+    }
+    return cfg.task.name, axes

@@ -19,7 +19,17 @@ for a block that reads one record: it is given that record, and is not called wh
 """
 
 # Each page's module registers its blocks when it is imported.
-from experiments.records.publish import attention, dates, faithfulness, imdb, results, speed, tasks, your_data  # noqa: F401
+from experiments.records.publish import (  # noqa: F401
+    attention,
+    dates,
+    faithfulness,
+    imdb,
+    presets,
+    results,
+    speed,
+    tasks,
+    your_data,
+)
 from experiments.records.publish.engine import (
     BLOCK,
     BLOCKS,

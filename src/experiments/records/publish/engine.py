@@ -26,20 +26,24 @@ BLOCK = re.compile(
 # A Markdown link or image whose target is a path from the suite's root, as the blocks write them.
 ROOT_LINK = re.compile(r"\]\((?P<target>docs/[^)\s#]*)\)")
 BLOCKS = {}  # name -> function(root) -> Markdown
+ARGUMENT_BLOCKS = {"figure"}  # the blocks whose function takes the block's argument too
 
 
 class PublishError(SuiteError, ValueError):
     """A page cannot be rendered; the message is one line."""
 
 
-def block(name, record=None):
+def block(name, record=None, argument=False):
     """Registers the decorated function as the block `<!-- results:NAME -->`. With `record`, the
     function takes that record (a `Record`) instead of the root, and while the record is missing
-    the block says which command makes it."""
+    the block says which command makes it. With `argument`, the block is written
+    `<!-- results:NAME ARGUMENT -->` and the function takes the root and the argument."""
 
     def register(function):
         if name in BLOCKS or name == "figure":
             raise ValueError(f"two results blocks are named '{name}'")
+        if argument:
+            ARGUMENT_BLOCKS.add(name)
         if record is None:
             BLOCKS[name] = function
         else:
@@ -103,7 +107,10 @@ def render(text, root=RECORDS, page=README):
 
     def rendered(match):
         name = match.group("name")
-        body = figure(root, match.group("argument")) if name == "figure" else BLOCKS[name](root)
+        if name in ARGUMENT_BLOCKS:
+            body = (figure if name == "figure" else BLOCKS[name])(root, match.group("argument"))
+        else:
+            body = BLOCKS[name](root)
         return match.group(1) + _relocated(body, page) + match.group(5)
 
     return BLOCK.sub(rendered, text)
