@@ -16,7 +16,7 @@ export ATTENTION_DATA_DIR ?= $(abspath ../shared/data)
 endif
 
 .DEFAULT_GOAL := help
-.PHONY: help install lock run lint format test test-fast test-backend readme sweep stats clean \
+.PHONY: help install lock run lint lint-lock format test test-fast test-backend readme sweep stats clean \
         dense lstm_before lstm_after multidim_per_dim multidim_shared \
         add_two_numbers find_max imdb imdb_quick imdb_table dates sequences neighbours translate explain bench report tensorboard \
         results verify publish audit docs docs-serve wheel notebook
@@ -61,9 +61,23 @@ lock: ## refresh requirements.lock from pyproject.toml with uv (UPGRADE=1: newes
 run: $(INSTALLED) ## the default experiment: dense hello-world, attention on input index 1
 	$(EXPERIMENTS) $(ARGS)
 
-lint: $(INSTALLED) ## ruff: the linter and the formatter's check (make format rewrites the files)
+lint: $(INSTALLED) ## ruff (lint and format check), mypy (strict on the layer library), notebooks without outputs, the lock in step
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	cd $(LIBRARY) && $(abspath $(VENV))/bin/mypy
+	$(PY) tools/check_notebooks.py notebooks/*.ipynb
+	$(MAKE) --no-print-directory lint-lock
+
+# The lock compiled again with its own pins kept: it differs only where a pyproject asks for what the
+# lock does not hold. Offline, uv cannot resolve: the check then says so and passes.
+lint-lock: $(INSTALLED) ## check that requirements.lock is in step with the pyproject files (make lock mends it)
+	@cp $(LOCK) $(VENV)/lock.check
+	@if $(PY) -m uv pip compile pyproject.toml --extra test --universal --generate-hashes --quiet \
+		--custom-compile-command "make lock" --no-emit-package keras-attention-layers -o $(VENV)/lock.check; then \
+		cmp -s $(LOCK) $(VENV)/lock.check || \
+		{ echo "error: $(LOCK) is not in step with pyproject.toml: run make lock" >&2; exit 1; }; \
+	else echo "warning: could not check $(LOCK) against pyproject.toml (uv could not reach the package index)" >&2; fi
 
 format: $(INSTALLED) ## ruff: format the code and apply the linter's safe fixes
 	$(VENV)/bin/ruff format .

@@ -60,9 +60,9 @@ class Run:
     overrides: str = ""
     config_link: str = ""
     figures: list = field(default_factory=list)
-    audit: dict = None  # audit.json, where the run was audited
-    samples: int = None  # training samples (task.samples)
-    epochs: int = None  # the epochs it was set to run (task.epochs; early stopping may end it sooner)
+    audit: dict | None = None  # audit.json, where the run was audited
+    samples: int | None = None  # training samples (task.samples)
+    epochs: int | None = None  # the epochs it was set to run (task.epochs; early stopping may end it sooner)
     kind: str = "full"  # "full" (the task's default size and epochs), "reduced", or "smoke" (debug=smoke)
     test_summary: str = ""  # the test metric in a few words
     quality: str = ""  # the attention quality in a few words

@@ -12,6 +12,7 @@ import functools
 import os
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from experiments.records.publish.record import RECORDS, Record, missing, numbers_read
@@ -25,7 +26,7 @@ BLOCK = re.compile(
 )
 # A Markdown link or image whose target is a path from the suite's root, as the blocks write them.
 ROOT_LINK = re.compile(r"\]\((?P<target>docs/[^)\s#]*)\)")
-BLOCKS = {}  # name -> function(root) -> Markdown
+BLOCKS: dict[str, Callable[..., str]] = {}  # name -> function(root) -> Markdown
 ARGUMENT_BLOCKS = {"figure"}  # the blocks whose function takes the block's argument too
 
 
