@@ -1,12 +1,18 @@
 """The shared skeleton of every attention layer: score → mask → softmax → combine."""
 
 import contextlib
+from collections.abc import Iterator
+from typing import TypeVar
 
 import keras
 from keras import ops
 
+from attention._types import Tensor, WeightsChange
 
-def masked_scores(scores, mask):
+_Layer = TypeVar("_Layer", bound="SoftmaxAttention")
+
+
+def masked_scores(scores: Tensor, mask: Tensor | None) -> Tensor:
     """Pushes the scores of masked positions so low that softmax gives them exactly 0.
 
     `mask` is (batch, steps) and lines up with the last axis of `scores`, whatever the rank of
@@ -33,10 +39,10 @@ class SoftmaxAttention(keras.layers.Layer):
     """
 
     supports_masking = True
-    _weights_change = None  # set only inside `weights_changed`; never saved
+    _weights_change: WeightsChange | None = None  # set only inside `weights_changed`; never saved
 
     @contextlib.contextmanager
-    def weights_changed(self, change):
+    def weights_changed(self: _Layer, change: WeightsChange) -> Iterator[_Layer]:
         """Within the block, the layer passes its normalised weights (attended axis last, before
         `arrange`) through `change` and uses what it returns: to erase, permute, fix or record them
         while the inputs stay as they are. The faithfulness audit runs on it.
@@ -54,27 +60,29 @@ class SoftmaxAttention(keras.layers.Layer):
         finally:
             self._weights_change = before
 
-    def query(self, inputs, mask):
+    def query(self, inputs: Tensor, mask: Tensor | None) -> Tensor | None:
         """What attends: for many-to-one attention the last hidden state; None by default."""
         return None
 
-    def attended_mask(self, mask):
+    def attended_mask(self, mask: Tensor | None) -> Tensor | None:
         """The mask of the attended steps, from the mask Keras passes in (default: that mask)."""
         return mask
 
-    def score(self, inputs, query):
+    def score(self, inputs: Tensor, query: Tensor | None) -> Tensor:
         """Unnormalised scores, with the attended axis last."""
         raise NotImplementedError
 
-    def arrange(self, weights):
+    def arrange(self, weights: Tensor) -> Tensor:
         """Puts the normalised weights into the layout returned to callers (default: as is)."""
         return weights
 
-    def combine(self, inputs, weights, query):
+    def combine(self, inputs: Tensor, weights: Tensor, query: Tensor | None) -> Tensor:
         """Applies the arranged weights to the inputs."""
         raise NotImplementedError
 
-    def call(self, inputs, mask=None, return_attention_scores=False):
+    def call(
+        self, inputs: Tensor, mask: Tensor | None = None, return_attention_scores: bool = False
+    ) -> Tensor | tuple[Tensor, Tensor]:
         query = self.query(inputs, mask)
         scores = masked_scores(self.score(inputs, query), self.attended_mask(mask))
         weights = ops.softmax(scores, axis=-1)

@@ -1,8 +1,11 @@
 """The attention blocks of keras-attention-mechanism (seed 000) and feed-forward pooling (seed 002)."""
 
+from typing import Any
+
 import keras
 from keras import ops
 
+from attention._types import Shape, Tensor
 from attention.base import SoftmaxAttention
 
 
@@ -15,15 +18,15 @@ class FeatureAttention(SoftmaxAttention):
     activation='softmax')` in the seed.
     """
 
-    def build(self, input_shape):
+    def build(self, input_shape: Shape) -> None:
         features = input_shape[-1]
         self.kernel = self.add_weight(name="kernel", shape=(features, features))
         self.bias = self.add_weight(name="bias", shape=(features,), initializer="zeros")
 
-    def score(self, inputs, query):
+    def score(self, inputs: Tensor, query: Tensor | None) -> Tensor:
         return ops.matmul(inputs, self.kernel) + self.bias
 
-    def combine(self, inputs, weights, query):
+    def combine(self, inputs: Tensor, weights: Tensor, query: Tensor | None) -> Tensor:
         return inputs * weights
 
 
@@ -38,32 +41,32 @@ class TimeAttention(SoftmaxAttention):
     Each step's score is a learned mix of all steps, so the number of steps must be fixed.
     """
 
-    def __init__(self, shared: bool = False, **kwargs):
+    def __init__(self, shared: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.shared = shared
 
-    def build(self, input_shape):
+    def build(self, input_shape: Shape) -> None:
         steps = input_shape[-2]
         if steps is None:
             raise ValueError(f"TimeAttention needs a fixed number of time steps; got input shape {input_shape}.")
         self.kernel = self.add_weight(name="kernel", shape=(steps, steps))
         self.bias = self.add_weight(name="bias", shape=(steps,), initializer="zeros")
 
-    def score(self, inputs, query):
+    def score(self, inputs: Tensor, query: Tensor | None) -> Tensor:
         per_dimension = ops.transpose(inputs, (0, 2, 1))  # (batch, dims, steps)
         return ops.matmul(per_dimension, self.kernel) + self.bias
 
-    def arrange(self, weights):
+    def arrange(self, weights: Tensor) -> Tensor:
         if self.shared:
             return ops.mean(weights, axis=1)
         return ops.transpose(weights, (0, 2, 1))
 
-    def combine(self, inputs, weights, query):
+    def combine(self, inputs: Tensor, weights: Tensor, query: Tensor | None) -> Tensor:
         if self.shared:
             weights = ops.expand_dims(weights, axis=-1)
         return inputs * weights
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "shared": self.shared}
 
 
@@ -85,7 +88,7 @@ class AttentionPooling(SoftmaxAttention):
 
     SCORES = ("tanh", "uniform")
 
-    def __init__(self, units: int | None = None, score: str = "tanh", **kwargs):
+    def __init__(self, units: int | None = None, score: str = "tanh", **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if score not in self.SCORES:
             raise ValueError(f"AttentionPooling score {score!r} is not one of {', '.join(self.SCORES)}")
@@ -93,7 +96,7 @@ class AttentionPooling(SoftmaxAttention):
             raise ValueError(f"AttentionPooling units must be None or a positive integer, got {units!r}")
         self.units, self.score_name = units, score
 
-    def build(self, input_shape):
+    def build(self, input_shape: Shape) -> None:
         dim = input_shape[-1]
         if self.score_name == "uniform":
             return
@@ -105,7 +108,7 @@ class AttentionPooling(SoftmaxAttention):
             self.bias = self.add_weight(name="bias", shape=(self.units,), initializer="zeros")
             self.context = self.add_weight(name="context", shape=(self.units, 1))
 
-    def score(self, inputs, query):
+    def score(self, inputs: Tensor, query: Tensor | None) -> Tensor:
         if self.score_name == "uniform":
             return ops.zeros_like(inputs[..., 0])
         hidden = ops.tanh(ops.matmul(inputs, self.kernel) + self.bias)
@@ -113,11 +116,11 @@ class AttentionPooling(SoftmaxAttention):
             hidden = ops.matmul(hidden, self.context)
         return ops.squeeze(hidden, axis=-1)
 
-    def combine(self, inputs, weights, query):
+    def combine(self, inputs: Tensor, weights: Tensor, query: Tensor | None) -> Tensor:
         return ops.sum(inputs * ops.expand_dims(weights, axis=-1), axis=1)
 
-    def compute_mask(self, inputs, mask=None):
+    def compute_mask(self, inputs: Tensor, mask: Tensor | None = None) -> None:
         return None  # the time axis is summed away
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "units": self.units, "score": self.score_name}

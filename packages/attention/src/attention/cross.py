@@ -1,8 +1,12 @@
 """Many-to-many attention: every step of a query sequence attends over a source sequence."""
 
+from collections.abc import Sequence
+from typing import Any
+
 import keras
 from keras import ops
 
+from attention._types import Shape, Tensor
 from attention.base import SoftmaxAttention
 from attention.scores import add_score_weights, get_score
 
@@ -28,34 +32,34 @@ class CrossAttention(SoftmaxAttention):
     Output (batch, queries, dim). Weights: (batch, queries, steps), summing to 1 over the steps.
     """
 
-    def __init__(self, score: str = "bahdanau", **kwargs):
+    def __init__(self, score: str = "bahdanau", **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.score_name = score
         self.score_function = get_score(score)
 
-    def build(self, input_shape):
+    def build(self, input_shape: Sequence[Shape]) -> None:
         query_shape, source_shape = input_shape
         steps, dim = source_shape[-2], source_shape[-1]
         self.score_weights = add_score_weights(self, self.score_function, steps, dim, query_shape[-1])
 
-    def query(self, inputs, mask):
+    def query(self, inputs: Sequence[Tensor], mask: Sequence[Tensor | None] | None) -> Tensor:
         return inputs[0]
 
-    def attended_mask(self, mask):
+    def attended_mask(self, mask: Sequence[Tensor | None] | None) -> Tensor | None:
         return None if mask is None else mask[1]
 
-    def score(self, inputs, query):
+    def score(self, inputs: Tensor, query: Tensor | None) -> Tensor:
         return self.score_function(query, inputs[1], **self.score_weights)
 
-    def combine(self, inputs, weights, query):
+    def combine(self, inputs: Tensor, weights: Tensor, query: Tensor | None) -> Tensor:
         return ops.matmul(weights, inputs[1])
 
-    def compute_mask(self, inputs, mask=None):
+    def compute_mask(self, inputs: Sequence[Tensor], mask: Sequence[Tensor | None] | None = None) -> Tensor | None:
         return None if mask is None else mask[0]  # one context per query step
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Sequence[Shape]) -> Shape:
         query_shape, source_shape = input_shape
         return (*query_shape[:-1], source_shape[-1])
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "score": self.score_name}

@@ -1,13 +1,16 @@
 """Many-to-one attention of keras-attention (seed 004), on Keras 3 with every score function."""
 
+from typing import Any
+
 import keras
 from keras import ops
 
+from attention._types import Shape, Tensor
 from attention.base import SoftmaxAttention
 from attention.scores import add_score_weights, get_score
 
 
-def last_step(inputs, mask=None):
+def last_step(inputs: Tensor, mask: Tensor | None = None) -> Tensor:
     """The last hidden state, (batch, dim): the last unmasked step where a mask is given."""
     if mask is None:
         return inputs[:, -1, :]
@@ -34,31 +37,33 @@ class Attention(SoftmaxAttention):
     the steps; masked steps get exactly 0.
     """
 
-    def __init__(self, units: int = 128, score: str = "luong", **kwargs):
+    def __init__(self, units: int = 128, score: str = "luong", **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.units = units
         self.score_name = score
         self.score_function = get_score(score)
 
-    def build(self, input_shape):
+    def build(self, input_shape: Shape) -> None:
         steps, dim = input_shape[-2], input_shape[-1]
+        if dim is None:
+            raise ValueError(f"Attention needs the size of the states it attends over; got input shape {input_shape}.")
         self.score_weights = add_score_weights(self, self.score_function, steps, dim, query_dim=dim)
         self.w_c = self.add_weight(name="w_c", shape=(2 * dim, self.units))
 
-    def query(self, inputs, mask):
+    def query(self, inputs: Tensor, mask: Tensor | None) -> Tensor:
         return last_step(inputs, mask)
 
-    def score(self, inputs, query):
+    def score(self, inputs: Tensor, query: Tensor | None) -> Tensor:
         # One query step: (batch, 1, dim) against (batch, steps, dim) gives (batch, 1, steps).
         scores = self.score_function(ops.expand_dims(query, 1), inputs, **self.score_weights)
         return ops.squeeze(scores, axis=1)
 
-    def combine(self, inputs, weights, query):
+    def combine(self, inputs: Tensor, weights: Tensor, query: Tensor | None) -> Tensor:
         context = ops.einsum("bs,bsd->bd", weights, inputs)
         return ops.tanh(ops.matmul(ops.concatenate([context, query], axis=-1), self.w_c))
 
-    def compute_mask(self, inputs, mask=None):
+    def compute_mask(self, inputs: Tensor, mask: Tensor | None = None) -> None:
         return None  # the time axis is summed away
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "units": self.units, "score": self.score_name}

@@ -1,6 +1,10 @@
 """Reading attention weights out of a trained model, by layer name."""
 
+from typing import Any
+
 import keras
+
+from attention._types import FloatArray, ModelInputs, Tensor
 
 
 class _AttentionWeightsOf(keras.layers.Layer):
@@ -11,19 +15,19 @@ class _AttentionWeightsOf(keras.layers.Layer):
     would break that.
     """
 
-    def __init__(self, attention_layer, **kwargs):
+    def __init__(self, attention_layer: keras.layers.Layer, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.attention_layer = attention_layer
 
-    def call(self, inputs, mask=None):
+    def call(self, inputs: Tensor, mask: Tensor | None = None) -> Tensor:
         _, weights = self.attention_layer(inputs, mask=mask, return_attention_scores=True)
         return weights
 
-    def compute_mask(self, inputs, mask=None):
+    def compute_mask(self, inputs: Tensor, mask: Tensor | None = None) -> None:
         return None
 
 
-def attention_model(model, layer_name):
+def attention_model(model: keras.Model, layer_name: str) -> keras.Model:
     """A model from `model`'s inputs to the attention weights of its layer `layer_name`.
 
     The layer must accept `return_attention_scores=True`, as every layer of this package does. The
@@ -37,6 +41,7 @@ def attention_model(model, layer_name):
     return keras.Model(model.inputs, weights, name=f"{layer_name}_probe")
 
 
-def attention_weights(model, layer_name, inputs, batch_size=256):
+def attention_weights(model: keras.Model, layer_name: str, inputs: ModelInputs, batch_size: int = 256) -> FloatArray:
     """The attention weights (a NumPy array) of layer `layer_name` for `inputs`."""
-    return attention_model(model, layer_name).predict(inputs, batch_size=batch_size, verbose=0)
+    weights: FloatArray = attention_model(model, layer_name).predict(inputs, batch_size=batch_size, verbose=0)
+    return weights

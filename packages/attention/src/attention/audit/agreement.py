@@ -2,15 +2,19 @@
 leave-one-out importances, and between those two, per unit; mean ± std, the share with p ≤ 0.05,
 overall and by predicted class."""
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import stats
 
-from attention.audit.measure import Column, Measure
+from attention._types import BoolArray, FloatArray, IntArray
+from attention.audit.forward import Forward
+from attention.audit.importance import Importances
+from attention.audit.measure import Column, Details, Measure, Request, Result
 
 
-def kendall_tau(a, b, valid):
+def kendall_tau(a: ArrayLike, b: ArrayLike, valid: BoolArray) -> tuple[float, float]:
     """Kendall τ-b and its p-value between `a` and `b` over the steps where `valid` is True.
 
     (nan, nan) where either is constant over those steps (uniform attention has no ranking)."""
@@ -21,10 +25,10 @@ def kendall_tau(a, b, valid):
     return float(result.statistic), float(result.pvalue)
 
 
-def _agreement(tau_and_p, decisions):
+def _agreement(tau_and_p: FloatArray, decisions: IntArray | None) -> Result:
     """Mean ± std of τ, and the fraction with p ≤ 0.05, overall and by predicted class."""
 
-    def summarise(pairs):
+    def summarise(pairs: FloatArray) -> dict[str, Any]:
         tau, p = pairs[..., 0].ravel(), pairs[..., 1].ravel()
         defined = ~np.isnan(tau)
         return {
@@ -34,7 +38,7 @@ def _agreement(tau_and_p, decisions):
             "undefined": int((~defined).sum()),  # constant attention or importance: no ranking
         }
 
-    result = summarise(tau_and_p)
+    result: Result = summarise(tau_and_p)
     if decisions is not None:
         result["by_class"] = {str(c): summarise(tau_and_p[decisions == c]) for c in np.unique(decisions)}
     return result
@@ -42,7 +46,7 @@ def _agreement(tau_and_p, decisions):
 
 class Agreement(Measure):
     name = "agreement"
-    columns: ClassVar[dict] = {
+    columns: ClassVar[dict[str, Column]] = {
         "audit_tau_gradient": Column(("gradient", "mean"), "τ attention vs gradient", ranks_attention=True),
         "audit_tau_leave_one_out": Column(
             ("leave_one_out", "mean"), "τ attention vs leave-one-out", ranks_attention=True
@@ -61,7 +65,7 @@ class Agreement(Measure):
         ),
     }
 
-    def compute(self, forward, importances, request):
+    def compute(self, forward: Forward, importances: Importances, request: Request) -> tuple[Result | None, Details]:
         per_unit, valid = forward.per_unit, forward.valid_for(forward.per_unit)
         tau = {
             name: np.array(

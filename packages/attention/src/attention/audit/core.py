@@ -3,24 +3,26 @@ measure of `MEASURES` in its order."""
 
 import keras
 import numpy as np
+from numpy.typing import ArrayLike
 
+from attention._types import ModelInputs
 from attention.audit.agreement import Agreement
 from attention.audit.eraser import Eraser
 from attention.audit.erasure import Erasure
-from attention.audit.forward import OUTPUT_KINDS, forward_pass
+from attention.audit.forward import OUTPUT_KINDS, Forward, forward_pass
 from attention.audit.ground_truth import GroundTruth
 from attention.audit.importance import importances
-from attention.audit.measure import Request
+from attention.audit.measure import Details, Measure, Request, Result
 from attention.audit.model import AuditedModel
 from attention.audit.padding import Padding
 from attention.audit.permutation import Permutation
 
 # In the order they run: the ones that draw random numbers (erasure, then permutation) draw from
 # one generator, so each draws what it always drew. A new measure goes at the end.
-MEASURES = (Agreement(), Erasure(), Permutation(), GroundTruth(), Eraser(), Padding())
+MEASURES: tuple[Measure, ...] = (Agreement(), Erasure(), Permutation(), GroundTruth(), Eraser(), Padding())
 
 
-def summary_columns():
+def summary_columns() -> dict[str, tuple[tuple[str, ...], str]]:
     """{summary column: (path in the audit's result, label)} of every measure, in their order."""
     return {
         column: ((measure.name, *declared.path), declared.label)
@@ -29,7 +31,7 @@ def summary_columns():
     }
 
 
-def attention_ranked_columns():
+def attention_ranked_columns() -> tuple[str, ...]:
     """The summary columns that rest on the order of the attention's weights: undefined for equal
     weights (a uniform baseline), whose order is only the order of the ties."""
     return tuple(
@@ -57,7 +59,7 @@ class AttentionAudit:
         output: str = "auto",
         regression_tolerance: float = 0.1,
         batch_size: int = 256,
-    ):
+    ) -> None:
         if output not in ("auto", *OUTPUT_KINDS):
             raise ValueError(f"output must be 'auto' or one of {', '.join(OUTPUT_KINDS)}; got {output!r}")
         self.model = model
@@ -66,10 +68,10 @@ class AttentionAudit:
         self.output_kind = output
         self.regression_tolerance = regression_tolerance
         self.batch_size = batch_size
-        self.details = {}
-        self.forward = None  # the last run's record of the forward pass
+        self.details: Details = {}
+        self.forward: Forward | None = None  # the last run's record of the forward pass
 
-    def run(self, x, deciding=None, permutations=100, seed=0):
+    def run(self, x: ModelInputs, deciding: ArrayLike | None = None, permutations: int = 100, seed: int = 0) -> Result:
         """The measures over the samples `x` (an array, or a list for a model with several inputs).
 
         `deciding`: optional 0/1 (samples, steps), or (samples, output steps, steps) for an
@@ -82,14 +84,14 @@ class AttentionAudit:
         forward = self.forward = forward_pass(self.audited, x, self.output_kind, self.regression_tolerance)
         explained = importances(forward, self.batch_size)
         request = Request(deciding=deciding, permutations=permutations, seed=seed, rng=np.random.default_rng(seed))
-        result = {
+        result: Result = {
             "samples": forward.samples,
             "units": int(forward.samples * forward.unit_count),
             "output": forward.kind,
             "steps": int(forward.steps),
             "mean_valid_steps": float(forward.valid.sum(axis=-1).mean()),
         }
-        details = {
+        details: Details = {
             "weights": forward.per_unit,
             "valid": forward.valid,
             "gradient": explained.gradient,

@@ -3,26 +3,37 @@ random one: the output's change, its Jensen–Shannon divergence for a classifie
 decision flips; and how many weights must go, in attention, gradient (∂ decision/∂ weight) and
 random order, before the decision flips."""
 
-from typing import ClassVar
+from typing import ClassVar, TypeAlias
 
 import numpy as np
+from numpy.typing import ArrayLike
 
-from attention.audit.forward import without
-from attention.audit.measure import Column, Measure, summary
+from attention._types import BoolArray, FloatArray
+from attention.audit.forward import Forward, without
+from attention.audit.importance import Importances
+from attention.audit.measure import Column, Details, Measure, Request, Result, summary
+
+# Per erasure (the largest weight, a random one): per unit, the output's change, whether the
+# decision flipped, and the Jensen–Shannon divergence of the output distributions (None for a
+# regression).
+Erased: TypeAlias = dict[str, tuple[FloatArray, BoolArray, FloatArray | None]]
 
 
-def js_divergence(p, q, axis=-1):
+def js_divergence(p: ArrayLike, q: ArrayLike, axis: int = -1) -> FloatArray:
     """Jensen–Shannon divergence (base 2, in [0, 1]) between distributions along `axis`."""
     p, q = np.asarray(p, dtype="float64"), np.asarray(q, dtype="float64")
     m = 0.5 * (p + q)
 
-    def kl(a, b):
-        return np.sum(np.where(a > 0, a * np.log2(np.where(a > 0, a, 1) / np.where(b > 0, b, 1)), 0.0), axis=axis)
+    def kl(a: FloatArray, b: FloatArray) -> FloatArray:
+        divergence: FloatArray = np.sum(
+            np.where(a > 0, a * np.log2(np.where(a > 0, a, 1) / np.where(b > 0, b, 1)), 0.0), axis=axis
+        )
+        return divergence
 
     return 0.5 * kl(p, m) + 0.5 * kl(q, m)
 
 
-def _erase_one(forward, rng):
+def _erase_one(forward: Forward, rng: np.random.Generator) -> Erased:
     """(output change, flipped, JS divergence of the output distributions or None) per unit
     when the largest weight, or a random one, is zeroed."""
     per_unit, y = forward.per_unit, forward.outputs
@@ -31,16 +42,20 @@ def _erase_one(forward, rng):
     np.put_along_axis(largest, np.where(unit_valid, per_unit, -np.inf).argmax(axis=-1)[..., None], True, axis=-1)
     random = np.zeros(per_unit.shape, dtype=bool)
     random[np.arange(len(y)), :, [rng.choice(np.flatnonzero(v)) for v in forward.valid]] = True
-    erasure = {}
+    erasure: Erased = {}
     for name, removed in (("largest", largest), ("random", random)):
         after = forward.head(without(forward.weights, removed))
         before_distribution, after_distribution = forward.distribution(y), forward.distribution(after)
-        divergence = None if before_distribution is None else js_divergence(before_distribution, after_distribution)
+        divergence = (
+            None
+            if before_distribution is None or after_distribution is None
+            else js_divergence(before_distribution, after_distribution)
+        )
         erasure[name] = (forward.change(y, after), forward.flipped(y, after), divergence)
     return erasure
 
 
-def _removals_to_flip(forward, ranking):
+def _removals_to_flip(forward: Forward, ranking: FloatArray) -> FloatArray:
     """Per unit, the fraction of its valid steps removed (in `ranking` order, highest first)
     when the decision first flips; nan where it never does before one step is left."""
     valid = forward.valid_for(ranking)
@@ -57,7 +72,7 @@ def _removals_to_flip(forward, ranking):
     return fraction
 
 
-def _removal_summary(fractions):
+def _removal_summary(fractions: FloatArray) -> dict[str, float | None]:
     flipped = ~np.isnan(fractions)
     return {
         "flipped": float(flipped.mean()),
@@ -67,12 +82,12 @@ def _removal_summary(fractions):
 
 class Erasure(Measure):
     name = "erasure"
-    columns: ClassVar[dict] = {
+    columns: ClassVar[dict[str, Column]] = {
         "audit_flip_largest": Column(("largest", "flip_rate"), "flips, largest weight erased"),
         "audit_flip_random": Column(("random", "flip_rate"), "flips, random weight erased"),
     }
 
-    def compute(self, forward, importances, request):
+    def compute(self, forward: Forward, importances: Importances, request: Request) -> tuple[Result | None, Details]:
         erasure = _erase_one(forward, request.rng)
         enough = forward.valid.sum(axis=-1) > 1  # with one step there is nothing to renormalise to
         orders = {
@@ -81,7 +96,7 @@ class Erasure(Measure):
             "random": request.rng.random(forward.per_unit.shape),
         }
         removals = {name: _removals_to_flip(forward, ranking) for name, ranking in orders.items()}
-        result = {
+        result: Result = {
             **{
                 name: {
                     "output_change": summary(change[enough]),

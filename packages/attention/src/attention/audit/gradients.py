@@ -1,10 +1,15 @@
 """∂ Σ f(x) / ∂x with the backend's own autodiff: the one place the audit knows the backend."""
 
+from collections.abc import Callable
+
 import keras
 import numpy as np
+from numpy.typing import ArrayLike
+
+from attention._types import FloatArray, Tensor
 
 
-def gradient(function, x):
+def gradient(function: Callable[[Tensor], Tensor], x: ArrayLike) -> FloatArray:
     """The gradient of `function(x)` summed, with respect to the array `x`, as NumPy.
 
     `function` takes and returns backend tensors; it runs under TensorFlow's GradientTape,
@@ -18,7 +23,8 @@ def gradient(function, x):
         with tf.GradientTape() as tape:
             tape.watch(value)
             total = tf.reduce_sum(function(value))
-        return tape.gradient(total, value).numpy()
+        grad: FloatArray = tape.gradient(total, value).numpy()
+        return grad
     if backend == "jax":
         import jax  # noqa: PLC0415  (the backend in use, already loaded by Keras)
 
@@ -26,5 +32,6 @@ def gradient(function, x):
     if backend == "torch":
         value = keras.ops.convert_to_tensor(x).detach().requires_grad_(True)  # on Keras' device
         function(value).sum().backward()
-        return value.grad.detach().cpu().numpy()
+        grad = value.grad.detach().cpu().numpy()
+        return grad
     raise NotImplementedError(f"the audit's gradients need TensorFlow, JAX or PyTorch; this is {backend!r}")

@@ -6,19 +6,22 @@ from typing import ClassVar
 
 import numpy as np
 
-from attention.audit.measure import Column, Measure
+from attention._types import BoolArray
+from attention.audit.forward import Forward
+from attention.audit.importance import Importances
+from attention.audit.measure import Column, Details, Measure, Request, Result
 
 EXPLANATIONS = ("attention", "gradient", "leave_one_out")
 
 
 class GroundTruth(Measure):
     name = "ground_truth"
-    columns: ClassVar[dict] = {
+    columns: ClassVar[dict[str, Column]] = {
         f"audit_hit_{name}": Column(("hit_rate", name), f"top {name.replace('_', '-')} on the deciding step")
         for name in EXPLANATIONS
     }
 
-    def compute(self, forward, importances, request):
+    def compute(self, forward: Forward, importances: Importances, request: Request) -> tuple[Result | None, Details]:
         if request.deciding is None:
             return None, {}
         explanations = {
@@ -26,12 +29,12 @@ class GroundTruth(Measure):
             "gradient": importances.gradient,
             "leave_one_out": importances.leave_one_out,
         }
-        deciding = np.asarray(request.deciding, dtype=bool)
-        deciding = deciding.reshape((len(deciding), -1, forward.steps))
+        given = np.asarray(request.deciding, dtype=bool)
+        deciding: BoolArray = given.reshape((len(given), -1, forward.steps))
         if deciding.shape[1] != forward.unit_count:
-            deciding = deciding.any(axis=1, keepdims=True)
+            deciding = np.any(deciding, axis=1, keepdims=True)
         known = deciding.any(axis=-1)
-        rates = {}
+        rates: dict[str, float | None] = {}
         for name, importance in explanations.items():
             valid = forward.valid_for(importance)
             scores = np.where(valid, importance, -np.inf)

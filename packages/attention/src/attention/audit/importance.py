@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 from keras import ops
 
+from attention._types import FloatArray, Tensor
+from attention.audit.forward import Forward
 from attention.audit.gradients import gradient
 from attention.audit.inputs import leaving_out
 from attention.audit.model import _model, batches, call
@@ -18,12 +20,12 @@ class Importances:
     to 1), `leave_one_out` (the output's change with the step left out) and `weight_gradient`
     (∂ decision score / ∂ weight, the states fixed)."""
 
-    gradient: np.ndarray
-    leave_one_out: np.ndarray
-    weight_gradient: np.ndarray
+    gradient: FloatArray
+    leave_one_out: FloatArray
+    weight_gradient: FloatArray
 
 
-def importances(forward, batch_size):
+def importances(forward: Forward, batch_size: int) -> Importances:
     return Importances(
         gradient=gradient_times_input(forward, batch_size),
         leave_one_out=leave_one_out(forward),
@@ -31,17 +33,18 @@ def importances(forward, batch_size):
     )
 
 
-def _score(forward, y, unit, part):
+def _score(forward: Forward, y: Tensor, unit: int, part: slice) -> Tensor:
     """The scalar whose gradient explains the decision of `unit` for the samples `part`: the
     predicted class's probability (binary: the positive probability, as Jain & Wallace), or the
     value."""
     y = y[:, unit] if forward.per_row else ops.reshape(y, (ops.shape(y)[0], -1))
     if forward.kind == "classes":
+        assert forward.decisions is not None  # a classifier decides
         return ops.sum(y * ops.one_hot(forward.decisions[part, unit], ops.shape(y)[-1]), axis=-1)
     return y[:, 0]
 
 
-def gradient_times_input(forward, batch_size):
+def gradient_times_input(forward: Forward, batch_size: int) -> FloatArray:
     """|Σ_d ∂score/∂e_d · e_d| per step, the attention held constant: (samples, units, steps)."""
     model, x = forward.model.model, forward.inputs
     index, embedding = forward.input_index, forward.embedding
@@ -56,7 +59,7 @@ def gradient_times_input(forward, batch_size):
     for unit in range(forward.unit_count):
         for part in batches(len(values), batch_size):
 
-            def score(v, part=part, unit=unit):
+            def score(v: Tensor, part: slice = part, unit: int = unit) -> Tensor:
                 rest = [a[part] for a in x]
                 inputs = [*rest[:index], v, *rest[index + 1 :]] if embedding is None else [v, *rest]
                 return _score(forward, call(through, inputs), unit, part)
@@ -66,18 +69,19 @@ def gradient_times_input(forward, batch_size):
             product = grad * values[part]
             importance[part, unit] = np.abs(product.reshape((*product.shape[:2], -1)).sum(axis=-1))
     importance = np.where(forward.valid[:, None], importance, 0.0)
-    return importance / np.maximum(importance.sum(axis=-1, keepdims=True), 1e-30)
+    normalised: FloatArray = importance / np.maximum(importance.sum(axis=-1, keepdims=True), 1e-30)
+    return normalised
 
 
-def weight_gradient(forward, batch_size):
+def weight_gradient(forward: Forward, batch_size: int) -> FloatArray:
     """∂ decision score / ∂ weight, per unit and step, with the states fixed."""
     weights, head, layer = forward.weights, forward.model.head, forward.model.layer
     grads = np.zeros((len(weights), forward.unit_count, forward.steps))
     for unit in range(forward.unit_count):
         for part in batches(len(weights), batch_size):
 
-            def score(w, part=part, unit=unit):
-                def change(_, w=w):
+            def score(w: Tensor, part: slice = part, unit: int = unit) -> Tensor:
+                def change(_: Tensor, w: Tensor = w) -> Tensor:
                     return ops.reshape(w, (-1, *forward.layer_shape))
 
                 with layer.weights_changed(change):
@@ -89,7 +93,7 @@ def weight_gradient(forward, batch_size):
     return grads
 
 
-def leave_one_out(forward):
+def leave_one_out(forward: Forward) -> FloatArray:
     """The change of each unit's output when each valid step is left out: (samples, units, steps)."""
     x, index = forward.inputs, forward.input_index
     samples, steps = np.nonzero(forward.valid)

@@ -3,12 +3,14 @@ the front with 0 (as Keras' pad_sequences pads), a number is set to 0."""
 
 import numpy as np
 
+from attention._types import Array, BoolArray, IntArray, ModelInputs
 
-def leaving_out(attended, samples, steps):
+
+def leaving_out(attended: Array, samples: IntArray, steps: IntArray) -> Array:
     """One row per (sample, step): the attended input of `sample` with `step` left out. A token is
     deleted and the row padded at the front with 0; a number is set to 0."""
     if np.issubdtype(attended.dtype, np.integer):
-        left_out = np.zeros_like(attended[samples])
+        left_out: Array = np.zeros_like(attended[samples])
         for row, (sample, step) in enumerate(zip(samples, steps)):
             left_out[row, 1:] = np.delete(attended[sample], step, axis=0)
         return left_out
@@ -17,7 +19,7 @@ def leaving_out(attended, samples, steps):
     return left_out
 
 
-def keeping(x, keep, index):
+def keeping(x: list[Array], keep: BoolArray, index: int) -> ModelInputs:
     """The inputs `x` (a list) with only the steps in `keep` (samples, steps) of input `index`: a
     token input keeps them in order, padded at the front with 0 (as leave-one-out deletes); a
     number input sets the others to 0."""

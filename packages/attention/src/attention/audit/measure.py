@@ -2,9 +2,18 @@
 declares (what the sweep summaries, the report and the publisher read), and `compute`."""
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar, TypeAlias
 
 import numpy as np
+from numpy.typing import ArrayLike
+
+from attention.audit.forward import Forward
+from attention.audit.importance import Importances
+
+# A measure's JSON-ready result: nested dicts and lists of numbers, strings and None.
+Result: TypeAlias = dict[str, Any]
+# The per-unit arrays (and the like) a measure keeps in `AttentionAudit.details`, by name.
+Details: TypeAlias = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -14,7 +23,7 @@ class Column:
     attention's own weights (`ranks_attention`: then equal weights, which rank nothing, leave it
     undefined)."""
 
-    path: tuple
+    path: tuple[str, ...]
     label: str
     ranks_attention: bool = False
 
@@ -25,7 +34,7 @@ class Request:
     None), the number of `permutations`, the `seed`, and `rng`, the generator the measures draw
     from in their order (so that each draws what it always drew)."""
 
-    deciding: object
+    deciding: ArrayLike | None
     permutations: int
     seed: int
     rng: np.random.Generator
@@ -36,17 +45,17 @@ class Measure:
     (its JSON-ready result, or None; the per-unit arrays it keeps in `AttentionAudit.details`)."""
 
     name = ""
-    columns: ClassVar[dict] = {}  # {summary column: Column}
+    columns: ClassVar[dict[str, Column]] = {}  # {summary column: Column}
     omitted_when_none = False  # a result of None leaves the key out (else it is written as null)
 
-    def compute(self, forward, importances, request):
+    def compute(self, forward: Forward, importances: Importances, request: Request) -> tuple[Result | None, Details]:
         raise NotImplementedError
 
 
-def summary(values):
+def summary(values: ArrayLike) -> dict[str, float] | None:
     """Mean, std and median of the values that are not NaN, or None."""
-    values = np.asarray(values, dtype="float64").ravel()
-    values = values[~np.isnan(values)]
-    if not len(values):
+    array = np.asarray(values, dtype="float64").ravel()
+    array = array[~np.isnan(array)]
+    if not len(array):
         return None
-    return {"mean": float(values.mean()), "std": float(values.std()), "median": float(np.median(values))}
+    return {"mean": float(array.mean()), "std": float(array.std()), "median": float(np.median(array))}

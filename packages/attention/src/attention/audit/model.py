@@ -2,33 +2,40 @@
 attention reads) and the head (from those states to the output), and the forward passes that the
 measures ask for: the head with other weights, and the whole model on changed inputs."""
 
+from collections.abc import Callable, Sequence
+from typing import TypeAlias
+
 import keras
 import numpy as np
 from keras import ops
 
+from attention._types import Array, FloatArray, ModelInputs, Tensor
 from attention.base import SoftmaxAttention
 
+# The head with the attention's weights replaced: (the head's inputs, the weights) → its output.
+HeadFunction: TypeAlias = Callable[[list[Tensor], Tensor], Tensor]
 
-def batches(count, size):
+
+def batches(count: int, size: int) -> list[slice]:
     return [slice(start, min(start + size, count)) for start in range(0, count, size)]
 
 
-def as_list(x):
+def as_list(x: ModelInputs) -> list[Array]:
     return list(x) if isinstance(x, (list, tuple)) else [x]
 
 
-def _model(inputs, outputs):
+def _model(inputs: Sequence[Tensor], outputs: Tensor) -> keras.Model:
     """A functional model over a list of inputs (one input: unwrapped, as `call` passes it)."""
     return keras.Model(inputs[0] if len(inputs) == 1 else inputs, outputs)
 
 
-def call(model, inputs):
+def call(model: keras.Model, inputs: Sequence[Tensor]) -> Tensor:
     """`model` called in inference mode on a list of inputs (one input: unwrapped, as it was built)."""
     inputs = [ops.convert_to_tensor(i) for i in inputs]  # Keras takes tensors or arrays, not both
     return model(inputs[0] if len(inputs) == 1 else inputs, training=False)
 
 
-def find_layer(model, layer_name):
+def find_layer(model: keras.Model, layer_name: str | None) -> SoftmaxAttention:
     if layer_name is not None:
         layer = model.get_layer(layer_name)
         if not isinstance(layer, SoftmaxAttention):
@@ -47,7 +54,7 @@ def find_layer(model, layer_name):
 class AuditedModel:
     """A functional Keras model with one attention layer of this package, cut at that layer."""
 
-    def __init__(self, model, layer_name=None, batch_size=256):
+    def __init__(self, model: keras.Model, layer_name: str | None = None, batch_size: int = 256) -> None:
         self.model = model
         self.layer = find_layer(model, layer_name)
         self.batch_size = batch_size
@@ -66,44 +73,44 @@ class AuditedModel:
             ) from None
         self._replaced = self._compiled(self._head_with)
 
-    def encode(self, x):
+    def encode(self, x: ModelInputs) -> list[Array]:
         """The head's inputs for `x`: the attention's inputs, then the model inputs it also takes."""
         states = as_list(self.encoder.predict(x, batch_size=self.batch_size, verbose=0))
         return states + [as_list(x)[i] for i in self._raw]
 
-    def recorded_weights(self, states):
+    def recorded_weights(self, states: list[Array]) -> tuple[FloatArray, FloatArray]:
         """(the attention's normalised weights as the layer computes them, before it arranges
         them; the model's outputs), batch by batch from the states."""
-        seen = []
+        seen: list[FloatArray] = []
 
-        def record(w):
+        def record(w: Tensor) -> Tensor:
             seen.append(ops.convert_to_numpy(w))
             return w
 
-        outputs = []
+        outputs: list[FloatArray] = []
         for part in batches(len(states[0]), self.batch_size):
             with self.layer.weights_changed(record):
                 outputs.append(ops.convert_to_numpy(call(self.head, [s[part] for s in states])))
         return np.concatenate(seen), np.concatenate(outputs)
 
-    def head_with(self, states, weights, layer_shape):
+    def head_with(self, states: list[Array], weights: FloatArray, layer_shape: tuple[int, ...]) -> FloatArray:
         """The model's output from the attention's inputs with `weights` (samples, rows, steps),
         arranged as the layer computes them (`layer_shape`), in place of its own."""
-        outputs = []
+        outputs: list[FloatArray] = []
         for part in batches(len(states[0]), self.batch_size):
             replacement = weights[part].reshape((-1, *layer_shape)).astype("float32")
             y = self._replaced([ops.convert_to_tensor(s[part]) for s in states], ops.convert_to_tensor(replacement))
             outputs.append(ops.convert_to_numpy(y))
         return np.concatenate(outputs)
 
-    def _head_with(self, states, replacement):
-        def change(w):
+    def _head_with(self, states: list[Tensor], replacement: Tensor) -> Tensor:
+        def change(w: Tensor) -> Tensor:
             return ops.cast(replacement, w.dtype)
 
         with self.layer.weights_changed(change):
             return call(self.head, states)
 
-    def _compiled(self, function):
+    def _compiled(self, function: HeadFunction) -> HeadFunction:
         """`function` compiled where the backend can: the audit calls the head hundreds of times,
         and a head that holds a recurrent layer is slow step by step."""
         if keras.backend.backend() != "tensorflow":
@@ -111,9 +118,10 @@ class AuditedModel:
         import tensorflow as tf  # noqa: PLC0415  (its tf.function, on TensorFlow only)
 
         # The change is made while tracing, so the graph reads `replacement`.
-        return tf.function(function, reduce_retracing=True, autograph=False)
+        compiled: HeadFunction = tf.function(function, reduce_retracing=True, autograph=False)
+        return compiled
 
-    def attended_input(self, steps):
+    def attended_input(self, steps: int) -> tuple[int, keras.layers.Embedding | None]:
         """(index of the model input whose steps the attention reads, the layer whose output the
         gradient is taken on: an Embedding of it, or None for the input itself)."""
         embeddings = [
@@ -136,19 +144,20 @@ class AuditedModel:
             )
         return matches[0], None
 
-    def predict(self, inputs, index, cut):
+    def predict(self, inputs: ModelInputs, index: int, cut: bool) -> FloatArray:
         """The model's outputs for changed inputs. Where the padding is `cut`, rows of similar
         length share a batch, cut to the columns where one of its rows holds a token of input
         `index`: a masked model computes the same, and a row of 180 words costs 180 steps
         instead of the full width."""
         if not cut:
-            return self.model.predict(inputs, batch_size=self.batch_size, verbose=0)
+            whole: FloatArray = self.model.predict(inputs, batch_size=self.batch_size, verbose=0)
+            return whole
         x = as_list(inputs)
         filled = x[index] != 0
         first = np.where(filled.any(axis=1), np.argmax(filled, axis=1), 0)
         end = np.where(filled.any(axis=1), filled.shape[1] - np.argmax(filled[:, ::-1], axis=1), 1)
         order = np.argsort(end - first, kind="stable")
-        outputs = []
+        outputs: list[FloatArray] = []
         for part in batches(len(order), self.batch_size):
             rows = order[part]
             window = slice(int(first[rows].min()), int(end[rows].max()))
@@ -158,7 +167,7 @@ class AuditedModel:
         predicted[order] = predicted.copy()  # back to the callers' order
         return predicted
 
-    def cuts_padding(self, x, index, embedding, rows):
+    def cuts_padding(self, x: ModelInputs, index: int, embedding: keras.layers.Embedding | None, rows: int) -> bool:
         """Whether `predict` may cut the padding: the attended input is of tokens that an
         Embedding masks, the model takes any length, and on the first `rows` it predicts the same
         cut as padded (a layer between that drops the mask would not)."""

@@ -5,14 +5,18 @@ from typing import ClassVar
 
 import numpy as np
 
-from attention.audit.measure import Column, Measure, summary
+from attention.audit.forward import Forward
+from attention.audit.importance import Importances
+from attention.audit.measure import Column, Details, Measure, Request, Result, summary
 
 
 class Padding(Measure):
     name = "attention_on_padding"
-    columns: ClassVar[dict] = {"audit_attention_on_padding": Column(("mean",), "attention on padding, per sample")}
+    columns: ClassVar[dict[str, Column]] = {
+        "audit_attention_on_padding": Column(("mean",), "attention on padding, per sample")
+    }
     omitted_when_none = True
 
-    def compute(self, forward, importances, request):
+    def compute(self, forward: Forward, importances: Importances, request: Request) -> tuple[Result | None, Details]:
         padding = np.where(forward.valid_for(forward.per_unit), 0.0, forward.per_unit).sum(axis=-1)
         return (summary(padding) if padding.max() > 0 else None), {}

@@ -6,16 +6,18 @@ from typing import ClassVar
 
 import numpy as np
 
-from attention.audit.measure import Column, Measure, summary
+from attention.audit.forward import Forward
+from attention.audit.importance import Importances
+from attention.audit.measure import Column, Details, Measure, Request, Result, summary
 
 
 class Permutation(Measure):
     name = "permutation"
-    columns: ClassVar[dict] = {
+    columns: ClassVar[dict[str, Column]] = {
         "audit_permutation_change": Column(("median_output_change", "mean"), "output change, weights permuted"),
     }
 
-    def compute(self, forward, importances, request):
+    def compute(self, forward: Forward, importances: Importances, request: Request) -> tuple[Result | None, Details]:
         y, rng = forward.outputs, request.rng
         changes = np.zeros((request.permutations, len(y), forward.unit_count))
         positions = np.arange(forward.steps)
