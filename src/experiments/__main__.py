@@ -32,7 +32,7 @@ def _fail(message):
 def _run(cfg):
     hydra_cfg = HydraConfig.get()
     try:
-        validate(cfg)
+        validate(cfg, hydra_cfg.overrides.task)
     except ConfigError as error:
         _fail(error)
     threads = threads_per_job(cfg.trainer.threads, hydra_cfg.launcher)
