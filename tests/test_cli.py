@@ -327,6 +327,15 @@ def test_a_bad_launcher_setting_leaves_the_finished_sweep_it_would_resume_unchan
     assert {p: p.read_bytes() for p in sweep.rglob("*") if p.is_file()} == before  # multirun.yaml's bytes too
 
 
+def test_a_run_whose_loss_turns_nan_exits_non_zero(tmp_path):
+    result = _experiments(
+        "task=dense", "debug=smoke", "trainer.optimizer.learning_rate=1e30", f"hydra.run.dir={tmp_path}"
+    )
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert " · failed: nan loss: the training loss became NaN in epoch 1 · " in result.stdout.splitlines()[-1]
+    assert json.loads((tmp_path / "metrics.json").read_text())["status"] == "failed"
+
+
 def test_an_optimizer_class_that_is_not_there_is_refused_in_one_line(tmp_path):
     result = _experiments(
         "task=dense", "debug=smoke", "trainer.optimizer._target_=keras.optimizers.Adamm", f"hydra.run.dir={tmp_path}"

@@ -13,7 +13,7 @@ from hydra.types import RunMode
 from experiments.records.describe import run_line
 from experiments.run.cli import CONFIG_DIR, UsageError, normalize_args, preflight
 from experiments.run.config import ConfigError, searchpath_overrides, validate
-from experiments.run.job import recorded_metrics, run_job
+from experiments.run.job import FailedJobs, recorded_metrics, run_job
 from experiments.run.threads import threads_per_job
 from experiments.tasks.imdb_data import DataError
 
@@ -61,6 +61,8 @@ def _run(cfg):
             print(f"{job}skipped: {run_dir} already holds a completed run of this config", flush=True)
             return
     print(f"{job}{run_line(metrics, cfg, run_dir)}", flush=True)  # what the run found, and where its files are
+    if not job and metrics.get("status") != "completed":
+        sys.exit(1)  # a failed run (nan loss): its line says why
 
 
 def _interrupt(signum, frame):
@@ -79,6 +81,9 @@ def main():
     if jobs is not None:
         os.environ[SWEEP_JOBS] = str(jobs)  # the processes that run the jobs inherit it
     _run()
+    if FailedJobs.count:  # the sweep ran every job; the command still says that some failed
+        print(f"error: {FailedJobs.count} job(s) of the sweep failed; their metrics.json say why", file=sys.stderr)
+        sys.exit(1)
 
 
 if __name__ == "__main__":
