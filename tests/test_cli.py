@@ -2,10 +2,12 @@
 
 import io
 import json
+import os
 import re
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -238,3 +240,148 @@ def test_help_lists_the_tools_then_hydra_s_groups():
     listed = [line.split()[0] for line in done.stdout.splitlines() if line.startswith("         ")]
     assert listed == list(TOOLS)
     assert "== Configuration groups ==" in done.stdout and "task: add_two_numbers" in done.stdout
+
+
+# --- Settings that would be saved and not used, or misread: refused in one line before TensorFlow ---
+
+REFUSED = [
+    # (arguments, the one line on stderr)
+    (
+        ["task=imdb_jain_wallace", "trainer.optimizer.learning_rate=0.5"],
+        "trainer.optimizer.learning_rate is not used by task 'imdb_jain_wallace', whose task.optimizer sets the "
+        "optimizer; override task.optimizer.learning_rate instead",
+    ),
+    (
+        ["task=imdb_jain_wallace", "attention.layer.units=64"],
+        "attention.layer.units is not used by task 'imdb_jain_wallace', whose task.attention_layer builds the "
+        "attention layer; override task.attention_layer.units instead",
+    ),
+    (
+        ["task=dates", "attention.layer.units=3"],
+        "attention.layer.units is not used by task 'dates', whose task.attention_layer builds the attention layer; "
+        "override task.attention_layer instead",
+    ),
+    (
+        ["task=dates", "task.validation_split=0.3"],
+        "task.validation_split is not used by task 'dates', whose data holds its own validation set; "
+        "set its size in task.data instead",
+    ),
+    (
+        ["task=imdb_jain_wallace", "task.optimizer.learning_rate=-1.0"],
+        "task.optimizer.learning_rate must be a positive finite number, got -1.0",
+    ),
+    (
+        ["trainer.optimizer.learning_rate=inf"],
+        "trainer.optimizer.learning_rate must be a positive finite number, got inf",
+    ),
+    (["trainer.optimizer.learning_rate=0"], "trainer.optimizer.learning_rate must be a positive finite number, got 0"),
+    (
+        ["+task.optimizer.learning_rate=0.1"],
+        "task.optimizer must name its optimizer class in _target_, such as keras.optimizers.Adam",
+    ),
+    (["paths.output_dir="], "paths.output_dir is empty; give it a value, or leave it out for its default"),
+    (["paths.output_dir=null"], "paths.output_dir must be a directory, got None"),
+    (["paths.cache_dir="], "paths.cache_dir is empty; give it a value, or leave it out for its default"),
+    (["data_dir="], "data_dir is empty; give it a value, or leave it out for its default"),
+    (["hydra.run.dir="], "hydra.run.dir is empty; give it a directory, or leave it out for its default"),
+    (
+        ["trainer.verbose=3"],
+        "trainer.verbose must be auto, 0 (silent), 1 (a progress bar) or 2 (a line per epoch), got 3",
+    ),
+    (["trainer.tensorboard=maybe"], "trainer.tensorboard must be true or false, got 'maybe'"),
+    (["seed=1", "seed=2"], "seed is given twice (seed=1 and seed=2); give it once (-m seed=a,b sweeps both)"),
+    (
+        ["task=find_max", "task.model.hidden_units=3"],
+        "unknown setting 'task.model.hidden_units': the config has no such key; did you mean task.model.lstm_units? "
+        "(to add a new key on purpose, write +task.model.hidden_units=...)",
+    ),
+    (
+        ["task=find_max", "task.validation_split=0"],
+        "task.validation_split must be in (0, 1) for task 'find_max', whose early stopping watches val_loss, got 0",
+    ),
+    (["task.validation_split=abc"], "task.validation_split must be in [0, 1), got 'abc'"),
+    (
+        ["task=find_max", "+task.early_stopping.mode=maxx"],
+        "task.early_stopping.mode must be auto, min or max, got 'maxx'",
+    ),
+    (
+        ["task=find_max", "task.early_stopping.monitor=val_acc"],
+        "task.early_stopping.monitor 'val_acc' is not logged by task 'find_max'; accepted: loss, val_loss",
+    ),
+    (
+        ["task=find_max", "+task.early_stopping.restore_best_weights=false"],
+        "task.early_stopping.restore_best_weights is not an option of early stopping (the best epoch is always "
+        "restored); accepted: monitor, mode, patience, min_delta, baseline, start_from_epoch, verbose",
+    ),
+    (["task=find_max", "task.model.lstm_units=0"], "task.model.lstm_units must be a positive integer, got 0"),
+    (["task=find_max", "attention.layer.units=0"], "attention.layer.units must be a positive integer, got 0"),
+    (["task=imdb", "task.model.dropout=1.5"], "task.model.dropout must be in [0, 1), got 1.5"),
+    (
+        ["task.probe_samples=5000"],
+        "task.probe_samples must be at most task.test_samples (1000), got 5000",
+    ),
+    (
+        ["task=find_max", "attention.layer.score=bogus"],
+        "unknown attention.layer.score 'bogus'; accepted: bahdanau, cosine, dot, location, luong, scaled_dot, "
+        "tanh, uniform",
+    ),
+]
+
+
+def _experiments(*args, cwd=None):
+    env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
+    return subprocess.run(
+        [sys.executable, "-m", "experiments", *args], capture_output=True, text=True, timeout=300, cwd=cwd, env=env
+    )
+
+
+def _refused(result, line):
+    errors = [entry for entry in result.stderr.splitlines() if entry.startswith("error:")]
+    assert (result.returncode, errors) == (2, [f"error: {line}"]), result.stderr[-2000:]
+    assert "Traceback" not in result.stderr
+
+
+def test_settings_a_task_would_not_use_or_would_misread_are_refused_in_one_line(tmp_path):
+    def attempt(case):
+        args, line = case
+        where = (
+            []
+            if any(a.startswith(("paths.output_dir=", "hydra.run.dir=")) for a in args)
+            else [f"paths.output_dir={tmp_path}"]
+        )
+        return _experiments(*args, *where, cwd=tmp_path), line
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for result, line in pool.map(attempt, REFUSED):
+            _refused(result, line)
+    assert not list(tmp_path.iterdir())  # nothing written: not /runs, not the launch directory
+
+
+def test_a_bad_launcher_setting_leaves_the_finished_sweep_it_would_resume_unchanged(tmp_path):
+    sweep = tmp_path / "sweep"
+    args = ["-m", "task=dense", "debug=smoke", "seed=0,1", "hydra/launcher=joblib", f"hydra.sweep.dir={sweep}"]
+    assert _experiments(*args, "hydra.launcher.n_jobs=1").returncode == 0
+    before = {p: p.read_bytes() for p in sweep.rglob("*") if p.is_file()}
+    result = _experiments(*args, "hydra.launcher.n_jobs=0")
+    _refused(
+        result,
+        "hydra.launcher.n_jobs must be a positive integer (jobs at once) or negative (-1: one per core, -2: all "
+        "cores but one, ...), got 0",
+    )
+    assert {p: p.read_bytes() for p in sweep.rglob("*") if p.is_file()} == before  # multirun.yaml's bytes too
+
+
+def test_a_run_whose_loss_turns_nan_exits_non_zero(tmp_path):
+    result = _experiments(
+        "task=dense", "debug=smoke", "trainer.optimizer.learning_rate=1e30", f"hydra.run.dir={tmp_path}"
+    )
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert " · failed: nan loss: the training loss became NaN in epoch 1 · " in result.stdout.splitlines()[-1]
+    assert json.loads((tmp_path / "metrics.json").read_text())["status"] == "failed"
+
+
+def test_an_optimizer_class_that_is_not_there_is_refused_in_one_line(tmp_path):
+    result = _experiments(
+        "task=dense", "debug=smoke", "trainer.optimizer._target_=keras.optimizers.Adamm", f"hydra.run.dir={tmp_path}"
+    )
+    _refused(result, "trainer.optimizer cannot be built: Error locating target 'keras.optimizers.Adamm'")

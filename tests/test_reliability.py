@@ -58,7 +58,10 @@ BAD_INPUTS = [
     (["task.validation_split=1.5"], "task.validation_split must be in [0, 1), got 1.5"),
     (["task.plots=[attention_pie]"], "unknown figure 'attention_pie' in task.plots; accepted: attention_bar"),
     (["trainer.threads=0"], "trainer.threads must be 'auto' or a positive integer, got 0"),
-    (["trainer.optimizer.learning_rate=fast"], "trainer.optimizer.learning_rate must be a positive number, got 'fast'"),
+    (
+        ["trainer.optimizer.learning_rate=fast"],
+        "trainer.optimizer.learning_rate must be a positive finite number, got 'fast'",
+    ),
     (["task.epochs=[1"], "no viable alternative at input '[1'"),
     (["paths.output_dir=/proc/no-such-place"], "cannot write the outputs to /proc/no-such-place/runs/dense/block_2d/"),
     (
@@ -109,8 +112,10 @@ def test_bad_inputs_are_refused_in_one_line_before_training_and_change_nothing(t
         args = [a.replace("{tmp}", str(tmp_path)) for a in args]
         env = {**os.environ}
         env.pop("HYDRA_FULL_ERROR", None)
+        # paths.output_dir once: a key given twice is refused
+        where = [] if any(a.startswith("paths.output_dir=") for a in args) else [f"paths.output_dir={outputs}"]
         result = subprocess.run(
-            [sys.executable, "-m", "experiments", f"paths.output_dir={outputs}", *args],
+            [sys.executable, "-m", "experiments", *where, *args],
             capture_output=True,
             text=True,
             timeout=300,

@@ -17,7 +17,7 @@ from experiments.run.cli import CONFIG_DIR, UsageError, normalize_args, prefligh
 from experiments.run.config import ConfigError, searchpath_overrides, validate
 from experiments.run.errors import SuiteError, refuse
 from experiments.run.files import SUITE_ROOT
-from experiments.run.job import recorded_metrics, run_job
+from experiments.run.job import FailedJobs, recorded_metrics, run_job
 from experiments.run.threads import threads_per_job
 from experiments.tasks.imdb_data import DataError
 
@@ -31,7 +31,7 @@ logging.getLogger("jax._src.xla_bridge").setLevel(logging.WARNING)
 def _run(cfg):
     hydra_cfg = HydraConfig.get()
     try:
-        validate(cfg)
+        validate(cfg, hydra_cfg.overrides.task)
     except ConfigError as error:
         refuse(error)
     threads = threads_per_job(cfg.trainer.threads, hydra_cfg.launcher)
@@ -60,6 +60,8 @@ def _run(cfg):
             print(f"{job}skipped: {run_dir} already holds a completed run of this config", flush=True)
             return
     print(f"{job}{run_line(metrics, cfg, run_dir)}", flush=True)  # what the run found, and where its files are
+    if not job and metrics.get("status") != "completed":
+        sys.exit(1)  # a failed run (nan loss): its line says why
 
 
 def _interrupt(signum, frame):
@@ -120,6 +122,9 @@ def main(argv=None):
     if jobs is not None:
         os.environ[SWEEP_JOBS] = str(jobs)  # the processes that run the jobs inherit it
     _run()
+    if FailedJobs.count:  # the sweep ran every job; the command still says that some failed
+        print(f"error: {FailedJobs.count} job(s) of the sweep failed; their metrics.json say why", file=sys.stderr)
+        return 1
     return 0
 
 

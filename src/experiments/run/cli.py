@@ -116,6 +116,7 @@ def _explain(error, known_keys):
         key = match.group(1)
         close = difflib.get_close_matches(key, known_keys, n=3, cutoff=0.6)
         close += [k for k in known_keys if k.endswith("." + key.rsplit(".", 1)[-1] + "s") or k.endswith("." + key)]
+        close = [k for k in close if k != key]  # a key of another task's config is no suggestion
         hint = f"did you mean {', '.join(dict.fromkeys(close))}? " if close else ""
         return f"unknown setting '{key}': the config has no such key; {hint}(to add a new key on purpose, write +{key}=...)"
     missing = re.search(r"Could not find '(.+)/([^/']+)'", str(error))
@@ -182,6 +183,47 @@ def _same_sweep(sweep_dir, overrides):
         )
 
 
+def _known_keys(job):
+    """The keys of the config that `job`'s choices of task, attention, ... compose (the suggestions
+    for a misspelled key are drawn from the task chosen, not the default one)."""
+    choices = [o for o in job if o.partition("=")[0].lstrip("+~") in CHECKED_GROUPS or o.startswith("hydra.searchpath")]
+    for overrides in (choices, [o for o in choices if o.startswith("hydra.searchpath")]):
+        try:
+            return list(_leaf_keys(OmegaConf.to_container(compose(config_name="config", overrides=overrides))))
+        except (HydraException, OmegaConfBaseException):
+            continue  # a choice that fails alone: the defaults' keys
+    return []
+
+
+def given_keys(job, given):
+    """The overrides of `job` that the command line gave (not a preset's sweep params)."""
+    keys = {a.partition("=")[0] for a in given}
+    return [o for o in job if o.partition("=")[0] in keys]
+
+
+def _check_launcher(launcher):
+    """Hydra's launcher settings that fail inside the launch, after the sweep's files are written."""
+    n_jobs = launcher.get("n_jobs")
+    if n_jobs is not None and (isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0):
+        raise UsageError(
+            f"hydra.launcher.n_jobs must be a positive integer (jobs at once) or negative (-1: one per core, "
+            f"-2: all cores but one, ...), got {n_jobs!r}"
+        )
+
+
+def duplicates(args):
+    """Raises UsageError where one key is given twice: Hydra keeps the last, silently."""
+    seen = {}
+    for arg in args:
+        key, sep, _ = arg.partition("=")
+        if not sep or arg.startswith("-"):
+            continue
+        key = key.lstrip("+~")
+        if key in seen:
+            raise UsageError(f"{key} is given twice ({seen[key]} and {arg}); give it once (-m {key}=a,b sweeps both)")
+        seen[key] = arg
+
+
 def preflight(args, config_dir=CONFIG_DIR):
     """Composes and validates every job of the command line before Hydra creates anything.
 
@@ -193,8 +235,10 @@ def preflight(args, config_dir=CONFIG_DIR):
     if any(a.startswith("-") and a not in MULTIRUN_FLAGS for a in args):
         return None
     given = [a for a in args if a not in MULTIRUN_FLAGS]
+    duplicates(given)
     multirun = len(given) < len(args)
     overrides = [*searchpath_overrides(), *given]
+    first = overrides  # until the first job is known
     with initialize_config_dir(config_dir=str(config_dir), version_base="1.3"):
         try:
             first = _jobs(overrides, True, {})[0][0]  # a preset may make the launch a sweep: ask it first
@@ -202,15 +246,18 @@ def preflight(args, config_dir=CONFIG_DIR):
             multirun = multirun or base.hydra.mode == RunMode.MULTIRUN
             params = base.hydra.sweeper.get("params")
             params = OmegaConf.to_container(params, resolve=True) if params is not None else {}
+            _check_launcher(base.hydra.launcher)
             jobs, total = _jobs(overrides, multirun, params)
             for job in jobs:
-                validate(compose(config_name="config", overrides=job))
+                validate(compose(config_name="config", overrides=job), overrides=given_keys(job, given))
         except (HydraException, OmegaConfBaseException) as error:
             if os.environ.get("HYDRA_FULL_ERROR") == "1":
                 raise
-            plain = compose(config_name="config", overrides=[], return_hydra_config=False)
-            raise UsageError(_explain(error, list(_leaf_keys(OmegaConf.to_container(plain))))) from None
+            raise UsageError(_explain(error, _known_keys(first))) from None
         where = base.hydra.sweep.dir if multirun else base.hydra.run.dir
+    for key in ("hydra.run.dir", "hydra.sweep.dir", "hydra.sweep.subdir"):
+        if not str(OmegaConf.select(base, key)).strip():  # the jobs would write into the launch directory
+            raise UsageError(f"{key} is empty; give it a directory, or leave it out for its default")
     if multirun:
         _same_sweep(where, overrides)
     _writable(where)

@@ -2,7 +2,9 @@
 
 import hashlib
 import json
+import math
 import os
+import re
 from pathlib import Path
 
 from hydra import compose as hydra_compose
@@ -47,6 +49,10 @@ class ConfigError(SuiteError, ValueError):
 
 def _whole_number(value, at_least):
     return isinstance(value, int) and not isinstance(value, bool) and value >= at_least
+
+
+def _number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _variants(config_dir=None):
@@ -95,8 +101,9 @@ def compose(overrides, hydra=False):
         )
 
 
-def validate(cfg):
-    """Raises ConfigError naming what is wrong and what is accepted."""
+def validate(cfg, overrides=()):
+    """Raises ConfigError naming what is wrong and what is accepted; `overrides`: the command line's,
+    refused where the chosen task replaces the setting they change."""
     if not _whole_number(cfg.seed, 0):
         raise ConfigError(
             f"seed must be a non-negative integer (or a range such as seed=0..9 with -m), got {cfg.seed!r}"
@@ -111,21 +118,170 @@ def validate(cfg):
         if not _whole_number(cfg.task[key], 1):
             raise ConfigError(f"task.{key} must be a positive integer, got {cfg.task[key]!r}")
     split = cfg.task.get("validation_split", 0.0)  # a task whose data holds its validation set has none
-    if not 0.0 <= split < 1.0:
+    if not (_number(split) and 0.0 <= split < 1.0):
         raise ConfigError(f"task.validation_split must be in [0, 1), got {split!r}")
     try:
         threads_per_job(cfg.trainer.get("threads", "auto"), launcher=None)
     except ValueError as error:
         raise ConfigError(error) from None
-    rate = cfg.trainer.optimizer.get("learning_rate")
-    if rate is not None and (isinstance(rate, bool) or not isinstance(rate, (int, float)) or not rate > 0):
-        raise ConfigError(f"trainer.optimizer.learning_rate must be a positive number, got {rate!r}")
+    _check_trainer(cfg)
+    for key, value in (cfg.get("paths") or {}).items():
+        if not isinstance(value, str):  # null would be the directory None/
+            raise ConfigError(f"paths.{key} must be a directory, got {value!r}")
+    _check_empty(OmegaConf.to_container(cfg, resolve=True))
+    _check_early_stopping(cfg.task)
+    _check_validation(cfg.task)
+    _check_score(cfg.attention)
     buckets = cfg.task.get("length_buckets")
     if buckets not in (None, "pre", "post"):
         raise ConfigError(f"task.length_buckets must be null, pre or post (the side of the padding), got {buckets!r}")
     for name in [*cfg.task.plots, *([cfg.task.epoch_figure] if cfg.task.get("epoch_figure") else [])]:
         if name not in FIGURES:
             raise ConfigError(f"unknown figure '{name}' in task.plots; accepted: {', '.join(FIGURES)}")
+    if cfg.task.probe_samples > cfg.task.test_samples:  # the probe is drawn from the test set
+        raise ConfigError(
+            f"task.probe_samples must be at most task.test_samples ({cfg.task.test_samples}), "
+            f"got {cfg.task.probe_samples}"
+        )
+    _check_sizes(cfg)
+    for key in overrides:
+        _check_not_shadowed(cfg, key.split("=", 1)[0].lstrip("+~"))
+
+
+def _check_score(attention):
+    """The score names of the variants' YAMLs (every score of the library has its variant)."""
+    score = (attention.get("layer") or {}).get("score")
+    scores = sorted({v.layer.score for v in _variants().values() if "score" in (v.get("layer") or {})})
+    if score is not None and score not in scores:
+        raise ConfigError(f"unknown attention.layer.score '{score}'; accepted: {', '.join(scores)}")
+
+
+OPTIMIZERS = ("trainer.optimizer", "task.optimizer")  # where a task has one, it replaces the trainer's
+VERBOSE = ("auto", 0, 1, 2)
+
+
+def _check_trainer(cfg):
+    for key in OPTIMIZERS:
+        optimizer = OmegaConf.select(cfg, key)
+        if optimizer is None:
+            continue
+        if not OmegaConf.is_dict(optimizer) or not optimizer.get("_target_"):
+            raise ConfigError(f"{key} must name its optimizer class in _target_, such as keras.optimizers.Adam")
+        rate = optimizer.get("learning_rate")
+        if rate is not None and not (_number(rate) and 0 < rate < math.inf):
+            raise ConfigError(f"{key}.learning_rate must be a positive finite number, got {rate!r}")
+    if cfg.trainer.get("verbose", "auto") not in VERBOSE or isinstance(cfg.trainer.get("verbose"), bool):
+        raise ConfigError(
+            f"trainer.verbose must be auto, 0 (silent), 1 (a progress bar) or 2 (a line per epoch), "
+            f"got {cfg.trainer.verbose!r}"
+        )
+    if not isinstance(cfg.trainer.get("tensorboard", True), bool):
+        raise ConfigError(f"trainer.tensorboard must be true or false, got {cfg.trainer.tensorboard!r}")
+
+
+def _check_empty(node, prefix=""):
+    """An empty string is read as a place or a name that is not there (paths.output_dir= writes
+    to /runs): refused wherever it stands."""
+    items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+    for key, value in items:
+        where = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, str) and not value.strip():
+            raise ConfigError(f"{where} is empty; give it a value, or leave it out for its default")
+        _check_empty(value, where)
+
+
+# EarlyStopping's own options; the runner sets restore_best_weights (a run keeps its best epoch).
+EARLY_STOPPING = ("monitor", "mode", "patience", "min_delta", "baseline", "start_from_epoch", "verbose")
+
+
+def _check_early_stopping(task):
+    options = task.get("early_stopping")
+    if not options:
+        return
+    for key in options:
+        if key not in EARLY_STOPPING:
+            raise ConfigError(
+                f"task.early_stopping.{key} is not an option of early stopping (the best epoch is always "
+                f"restored); accepted: {', '.join(EARLY_STOPPING)}"
+            )
+    if options.get("mode", "auto") not in ("auto", "min", "max"):
+        raise ConfigError(f"task.early_stopping.mode must be auto, min or max, got {options.mode!r}")
+    if not _whole_number(options.get("patience", 0), 0):
+        raise ConfigError(f"task.early_stopping.patience must be a non-negative integer, got {options.patience!r}")
+    monitor = options.get("monitor", "val_loss")
+    metrics = list(task.get("metrics") or [])
+    if task.get("loss") is None or not all(isinstance(m, str) for m in metrics):
+        return  # the task decides its metrics from its data: Keras names them
+    names = ["loss", *metrics]
+    accepted = [*names, *(f"val_{name}" for name in names)]
+    if monitor not in accepted:
+        raise ConfigError(
+            f"task.early_stopping.monitor '{monitor}' is not logged by task '{task.name}'; accepted: "
+            f"{', '.join(accepted)}"
+        )
+
+
+def _check_validation(task):
+    """Early stopping on a validation metric needs validation rows: the task's own, or
+    task.validation_split of the training rows."""
+    monitor = str((task.get("early_stopping") or {}).get("monitor", ""))
+    own = (task.get("about") or {}).get("own_validation")
+    split = task.get("validation_split", 0.0)
+    if monitor.startswith("val_") and not own and not split > 0:
+        raise ConfigError(
+            f"task.validation_split must be in (0, 1) for task '{task.name}', whose early stopping watches "
+            f"{monitor}, got {split!r}"
+        )
+
+
+def _check_sizes(cfg):
+    """Sizes (units, dimensions) and dropout rates of the model and its attention layer, which Keras
+    would refuse deep in the model's building, abort on (units=0), or not refuse at all."""
+    for where in ("task.model", "attention.layer", "task.attention_layer"):
+        for key, value in (OmegaConf.select(cfg, where) or {}).items():
+            if key.endswith(("units", "_dim")) and not _whole_number(value, 1):
+                raise ConfigError(f"{where}.{key} must be a positive integer, got {value!r}")
+            if "dropout" in key and not (_number(value) and 0 <= value < 1):
+                raise ConfigError(f"{where}.{key} must be in [0, 1), got {value!r}")
+
+
+def _attention_layer_reads(cfg):
+    """The keys of attention.layer that task.attention_layer takes over (${attention.layer.score})."""
+    raw = OmegaConf.to_yaml(cfg.task.attention_layer, resolve=False)
+    return set(re.findall(r"\$\{attention\.layer\.([\w.]+)\}", raw))
+
+
+def _instead(node, where, rest):
+    """The setting of the task's own node that counts in place of `rest` (the node, where it has none)."""
+    return f"{where}.{rest}" if rest and OmegaConf.select(node, rest) is not None else where
+
+
+def _check_not_shadowed(cfg, key):
+    """A setting given on the command line that the chosen task replaces with one of its own would
+    be saved in the run's config and not used: refused, naming the one that counts."""
+    task = cfg.task.name
+
+    def under(prefix):
+        return key == prefix or key.startswith(prefix + ".")
+
+    rest = key.partition(".")[2].partition(".")[2]  # trainer.optimizer.learning_rate -> learning_rate
+    if under("trainer.optimizer") and cfg.task.get("optimizer") is not None:
+        instead = _instead(cfg.task.optimizer, "task.optimizer", rest)
+        raise ConfigError(
+            f"{key} is not used by task '{task}', whose task.optimizer sets the optimizer; override {instead} instead"
+        )
+    if under("attention.layer") and cfg.task.get("attention_layer") is not None:
+        if rest not in _attention_layer_reads(cfg):
+            instead = _instead(cfg.task.attention_layer, "task.attention_layer", rest)
+            raise ConfigError(
+                f"{key} is not used by task '{task}', whose task.attention_layer builds the attention layer; "
+                f"override {instead} instead"
+            )
+    if under("task.validation_split") and (cfg.task.get("about") or {}).get("own_validation"):
+        raise ConfigError(
+            f"{key} is not used by task '{task}', whose data holds its own validation set; "
+            f"set its size in task.data instead"
+        )
 
 
 # Left out of the fingerprint: where files are, not what they hold (the same run from another

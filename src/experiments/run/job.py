@@ -5,6 +5,8 @@ limited, a completed run of the same config skipped, and the runner."""
 import json
 from pathlib import Path
 
+from hydra.experimental.callback import Callback
+
 from experiments.run.config import validate
 from experiments.run.faithfulness import audit_pending
 from experiments.run.quiet import start_tensorflow
@@ -17,6 +19,17 @@ def recorded_metrics(run_dir):
         return json.loads((Path(run_dir) / "metrics.json").read_text())
     except (OSError, ValueError):
         return None
+
+
+class FailedJobs(Callback):
+    """Hydra callback: at a sweep's end, how many of its jobs' metrics.json say they failed, for the
+    command's exit status (each job may have run in another process: their files tell)."""
+
+    count = 0
+
+    def on_multirun_end(self, config, **kwargs):
+        runs = [recorded_metrics(p.parent) for p in Path(config.hydra.sweep.dir).glob("**/metrics.json")]
+        FailedJobs.count = sum(1 for metrics in runs if (metrics or {}).get("status") != "completed")
 
 
 def run_job(cfg, run_dir, threads):

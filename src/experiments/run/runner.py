@@ -8,12 +8,14 @@ import importlib.util
 import json
 import logging
 import math
+import re
 import sys
 import time
 from pathlib import Path
 
 import keras
 import numpy as np
+from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
@@ -22,7 +24,7 @@ from experiments.run import provenance
 from experiments.run.buckets import EpochOfBuckets, LengthBuckets
 from experiments.run.callbacks import AttentionFrames, EvaluateEachEpoch, ResumableTraining
 from experiments.run.classification import positive_class_scores
-from experiments.run.config import config_fingerprint, same_config
+from experiments.run.config import ConfigError, config_fingerprint, same_config
 from experiments.run.faithfulness import AUDIT_RUNNING, audit_trained, headline, load_trained, write_audit
 from experiments.run.files import write_json
 from experiments.run.plots import FIGURES, Probe, training_curves
@@ -160,7 +162,19 @@ def _attention_layer(cfg):
     """
     if cfg.attention.layer is None:
         return None
-    return instantiate(cfg.task.get("attention_layer") or cfg.attention.layer, name=ATTENTION_LAYER)
+    key = "task.attention_layer" if cfg.task.get("attention_layer") else "attention.layer"
+    return _instantiate(OmegaConf.select(cfg, key), key, name=ATTENTION_LAYER)
+
+
+def _instantiate(node, key, **kwargs):
+    """The object of a `_target_` setting; a class that is not there, or that refuses its settings,
+    as a ConfigError in one line (every job of a sweep would fail alike)."""
+    try:
+        return instantiate(node, **kwargs)
+    except InstantiationException as error:
+        lines = [line.strip() for line in str(error).splitlines() if line.strip() and not line.startswith("full_key")]
+        text = re.sub(r",? set env var HYDRA_FULL_ERROR=1 to see chained exception\.?", "", " ".join(lines))
+        raise ConfigError(f"{key} cannot be built: {text}") from None
 
 
 def _train_and_probe(cfg, run_dir, record):
@@ -172,7 +186,8 @@ def _train_and_probe(cfg, run_dir, record):
     attention = _attention_layer(cfg)
     model = task.build_model(cfg.task, attention, data)
     # A task may train with an optimizer of its own (a paper's), in place of trainer.optimizer.
-    optimizer = instantiate(cfg.task.get("optimizer") or cfg.trainer.optimizer)
+    key = "task.optimizer" if cfg.task.get("optimizer") else "trainer.optimizer"
+    optimizer = _instantiate(OmegaConf.select(cfg, key), key)
     options = task.compile_options(cfg.task, data)
     model.compile(optimizer=optimizer, **options)
     attend = None
