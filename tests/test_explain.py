@@ -2,6 +2,9 @@
 own and the run's probe; every task's inputs are read as in training; bad requests fail in one line."""
 
 import json
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -122,3 +125,80 @@ def test_bad_requests_fail_in_one_line(trained, tmp_path, capsys):
         assert explain.main(args) == 2
         err = capsys.readouterr().err.strip()
         assert err.startswith("error: ") and message in err and "\n" not in err
+
+
+@pytest.fixture(scope="module")
+def imdb_run(tmp_path_factory):
+    """One smoke run of imdb for the tests of what `explain` reads as a review."""
+    if IMDB_DIR is None:
+        pytest.skip("the IMDB data is not here (../shared/data or ATTENTION_DATA_DIR)")
+    from hydra import compose, initialize_config_dir
+
+    from experiments.run.config import CONFIG_DIR
+
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        cfg = compose(config_name="config", overrides=["task=imdb", "debug=smoke"])
+    run_dir = tmp_path_factory.mktemp("imdb") / "run"
+    run(cfg, run_dir)
+    (run_dir / ".hydra").mkdir()
+    OmegaConf.save(cfg, run_dir / ".hydra" / "config.yaml")
+    return run_dir
+
+
+def _explain_command(run_dir, text, tmp_path, **env):
+    """`python -m experiments.explain RUN TEXT`: (exit code, stdout, stderr), with no traceback."""
+    environment = {**os.environ, **env}
+    for name in [name for name, value in env.items() if value is None]:
+        del environment[name]
+    done = subprocess.run(
+        [sys.executable, "-m", "experiments.explain", str(run_dir), text, "--out", str(tmp_path / "out")],
+        capture_output=True, text=True, timeout=120, env=environment,
+    )  # fmt: skip
+    assert "Traceback" not in done.stderr
+    return done.returncode, done.stdout, done.stderr.strip()
+
+
+def test_a_missing_file_is_not_explained_as_a_review_and_unknown_words_are_warned_of(imdb_run, tmp_path):
+    code, out, err = _explain_command(imdb_run, "my_reviews.txt", tmp_path)
+    assert (code, err, out) == (
+        2,
+        "error: there is no file my_reviews.txt: give a file with one review per line, or the review's text itself",
+        "",
+    )
+    code, out, err = _explain_command(imdb_run, "zxq blorfle wibblyx frobnicate quuxz the", tmp_path)
+    assert (code, err) == (
+        0,
+        "warning: 5 of 6 words of the review are not in the model's vocabulary: it reads them all as one unknown "
+        "word (<oov>), and its prediction says little about this text",
+    )
+    assert out.startswith("input 0: ")
+    code, out, err = _explain_command(imdb_run, "A wonderful film, 10/10", tmp_path)  # known words: no warning
+    assert (code, err) == (0, "") and out.startswith("input 0: ")
+
+
+def test_without_the_data_directory_an_offline_explain_names_attention_data_dir(imdb_run, tmp_path):
+    # Offline as a machine without a network is: every download goes to a proxy that refuses it.
+    refused = "http://127.0.0.1:9"
+    code, _, err = _explain_command(
+        imdb_run, "a fine film", tmp_path, ATTENTION_DATA_DIR=None, KERAS_HOME=str(tmp_path / "keras"),
+        https_proxy=refused, HTTPS_PROXY=refused, no_proxy=None, NO_PROXY=None,
+    )  # fmt: skip
+    assert code == 2 and "\n" not in err
+    assert err.startswith("error: the IMDB word index is not here and Keras could not download it (")
+    assert err.endswith(
+        "point the suite at a directory holding imdb.npz and imdb_word_index.json with ATTENTION_DATA_DIR=DIR or "
+        "data_dir=DIR"
+    )
+
+
+def test_a_review_longer_than_a_file_name_is_text_and_a_directory_or_binary_file_is_refused(imdb_run, tmp_path):
+    long_review = "a wonderful film with the best acting " * 20  # longer than a file name may be
+    assert explain.explain_run(imdb_run, long_review).tokens[0][-1] == "acting"
+    (tmp_path / "image.txt").write_bytes(b"\x89PNG\x00\xff")
+    for source, message in [
+        (tmp_path, f"{tmp_path} is a directory: give a file with one review per line, or the review's text"),
+        (tmp_path / "image.txt", f"{tmp_path}/image.txt is not a text file (UTF-8): give a file with one review per line"),
+    ]:  # fmt: skip
+        with pytest.raises(explain.ExplainError) as error:
+            explain.explain_run(imdb_run, str(source))
+        assert str(error.value) == message

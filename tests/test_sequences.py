@@ -130,6 +130,9 @@ GOOD_Y = np.array(["a", "b"] * 10)
          r"x holds NaN or infinite values inside a sequence \(sample 0, step 3\)"),
         ({"x": GOOD_X, "y": np.array(["a"] * 20)}, r"y has one class only \('a'\): classification needs at least two"),
         ({"x": GOOD_X, "y": GOOD_Y, "lengths": np.full(20, 40)}, r"lengths must lie in 1\.\.12"),
+        ({"x": GOOD_X, "y": GOOD_Y, "lengths": np.full(20, 5.0)},
+         r"lengths must be integers \(the real steps of each sample\), got float64 values \(5\.0, 5\.0, 5\.0 and 17 more\)"),
+        ({"x": GOOD_X[:0], "y": GOOD_Y[:0]}, r"x is empty, of shape \(0, 12, 3\): it needs at least one sample"),
     ],
 )  # fmt: skip
 def test_bad_data_is_refused_in_one_line(tmp_path, arrays, message):
@@ -161,3 +164,84 @@ def test_a_missing_file_stops_the_command_in_one_line_with_nothing_trained(tmp_p
         == f"error: task.data.path: there is no file {tmp_path}/missing.npz (accepted: a .npz or a .csv)"
     )
     assert not (tmp_path / "run" / "model.keras").exists() and not (tmp_path / "run" / "history.csv").exists()
+
+
+def _command(tmp_path, path):
+    """`python -m experiments task=sequences task.data.path=PATH`: (exit code, stderr), after
+    checking that nothing trained and no traceback was printed."""
+    done = subprocess.run(
+        [sys.executable, "-m", "experiments", "task=sequences", f"task.data.path={path}",
+         f"hydra.run.dir={tmp_path}/run"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert "Traceback" not in done.stderr and not (tmp_path / "run" / "model.keras").exists()
+    return done.returncode, done.stderr.strip()
+
+
+def _ragged_csv(path):
+    path.write_text("id,step,f0,label\n0,0,1.0,a\n0,1,2.0,a,oops\n1,0,1.0,b\n")
+
+
+def _nan_labels_csv(path):
+    rows = [(i, t, float(t), "" if i in (3, 7) else "ab"[i % 2]) for i in range(10) for t in range(2)]
+    path.write_text("id,step,f0,label\n" + "".join(f"{i},{t},{v},{label}\n" for i, t, v, label in rows))
+
+
+@pytest.mark.parametrize(
+    "name, write, message",
+    [
+        ("ragged.csv", _ragged_csv,
+         "{path}: line 3 has 5 fields, the header 4: every row needs a value under each column of the header"),
+        ("empty.csv", lambda path: path.write_text(""),
+         "{path} is empty: a .csv needs a header (id, step, the features and, to train, label) and a row per step under it"),
+        ("header.csv", lambda path: path.write_text("id,step,f0,label\n"),
+         "{path} has a header and no rows: a .csv needs a header (id, step, the features and, to train, label) and a "
+         "row per step under it"),
+        ("empty.npz", lambda path: path.write_bytes(b""),
+         "{path} is not a .npz archive (numpy.savez writes one): a .npz needs x (samples, steps, features) and y (samples,)"),
+        ("text.npz", lambda path: path.write_text("not an archive\n"),
+         "{path} is not a .npz archive (numpy.savez writes one): a .npz needs x (samples, steps, features) and y (samples,)"),
+        ("labels.csv", _nan_labels_csv,
+         "{path}: label is empty or NaN on 4 row(s), lines 8, 9, 16, 17 (sequence ids 3, 7): every row needs an id, a "
+         "step and its sequence's label"),
+        ("folder.npz", lambda path: path.mkdir(),
+         "task.data.path: {path} is a directory, not a file (accepted: a .npz or a .csv)"),
+    ],
+)  # fmt: skip
+def test_a_file_that_cannot_be_read_stops_the_command_in_one_line(tmp_path, name, write, message):
+    write(tmp_path / name)
+    code, stderr = _command(tmp_path, tmp_path / name)
+    assert (code, stderr) == (2, "error: " + message.format(path=tmp_path / name))
+
+
+def test_an_empty_path_is_refused_and_says_how_to_use_the_shipped_example(tmp_path):
+    code, stderr = _command(tmp_path, "")
+    assert (code, stderr) == (
+        2,
+        "error: task.data.path is empty: give a .npz or a .csv, or leave task.data.path out (its default, null) "
+        "to train on the shipped Japanese Vowels example",
+    )
+
+
+def test_more_bad_files_are_refused_in_one_line(tmp_path):
+    """What the command line also meets, read directly (the command passes each line on as above)."""
+    cases = {
+        "nothing.npz": ({}, "{path} holds no arrays: a .npz needs x (samples, steps, features) and y (samples,)"),
+        "only_y.npz": ({"y": GOOD_Y}, "{path} has no x array: a .npz needs x"),
+        "objects.npz": ({"x": GOOD_X, "y": GOOD_Y.astype(object)},
+                        "{path}: array y holds Python objects: save numbers, or strings for labels and names"),
+    }  # fmt: skip
+    for name, (arrays, message) in cases.items():
+        with pytest.raises(SequenceDataError) as error:
+            load_sequences(_bad(tmp_path, name, **arrays))
+        assert str(error.value).startswith(message.format(path=tmp_path / name)), str(error.value)
+    np.save(tmp_path / "bare.npy", GOOD_X)
+    (tmp_path / "bare.npy").rename(tmp_path / "bare.npz")
+    with pytest.raises(SequenceDataError, match=r"bare\.npz holds one bare array \(a \.npy\), not a \.npz archive"):
+        load_sequences(tmp_path / "bare.npz")
+    (tmp_path / "twice.csv").write_text("id,step,f0,label\n0,0,1,a\n0,0,2,a\n1,0,1,b\n")
+    with pytest.raises(SequenceDataError, match=r"sequence id 0 has step 0 on more than one row \(lines 2, 3\)"):
+        load_sequences(tmp_path / "twice.csv")
+    (tmp_path / "two.csv").write_text("id,step,f0,label\n0,0,1,a\n0,1,2,b\n1,0,1,b\n")
+    with pytest.raises(SequenceDataError, match=r"sequence id 0 has more than one label \(a, b\): every row"):
+        load_sequences(tmp_path / "two.csv")

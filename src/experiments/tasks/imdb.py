@@ -4,13 +4,66 @@
 attention layer, which keeps the parameter count within 1% (about 250K).
 """
 
+import sys
 from pathlib import Path
 
 import keras
 
 from experiments.run.quality import text_attention
 from experiments.run.task import Splits, Task
-from experiments.tasks.imdb_data import decoder, encode_texts, prepared_imdb, read_word_index
+from experiments.tasks.imdb_data import decoder, encode_texts, prepared_imdb, read_word_index, unknown_words
+
+# A missing file with one of these endings is refused rather than read as the text of a review.
+FILE_ENDINGS = (".txt", ".csv", ".tsv", ".json", ".npz", ".npy")
+
+
+def _looks_like_a_path(text):
+    """A file's ending, or one word with a path separator and a letter ("data/reviews"; a review's
+    "7/10" or "a/b testing" stays text)."""
+    one_word = len(text.split()) == 1
+    return text.lower().endswith(FILE_ENDINGS) or (
+        one_word and ("/" in text or "\\" in text) and any(c.isalpha() for c in text)
+    )
+
+
+def _review_texts(source):
+    """The reviews that `source` gives: the lines of the file it names, or itself as one review."""
+    text = str(source)
+    try:
+        path = Path(text)
+        is_file, is_dir = path.is_file(), path.is_dir()
+    except OSError:  # a review longer than a file name may be (ENAMETOOLONG) is text
+        return [text]
+    if is_dir:
+        raise ValueError(f"{text} is a directory: give a file with one review per line, or the review's text")
+    if is_file:
+        try:
+            return [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        except UnicodeDecodeError:
+            raise ValueError(f"{text} is not a text file (UTF-8): give a file with one review per line") from None
+    if _looks_like_a_path(text):
+        raise ValueError(f"there is no file {text}: give a file with one review per line, or the review's text itself")
+    return [text]
+
+
+def _warn_of_unknown_words(counts):
+    """One line on stderr where most words of a review are outside the vocabulary: the model reads
+    them all as one unknown word, and its prediction then says little about the text."""
+    mostly = [i for i, (unknown, words) in enumerate(counts) if unknown * 2 > words]
+    if len(counts) == 1 and mostly:
+        unknown, words = counts[0]
+        print(
+            f"warning: {unknown} of {words} words of the review are not in the model's vocabulary: it reads "
+            "them all as one unknown word (<oov>), and its prediction says little about this text",
+            file=sys.stderr,
+        )
+    elif mostly:
+        shown = ", ".join(str(i) for i in mostly[:10]) + (" ..." if len(mostly) > 10 else "")
+        print(
+            f"warning: in {len(mostly)} of {len(counts)} reviews (input {shown}) most words are not in the model's "
+            "vocabulary: it reads them as one unknown word (<oov>), and its predictions for those say little",
+            file=sys.stderr,
+        )
 
 
 class Imdb(Task):
@@ -53,11 +106,12 @@ class Imdb(Task):
 
     def explain_inputs(self, cfg, run_dir, source, input_shape):
         """New reviews for `explain`: a text, or a file of texts (one review per line). (x, words)."""
-        path = Path(source)
-        texts = [line for line in path.read_text().splitlines() if line.strip()] if path.is_file() else [source]
+        texts = _review_texts(source)
         if not any(t.strip() for t in texts):
             raise ValueError("the review to explain is empty: give a text, or a file with one review per line")
-        x = encode_texts(texts, read_word_index(cfg.data.dir), cfg.data.num_words, cfg.data.maxlen)
+        word_index = read_word_index(cfg.data.dir)
+        _warn_of_unknown_words(unknown_words(texts, word_index, cfg.data.num_words))
+        x = encode_texts(texts, word_index, cfg.data.num_words, cfg.data.maxlen)
         return x, self.input_tokens(cfg, None, x)
 
     def attention_quality(self, cfg, probe, data, attend):

@@ -76,8 +76,23 @@ def read_word_index(data_dir=None):
         # Keras only to fetch or read the files: the checks before stay fast.
         import keras  # noqa: PLC0415
 
-        return keras.datasets.imdb.get_word_index()
-    return json.loads(_existing(Path(data_dir) / "imdb_word_index.json", "IMDB word index").read_text())
+        try:
+            return keras.datasets.imdb.get_word_index()
+        except Exception as error:  # offline: Keras raises a bare Exception for the failed fetch
+            raise DataError(
+                f"the IMDB word index is not here and Keras could not download it ({type(error).__name__}: "
+                f"{error}); {HOW_TO_POINT}"
+            ) from None
+    path = _existing(Path(data_dir) / "imdb_word_index.json", "IMDB word index")
+    try:
+        return json.loads(path.read_text())
+    except ValueError as error:
+        raise DataError(f"IMDB word index at {path} is not JSON ({error}); {HOW_TO_POINT}") from None
+
+
+def _words(text):
+    """The words of a text as the model reads them: lower case, letters, digits and apostrophes."""
+    return re.findall(r"[a-z0-9']+", text.lower())
 
 
 def encode_texts(texts, word_index, num_words, maxlen):
@@ -86,13 +101,23 @@ def encode_texts(texts, word_index, num_words, maxlen):
     and cut at the front to `maxlen` as the seed's `pad_sequences` does. (samples, maxlen) int32."""
     out = np.zeros((len(texts), maxlen), dtype="int32")
     for i, text in enumerate(texts):
-        ranks = [word_index.get(word) for word in re.findall(r"[a-z0-9']+", text.lower())]
-        ids = [START_CHAR] + [
-            r + INDEX_FROM if r is not None and r + INDEX_FROM < num_words else OOV_CHAR for r in ranks
-        ]
+        ids = [START_CHAR] + [_word_id(word_index.get(word), num_words) for word in _words(text)]
         ids = ids[-maxlen:]
         out[i, maxlen - len(ids) :] = ids
     return out
+
+
+def _word_id(rank, num_words):
+    return rank + INDEX_FROM if rank is not None and rank + INDEX_FROM < num_words else OOV_CHAR
+
+
+def unknown_words(texts, word_index, num_words):
+    """(words outside the model's vocabulary, words) of each text: those `encode_texts` reads as OOV."""
+    counts = []
+    for text in texts:
+        ids = [_word_id(word_index.get(word), num_words) for word in _words(text)]
+        counts.append((ids.count(OOV_CHAR), len(ids)))
+    return counts
 
 
 def decoder(word_index):

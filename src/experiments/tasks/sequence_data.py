@@ -12,6 +12,8 @@ classes, other numbers a regression target; `objective` forces one. Every proble
 `SequenceDataError` of one line that says what is wrong and what is accepted.
 """
 
+import csv
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +25,7 @@ from experiments.tasks.imdb_data import DataError
 OBJECTIVES = ("auto", "classification", "regression")
 SPLITS = ("train", "validation", "test")
 SHIPPED = Path(__file__).parent / "data" / "japanese_vowels.npz"
+CSV_NEEDS = "a .csv needs a header (id, step, the features and, to train, label) and a row per step under it"
 
 
 class SequenceDataError(DataError):
@@ -47,18 +50,99 @@ class Sequences:
         return self.mask.sum(axis=1)
 
 
+def _npz_needs(needed):
+    return "a .npz needs x (samples, steps, features)" + (" and y (samples,)" if "y" in needed else "")
+
+
 def _read_npz(path, needed=("x", "y")):
-    with np.load(path, allow_pickle=False) as data:
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile):  # empty, text, a cut zip, ...
+        raise SequenceDataError(
+            f"{path} is not a .npz archive (numpy.savez writes one): {_npz_needs(needed)}"
+        ) from None
+    if not isinstance(archive, np.lib.npyio.NpzFile):  # a .npy renamed: one bare array
+        raise SequenceDataError(f"{path} holds one bare array (a .npy), not a .npz archive: {_npz_needs(needed)}")
+    with archive as data:
         missing = [name for name in needed if name not in data]
         if missing:
-            raise SequenceDataError(
-                f"{path} has no {' or '.join(missing)} array: a .npz needs x (samples, steps, features) and y (samples,)"
-            )
-        return {name: data[name] for name in data.files}
+            holds = f"has no {' or '.join(missing)} array" if data.files else "holds no arrays"
+            raise SequenceDataError(f"{path} {holds}: {_npz_needs(needed)}")
+        arrays = {}
+        for name in data.files:
+            try:
+                arrays[name] = data[name]
+            except ValueError:  # numpy refuses to unpickle object arrays
+                raise SequenceDataError(
+                    f"{path}: array {name} holds Python objects: save numbers, or strings for labels and names"
+                ) from None
+        return arrays
+
+
+def _data_lines(path):
+    """The file line of each data row, after checking that every row has the header's fields (pandas
+    would fill a short row with NaN, and read a first row one field longer as an index)."""
+    lines = []
+    with open(path, newline="", encoding="utf-8") as file:
+        reader = csv.reader(file)
+        header = next((row for row in reader if row), None)
+        if header is None:
+            raise SequenceDataError(f"{path} is empty: {CSV_NEEDS}")
+        for row in reader:
+            if not row:  # a blank line, which pandas skips too
+                continue
+            if len(row) != len(header):
+                raise SequenceDataError(
+                    f"{path}: line {reader.line_num} has {len(row)} fields, the header {len(header)}: "
+                    "every row needs a value under each column of the header"
+                )
+            lines.append(reader.line_num)
+    if not lines:
+        raise SequenceDataError(f"{path} has a header and no rows: {CSV_NEEDS}")
+    return lines
+
+
+def _listed(values, most=5):
+    shown = ", ".join(str(v) for v in values[:most])
+    return shown + (f" and {len(values) - most} more" if len(values) > most else "")
+
+
+def _named(word, values):
+    """'line 3', or 'lines 3, 4, 5, 8, 9 and 2 more'."""
+    return f"{word}{'s' if len(values) > 1 else ''} {_listed(values)}"
+
+
+def _check_cells(path, frame, lines):
+    """Refuses empty ids, steps and labels (pandas reads them as NaN; an id of NaN would drop its
+    rows) and a step given twice in a sequence."""
+    for column in ("id", "step", "label"):
+        if column in frame:
+            rows = np.flatnonzero(frame[column].isna().to_numpy())
+            if len(rows):
+                ids = f" (sequence {_named('id', frame['id'].iloc[rows].unique())})" if column != "id" else ""
+                raise SequenceDataError(
+                    f"{path}: {column} is empty or NaN on {len(rows)} row(s), {_named('line', [lines[r] for r in rows])}"
+                    f"{ids}: every row needs an id, a step and its sequence's label"
+                )
+    twice = frame.duplicated(["id", "step"], keep=False).to_numpy()
+    if twice.any():
+        first = frame.iloc[int(np.argmax(twice))]
+        rows = np.flatnonzero((frame["id"] == first["id"]) & (frame["step"] == first["step"]))
+        raise SequenceDataError(
+            f"{path}: sequence id {first['id']} has step {first['step']} on more than one row "
+            f"({_named('line', [lines[r] for r in rows])}): each step of a sequence needs one row"
+        )
 
 
 def _read_csv(path, needed=("id", "step", "label")):
-    frame = pd.read_csv(path)
+    try:
+        lines = _data_lines(path)
+    except UnicodeDecodeError:
+        raise SequenceDataError(f"{path} is not a text file (UTF-8): {CSV_NEEDS}") from None
+    try:
+        frame = pd.read_csv(path)
+    except pd.errors.ParserError as error:  # what the csv module let through (quoting, say)
+        raise SequenceDataError(f"{path} is not a .csv pandas can read ({error}): {CSV_NEEDS}") from None
     missing = [c for c in needed if c not in frame.columns]
     if missing:
         raise SequenceDataError(
@@ -67,6 +151,7 @@ def _read_csv(path, needed=("id", "step", "label")):
     features = [c for c in frame.columns if c not in ("id", "step", "label", "split")]
     if not features:
         raise SequenceDataError(f"{path} has no feature column besides id, step, label and split")
+    _check_cells(path, frame, lines)
     frame = frame.sort_values(["id", "step"], kind="stable")
     groups = list(frame.groupby("id", sort=False))
     steps = max(len(g) for _, g in groups)
@@ -74,7 +159,10 @@ def _read_csv(path, needed=("id", "step", "label")):
     labels, splits = [], []
     for i, (sample, rows) in enumerate(groups):
         if "label" in rows and rows["label"].nunique() != 1:
-            raise SequenceDataError(f"{path}: sequence id {sample} has more than one label")
+            raise SequenceDataError(
+                f"{path}: sequence id {sample} has more than one label ({_listed(rows['label'].unique())}): "
+                "every row of a sequence needs the same label"
+            )
         try:
             x[i, : len(rows)] = rows[features].to_numpy(dtype="float64")
         except ValueError:
@@ -117,8 +205,13 @@ def _mask(x, lengths):
     samples, steps = x.shape[:2]
     if lengths is not None:
         lengths = np.asarray(lengths)
-        if lengths.shape != (samples,) or not np.issubdtype(lengths.dtype, np.integer):
+        if lengths.shape != (samples,):
             raise SequenceDataError(f"lengths must be {samples} integers, one per sample, got shape {lengths.shape}")
+        if not np.issubdtype(lengths.dtype, np.integer):  # 7.0 steps would be a guess: refused
+            raise SequenceDataError(
+                f"lengths must be integers (the real steps of each sample), got {lengths.dtype} values "
+                f"({_listed(lengths.tolist(), 3)}): save them as int"
+            )
         if lengths.min() < 1 or lengths.max() > steps:
             raise SequenceDataError(
                 f"lengths must lie in 1..{steps} (the steps of x), got {lengths.min()}..{lengths.max()}"
@@ -134,6 +227,8 @@ def _mask(x, lengths):
 def _read(path, what, labelled=True):
     """The arrays of a `.npz` or `.csv` (`what` names the setting in the messages)."""
     path = Path(path)
+    if path.is_dir():
+        raise SequenceDataError(f"{what}: {path} is a directory, not a file (accepted: a .npz or a .csv)")
     if not path.is_file():
         raise SequenceDataError(f"{what}: there is no file {path} (accepted: a .npz or a .csv)")
     if path.suffix not in (".npz", ".csv"):
@@ -150,6 +245,8 @@ def _checked_x(data, max_steps, what="task.data.max_steps"):
         raise SequenceDataError(f"x must have 3 dimensions (samples, steps, features), got shape {x.shape}")
     if not np.issubdtype(x.dtype, np.number):
         raise SequenceDataError(f"x must hold numbers, got dtype {x.dtype}")
+    if not x.size:
+        raise SequenceDataError(f"x is empty, of shape {x.shape}: it needs at least one sample, step and feature")
     x = x.astype("float64")
     mask = _mask(x, data.get("lengths"))
     bad = ~np.isfinite(x) & mask[..., None]
@@ -173,7 +270,12 @@ def read_inputs(path, max_steps):
 
 def load_sequences(path=None, objective="auto", max_steps=None):
     """Reads and checks a `.npz` or `.csv` of labelled sequences (the shipped example if `path` is None)."""
-    data = _read(path or SHIPPED, "task.data.path")
+    if path is not None and not str(path).strip():  # `task.data.path=` must not quietly mean the example
+        raise SequenceDataError(
+            "task.data.path is empty: give a .npz or a .csv, or leave task.data.path out (its default, null) "
+            "to train on the shipped Japanese Vowels example"
+        )
+    data = _read(SHIPPED if path is None else path, "task.data.path")
     x, mask = _checked_x(data, max_steps)
     y = np.asarray(data["y"])
     if y.ndim != 1 or len(y) != len(x):
