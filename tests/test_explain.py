@@ -120,6 +120,7 @@ def test_bad_requests_fail_in_one_line(trained, tmp_path, capsys):
         ([str(tmp_path / "nowhere"), "x.npz"], "is neither a run directory nor a task"),
         (["find_max", "x.npz", "--outputs", str(tmp_path / "empty")], "no completed find_max run with a saved model"),
         ([str(run_dir), str(tmp_path / "missing.npz")], "there is no file"),
+        ([str(run_dir), ""], "the inputs: the path is empty: give a .npz or a .csv"),  # not the current directory
     ]
     for args, message in cases:
         assert explain.main(args) == 2
@@ -198,6 +199,7 @@ def test_a_review_longer_than_a_file_name_is_text_and_a_directory_or_binary_file
     for source, message in [
         (tmp_path, f"{tmp_path} is a directory: give a file with one review per line, or the review's text"),
         (tmp_path / "image.txt", f"{tmp_path}/image.txt is not a text file (UTF-8): give a file with one review per line"),
+        ("", "the review to explain is empty: give a text, or a file with one review per line"),
     ]:  # fmt: skip
         with pytest.raises(explain.ExplainError) as error:
             explain.explain_run(imdb_run, str(source))

@@ -10,7 +10,7 @@ import pytest
 
 from experiments.run.config import validate
 from experiments.run.runner import run
-from experiments.tasks.sequence_data import SHIPPED, SequenceDataError, load_sequences
+from experiments.tasks.sequence_data import SHIPPED, SequenceDataError, load_sequences, read_inputs
 
 STEPS, FEATURES = 12, 3
 
@@ -245,3 +245,6 @@ def test_more_bad_files_are_refused_in_one_line(tmp_path):
     (tmp_path / "two.csv").write_text("id,step,f0,label\n0,0,1,a\n0,1,2,b\n1,0,1,b\n")
     with pytest.raises(SequenceDataError, match=r"sequence id 0 has more than one label \(a, b\): every row"):
         load_sequences(tmp_path / "two.csv")
+    _nan_labels_csv(tmp_path / "labels.csv")  # new inputs to explain need no label: theirs is not read
+    x, mask = read_inputs(tmp_path / "labels.csv", max_steps=None)
+    assert x.shape == (10, 2, 1) and mask.all()

@@ -29,6 +29,8 @@ def _looks_like_a_path(text):
 def _review_texts(source):
     """The reviews that `source` gives: the lines of the file it names, or itself as one review."""
     text = str(source)
+    if not text.strip():  # Path("") is the current directory: an empty review, refused as such
+        return [text]
     try:
         path = Path(text)
         is_file, is_dir = path.is_file(), path.is_dir()

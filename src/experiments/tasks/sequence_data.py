@@ -112,18 +112,17 @@ def _named(word, values):
     return f"{word}{'s' if len(values) > 1 else ''} {_listed(values)}"
 
 
-def _check_cells(path, frame, lines):
-    """Refuses empty ids, steps and labels (pandas reads them as NaN; an id of NaN would drop its
-    rows) and a step given twice in a sequence."""
-    for column in ("id", "step", "label"):
-        if column in frame:
-            rows = np.flatnonzero(frame[column].isna().to_numpy())
-            if len(rows):
-                ids = f" (sequence {_named('id', frame['id'].iloc[rows].unique())})" if column != "id" else ""
-                raise SequenceDataError(
-                    f"{path}: {column} is empty or NaN on {len(rows)} row(s), {_named('line', [lines[r] for r in rows])}"
-                    f"{ids}: every row needs an id, a step and its sequence's label"
-                )
+def _check_cells(path, frame, lines, needed):
+    """Refuses empty cells in the `needed` columns (pandas reads them as NaN; an id of NaN would drop
+    its rows) and a step given twice in a sequence."""
+    for column in needed:
+        rows = np.flatnonzero(frame[column].isna().to_numpy())
+        if len(rows):
+            ids = f" (sequence {_named('id', frame['id'].iloc[rows].unique())})" if column != "id" else ""
+            raise SequenceDataError(
+                f"{path}: {column} is empty or NaN on {len(rows)} row(s), {_named('line', [lines[r] for r in rows])}"
+                f"{ids}: every row needs an id, a step and its sequence's label"
+            )
     twice = frame.duplicated(["id", "step"], keep=False).to_numpy()
     if twice.any():
         first = frame.iloc[int(np.argmax(twice))]
@@ -151,14 +150,14 @@ def _read_csv(path, needed=("id", "step", "label")):
     features = [c for c in frame.columns if c not in ("id", "step", "label", "split")]
     if not features:
         raise SequenceDataError(f"{path} has no feature column besides id, step, label and split")
-    _check_cells(path, frame, lines)
+    _check_cells(path, frame, lines, needed)
     frame = frame.sort_values(["id", "step"], kind="stable")
     groups = list(frame.groupby("id", sort=False))
     steps = max(len(g) for _, g in groups)
     x = np.full((len(groups), steps, len(features)), np.nan, dtype="float64")
     labels, splits = [], []
     for i, (sample, rows) in enumerate(groups):
-        if "label" in rows and rows["label"].nunique() != 1:
+        if "label" in needed and rows["label"].nunique() != 1:
             raise SequenceDataError(
                 f"{path}: sequence id {sample} has more than one label ({_listed(rows['label'].unique())}): "
                 "every row of a sequence needs the same label"
@@ -226,6 +225,8 @@ def _mask(x, lengths):
 
 def _read(path, what, labelled=True):
     """The arrays of a `.npz` or `.csv` (`what` names the setting in the messages)."""
+    if not str(path).strip():  # Path("") would be the current directory
+        raise SequenceDataError(f"{what}: the path is empty: give a .npz or a .csv")
     path = Path(path)
     if path.is_dir():
         raise SequenceDataError(f"{what}: {path} is a directory, not a file (accepted: a .npz or a .csv)")
