@@ -147,12 +147,12 @@ def imdb_run(tmp_path_factory):
 
 
 def _explain_command(run_dir, text, tmp_path, **env):
-    """`python -m experiments.explain RUN TEXT`: (exit code, stdout, stderr), with no traceback."""
+    """`experiments explain RUN TEXT`: (exit code, stdout, stderr), with no traceback."""
     environment = {**os.environ, **env}
     for name in [name for name, value in env.items() if value is None]:
         del environment[name]
     done = subprocess.run(
-        [sys.executable, "-m", "experiments.explain", str(run_dir), text, "--out", str(tmp_path / "out")],
+        [sys.executable, "-m", "experiments", "explain", str(run_dir), text, "--out", str(tmp_path / "out")],
         capture_output=True, text=True, timeout=120, env=environment,
     )  # fmt: skip
     assert "Traceback" not in done.stderr
