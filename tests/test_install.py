@@ -10,6 +10,7 @@ entries, so `experiments` and `attention` come from the wheels alone.
 """
 
 import csv
+import json
 import os
 import subprocess
 import sys
@@ -128,7 +129,11 @@ def test_the_installed_wheels_run_from_anywhere_and_uninstall_apart(wheels, tmp_
     trained = _run(environment, "experiments", "task=dense", "debug=smoke", cwd=elsewhere)
     assert trained.returncode == 0, trained.stderr[-3000:]
     (metrics,) = (elsewhere / "outputs" / "runs" / "dense").rglob("metrics.json")  # under the current directory
-    assert '"status": "completed"' in metrics.read_text()
+    made = json.loads(metrics.read_text())
+    assert made["status"] == "completed"
+    # No checkout, so no commit: the provenance names the two distributions' versions instead.
+    assert made["provenance"]["commit"] is None
+    assert {"keras-attention-layers", "keras-attention-suite"} <= set(made["provenance"]["packages"])
 
     api = "import experiments; run = experiments.run_task('dense', overrides=['debug=smoke']); print(run.metrics['status'])"
     from_python = _run(environment, python, "-c", api, cwd=elsewhere)

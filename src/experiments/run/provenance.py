@@ -33,6 +33,9 @@ PACKAGES = (
     "jax",
     "jaxlib",
     "torch",
+    # The suite's code itself: where it was installed from its wheels there is no commit to name.
+    "keras-attention-layers",
+    "keras-attention-suite",
 )
 
 
