@@ -60,7 +60,9 @@ def test_run_task_refuses_bad_input_in_one_line_before_anything_runs(tmp_path):
     with pytest.raises(ConfigError, match="attention 'block_3d' does not apply to task 'dense'"):
         experiments.run_task("dense", attention="block_3d", run_dir=tmp_path / "b")
     with pytest.raises(UsageError, match="runs one job"):
-        experiments.run_task("dense", overrides=["-m", "seed=0..2"], run_dir=tmp_path / "c")
+        experiments.run_task("dense", overrides=["-m", "task.epochs=1,2"], run_dir=tmp_path / "c")
+    with pytest.raises(UsageError, match=r"^run_task takes seed as its argument seed=\.\.\.; leave seed=\.\.\. out"):
+        experiments.run_task("dense", overrides=["seed=3"], run_dir=tmp_path / "d")
     assert not any(tmp_path.iterdir())
-    with pytest.raises(ValueError, match="not a run directory"):
+    with pytest.raises(experiments.SuiteError, match="not a run directory"):
         experiments.read_run(tmp_path)

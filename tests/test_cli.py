@@ -13,7 +13,7 @@ import pytest
 
 from attention import SCORES
 from conftest import run_numbers
-from experiments.run.cli import UsageError, group_options, normalize_args
+from experiments.run.cli import UsageError, group_options, normalize_args, preflight
 from experiments.run.config import ConfigError, validate
 
 
@@ -282,7 +282,11 @@ REFUSED = [
     (["paths.output_dir="], "paths.output_dir is empty; give it a value, or leave it out for its default"),
     (["paths.output_dir=null"], "paths.output_dir must be a directory, got None"),
     (["paths.cache_dir="], "paths.cache_dir is empty; give it a value, or leave it out for its default"),
-    (["data_dir="], "data_dir is empty; give it a value, or leave it out for its default"),
+    (
+        ["data_dir="],
+        "data_dir is empty (set by the command line or by ATTENTION_DATA_DIR): give a directory holding imdb.npz "
+        "and imdb_word_index.json, or unset ATTENTION_DATA_DIR for Keras' download",
+    ),
     (["hydra.run.dir="], "hydra.run.dir is empty; give it a directory, or leave it out for its default"),
     (
         ["trainer.verbose=3"],
@@ -322,9 +326,19 @@ REFUSED = [
     ),
     (
         ["task=find_max", "attention.layer.score=bogus"],
-        "unknown attention.layer.score 'bogus'; accepted: bahdanau, cosine, dot, location, luong, scaled_dot, "
-        "tanh, uniform",
+        "unknown attention.layer.score 'bogus' for attention.Attention; accepted: bahdanau, cosine, dot, location, "
+        "luong, scaled_dot, uniform",
     ),
+    (  # a score of another layer class: AttentionPooling's tanh is not one of Attention's
+        ["task=find_max", "attention.layer.score=tanh"],
+        "unknown attention.layer.score 'tanh' for attention.Attention; accepted: bahdanau, cosine, dot, location, "
+        "luong, scaled_dot, uniform",
+    ),
+    (  # a probe of its own: add_two_numbers is not bound by test_samples, find_max is
+        ["task=find_max", "task.test_samples=5"],
+        "task.probe_samples must be at most task.test_samples (5), got 20",
+    ),
+    (["task=imdb_jain_wallace", "attention.layer.units=0"], "attention.layer.units must be a positive integer, got 0"),
 ]
 
 
@@ -385,3 +399,33 @@ def test_an_optimizer_class_that_is_not_there_is_refused_in_one_line(tmp_path):
         "task=dense", "debug=smoke", "trainer.optimizer._target_=keras.optimizers.Adamm", f"hydra.run.dir={tmp_path}"
     )
     _refused(result, "trainer.optimizer cannot be built: Error locating target 'keras.optimizers.Adamm'")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["task=add_two_numbers", "task.test_samples=5"],  # its probe is its own, not drawn from the test set
+        ["task=imdb_jain_wallace", "task.attention_layer.units=null"],  # Raffel & Ellis' score, no hidden layer
+        ["-m", "experiment=imdb_jain_wallace"],  # a preset's sweep params pass as its jobs check them
+    ],
+)
+def test_settings_the_checks_must_let_through(args, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    preflight(normalize_args(args))
+
+
+def test_an_empty_attention_data_dir_is_named_in_the_refusal(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ATTENTION_DATA_DIR", "")
+    with pytest.raises(ConfigError, match=r"^data_dir is empty \(set by the command line or by ATTENTION_DATA_DIR\)"):
+        preflight(["task=dense"])
+
+
+def test_make_results_lets_the_user_s_setting_win_over_its_own():
+    from experiments.records.results import PUBLISHED, sweep_command
+
+    command = sweep_command(PUBLISHED["imdb_table"], "out", ["hydra.launcher.n_jobs=4", "trainer.verbose=0"])
+    settings = [arg for arg in command if "=" in arg]
+    assert "hydra.launcher.n_jobs=4" in settings and "hydra.launcher.n_jobs=2" not in settings
+    assert "trainer.verbose=0" in settings and "trainer.verbose=2" not in settings
+    assert "hydra.sweep.dir=out" in settings

@@ -16,7 +16,7 @@ from experiments.records.describe import run_line
 from experiments.run.cli import CONFIG_DIR, UsageError, normalize_args, preflight
 from experiments.run.config import ConfigError, searchpath_overrides, validate
 from experiments.run.errors import SuiteError, refuse
-from experiments.run.files import SUITE_ROOT
+from experiments.run.files import SUITE_ROOT, write_json
 from experiments.run.job import FailedJobs, recorded_metrics, run_job
 from experiments.run.threads import threads_per_job
 from experiments.tasks.imdb_data import DataError
@@ -51,9 +51,12 @@ def _run(cfg):
             raise
         # One failed job must not end a sweep: metrics.json records it, the statistics list it.
         log.exception("job failed (recorded in %s/metrics.json); the sweep goes on", run_dir)
-        metrics = recorded_metrics(run_dir) or dict(  # it failed before it could write metrics.json
-            task=cfg.task.name, attention=cfg.attention.name, seed=cfg.seed, status="failed", reason="see run.log"
-        )
+        metrics = recorded_metrics(run_dir)
+        if metrics is None:  # it failed before it could write metrics.json: written here, for the statistics
+            metrics = dict(
+                task=cfg.task.name, attention=cfg.attention.name, seed=cfg.seed, status="failed", reason="see run.log"
+            )
+            write_json(run_dir / "metrics.json", metrics)
     else:
         if skipped:
             log.info("%s already holds a completed run of this config: skipped", run_dir)
@@ -108,6 +111,7 @@ def run_tool(name, argv):
 
 def main(argv=None):
     signal.signal(signal.SIGTERM, _interrupt)
+    FailedJobs.count = 0  # the count of this launch (main may run twice in one process: the tests)
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv and argv[0] in TOOLS:
         return run_tool(argv[0], argv[1:])

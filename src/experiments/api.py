@@ -63,7 +63,7 @@ def read_run(run_dir):
     run_dir = Path(run_dir)
     metrics = recorded_metrics(run_dir)
     if metrics is None:
-        raise ValueError(f"{run_dir} holds no readable metrics.json: not a run directory")
+        raise UsageError(f"{run_dir} holds no readable metrics.json: not a run directory")
     return Run(run_dir, metrics)
 
 
@@ -72,6 +72,9 @@ def run_task(task, seed=0, attention=None, overrides=(), run_dir=None, threads=N
     as `python -m experiments task=TASK seed=SEED [attention=...] OVERRIDES...` does, in this
     process; returns its `Run`. `run_dir` defaults to the command line's
     outputs/runs/<task>/<attention>/seed<N>_<time>/; `threads`, to every core."""
+    for key in ("task", "seed", "attention"):
+        if any(str(o).partition("=")[0].lstrip("+~") == key for o in overrides):
+            raise UsageError(f"run_task takes {key} as its argument {key}=...; leave {key}=... out of overrides")
     args = normalize_args(
         [f"task={task}", f"seed={seed}", *([f"attention={attention}"] if attention else []), *overrides]
     )

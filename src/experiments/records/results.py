@@ -244,6 +244,15 @@ def _display(path):
         return str(path)
 
 
+def sweep_command(published, sweep_dir, extra=()):
+    """The command that runs (or resumes) one part of `published` into `sweep_dir`, with the user's
+    overrides `extra`: a setting the user gives wins over ours (the command refuses a key given twice)."""
+    given = {arg.partition("=")[0].lstrip("+~") for arg in extra}
+    ours = [f"hydra.sweep.dir={sweep_dir}", "trainer.verbose=2", *published.launcher]
+    ours = [arg for arg in ours if arg.partition("=")[0].lstrip("+~") not in given]
+    return [sys.executable, "-m", "experiments", *published.overrides, *ours, *extra]
+
+
 def run_experiment(name, runs_dir, extra=()):
     """Runs (or resumes) the published experiment `name` into `runs_dir/name`; returns the exit code."""
     published = PUBLISHED[name]
@@ -253,16 +262,7 @@ def run_experiment(name, runs_dir, extra=()):
         restored = restore_jobs(record_dir, sweep_dir) if record_dir.is_dir() else 0
         if restored:
             print(f"{part}: {restored} jobs restored from {_display(record_dir)}; they are not run again", flush=True)
-        command = [
-            sys.executable,
-            "-m",
-            "experiments",
-            *published.overrides,
-            f"hydra.sweep.dir={sweep_dir}",
-            "trainer.verbose=2",
-            *published.launcher,
-            *extra,
-        ]
+        command = sweep_command(published, sweep_dir, extra)
         shown = " ".join(f"{k}={v}" for k, v in variables.items())
         print(f"{part}: {shown + ' ' if shown else ''}{' '.join(command[1:])}", flush=True)
         code = code or subprocess.run(command, env={**os.environ, **variables}).returncode
@@ -303,6 +303,9 @@ def main(argv=None):
     parser.add_argument("--runs", default="outputs/results", help="where the sweeps run (default outputs/results)")
     parser.add_argument("--copy-only", action="store_true", help="copy what has finished; run nothing")
     args, extra = parser.parse_known_args(argv)
+    options = [a for a in extra if a.startswith("-")]
+    if options:  # what is left goes to Hydra as overrides: an option there is a misspelt one of ours
+        parser.error(f"unrecognized arguments: {' '.join(options)}")
     extra = [a for a in args.names if "=" in a] + extra  # key=value: a Hydra override, not a name
     try:
         names = _names([a for a in args.names if "=" not in a])

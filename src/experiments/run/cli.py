@@ -195,12 +195,6 @@ def _known_keys(job):
     return []
 
 
-def given_keys(job, given):
-    """The overrides of `job` that the command line gave (not a preset's sweep params)."""
-    keys = {a.partition("=")[0] for a in given}
-    return [o for o in job if o.partition("=")[0] in keys]
-
-
 def _check_launcher(launcher):
     """Hydra's launcher settings that fail inside the launch, after the sweep's files are written."""
     n_jobs = launcher.get("n_jobs")
@@ -211,7 +205,7 @@ def _check_launcher(launcher):
         )
 
 
-def duplicates(args):
+def refuse_repeated_keys(args):
     """Raises UsageError where one key is given twice: Hydra keeps the last, silently."""
     seen = {}
     for arg in args:
@@ -235,7 +229,7 @@ def preflight(args, config_dir=CONFIG_DIR):
     if any(a.startswith("-") and a not in MULTIRUN_FLAGS for a in args):
         return None
     given = [a for a in args if a not in MULTIRUN_FLAGS]
-    duplicates(given)
+    refuse_repeated_keys(given)
     multirun = len(given) < len(args)
     overrides = [*searchpath_overrides(), *given]
     first = overrides  # until the first job is known
@@ -249,7 +243,8 @@ def preflight(args, config_dir=CONFIG_DIR):
             _check_launcher(base.hydra.launcher)
             jobs, total = _jobs(overrides, multirun, params)
             for job in jobs:
-                validate(compose(config_name="config", overrides=job), overrides=given_keys(job, given))
+                # Every override of the job, a preset's sweep params too, as the job itself checks them.
+                validate(compose(config_name="config", overrides=job), overrides=job)
         except (HydraException, OmegaConfBaseException) as error:
             if os.environ.get("HYDRA_FULL_ERROR") == "1":
                 raise

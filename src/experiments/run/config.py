@@ -138,7 +138,9 @@ def validate(cfg, overrides=()):
     for name in [*cfg.task.plots, *([cfg.task.epoch_figure] if cfg.task.get("epoch_figure") else [])]:
         if name not in FIGURES:
             raise ConfigError(f"unknown figure '{name}' in task.plots; accepted: {', '.join(FIGURES)}")
-    if cfg.task.probe_samples > cfg.task.test_samples:  # the probe is drawn from the test set
+    # The probe is drawn from the test set, unless the task makes its own (about.own_probe).
+    own_probe = (cfg.task.get("about") or {}).get("own_probe")
+    if not own_probe and cfg.task.probe_samples > cfg.task.test_samples:
         raise ConfigError(
             f"task.probe_samples must be at most task.test_samples ({cfg.task.test_samples}), "
             f"got {cfg.task.probe_samples}"
@@ -149,11 +151,21 @@ def validate(cfg, overrides=()):
 
 
 def _check_score(attention):
-    """The score names of the variants' YAMLs (every score of the library has its variant)."""
-    score = (attention.get("layer") or {}).get("score")
-    scores = sorted({v.layer.score for v in _variants().values() if "score" in (v.get("layer") or {})})
+    """The score names of the variants' YAMLs that build the same layer class (every score of the
+    library has its variant): Attention's scores are not AttentionPooling's."""
+    layer = attention.get("layer") or {}
+    score = layer.get("score")
+    scores = sorted(
+        {
+            v.layer.score
+            for v in _variants().values()
+            if "score" in (v.get("layer") or {}) and v.layer.get("_target_") == layer.get("_target_")
+        }
+    )
     if score is not None and score not in scores:
-        raise ConfigError(f"unknown attention.layer.score '{score}'; accepted: {', '.join(scores)}")
+        raise ConfigError(
+            f"unknown attention.layer.score '{score}' for {layer.get('_target_')}; accepted: {', '.join(scores) or 'none'}"
+        )
 
 
 OPTIMIZERS = ("trainer.optimizer", "task.optimizer")  # where a task has one, it replaces the trainer's
@@ -186,6 +198,11 @@ def _check_empty(node, prefix=""):
     for key, value in items:
         where = f"{prefix}.{key}" if prefix else str(key)
         if isinstance(value, str) and not value.strip():
+            if where == "data_dir":  # where the command line leaves it out, it is ATTENTION_DATA_DIR's
+                raise ConfigError(
+                    "data_dir is empty (set by the command line or by ATTENTION_DATA_DIR): give a directory "
+                    "holding imdb.npz and imdb_word_index.json, or unset ATTENTION_DATA_DIR for Keras' download"
+                )
             raise ConfigError(f"{where} is empty; give it a value, or leave it out for its default")
         _check_empty(value, where)
 
@@ -239,7 +256,12 @@ def _check_sizes(cfg):
     would refuse deep in the model's building, abort on (units=0), or not refuse at all."""
     for where in ("task.model", "attention.layer", "task.attention_layer"):
         for key, value in (OmegaConf.select(cfg, where) or {}).items():
-            if key.endswith(("units", "_dim")) and not _whole_number(value, 1):
+            # units=None is a layer's own choice (AttentionPooling: Raffel & Ellis' score without a hidden layer).
+            if (
+                key.endswith(("units", "_dim"))
+                and not (value is None and key == "units")
+                and not _whole_number(value, 1)
+            ):
                 raise ConfigError(f"{where}.{key} must be a positive integer, got {value!r}")
             if "dropout" in key and not (_number(value) and 0 <= value < 1):
                 raise ConfigError(f"{where}.{key} must be in [0, 1), got {value!r}")
