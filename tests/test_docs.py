@@ -40,7 +40,8 @@ def test_the_readme_is_a_short_front_page_that_links_every_docs_page():
     assert not unlinked, f"the README links no {unlinked}"
 
 
-def test_the_pages_count_a_presets_runs_as_the_command_line_launches_them():
+def test_the_pages_count_a_presets_runs_as_the_command_line_launches_them(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # preflight reads the outputs/ of the current directory
     from experiments.records.publish import render
     from experiments.records.publish.engine import PublishError
     from experiments.run.cli import preflight

@@ -204,3 +204,10 @@ def test_a_review_longer_than_a_file_name_is_text_and_a_directory_or_binary_file
         with pytest.raises(explain.ExplainError) as error:
             explain.explain_run(imdb_run, str(source))
         assert str(error.value) == message
+
+
+def test_what_reads_as_a_path_and_what_as_a_review(tmp_path):
+    from experiments.tasks.imdb import _looks_like_a_path
+
+    assert _looks_like_a_path("my_reviews.txt") and _looks_like_a_path(f"{tmp_path}/reviews")
+    assert not any(_looks_like_a_path(text) for text in ("and/or", "7/10", "a/b testing", "nowhere/reviews"))

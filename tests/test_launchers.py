@@ -59,13 +59,17 @@ LAUNCHERS = [
     pytest.param(
         ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"],
         max(1, CORES // 2),
-        marks=pytest.mark.skipif(not _plugin("hydra_joblib_launcher"), reason="pip install -e '.[joblib]'"),
+        marks=pytest.mark.skipif(
+            not _plugin("hydra_joblib_launcher"), reason="pip install -e packages/attention -e '.[joblib]'"
+        ),
         id="joblib",
     ),
     pytest.param(
         ["hydra/launcher=submitit_local", "hydra.launcher.cpus_per_task=1", "hydra.launcher.timeout_min=10"],
         1,
-        marks=pytest.mark.skipif(not _plugin("hydra_submitit_launcher"), reason="pip install -e '.[submitit]'"),
+        marks=pytest.mark.skipif(
+            not _plugin("hydra_submitit_launcher"), reason="pip install -e packages/attention -e '.[submitit]'"
+        ),
         id="submitit_local",
     ),
 ]
@@ -81,7 +85,7 @@ def ray_on_loopback():
     """Ray's environment for one sweep: no usage reporting, no auth token, its files in a fresh short
     directory (a Unix socket's path is short) that is removed afterwards with anything new in ~/.ray."""
     if not _plugin("hydra_ray_launcher"):
-        pytest.skip("Ray is not installed: pip install -e '.[ray]'")
+        pytest.skip("Ray is not installed: pip install -e packages/attention -e '.[ray]'")
     probe = subprocess.run([*LOOPBACK_ONLY, "true"], capture_output=True, text=True)
     if probe.returncode != 0:
         pytest.skip(f"no network namespace of loopback only here (unshare needs root): {probe.stderr.strip()}")
@@ -122,7 +126,7 @@ def test_the_basic_launcher_leaves_the_threads_alone(tmp_path):
 def slurm():
     """A one-node Slurm cluster on 127.0.0.1, installed from Debian's packages where missing."""
     if not _plugin("hydra_submitit_launcher"):
-        pytest.skip("pip install -e '.[submitit]'")
+        pytest.skip("pip install -e packages/attention -e '.[submitit]'")
     cluster = SlurmCluster(cpus=min(2, CORES))  # at most two: the test needs jobs that wait for a CPU
     try:
         cluster.start()
@@ -179,7 +183,7 @@ def test_a_slurm_sweep_runs_as_an_array_and_resumes_a_cancelled_job(slurm, tmp_p
 @pytest.mark.parametrize("preset, gpus", [("slurm_cpu", 0), ("slurm_gpu", 1)])
 def test_the_slurm_presets_compose_into_array_jobs(compose_config, preset, gpus):
     if not _plugin("hydra_submitit_launcher"):
-        pytest.skip("pip install -e '.[submitit]'")
+        pytest.skip("pip install -e packages/attention -e '.[submitit]'")
     from hydra import compose, initialize_config_dir
 
     from experiments.run.config import CONFIG_DIR

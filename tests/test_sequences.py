@@ -248,3 +248,10 @@ def test_more_bad_files_are_refused_in_one_line(tmp_path):
     _nan_labels_csv(tmp_path / "labels.csv")  # new inputs to explain need no label: theirs is not read
     x, mask = read_inputs(tmp_path / "labels.csv", max_steps=None)
     assert x.shape == (10, 2, 1) and mask.all()
+
+
+def test_an_empty_path_given_from_python_says_how_to_use_the_shipped_example():
+    from experiments.tasks.sequence_data import SequenceDataError, load_sequences
+
+    with pytest.raises(SequenceDataError, match=r"^task.data.path is empty: give a .npz or a .csv, or leave"):
+        load_sequences("")

@@ -14,7 +14,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-FENCE = re.compile(r"(?:<!-- not run: (?P<reason>[^>]*?) -->\n)?```python\n(?P<code>.*?)```", re.S)
+FENCE = re.compile(r"(?:<!-- not run:(?P<reason>[^>]*?)-->\n)?```python\n(?P<code>.*?)```", re.S)
+MARKER = re.compile(r"<!-- not run:.*?-->\n(?!```python\n)", re.S)  # a marker that stands before no snippet
 
 # The names each page leaves to the reader.
 GIVEN = {
@@ -51,6 +52,8 @@ def test_every_snippet_runs_or_says_why_not():
     for name, snippets in SNIPPETS.items():
         for _, reason in snippets:
             assert reason is None or reason.strip(), f"{name}: a snippet marked not run gives no reason"
+    for page in PAGES:
+        assert not MARKER.search(page.read_text(encoding="utf-8")), f"{page.name}: a not-run marker before no snippet"
 
 
 @pytest.mark.parametrize("name", [n for n, s in SNIPPETS.items() if any(reason is None for _, reason in s)])

@@ -18,12 +18,11 @@ FILE_ENDINGS = (".txt", ".csv", ".tsv", ".json", ".npz", ".npy")
 
 
 def _looks_like_a_path(text):
-    """A file's ending, or one word with a path separator and a letter ("data/reviews"; a review's
-    "7/10" or "a/b testing" stays text)."""
+    """A file's ending, or one word with a path separator under a directory that exists
+    ("data/reviews" where data/ is there; a review's "7/10", "and/or" or "a/b testing" stays text)."""
     one_word = len(text.split()) == 1
-    return text.lower().endswith(FILE_ENDINGS) or (
-        one_word and ("/" in text or "\\" in text) and any(c.isalpha() for c in text)
-    )
+    under_a_directory = ("/" in text or "\\" in text) and Path(text).parent.is_dir()
+    return text.lower().endswith(FILE_ENDINGS) or (one_word and under_a_directory)
 
 
 def _review_texts(source):
