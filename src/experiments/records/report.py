@@ -31,7 +31,7 @@ from experiments.records.describe import test_text
 from experiments.records.stats import PROTOCOLS, group_statistics
 from experiments.run.catalog import quality_text, task_catalog
 from experiments.run.config import CONFIG_DIR, compose
-from experiments.run.errors import ToolParser
+from experiments.run.errors import ToolParser, report
 from experiments.run.files import read_audit, read_runs
 
 # The seeds' own numbers, where they give some: seed 004's IMDB table (10 runs, max test accuracy
@@ -271,8 +271,7 @@ def main(argv=None):
     try:
         index = build(parser.parse_args(argv).dir)
     except FileNotFoundError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        return report(error)
     print(f"report: {index}")
     return 0
 

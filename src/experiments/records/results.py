@@ -33,7 +33,7 @@ from omegaconf import OmegaConf
 
 from experiments.records.stats import write_summary
 from experiments.run.config import CONFIG_DIR
-from experiments.run.errors import SuiteError, ToolParser
+from experiments.run.errors import SuiteError, ToolParser, report
 from experiments.run.faithfulness import audit_pending
 from experiments.run.files import SUITE_ROOT
 
@@ -310,8 +310,7 @@ def main(argv=None):
     try:
         names = _names([a for a in args.names if "=" not in a])
     except ResultsError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        return report(error)
     failed = []
     for name in names:
         code = 0

@@ -41,7 +41,7 @@ from experiments.records import results
 from experiments.records.publish import published_numbers
 from experiments.run import provenance
 from experiments.run.config import compose, config_fingerprint, same_config, validate
-from experiments.run.errors import SuiteError, ToolParser
+from experiments.run.errors import SuiteError, ToolParser, report
 
 
 @dataclass(frozen=True)
@@ -480,8 +480,7 @@ def main(argv=None):
         rerun_job = runs_made_in(args.against, record) if args.against else rerun
         passed = verify(record, jobs, out, rerun_job, all_jobs=every, judge_all=args.all)
     except VerifyError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        return report(error)
     if args.record_as:
         count = results.record_runs(out, args.record_as, record.name)
         print(f"recorded {count} jobs in docs/results/{args.record_as}")

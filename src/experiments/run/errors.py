@@ -15,10 +15,15 @@ class SuiteError(Exception):
     """Input the suite cannot use; the message is one line for the user: what was wrong, what is accepted."""
 
 
+def report(message):
+    """Prints `error: message` on stderr; returns BAD_INPUT, a tool's exit status for it."""
+    print(f"error: {message}", file=sys.stderr)
+    return BAD_INPUT
+
+
 def refuse(message):
     """Prints `error: message` on stderr and exits with BAD_INPUT."""
-    print(f"error: {message}", file=sys.stderr)
-    sys.exit(BAD_INPUT)
+    sys.exit(report(message))
 
 
 class ToolParser(argparse.ArgumentParser):

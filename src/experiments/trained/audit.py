@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from experiments.run.config import compose
-from experiments.run.errors import ToolParser
+from experiments.run.errors import ToolParser, report
 from experiments.run.faithfulness import (
     DEFAULT_PERMUTATIONS,
     AuditError,
@@ -57,7 +57,7 @@ def main(argv=None):
         try:
             result = audit_run(run_dir, args.samples, args.permutations)
         except (AuditError, NotImplementedError) as error:  # NotImplementedError: a backend without the gradients
-            print(f"error: {error}", file=sys.stderr)
+            report(error)
             refused += 1
             continue
         print(f"{run_dir}: {headline(result)}")

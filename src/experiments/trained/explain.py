@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from experiments.run.cli import group_options
-from experiments.run.errors import SuiteError, ToolParser
+from experiments.run.errors import SuiteError, ToolParser, report
 from experiments.run.plots import Probe, attention_samples, attention_words
 from experiments.run.quiet import start_tensorflow
 from experiments.run.task import load_task
@@ -185,8 +185,7 @@ def main(argv=None):
                 )
         result = explain_run(run_dir, args.input)
     except ExplainError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        return report(error)
     written = write(result, Path(args.out) if args.out else run_dir / EXPLAIN_DIR)
     for i in range(min(len(result.inputs), 10)):
         print(f"input {i}: {result.describe(i)}")

@@ -24,7 +24,7 @@ import numpy as np
 
 from experiments.run import provenance
 from experiments.run.config import ConfigError, compose, validate
-from experiments.run.errors import ToolParser
+from experiments.run.errors import ToolParser, report
 from experiments.tasks.imdb_data import DataError
 from experiments.tasks.sequence_data import SHIPPED, load_sequences, split_indices
 
@@ -144,8 +144,7 @@ def main(argv=None):
         made = provenance.collect("numpy")
         results, split = baselines(cfg)
     except (ConfigError, DataError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        return report(error)
     except Exception as error:  # Hydra's own errors: an unknown key or group
         if type(error).__module__.split(".")[0] not in ("hydra", "omegaconf"):
             raise

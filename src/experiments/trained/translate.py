@@ -12,7 +12,7 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
-from experiments.run.errors import SuiteError, ToolParser
+from experiments.run.errors import SuiteError, ToolParser, report
 from experiments.run.plots import alignment_panel
 from experiments.run.quiet import start_tensorflow
 from experiments.tasks.dates_data import CharVocabulary, read_vocabularies
@@ -84,8 +84,7 @@ def main(argv=None):
         run_dir = Path(args.run) if args.run else newest_dates_run(args.outputs)
         iso, inputs, outputs, weights = translate(run_dir, args.text)
     except TranslateError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        return report(error)
 
     out = Path(args.out) if args.out else Path(args.outputs) / "translations" / _file_name(args.text)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from experiments.records.publish.record import RECORDS, Record, missing, numbers_read
-from experiments.run.errors import SuiteError, ToolParser
+from experiments.run.errors import SuiteError, ToolParser, report
 from experiments.run.files import SUITE_ROOT
 
 README = SUITE_ROOT / "README.md"
@@ -146,8 +146,7 @@ def main(argv=None):
             before = page.read_text(encoding="utf-8")
             after = render(before, page=page)
         except (OSError, PublishError) as error:
-            print(f"error: {error}", file=sys.stderr)
-            return 2
+            return report(error)
         blocks += len(list(BLOCK.finditer(after)))
         if before == after:
             continue
