@@ -27,7 +27,7 @@ BLOCK = re.compile(
 # A Markdown link or image whose target is a path from the suite's root, as the blocks write them.
 ROOT_LINK = re.compile(r"\]\((?P<target>docs/[^)\s#]*)\)")
 BLOCKS: dict[str, Callable[..., str]] = {}  # name -> function(root) -> Markdown
-ARGUMENT_BLOCKS = {"figure"}  # the blocks whose function takes the block's argument too
+ARGUMENT_BLOCKS: set[str] = set()  # the blocks whose function takes the block's argument too
 
 
 class PublishError(SuiteError, ValueError):
@@ -41,7 +41,7 @@ def block(name, record=None, argument=False):
     `<!-- results:NAME ARGUMENT -->` and the function takes the root and the argument."""
 
     def register(function):
-        if name in BLOCKS or name == "figure":
+        if name in BLOCKS:
             raise ValueError(f"two results blocks are named '{name}'")
         if argument:
             ARGUMENT_BLOCKS.add(name)
@@ -65,6 +65,7 @@ def pages():
     return [README, *sorted(DOCS.glob("*.md"))]
 
 
+@block("figure", argument=True)
 def figure(root, argument):
     """`<!-- results:figure RECORD/PATH | caption -->`: the record's figure, once it is recorded."""
     path, _, caption = (argument or "").partition("|")
@@ -100,16 +101,14 @@ def _relocated(text, page):
 
 def render(text, root=RECORDS, page=README):
     """`text` (the page `page`) with every results block rendered from the records under `root`."""
-    unknown = sorted({m.group("name") for m in BLOCK.finditer(text)} - set(BLOCKS) - {"figure"})
+    unknown = sorted({m.group("name") for m in BLOCK.finditer(text)} - set(BLOCKS))
     if unknown:
-        raise PublishError(
-            f"unknown results block '{unknown[0]}' in {Path(page).name}; known: {', '.join(BLOCKS)}, figure"
-        )
+        raise PublishError(f"unknown results block '{unknown[0]}' in {Path(page).name}; known: {', '.join(BLOCKS)}")
 
     def rendered(match):
         name = match.group("name")
         if name in ARGUMENT_BLOCKS:
-            body = (figure if name == "figure" else BLOCKS[name])(root, match.group("argument"))
+            body = BLOCKS[name](root, match.group("argument"))
         else:
             body = BLOCKS[name](root)
         return match.group(1) + _relocated(body, page) + match.group(5)
