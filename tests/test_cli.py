@@ -225,6 +225,25 @@ def test_every_error_of_the_suite_is_a_suite_error():
         (["audit", "--samplez", "3", "x"], "error: unrecognized arguments: --samplez (see experiments audit --help)"),
         (["report", "a", "b"], "error: unrecognized arguments: b (see experiments report --help)"),
         (["explain"], "error: the following arguments are required: run, input (see experiments explain --help)"),
+        (
+            ["stats", "conf"],
+            "error: conf holds no sweep (no multirun.yaml, no run's metrics.json): give a sweep directory "
+            "(see experiments stats --help)",
+        ),
+        (
+            ["publish", "--page", "nope.md"],
+            "error: cannot read the page nope.md: No such file or directory; give a Markdown page "
+            "(default: README.md, docs/*.md)",
+        ),
+        (
+            ["explain", "r" * 300, "x.npz"],
+            f"error: {'r' * 300} is neither a run directory nor a task (add_two_numbers, dates, dense, find_max, imdb, "
+            "imdb_jain_wallace, lstm_after, lstm_before, multidim_per_dim, multidim_shared, sequences)",
+        ),
+        (
+            ["audit", "r" * 300],
+            f"error: cannot read the run directory {'r' * 80}...: File name too long",
+        ),
     ],
 )
 def test_each_tool_refuses_bad_arguments_in_one_line(args, line):
@@ -339,6 +358,54 @@ REFUSED = [
         "task.probe_samples must be at most task.test_samples (5), got 20",
     ),
     (["task=imdb_jain_wallace", "attention.layer.units=0"], "attention.layer.units must be a positive integer, got 0"),
+    (
+        ["task=find_max", "attention.name=bahdanau"],
+        "attention.name is the name of the attention chosen, not a choice of it; choose with attention=NAME "
+        "(attention=bahdanau); accepted: bahdanau, block_2d, block_3d, block_3d_shared, cosine, dot, location, luong, "
+        "none, pooling, scaled_dot, tanh, uniform",
+    ),
+    (
+        ["tsk=dense"],
+        "unknown setting 'tsk': the config has no such key; did you mean task=<add_two_numbers|dates|dense|find_max|"
+        "imdb|imdb_jain_wallace|lstm_after|lstm_before|multidim_per_dim|multidim_shared|sequences>? "
+        "(to add a new key on purpose, write +tsk=...)",
+    ),
+    (
+        ["~seed"],
+        "~seed leaves the config without seed, which every run reads; give it another value instead of removing it",
+    ),
+    (
+        ["-m", "seed=0,1", "hydra/launcher=joblib", "hydra.launcher.n_jobs=abc"],
+        "hydra.launcher.n_jobs must be a positive integer (jobs at once) or negative (-1: one per core, -2: all "
+        "cores but one, ...), got 'abc'",
+    ),
+    # A task's own bounds (its about.limits), against another of its settings where it has one
+    (["task=find_max", "task.data.steps=0"], "task.data.steps must be an integer >= 1, got 0"),
+    (
+        ["task=dense", "task.data.signal_index=50"],
+        "task.data.signal_index must be an integer >= 0 and < task.data.features (32), got 50",
+    ),
+    (["task=dense", "task.data.features=abc"], "task.data.features must be an integer >= 1, got 'abc'"),
+    (
+        ["task=add_two_numbers", "task.data.probe_positions=[1,40]"],
+        "each of task.data.probe_positions must be an integer >= 1 and < task.data.steps (20), got [1, 40]",
+    ),
+    (["task=sequences", "task.data.max_steps=0"], "task.data.max_steps must be an integer >= 1 (or null), got 0"),
+    (
+        ["task=sequences", "task.data.test_fraction=1.5"],
+        "task.data.test_fraction must be a number > 0 and < 1, got 1.5",
+    ),
+    (["task=imdb_jain_wallace", "task.data.test_share=0"], "task.data.test_share must be a number > 0 and < 1, got 0"),
+    (["task=dense", "task.audit.samples=0"], "task.audit.samples must be a positive integer, got 0"),
+    (["task=dense", "+task.audit.permutations=-1"], "task.audit.permutations must be a positive integer, got -1"),
+    (
+        ["task=dense", "+task.audit.regression_tolerance=inf"],
+        "task.audit.regression_tolerance must be a positive finite number, got inf",
+    ),
+    (
+        ["task=dense", "+task.audit.sample=5"],
+        "task.audit.sample is not a setting of the audit; accepted: at_end, samples, permutations, regression_tolerance",
+    ),
 ]
 
 

@@ -49,6 +49,24 @@ def test_find_max_explained_on_its_probe_gives_the_probe_and_the_model_s_predict
     assert {p.name for p in written.glob("input_*.png")} == {f"input_{i}.png" for i in range(len(probe))}
 
 
+def test_dense_reads_a_vector_per_sample_from_a_npz_or_a_csv_row(trained, tmp_path):
+    _, _, run_dir = trained("task=dense")
+    x = np.random.default_rng(0).random((3, 32)).astype("float32")
+    np.savez(tmp_path / "inputs.npz", x=x)
+    pd.DataFrame(x, columns=[f"f{i}" for i in range(32)]).rename_axis("id").reset_index().to_csv(
+        tmp_path / "inputs.csv", index=False
+    )
+    expected = _model(run_dir).predict(x, verbose=0)[:, 0]
+    for name in ("inputs.npz", "inputs.csv"):
+        assert explain.main([str(run_dir), str(tmp_path / name), "--out", str(tmp_path / name[-3:])]) == 0
+        table = pd.read_csv(tmp_path / name[-3:] / "predictions.csv")
+        np.testing.assert_allclose(table.prediction, expected, rtol=1e-5)
+        assert np.load(tmp_path / name[-3:] / "attention.npy").shape == (3, 32)
+    np.savez(tmp_path / "steps.npz", x=x[..., None])  # a sequence's shape is not a vector's
+    with pytest.raises(explain.ExplainError, match=r"must be 32 numbers per sample, .* got \(3, 32, 1\)"):
+        explain.explain_run(run_dir, tmp_path / "steps.npz")
+
+
 def test_sequences_are_scaled_as_in_training_before_they_are_explained(trained, tmp_path):
     from attention import attention_weights
 

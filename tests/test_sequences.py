@@ -255,3 +255,9 @@ def test_an_empty_path_given_from_python_says_how_to_use_the_shipped_example():
 
     with pytest.raises(SequenceDataError, match=r"^task.data.path is empty: give a .npz or a .csv, or leave"):
         load_sequences("")
+
+
+def test_a_file_name_too_long_for_the_file_system_is_refused_in_one_line(tmp_path):
+    path = tmp_path / ("a" * 300 + ".npz")
+    code, stderr = _command(tmp_path, path)
+    assert (code, stderr) == (2, f"error: task.data.path: cannot read {str(path)[:80]}...: File name too long")

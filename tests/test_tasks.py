@@ -212,3 +212,19 @@ def test_every_task_declares_its_place_and_its_words_and_the_lists_follow_them()
     assert set(TASKS) | set(IMDB_TASKS) == set(catalog) and "dense" in TASKS and "imdb" in IMDB_TASKS
     assert quality_text("find_max", {"argmax_accuracy": 0.91234}) == "argmax on the maximum: 0.912"
     assert quality_text("find_max", {"hit_rate": 0.5}) == "–"  # a record without the keys its words read
+
+
+@pytest.mark.parametrize("task", ALL_TASKS)
+def test_every_bound_a_task_declares_names_its_own_settings_and_its_defaults_keep_them(compose_config, task):
+    """`about.limits` is checked before anything trains: a key there that the task does not have
+    would check nothing, so each one (and each setting a bound names) must be in the task's config."""
+    from omegaconf import OmegaConf
+
+    cfg = compose_config(f"task={task}")
+    limits = cfg.task.about.get("limits") or {}
+    for key, limit in limits.items():
+        assert OmegaConf.select(cfg.task, key, default="absent") != "absent", (task, key)
+        for bound in limit.values():
+            if isinstance(bound, str):
+                assert isinstance(OmegaConf.select(cfg.task, bound), int), (task, key, bound)
+    validate(cfg)  # the task's own defaults lie within its bounds

@@ -418,6 +418,8 @@ def main(argv=None):
     sweep = parser.parse_args(argv).sweep
     if not sweep.is_dir():
         parser.error(f"{sweep} is not a directory: give a sweep directory under outputs/sweeps/")
+    if not (sweep / "multirun.yaml").is_file() and next(sweep.rglob("metrics.json"), None) is None:
+        parser.error(f"{sweep} holds no sweep (no multirun.yaml, no run's metrics.json): give a sweep directory")
     write_summary(sweep)
     print((sweep / "summary.md").read_text())
     return 0

@@ -117,8 +117,19 @@ def _explain(error, known_keys):
         close = difflib.get_close_matches(key, known_keys, n=3, cutoff=0.6)
         close += [k for k in known_keys if k.endswith("." + key.rsplit(".", 1)[-1] + "s") or k.endswith("." + key)]
         close = [k for k in close if k != key]  # a key of another task's config is no suggestion
-        hint = f"did you mean {', '.join(dict.fromkeys(close))}? " if close else ""
-        return f"unknown setting '{key}': the config has no such key; {hint}(to add a new key on purpose, write +{key}=...)"
+        groups = difflib.get_close_matches(key, CHECKED_GROUPS, n=1, cutoff=0.6) if "." not in key else []
+        close = [f"{group}=<{'|'.join(group_options(group))}>" for group in groups] + close
+        hint = f"; did you mean {', '.join(dict.fromkeys(close))}?" if close else ""
+        return (
+            f"unknown setting '{key}': the config has no such key{hint} (to add a new key on purpose, write +{key}=...)"
+        )
+    merging = re.match(r"Error merging override (([^=]+)=(.*))", str(error))
+    if merging:
+        line, key, value = merging.groups()
+        if key == "hydra.launcher.n_jobs":
+            _check_launcher({"n_jobs": value})
+        cause = str(error.__cause__).splitlines()[0] if error.__cause__ else "Hydra cannot merge it"
+        return f"{line} is refused: {cause}"
     missing = re.search(r"Could not find '(.+)/([^/']+)'", str(error))
     options = re.search(r"Available options in '[^']+':\s*(.*?)(?:\nConfig search path|$)", str(error), re.S)
     if missing and options:
@@ -183,13 +194,26 @@ def _same_sweep(sweep_dir, overrides):
         )
 
 
+# What a task says of itself and where its code is: keys of the config, but not settings to suggest.
+NOT_SETTINGS = (
+    "task.about.",
+    "task.module",
+    "task.attentions",
+    "task.name",
+    "attention.family",
+    "attention.name",
+    "publish.",
+)
+
+
 def _known_keys(job):
     """The keys of the config that `job`'s choices of task, attention, ... compose (the suggestions
     for a misspelled key are drawn from the task chosen, not the default one)."""
     choices = [o for o in job if o.partition("=")[0].lstrip("+~") in CHECKED_GROUPS or o.startswith("hydra.searchpath")]
     for overrides in (choices, [o for o in choices if o.startswith("hydra.searchpath")]):
         try:
-            return list(_leaf_keys(OmegaConf.to_container(compose(config_name="config", overrides=overrides))))
+            keys = _leaf_keys(OmegaConf.to_container(compose(config_name="config", overrides=overrides)))
+            return [key for key in keys if not key.startswith(NOT_SETTINGS)]
         except (HydraException, OmegaConfBaseException):
             continue  # a choice that fails alone: the defaults' keys
     return []
@@ -205,14 +229,33 @@ def _check_launcher(launcher):
         )
 
 
+def _removed(error, args):
+    """For a setting the run needs and a `~key` deleted (`~seed`): one line saying so, else None."""
+    removed = [a.split("=")[0] for a in args if a.startswith("~")]
+    needed = re.match(r"Key '[^']+' is not in struct\s+full_key: (\S+)", str(error))
+    if removed and needed:
+        return (
+            f"{' '.join(removed)} leaves the config without {needed.group(1)}, which every run reads; "
+            f"give it another value instead of removing it"
+        )
+    return None
+
+
 def refuse_repeated_keys(args):
-    """Raises UsageError where one key is given twice: Hydra keeps the last, silently."""
+    """Raises UsageError where one key is given twice (Hydra keeps the last, silently), or where a
+    label of a group's choice is overridden (`attention.name=x` would relabel the variant, not change it)."""
     seen = {}
     for arg in args:
-        key, sep, _ = arg.partition("=")
+        key, sep, value = arg.partition("=")
         if not sep or arg.startswith("-"):
             continue
         key = key.lstrip("+~")
+        group = key.partition(".name")[0]
+        if key == f"{group}.name" and group in ("task", "attention"):  # a label, not a choice
+            raise UsageError(
+                f"{key} is the name of the {group} chosen, not a choice of it; choose with {group}=NAME "
+                f"({group}={value}); accepted: {', '.join(group_options(group))}"
+            )
         if key in seen:
             raise UsageError(f"{key} is given twice ({seen[key]} and {arg}); give it once (-m {key}=a,b sweeps both)")
         seen[key] = arg
@@ -248,7 +291,7 @@ def preflight(args, config_dir=CONFIG_DIR):
         except (HydraException, OmegaConfBaseException) as error:
             if os.environ.get("HYDRA_FULL_ERROR") == "1":
                 raise
-            raise UsageError(_explain(error, _known_keys(first))) from None
+            raise UsageError(_removed(error, given) or _explain(error, _known_keys(first))) from None
         where = base.hydra.sweep.dir if multirun else base.hydra.run.dir
     for key in ("hydra.run.dir", "hydra.sweep.dir", "hydra.sweep.subdir"):
         if not str(OmegaConf.select(base, key)).strip():  # the jobs would write into the launch directory

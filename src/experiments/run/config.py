@@ -3,6 +3,7 @@
 import hashlib
 import json
 import math
+import operator
 import os
 import re
 from pathlib import Path
@@ -146,6 +147,8 @@ def validate(cfg, overrides=()):
             f"got {cfg.task.probe_samples}"
         )
     _check_sizes(cfg)
+    _check_limits(cfg.task)
+    _check_audit(cfg.task)
     for key in overrides:
         _check_not_shadowed(cfg, key.split("=", 1)[0].lstrip("+~"))
 
@@ -265,6 +268,73 @@ def _check_sizes(cfg):
                 raise ConfigError(f"{where}.{key} must be a positive integer, got {value!r}")
             if "dropout" in key and not (_number(value) and 0 <= value < 1):
                 raise ConfigError(f"{where}.{key} must be in [0, 1), got {value!r}")
+
+
+# A task's own bounds on its settings, in its YAML's `about.limits` (`data.steps: {min: 1}`): each
+# bound a number or another key of the task; `real: true` for any finite number, else an integer;
+# `optional: true` lets it be null; a list's every item is checked.
+BOUNDS = {
+    "min": (">=", operator.ge),
+    "above": (">", operator.gt),
+    "max": ("<=", operator.le),
+    "below": ("<", operator.lt),
+}
+LIMIT_KEYS = (*BOUNDS, "real", "optional")
+
+
+def _check_limits(task):
+    for key, limit in ((task.get("about") or {}).get("limits") or {}).items():
+        unknown = sorted(set(limit) - set(LIMIT_KEYS))
+        if unknown:  # a task author's slip, not a user's
+            raise ConfigError(
+                f"task.about.limits.{key}: unknown {', '.join(unknown)}; accepted: {', '.join(LIMIT_KEYS)}"
+            )
+        value = OmegaConf.select(task, key)
+        if value is None and limit.get("optional"):
+            continue
+        bounds = {name: _bound(task, limit[name]) for name in BOUNDS if name in limit}
+
+        def fits(item, limit=limit, bounds=bounds):
+            kind_fits = _number(item) and math.isfinite(item) if limit.get("real") else _whole_number(item, -math.inf)
+            return kind_fits and all(BOUNDS[name][1](item, bound) for name, (bound, _) in bounds.items())
+
+        items = list(value) if OmegaConf.is_list(value) else [value]
+        if not all(fits(item) for item in items):
+            wanted = " and ".join(f"{BOUNDS[name][0]} {shown}" for name, (_, shown) in bounds.items())
+            wanted = f"{'a number' if limit.get('real') else 'an integer'} {wanted}".rstrip()
+            wanted += " (or null)" if limit.get("optional") else ""
+            got = items if OmegaConf.is_list(value) else value
+            raise ConfigError(
+                f"{'each of ' if OmegaConf.is_list(value) else ''}task.{key} must be {wanted}, got {got!r}"
+            )
+
+
+def _bound(task, bound):
+    """(value, as shown): a number, or another setting of the task named by its key."""
+    if isinstance(bound, str):
+        value = OmegaConf.select(task, bound)
+        return (value if _number(value) else math.nan), f"task.{bound} ({value})"
+    return bound, str(bound)
+
+
+# The faithfulness audit's settings: how many test samples, permutations per sample, and (for a
+# regression) the change in the output that counts as a changed decision.
+AUDIT_KEYS = ("at_end", "samples", "permutations", "regression_tolerance")
+
+
+def _check_audit(task):
+    audit = task.get("audit") or {}
+    for key in audit:
+        if key not in AUDIT_KEYS:
+            raise ConfigError(f"task.audit.{key} is not a setting of the audit; accepted: {', '.join(AUDIT_KEYS)}")
+    for key in ("samples", "permutations"):
+        if key in audit and not _whole_number(audit[key], 1):
+            raise ConfigError(f"task.audit.{key} must be a positive integer, got {audit[key]!r}")
+    tolerance = audit.get("regression_tolerance", 0.1)
+    if not (_number(tolerance) and 0 < tolerance < math.inf):
+        raise ConfigError(f"task.audit.regression_tolerance must be a positive finite number, got {tolerance!r}")
+    if not isinstance(audit.get("at_end", False), bool):
+        raise ConfigError(f"task.audit.at_end must be true or false, got {audit.at_end!r}")
 
 
 def _attention_layer_reads(cfg):

@@ -12,6 +12,8 @@ from matplotlib.figure import Figure
 from experiments.run.errors import SuiteError
 from experiments.run.files import write_json
 
+log = logging.getLogger(__name__)
+
 AUDIT_JSON = "audit.json"
 AUDIT_PNG = "audit.png"
 # Lies in a run directory while its audit at the end runs, and stays there if the audit is cut:
@@ -63,6 +65,8 @@ def audit_trained(cfg, task, model, data, samples=None, permutations=None):
     x_test = data.test[0]
     count = min(samples, len(x_test[0] if isinstance(x_test, list) else x_test))
     x = [a[:count] for a in x_test] if isinstance(x_test, list) else x_test[:count]
+    if count < samples:  # the audit.json says how many it audited
+        log.info("audit: the %d test samples there are, fewer than the %d asked for", count, samples)
     deciding = task.deciding_steps(cfg.task, data, count)
     # Each model the audit builds traces its own predict function, and TensorFlow warns of
     # retracing: expected here, so quiet while the audit runs.

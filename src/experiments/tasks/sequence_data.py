@@ -133,15 +133,29 @@ def _check_cells(path, frame, lines, needed):
         )
 
 
-def _read_csv(path, needed=("id", "step", "label")):
+def _csv_frame(path, needs=CSV_NEEDS):
+    """(the table, the file line of each row), or a SequenceDataError saying what a .csv `needs`."""
     try:
         lines = _data_lines(path)
     except UnicodeDecodeError:
-        raise SequenceDataError(f"{path} is not a text file (UTF-8): {CSV_NEEDS}") from None
+        raise SequenceDataError(f"{path} is not a text file (UTF-8): {needs}") from None
     try:
-        frame = pd.read_csv(path)
+        return pd.read_csv(path), lines
     except pd.errors.ParserError as error:  # what the csv module let through (quoting, say)
-        raise SequenceDataError(f"{path} is not a .csv pandas can read ({error}): {CSV_NEEDS}") from None
+        raise SequenceDataError(f"{path} is not a .csv pandas can read ({error}): {needs}") from None
+
+
+def _read_rows(path):
+    frame, _ = _csv_frame(path, "a .csv of a row per sample, a column per feature")
+    features = frame.drop(columns=[c for c in ("id",) if c in frame.columns])
+    try:
+        return {"x": features.to_numpy(dtype="float64")}
+    except ValueError:
+        raise SequenceDataError(f"{path}: the feature columns must hold numbers ({', '.join(features)})") from None
+
+
+def _read_csv(path, needed=("id", "step", "label")):
+    frame, lines = _csv_frame(path)
     missing = [c for c in needed if c not in frame.columns]
     if missing:
         raise SequenceDataError(
@@ -223,19 +237,25 @@ def _mask(x, lengths):
     return mask
 
 
-def _read(path, what, labelled=True):
-    """The arrays of a `.npz` or `.csv` (`what` names the setting in the messages)."""
+def _read(path, what, labelled=True, vectors=False):
+    """The arrays of a `.npz` or `.csv` (`what` names the setting in the messages); `vectors`: a
+    .csv of a row per sample, not per step."""
     if not str(path).strip():  # Path("") would be the current directory
         raise SequenceDataError(f"{what}: the path is empty: give a .npz or a .csv")
     path = Path(path)
-    if path.is_dir():
-        raise SequenceDataError(f"{what}: {path} is a directory, not a file (accepted: a .npz or a .csv)")
-    if not path.is_file():
-        raise SequenceDataError(f"{what}: there is no file {path} (accepted: a .npz or a .csv)")
+    try:
+        if path.is_dir():
+            raise SequenceDataError(f"{what}: {path} is a directory, not a file (accepted: a .npz or a .csv)")
+        if not path.is_file():
+            raise SequenceDataError(f"{what}: there is no file {path} (accepted: a .npz or a .csv)")
+    except OSError as error:  # a name too long for the file system, say
+        raise SequenceDataError(f"{what}: cannot read {str(path)[:80]}...: {error.strerror}") from None
     if path.suffix not in (".npz", ".csv"):
         raise SequenceDataError(f"{what}: {path.name} is neither a .npz nor a .csv")
     if path.suffix == ".npz":
         return _read_npz(path, ("x", "y") if labelled else ("x",))
+    if vectors:
+        return _read_rows(path)
     return _read_csv(path, ("id", "step", "label") if labelled else ("id", "step"))
 
 
@@ -267,6 +287,21 @@ def read_inputs(path, max_steps):
     """New, unlabelled sequences for a trained model (`explain`): (x with 0 after each end, mask)."""
     x, mask = _checked_x(_read(path, "the inputs", labelled=False), max_steps, "the model's steps")
     return np.where(mask[..., None], x, 0.0), mask
+
+
+def read_vectors(path, features):
+    """New inputs for a model that reads one vector per sample (`explain` of the dense task): a .npz
+    whose x is (samples, features), or a .csv of a row per sample (an id column, if any, is not a
+    feature)."""
+    data = _read(path, "the inputs", labelled=False, vectors=True)
+    x = np.asarray(data["x"])
+    if x.ndim != 2 or x.shape[1] != features or not x.size:
+        raise SequenceDataError(
+            f"the inputs must be {features} numbers per sample, x of shape (samples, {features}); got {x.shape}"
+        )
+    if not np.issubdtype(x.dtype, np.number) or not np.all(np.isfinite(x)):
+        raise SequenceDataError("the inputs must hold finite numbers only")
+    return x.astype("float32")
 
 
 def load_sequences(path=None, objective="auto", max_steps=None):

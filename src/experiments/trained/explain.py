@@ -29,7 +29,7 @@ from experiments.run.errors import SuiteError, ToolParser, report
 from experiments.run.plots import Probe, attention_samples, attention_words
 from experiments.run.quiet import start_tensorflow
 from experiments.run.task import load_task
-from experiments.tasks.sequence_data import read_inputs
+from experiments.tasks.sequence_data import read_inputs, read_vectors
 from experiments.trained.load import checked_run, newest_completed_run
 
 EXPLAIN_DIR = "explain"
@@ -141,9 +141,12 @@ def explain_run(run_dir, source):
     input_shape = tuple(model.inputs[0].shape[1:])
     try:
         prepared = task.explain_inputs(cfg.task, run_dir, source, input_shape)
-        x, tokens = (
-            prepared if prepared is not None else (read_inputs(source, input_shape[0])[0].astype("float32"), None)
-        )
+        if prepared is not None:
+            x, tokens = prepared
+        elif len(input_shape) == 1:  # a vector per sample
+            x, tokens = read_vectors(source, input_shape[0]), None
+        else:
+            x, tokens = read_inputs(source, input_shape[0])[0].astype("float32"), None
     except (ValueError, RuntimeError) as error:  # the data readers' one-line errors
         raise ExplainError(str(error)) from None
     saved = run_dir / "sequences.json"
@@ -164,6 +167,13 @@ def write(result, out_dir):
     return [out_dir / "predictions.csv", out_dir / "attention.npy", *figures]
 
 
+def _is_dir(path):
+    try:
+        return path.is_dir()
+    except OSError:  # a name too long for the file system: not a directory, and checked_run says why
+        return False
+
+
 def main(argv=None):
     parser = ToolParser("explain", description=__doc__.splitlines()[0])
     parser.add_argument("run", help="a run directory, or a task name for its newest completed run")
@@ -173,7 +183,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         run_dir = Path(args.run)
-        if not run_dir.is_dir():
+        if not _is_dir(run_dir):
             if args.run not in group_options("task"):
                 raise ExplainError(
                     f"{args.run} is neither a run directory nor a task ({', '.join(group_options('task'))})"

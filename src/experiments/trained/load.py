@@ -24,9 +24,16 @@ def checked_run(run_dir, purpose, error):
     `error` with one line that says what is missing (`purpose`: what the caller would do with it)."""
     run_dir = Path(run_dir)
     metrics_path, config_path = run_dir / "metrics.json", run_dir / ".hydra" / "config.yaml"
-    if not metrics_path.is_file() or not config_path.is_file():
+    try:
+        found = metrics_path.is_file() and config_path.is_file()
+    except OSError as cause:  # a name too long for the file system, say
+        raise error(f"cannot read the run directory {str(run_dir)[:80]}...: {cause.strerror}") from None
+    if not found:
         raise error(f"{run_dir} is not a run directory: it needs metrics.json and .hydra/config.yaml")
-    metrics = json.loads(metrics_path.read_text())
+    try:
+        metrics = json.loads(metrics_path.read_text())
+    except ValueError:
+        raise error(f"{metrics_path} is not the JSON a run writes: not a run directory to {purpose}") from None
     if metrics.get("attention") == "none":
         raise error(f"{run_dir} is a run of attention=none: there is no attention to {purpose}")
     if metrics.get("status") != "completed" or not (run_dir / "model.keras").is_file():

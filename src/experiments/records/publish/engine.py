@@ -144,7 +144,11 @@ def main(argv=None):
         try:
             before = page.read_text(encoding="utf-8")
             after = render(before, page=page)
-        except (OSError, PublishError) as error:
+        except OSError as error:  # a page that is not there, or not readable
+            return report(
+                f"cannot read the page {page}: {error.strerror}; give a Markdown page (default: README.md, docs/*.md)"
+            )
+        except PublishError as error:
             return report(error)
         blocks += len(list(BLOCK.finditer(after)))
         if before == after:
