@@ -396,6 +396,10 @@ REFUSED = [
         "task.data.test_fraction must be a number > 0 and < 1, got 1.5",
     ),
     (["task=imdb_jain_wallace", "task.data.test_share=0"], "task.data.test_share must be a number > 0 and < 1, got 0"),
+    (
+        ["task=sequences", "task.objective=foo"],
+        "task.objective must be one of auto, classification, regression, got 'foo'",
+    ),
     (["task=dense", "task.audit.samples=0"], "task.audit.samples must be a positive integer, got 0"),
     (["task=dense", "+task.audit.permutations=-1"], "task.audit.permutations must be a positive integer, got -1"),
     (
@@ -496,3 +500,17 @@ def test_make_results_lets_the_user_s_setting_win_over_its_own():
     assert "hydra.launcher.n_jobs=4" in settings and "hydra.launcher.n_jobs=2" not in settings
     assert "trainer.verbose=0" in settings and "trainer.verbose=2" not in settings
     assert "hydra.sweep.dir=out" in settings
+
+
+def test_a_sweep_resumes_whichever_way_its_jobs_are_written(tmp_path):
+    """seed=0..1, seed=0,1 and seed=1,0 launch the same jobs into the same directories (the job's
+    directory is its override, not its number): a resume under either is the same sweep."""
+    from experiments.run.cli import _same_sweep
+
+    (tmp_path / "multirun.yaml").write_text(
+        "hydra:\n  overrides:\n    task: [task=dense, 'seed=range(0,2)', hydra.launcher.n_jobs=1]\n"
+    )
+    for same in (["task=dense", "seed=0,1"], ["seed=1,0", "task=dense", "trainer.verbose=0"]):
+        _same_sweep(tmp_path, same)
+    with pytest.raises(UsageError, match=r"already holds another sweep \(seed=range\(0,2\) task=dense\)"):
+        _same_sweep(tmp_path, ["task=dense", "seed=0,2"])

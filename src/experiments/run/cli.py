@@ -185,9 +185,13 @@ def _same_sweep(sweep_dir, overrides):
             o for o in items if not o.startswith(("hydra.", "hydra/")) and o.split("=")[0] not in NUMBER_NEUTRAL
         )
 
+    def runs(items):  # the jobs they launch: seed=0..1 and seed=0,1 are one sweep
+        jobs, total = _jobs(items, True, {})
+        return {tuple(sorted(job)) for job in jobs}, total
+
     before = meaningful(OmegaConf.load(record).hydra.overrides.task)
     now = meaningful(overrides)
-    if before != now:
+    if before != now and runs(before) != runs(now):
         raise UsageError(
             f"{sweep_dir} already holds another sweep ({' '.join(before) or 'no overrides'}); to resume it, "
             f"give the same overrides; for a new sweep, choose another hydra.sweep.dir"

@@ -272,14 +272,14 @@ def _check_sizes(cfg):
 
 # A task's own bounds on its settings, in its YAML's `about.limits` (`data.steps: {min: 1}`): each
 # bound a number or another key of the task; `real: true` for any finite number, else an integer;
-# `optional: true` lets it be null; a list's every item is checked.
+# `optional: true` lets it be null; a list's every item is checked; `one_of: [a, b]` for a word.
 BOUNDS = {
     "min": (">=", operator.ge),
     "above": (">", operator.gt),
     "max": ("<=", operator.le),
     "below": ("<", operator.lt),
 }
-LIMIT_KEYS = (*BOUNDS, "real", "optional")
+LIMIT_KEYS = (*BOUNDS, "real", "optional", "one_of")
 
 
 def _check_limits(task):
@@ -291,6 +291,10 @@ def _check_limits(task):
             )
         value = OmegaConf.select(task, key)
         if value is None and limit.get("optional"):
+            continue
+        if "one_of" in limit:  # a word of a few
+            if value not in limit.one_of:
+                raise ConfigError(f"task.{key} must be one of {', '.join(map(str, limit.one_of))}, got {value!r}")
             continue
         bounds = {name: _bound(task, limit[name]) for name in BOUNDS if name in limit}
 
