@@ -21,6 +21,12 @@ SUITE_ROOT = _checkout(PACKAGE_DIR.parents[1])
 CONFIG_DIR = SUITE_ROOT / "conf" if SUITE_ROOT is not None else PACKAGE_DIR / "conf"
 
 
+def shown(path, width=80):
+    """A path for a one-line message: as it is, or its first `width` characters and "..." if longer."""
+    text = str(path)
+    return text if len(text) <= width else f"{text[:width]}..."
+
+
 def write_json(path, data):
     """Writes `data` as JSON atomically: readers see the old file or the whole new one."""
     tmp = path.with_name(f".{path.name}.tmp")

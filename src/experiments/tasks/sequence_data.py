@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from experiments.run.files import shown
 from experiments.tasks.imdb_data import DataError
 
 OBJECTIVES = ("auto", "classification", "regression")
@@ -249,7 +250,7 @@ def _read(path, what, labelled=True, vectors=False):
         if not path.is_file():
             raise SequenceDataError(f"{what}: there is no file {path} (accepted: a .npz or a .csv)")
     except OSError as error:  # a name too long for the file system, say
-        raise SequenceDataError(f"{what}: cannot read {str(path)[:80]}...: {error.strerror}") from None
+        raise SequenceDataError(f"{what}: cannot read {shown(path)}: {error.strerror}") from None
     if path.suffix not in (".npz", ".csv"):
         raise SequenceDataError(f"{what}: {path.name} is neither a .npz nor a .csv")
     if path.suffix == ".npz":

@@ -177,7 +177,9 @@ def _is_dir(path):
 def main(argv=None):
     parser = ToolParser("explain", description=__doc__.splitlines()[0])
     parser.add_argument("run", help="a run directory, or a task name for its newest completed run")
-    parser.add_argument("input", help="a .npz or .csv of inputs; for imdb, a text or a file of texts")
+    parser.add_argument(
+        "input", help="a .npz or .csv of inputs (dense: a row per sample); for imdb, a text or a file of texts"
+    )
     parser.add_argument("--outputs", default="outputs", help="where to look for a task's newest run (default: outputs)")
     parser.add_argument("--out", help=f"where to write (default: RUN/{EXPLAIN_DIR})")
     args = parser.parse_args(argv)

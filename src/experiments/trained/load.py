@@ -6,7 +6,7 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from experiments.run.files import read_runs
+from experiments.run.files import read_runs, shown
 
 
 def newest_completed_run(root, task):
@@ -27,7 +27,7 @@ def checked_run(run_dir, purpose, error):
     try:
         found = metrics_path.is_file() and config_path.is_file()
     except OSError as cause:  # a name too long for the file system, say
-        raise error(f"cannot read the run directory {str(run_dir)[:80]}...: {cause.strerror}") from None
+        raise error(f"cannot read the run directory {shown(run_dir)}: {cause.strerror}") from None
     if not found:
         raise error(f"{run_dir} is not a run directory: it needs metrics.json and .hydra/config.yaml")
     try:
