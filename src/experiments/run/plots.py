@@ -9,6 +9,8 @@ from dataclasses import dataclass
 import matplotlib
 import numpy as np
 from matplotlib.animation import PillowWriter
+from matplotlib.cm import ScalarMappable
+from matplotlib.colors import ListedColormap, Normalize
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
@@ -79,12 +81,14 @@ def attention_per_dimension(probe, title, fig=None):
     return fig
 
 
-def _heatmaps(fig, title, panels):
-    """Heatmaps of (samples, steps) maps stacked vertically, sharing the step axis."""
+def _heatmaps(fig, title, panels, binary=()):
+    """Heatmaps of (samples, steps) maps stacked vertically, sharing the step axis; the panels
+    named in `binary` hold 0 or 1 only, and get no colour scale."""
     axes = fig.subplots(len(panels), 1, sharex=True)
     for ax, (label, values) in zip(axes, panels):
         image = ax.imshow(values, cmap="hot", aspect="auto", vmin=0, interpolation="nearest")
-        fig.colorbar(image, ax=ax, pad=0.01)  # the scale: flat attention must not look sharp
+        scale = fig.colorbar(image, ax=ax, pad=0.01)  # the scale: flat attention must not look sharp
+        scale.ax.set_visible(label not in binary)  # kept, hidden: the panels stay aligned
         ax.set_ylabel(f"{label}\nsample")
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     axes[-1].set_xlabel("time step")
@@ -100,20 +104,30 @@ def attention_map(probe, title, fig=None):
 
 
 def attention_argmax(probe, title, fig=None):
-    """Three panels: the attention, its argmax, and the ground truth."""
+    """Three panels: the attention, its argmax (a cross where it misses the ground truth), and the
+    ground truth."""
+    rows, peaks = np.arange(len(probe.weights)), probe.weights.argmax(axis=1)
     argmax = np.zeros_like(probe.weights)
-    argmax[np.arange(len(argmax)), probe.weights.argmax(axis=1)] = 1
+    argmax[rows, peaks] = 1
     fig = _figure(fig, (8, 7))
-    return _heatmaps(
+    _heatmaps(
         fig,
         title,
         [("attention", probe.weights), ("its argmax", argmax), ("ground truth", probe.expected)],
+        binary=("its argmax", "ground truth"),
     )
+    missed = probe.expected[rows, peaks] == 0
+    fig.axes[1].scatter(peaks[missed], rows[missed], marker="x", color="tab:cyan", s=30, label="miss")
+    if missed.any():
+        fig.axes[1].legend(loc="upper right", fontsize=8)
+    fig.axes[1].set_title(f"argmax misses the maximum in {int(missed.sum())} of {len(rows)}", fontsize=9)
+    return fig
 
 
 def attention_words(probe, title, fig=None, words_per_line=14, max_words=140):
-    """Each probe review's words, shaded from white (the review's least-attended word) to dark
-    red (its most-attended word).
+    """Each probe review's words, shaded on one scale for the whole figure, from white (weight 0)
+    to dark red (the largest weight of any review), with its colour bar: a flat attention looks
+    flat (a scale per review would stretch 0.0016 to 0.0022 from white to red).
 
     Long reviews show their last `max_words` words: the seed truncates at the front, and the
     model reads to the end.
@@ -127,7 +141,12 @@ def attention_words(probe, title, fig=None, words_per_line=14, max_words=140):
     fig = _figure(fig, (12, 1.0 + 0.26 * total))
     ax = fig.subplots()
     ax.set_axis_off()
-    shade = matplotlib.colormaps["Reds"]
+    # Capped at 0.75 of the colour map so that black text stays readable on the darkest.
+    shade = ListedColormap(matplotlib.colormaps["Reds"](np.linspace(0, 0.75, 256)))
+    scale = Normalize(0, max([a for review in reviews for _, a in review] + [1e-12]))
+    bar = fig.colorbar(ScalarMappable(scale, shade), ax=ax, orientation="horizontal", fraction=0.04, pad=0.02)
+    # Uniform is 1/n over the n positions the model attends (every position, padding too, unless masked).
+    bar.set_label("attention weight, one scale for every review")
     row = 0
     for i, review in enumerate(reviews):
         if probe.labels:  # what the caller says of it (explain: the prediction)
@@ -135,11 +154,11 @@ def attention_words(probe, title, fig=None, words_per_line=14, max_words=140):
         else:
             label = "positive" if float(np.ravel(probe.targets[i])[0]) else "negative"
         weights = np.array([a for _, a in review]) if review else np.zeros(1)
-        low, span = weights.min(), max(float(np.ptp(weights)), 1e-12)
         ax.text(
             0,
             1 - row / total,
-            f"review {i} ({label}); weights {low:.4f} to {weights.max():.4f}",
+            f"review {i} ({label}); weights {weights.min():.4f} to {weights.max():.4f}, "
+            f"uniform {1 / max(np.count_nonzero(np.asarray(probe.weights[i]) > 0), 1):.4f}",
             fontsize=9,
             fontweight="bold",
             va="top",
@@ -148,8 +167,7 @@ def attention_words(probe, title, fig=None, words_per_line=14, max_words=140):
         row += 1
         for j, (word, weight) in enumerate(review):
             line, col = divmod(j, words_per_line)
-            # Capped at 0.75 of the colour map so that black text stays readable on the darkest.
-            colour = shade(0.75 * (weight - low) / span)
+            colour = shade(scale(weight))
             ax.text(
                 col / words_per_line,
                 1 - (row + line) / total,
@@ -160,7 +178,7 @@ def attention_words(probe, title, fig=None, words_per_line=14, max_words=140):
                 bbox={"facecolor": colour, "edgecolor": "none", "pad": 1},
             )
         row += lines[i] + 1
-    fig.suptitle(f"{title}\nwords shaded by attention weight, per review: white lowest, red highest")
+    fig.suptitle(f"{title}\nwords shaded by attention weight on one scale: white 0, red the largest weight shown")
     return fig
 
 

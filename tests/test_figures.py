@@ -1,0 +1,43 @@
+"""The figures say what the weights say: a flat attention looks flat, misses are marked, and only
+continuous panels carry a colour scale."""
+
+import numpy as np
+
+from experiments.run.plots import Probe, attention_argmax, attention_words
+
+
+def _word_colours(fig):
+    """The shade behind each word, in the order drawn."""
+    words = [t for t in fig.axes[0].texts if t.get_bbox_patch() is not None]
+    return np.array([t.get_bbox_patch().get_facecolor() for t in words])
+
+
+def _review_probe(weights):
+    tokens = [[f"w{j}" for j in range(len(row))] for row in weights]
+    return Probe(inputs=None, targets=np.ones((len(weights), 1)), weights=np.array(weights), tokens=tokens)
+
+
+def test_a_flat_attention_is_shaded_flat_and_a_sharp_one_sharp():
+    rng = np.random.default_rng(0)
+    flat = np.full((2, 500), 1 / 500) * rng.uniform(0.8, 1.1, size=(2, 500))  # 0.0016 to 0.0022: the IMDB case
+    flat /= flat.sum(axis=1, keepdims=True)
+    colours = _word_colours(attention_words(_review_probe(flat), "flat"))
+    assert len(colours) == 2 * 140  # the last 140 words of each review
+    # Shades on one scale from 0: the least- and the most-attended words differ by little.
+    assert np.abs(colours - colours.mean(axis=0)).max() < 0.2
+    sharp = np.full((2, 500), 0.5 / 499)
+    sharp[:, -3] = 0.5
+    colours = _word_colours(attention_words(_review_probe(sharp), "sharp"))
+    assert np.abs(colours[137] - colours[0]).max() > 0.5  # the attended word stands out
+    np.testing.assert_allclose(colours[0], colours[1])
+
+
+def test_the_argmax_panel_marks_each_miss_and_binary_panels_have_no_colour_scale():
+    weights = np.array([[0.1, 0.7, 0.2], [0.6, 0.3, 0.1], [0.2, 0.2, 0.6]])
+    expected = np.array([[0, 1, 0], [0, 1, 0], [0, 0, 1]], dtype=float)  # sample 1 is missed
+    fig = attention_argmax(Probe(inputs=None, targets=None, weights=weights, expected=expected), "find_max")
+    panels, scales = fig.axes[:3], fig.axes[3:]
+    misses = panels[1].collections[0].get_offsets()
+    np.testing.assert_array_equal(misses, [[0, 1]])  # at the step it picked, in its row
+    assert "1 of 3" in panels[1].get_title()
+    assert [scale.get_visible() for scale in scales] == [True, False, False]
