@@ -228,3 +228,17 @@ def test_every_bound_a_task_declares_names_its_own_settings_and_its_defaults_kee
             if isinstance(bound, str):
                 assert isinstance(OmegaConf.select(cfg.task, bound), int), (task, key, bound)
     validate(cfg)  # the task's own defaults lie within its bounds
+
+
+def test_each_task_s_chance_level_reads_its_own_size(compose_config):
+    """The table of tasks shows each attention quality beside its chance level, computed from the
+    run's own config: a run with other sizes gets its own chance."""
+    from experiments.run.catalog import chance_text
+
+    assert chance_text("dense", compose_config("task=dense")) == "uniform 1/32 = 0.031"
+    assert chance_text("dense", compose_config("task=dense", "task.data.features=8")) == "uniform 1/8 = 0.125"
+    assert chance_text("find_max", compose_config("task=find_max")) == "1/10 = 0.100"
+    assert chance_text("add_two_numbers", compose_config("task=add_two_numbers")) == "1/C(20, 2) = 0.005"
+    assert chance_text("imdb", compose_config("task=imdb")) == "uniform 0.0020, entropy ln 500 = 6.21 nats"
+    assert chance_text("lstm_after", compose_config("task=lstm_after")) == "uniform 1/20 = 0.050"
+    assert chance_text("dates", compose_config("task=dates")) == "–"  # it declares none

@@ -3,6 +3,7 @@ no number): its place in the order of the report, the README and the smoke tests
 attention quality reads in a few words. Plain YAML, no Hydra and no TensorFlow: the record tools
 read it too."""
 
+import math
 from functools import cache
 
 from omegaconf import OmegaConf
@@ -36,3 +37,14 @@ def quality_text(task, quality):
         return template.format(**quality)
     except (KeyError, ValueError, TypeError):  # a record made before the task measured these
         return "–"
+
+
+def chance_text(task, config):
+    """The chance level of a task's attention quality, in the words its task declares
+    (`about.chance`: `over`, the setting that gives n, and `text`, formatted with n, uniform = 1/n,
+    pair = 1/C(n, 2) and entropy = ln n), from a run's config; "–" where the task declares none."""
+    chance = task_catalog().get(task, {}).get("chance")
+    n = OmegaConf.select(config.task, chance["over"]) if chance and config is not None else None
+    if not isinstance(n, int) or n < 2:
+        return "–"
+    return chance["text"].format(n=n, uniform=1 / n, pair=1 / math.comb(n, 2), entropy=math.log(n))

@@ -4,7 +4,7 @@ from experiments.records.describe import test_text
 from experiments.records.publish.engine import block
 from experiments.records.publish.format import epochs, run_time, table
 from experiments.records.publish.record import SEED_000_TASKS, Record
-from experiments.run.catalog import quality_text
+from experiments.run.catalog import chance_text, quality_text
 
 
 @block("tasks")
@@ -23,7 +23,7 @@ def block_tasks(root):
         record = records[name]
         found = record.find(task, attention, seed=0)
         if not found:
-            rows.append((f"`{task}`", "–", "not recorded yet", "–", "–", "–", f"`make results ONLY={name}`"))
+            rows.append((f"`{task}`", "–", "not recorded yet", "–", "–", "–", "–", f"`make results ONLY={name}`"))
             continue
         _, metrics, config = found
         rows.append(
@@ -31,10 +31,12 @@ def block_tasks(root):
                 f"`{task}`",
                 f"`{metrics['attention']}`",
                 quality_text(task, metrics.get("attention_quality")),
+                chance_text(task, config),
                 test_text(metrics, config),
                 epochs(metrics),
                 run_time(metrics),
                 f"[{name}]({record.link()})",
             )
         )
-    return table(["task", "attention", "where it looks (test data)", "test", "epochs", "time", "record"], rows)
+    header = ["task", "attention", "where it looks (test data)", "at chance", "test", "epochs", "time", "record"]
+    return table(header, rows)
