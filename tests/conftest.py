@@ -2,6 +2,7 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -54,3 +55,19 @@ def pooled_bilstm(vocabulary, embedding, units, mask_zero=True):
     h = keras.layers.Bidirectional(keras.layers.LSTM(units, return_sequences=True))(h)
     h = AttentionPooling(units=5, name="attention")(h)
     return keras.Model(tokens, keras.layers.Dense(1, activation="sigmoid")(h))
+
+
+def headless_chromium(width=1300, height=2400):
+    """A headless Chromium driven by Selenium, at `width` × `height` pixels, or a skip that says what
+    is missing. The caller quits it."""
+    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed: pip install -e '.[test]'")
+    driver_path, browser_path = shutil.which("chromedriver"), shutil.which("chromium")
+    if not (driver_path and browser_path):
+        pytest.skip("Chromium is not installed: apt-get install chromium chromium-driver (.ci/run does)")
+    options = webdriver.ChromeOptions()
+    options.binary_location = browser_path
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", f"--window-size={width},{height}"):
+        options.add_argument(flag)
+    from selenium.webdriver.chrome.service import Service
+
+    return webdriver.Chrome(service=Service(driver_path), options=options)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import headless_chromium
 from experiments.records.report import build
 
 EXPERIMENTS = [sys.executable, "-m", "experiments"]
@@ -183,25 +184,10 @@ def test_a_missing_directory_is_one_line():
     ]
 
 
-def _browser():
-    """A headless Chromium driven by Selenium, or a skip that says what is missing."""
-    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed: pip install -e '.[test]'")
-    driver_path, browser_path = shutil.which("chromedriver"), shutil.which("chromium")
-    if not (driver_path and browser_path):
-        pytest.skip("Chromium is not installed: apt-get install chromium chromium-driver (.ci/run does)")
-    options = webdriver.ChromeOptions()
-    options.binary_location = browser_path
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1300,2400"):
-        options.add_argument(flag)
-    from selenium.webdriver.chrome.service import Service
-
-    return webdriver.Chrome(service=Service(driver_path), options=options)
-
-
-# The suite's only browser test (Chromium picks free ports): it stays in its module's group.
+# A browser test (Chromium picks free ports): in this module's group, as the docs' one is.
 def test_a_real_browser_loads_every_image(outputs, tmp_path):
     index = build(outputs)
-    browser = _browser()
+    browser = headless_chromium()
     try:
         browser.get(index.as_uri())
         # Lazy images load when scrolled to: scroll through the page, then wait for all of them.

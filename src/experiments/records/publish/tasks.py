@@ -23,20 +23,18 @@ def block_tasks(root):
         record = records[name]
         found = record.find(task, attention, seed=0)
         if not found:
-            rows.append((f"`{task}`", "–", "not recorded yet", "–", "–", "–", "–", f"`make results ONLY={name}`"))
+            rows.append((f"`{task}`", "–", f"not recorded yet: `make results ONLY={name}`", "–", "–", "–"))
             continue
         _, metrics, config = found
         rows.append(
             (
-                f"`{task}`",
+                f"[`{task}`]({record.link()})",  # its record
                 f"`{metrics['attention']}`",
-                quality_text(task, metrics.get("attention_quality")),
-                chance_text(task, config),
+                f"{quality_text(task, metrics.get('attention_quality'))} (chance: {chance_text(task, config)})",
                 test_text(metrics, config),
                 epochs(metrics),
                 run_time(metrics),
-                f"[{name}]({record.link()})",
             )
         )
-    header = ["task", "attention", "where it looks (test data)", "at chance", "test", "epochs", "time", "record"]
+    header = ["task (its record)", "attention", "where it looks (test data), and at chance", "test", "epochs", "time"]
     return table(header, rows)
