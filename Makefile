@@ -99,7 +99,7 @@ test-backend: $(INSTALLED) ## the layer tests on another Keras backend: make tes
 	@test -n "$(BACKEND)" || { echo "usage: make test-backend BACKEND=jax|torch|tensorflow"; exit 2; }
 	KERAS_BACKEND=$(BACKEND) $(PY) -m pytest tests/test_attention_layer.py tests/test_blocks.py tests/test_cross_attention.py $(ARGS)
 
-dense: $(INSTALLED) ## dense hello-world (seed 000): attention peaks at input index 1
+dense: $(INSTALLED) ## dense hello-world (keras-attention-mechanism, original 000): attention peaks at input index 1
 	$(EXPERIMENTS) task=dense $(ARGS)
 
 lstm_before: $(INSTALLED) ## LSTM with attention on its inputs: peak at step 10
@@ -126,7 +126,7 @@ imdb: $(INSTALLED) ## one IMDB run, LSTM + luong attention (20-30 min on 2 CPU c
 imdb_quick: $(INSTALLED) ## IMDB attention vs none, reduced: 6 short runs, a few minutes, with statistics
 	$(EXPERIMENTS) experiment=imdb_quick $(ARGS)
 
-imdb_table: $(INSTALLED) ## the seed's full IMDB table, experiment=imdb_table (its runs: docs/sweeps.md; hours on CPU); resumable
+imdb_table: $(INSTALLED) ## the full IMDB table of keras-attention (original 004), experiment=imdb_table (its runs: docs/sweeps.md; hours on CPU); resumable
 	$(EXPERIMENTS) experiment=imdb_table $(ARGS)
 
 sequences: $(INSTALLED) ## your own sequences (task.data.path=FILE.npz|.csv); default: Japanese Vowels, 9 speakers (under a minute)
@@ -135,7 +135,7 @@ sequences: $(INSTALLED) ## your own sequences (task.data.path=FILE.npz|.csv); de
 neighbours: $(INSTALLED) ## 1-NN DTW and Euclidean baselines on the test samples of task=sequences (same ARGS; seconds)
 	$(EXPERIMENTS) neighbours $(ARGS)
 
-dates: $(INSTALLED) ## date translation (seed 003): seq2seq with attention, alignment heatmaps (about 2 min)
+dates: $(INSTALLED) ## date translation (datalogue, original 003): seq2seq with attention, alignment heatmaps (about 2 min)
 	$(EXPERIMENTS) task=dates $(ARGS)
 
 translate: $(INSTALLED) ## translate TEXT="Saturday 9 May 2018" with the newest dates model (RUN=dir picks one)

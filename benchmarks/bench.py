@@ -102,7 +102,7 @@ def measure_backend(models, warmup, reps):
         built = {}
         for name, make_head in _heads().items():
             if name == "none" and "none" not in cfg.task.attentions:
-                continue  # find_max has no baseline in the seed
+                continue  # find_max has no baseline in the original
             built[name] = task.build_model(cfg.task, make_head(), None)
             built[name].compile(optimizer=instantiate(cfg.trainer.optimizer), loss=cfg.task.loss)
         for name, phase, round_, ms in time_models(built, *BATCHES[model_name](), warmup, reps):

@@ -22,7 +22,7 @@ keras = tf.keras
 
 
 def imdb_model(score):
-    """The seed's IMDB model, as `experiments.tasks.imdb` builds it."""
+    """The original IMDB model (keras-attention, original 004), as `experiments.tasks.imdb` builds it."""
     inputs = keras.Input((IMDB_LENGTH,), dtype="int32")
     x = keras.layers.Embedding(IMDB_WORDS, 32)(inputs)
     x = keras.layers.Dropout(0.5)(x)
@@ -35,7 +35,7 @@ def imdb_model(score):
 
 
 def find_max_model(score):
-    """The seed's find_max model, as `experiments.tasks.find_max` builds it."""
+    """The original find_max model (keras-attention, original 004), as `experiments.tasks.find_max` builds it."""
     inputs = keras.Input((10, 1))
     x = keras.layers.LSTM(128, return_sequences=True)(inputs)
     x = Attention(units=128, score=score)(x)

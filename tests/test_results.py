@@ -461,8 +461,8 @@ def test_results_refuses_an_unknown_experiment_in_one_line(capsys):
     )
 
 
-def test_the_imdb_table_block_sets_ours_beside_the_seeds_numbers(tmp_path):
-    """Rendered from a record of made-up runs: the seed's numbers, ours, both protocols, Welch's p."""
+def test_the_imdb_table_block_sets_ours_beside_the_originals_numbers(tmp_path):
+    """Rendered from a record of made-up runs: the original's numbers, ours, both protocols, Welch's p."""
     from experiments.records.stats import write_summary
 
     record = tmp_path / "imdb_table"
@@ -493,9 +493,9 @@ def test_the_imdb_table_block_sets_ours_beside_the_seeds_numbers(tmp_path):
     write_summary(record)
     text = publish.BLOCKS["imdb_table"](tmp_path)
     lines = text.splitlines()
-    assert lines[0] == "| accuracy in % | `luong`: the seed | `luong`: here | `none`: the seed | `none`: here |"
+    assert lines[0] == "| accuracy in % | `luong`: the original | `luong`: here | `none`: the original | `none`: here |"
     assert "| n runs | 10 | 3 | 10 | 3 |" in lines
-    assert "| MAX accuracy, seed's protocol | 88.76 | 88.60 | 88.22 | 87.60 |" in lines
+    assert "| MAX accuracy, original's protocol | 88.76 | 88.60 | 88.22 | 87.60 |" in lines
     assert "| AVG accuracy, honest protocol | – | 88.07 | – | 87.10 |" in lines
     assert any(line.startswith("- In the honest protocol: luong − none = +0.97 points, Welch p = ") for line in lines)
     assert "Wall time of the table, from the first run's start to the last run's end: 2 h 10 min" in text

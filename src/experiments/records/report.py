@@ -7,8 +7,8 @@ Writes DIR/report/index.html:
 - "Is the attention faithful?": per task, the latest audited run's `audit.json` (agreement with
   gradient and leave-one-out, permutation, erasure, ground-truth hit rates) and `audit.png`;
 - every failed run, with its reason;
-- one section per sweep: its statistics (from summary.csv), summary.png, and the seeds' published
-  numbers beside ours where the seeds give numbers;
+- one section per sweep: its statistics (from summary.csv), summary.png, and the originals'
+  published numbers beside ours where the originals give numbers;
 - the `make translate` heatmaps and the `make bench` table, where present.
 
 Images are linked relatively, never copied or redrawn, so the page opens from the file with no
@@ -34,13 +34,13 @@ from experiments.run.config import CONFIG_DIR, compose
 from experiments.run.errors import ToolParser, report
 from experiments.run.files import read_audit, read_runs
 
-# The seeds' own numbers, where they give some: seed 004's IMDB table (10 runs, max test accuracy
-# over 10 epochs per run, in percent), as REFERENCE.md quotes it.
+# The originals' own numbers, where they give some: the IMDB table of keras-attention (original 004:
+# 10 runs, max test accuracy over 10 epochs per run, in percent), as REFERENCE.md quotes it.
 PUBLISHED = {
     "imdb": {
-        "source": "seed 004 (keras-attention README): 10 runs, max test accuracy over 10 epochs",
+        "source": "the keras-attention README (original 004): 10 runs, max test accuracy over 10 epochs",
         "column": "max_test_accuracy",
-        "epochs": 10,  # shown only beside sweeps run for as many epochs (the seed's protocol)
+        "epochs": 10,  # shown only beside sweeps run for as many epochs (the original's protocol)
         "attention": {
             "luong": {"max": 88.76, "avg": 87.62, "stddev": 0.14},
             "none": {"max": 88.22, "avg": 87.02, "stddev": 0.18},
@@ -158,7 +158,7 @@ def _percent_table(stats):
 
 
 def _published_beside(task, column, task_runs):
-    """The seeds' numbers for this task and protocol, if this sweep ran it as the seeds did."""
+    """The originals' numbers for this task and protocol, if this sweep ran it as the original did."""
     published = PUBLISHED.get(task)
     if not published or published["column"] != column:
         return None, None
@@ -166,7 +166,7 @@ def _published_beside(task, column, task_runs):
     if epochs.empty or not (epochs == published["epochs"]).all():
         return (
             None,
-            f"the seeds' numbers ({published['source']}) are not shown: this sweep ran other than {published['epochs']} epochs",
+            f"the original's numbers ({published['source']}) are not shown: this sweep ran other than {published['epochs']} epochs",
         )
     return published["attention"], f"Published: {published['source']}."
 

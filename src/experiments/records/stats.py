@@ -29,7 +29,7 @@ from experiments.run.quiet import start_tensorflow
 # early stopping picks on the validation set (`task.early_stopping.monitor`), or its last without one.
 PROTOCOLS = {
     "test_accuracy": "Test accuracy of the epoch the run kept: best on its validation monitor, or the last (honest)",
-    "max_test_accuracy": "Max test accuracy over the epochs (the seed's protocol: picks the epoch on the test set)",
+    "max_test_accuracy": "Max test accuracy over the epochs (the original's protocol: picks the epoch on the test set)",
 }
 KEYS = ["task", "attention", "seed"]
 # A binary task's scores of its positive class (metrics.json's `test`): column test_<name>.
@@ -359,7 +359,7 @@ def figure(runs, sweep_dir):
             right.plot(np.arange(1, len(curve) + 1), curve, color=colours[group], alpha=0.6)
         right.plot([], [], color=colours[group], label="/".join(group))
     left.set_xticks(range(len(groups)), ["\n".join(g) for g in groups])
-    left.set_ylabel("accuracy (%): ○ honest, △ seed's protocol")
+    left.set_ylabel("accuracy (%): ○ honest, △ original's protocol")
     left.set_title("per-run test accuracy")
     right.set_xlabel("epoch")
     right.xaxis.set_major_locator(MaxNLocator(integer=True))

@@ -14,8 +14,9 @@ from experiments.run.plots import save_animation
 
 
 class EvaluateEachEpoch(keras.callbacks.Callback):
-    """Adds `test_<metric>` to each epoch's logs: the seed's protocol, which picks epochs on the
-    test set. It must come before the callbacks that read the logs (CSVLogger; History comes last)."""
+    """Adds `test_<metric>` to each epoch's logs: the protocol of keras-attention's IMDB table
+    (original 004), which picks epochs on the test set. It must come before the callbacks that read
+    the logs (CSVLogger; History comes last)."""
 
     def __init__(self, x, y, batch_size):
         super().__init__()

@@ -47,7 +47,8 @@ def _bars(ax, profile, target_index, label):
 
 
 def attention_bar(probe, title, fig=None):
-    """The seed's figure: the attention vector over positions, the expected one in red."""
+    """The figure of keras-attention-mechanism (original 000): the attention vector over positions,
+    the expected one in red."""
     profile = position_profile(probe.weights)
     quality = probe.quality
     fig = _figure(fig, (8, 4))
@@ -129,7 +130,7 @@ def attention_words(probe, title, fig=None, words_per_line=14, max_words=140):
     to dark red (the largest weight of any review), with its colour bar: a flat attention looks
     flat (a scale per review would stretch 0.0016 to 0.0022 from white to red).
 
-    Long reviews show their last `max_words` words: the seed truncates at the front, and the
+    Long reviews show their last `max_words` words: the original truncates at the front, and the
     model reads to the end.
     """
     reviews = [
@@ -266,8 +267,8 @@ def alignment_panel(ax, weights, inputs, outputs, title):
 
 
 def alignment(probe, title, fig=None, max_panels=6):
-    """Seed 003's alignment heatmaps, one per probe text: which input characters each output
-    character attended to (each row sums to 1)."""
+    """The alignment heatmaps of the date translation (datalogue, original 003), one per probe text:
+    which input characters each output character attended to (each row sums to 1)."""
     panels = min(len(probe.weights), max_panels)
     columns = min(panels, 2)
     rows = -(-panels // columns)

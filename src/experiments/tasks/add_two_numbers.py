@@ -1,8 +1,9 @@
-"""Adding two numbers (seed 004): the two values right after the delimiters are averaged.
+"""Adding two numbers (keras-attention, original 004): the two values right after the delimiters
+are averaged.
 
 x: `steps` uniform values in [0, 1); two positions a, b ≥ 1; `x[a-1] = x[b-1] = delimiter`;
 y = 0.5·x[a] + 0.5·x[b]. The attention should land on a and b. The positions are at least two
-apart: the seed's generator lets b = a + 1, where b's delimiter overwrites the number at a after
+apart: the original's generator lets b = a + 1, where b's delimiter overwrites the number at a after
 y was computed, so about one sample in ten could not be solved and had no right answer to look at.
 """
 

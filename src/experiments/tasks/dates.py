@@ -1,4 +1,5 @@
-"""Date translation (seed 003): human-readable dates in many formats and locales → `YYYY-MM-DD`.
+"""Date translation (datalogue, original 003): human-readable dates in many formats and locales →
+`YYYY-MM-DD`.
 
 A bidirectional LSTM reads the characters; a decoder LSTM reads the date written so far, and at
 each output step its state scores every encoder state (the chosen score function) and predicts

@@ -1,4 +1,5 @@
-"""Human-readable dates and their ISO form (seed 003's date translation), made with Babel.
+"""Human-readable dates and their ISO form (the date translation of datalogue, original 003), made
+with Babel.
 
 Each sample is one calendar day written in one (locale, pattern) pair, sometimes upper- or
 lower-cased; the target is `YYYY-MM-DD`. Patterns are Babel (CLDR) date patterns: the locale's

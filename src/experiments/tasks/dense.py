@@ -1,4 +1,5 @@
-"""Dense hello-world (seed 000): the label is copied into one input feature; attention finds it."""
+"""Dense hello-world (keras-attention-mechanism, original 000): the label is copied into one input
+feature; attention finds it."""
 
 import keras
 
@@ -16,7 +17,7 @@ class Dense(Task):
     def build_model(self, cfg, attention, data):
         inputs = keras.Input((cfg.data.features,))
         x = attention(inputs)
-        x = keras.layers.Dense(cfg.model.hidden_units)(x)  # linear, as in the seed
+        x = keras.layers.Dense(cfg.model.hidden_units)(x)  # linear, as in the original
         outputs = keras.layers.Dense(1, activation="sigmoid")(x)
         return keras.Model(inputs, outputs, name="dense_hello_world")
 

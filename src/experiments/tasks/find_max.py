@@ -1,4 +1,5 @@
-"""Finding the maximum of a sequence (seed 004): y = max(x); attention should find where it is.
+"""Finding the maximum of a sequence (keras-attention, original 004): y = max(x); attention should
+find where it is.
 
 x is drawn from Beta(1/steps, 1), so that the maximum of `steps` values is uniform on [0, 1).
 """

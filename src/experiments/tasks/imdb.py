@@ -1,6 +1,7 @@
-"""IMDB sentiment (seed 004): LSTM + attention against LSTM + Dense with the same parameter count.
+"""IMDB sentiment (keras-attention, original 004): LSTM + attention against LSTM + Dense with the
+same parameter count.
 
-`attention=none` is the seed's baseline: `LSTM(100)` + `Dense(350, relu)` in place of the
+`attention=none` is the original's baseline: `LSTM(100)` + `Dense(350, relu)` in place of the
 attention layer, which keeps the parameter count within 1% (about 250K).
 """
 

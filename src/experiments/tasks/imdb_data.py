@@ -1,4 +1,4 @@
-"""IMDB reviews as the seed-004 experiment uses them: Keras' download, or a local copy.
+"""IMDB reviews as keras-attention (original 004) uses them: Keras' download, or a local copy.
 
 Without a data directory, Keras downloads `imdb.npz` (checking its hash) into its cache, as a
 user with a network expects. With one (`data_dir` in the config, or ATTENTION_DATA_DIR), the
@@ -66,7 +66,7 @@ def read_imdb_npz(path, num_words=None, seed=SHUFFLE_SEED):
             out[i] = np.where(ids < num_words, ids, OOV_CHAR) if num_words else ids
         return out
 
-    # 3. (maxlen filtering) is not used: the seed pads and truncates instead.
+    # 3. (maxlen filtering) is not used: the original pads and truncates instead.
     return tuple((encode(x), y) for x, y in shuffled)
 
 
@@ -98,7 +98,7 @@ def _words(text):
 def encode_texts(texts, word_index, num_words, maxlen):
     """New reviews as the model reads them: lower-case words (letters, digits, apostrophes), each
     its rank + 3 (2 for a word outside the `num_words` most frequent), after the start mark, padded
-    and cut at the front to `maxlen` as the seed's `pad_sequences` does. (samples, maxlen) int32."""
+    and cut at the front to `maxlen` as the original's `pad_sequences` does. (samples, maxlen) int32."""
     out = np.zeros((len(texts), maxlen), dtype="int32")
     for i, text in enumerate(texts):
         ids = [START_CHAR] + [_word_id(word_index.get(word), num_words) for word in _words(text)]
@@ -151,7 +151,7 @@ def _load(source, num_words):
 
 
 def prepared_imdb(data_dir, num_words, maxlen, train_reviews, test_reviews, cache_dir):
-    """Padded (pre) and truncated (pre) arrays, as the seed's `pad_sequences(x, maxlen)`.
+    """Padded (pre) and truncated (pre) arrays, as the original's `pad_sequences(x, maxlen)`.
 
     Returns x_train, y_train, x_test, y_test: the first `train_reviews` and `test_reviews` after
     Keras' shuffle. Prepared once per setting and cached in `cache_dir` (keyed by the settings and

@@ -1,4 +1,4 @@
-"""Model pieces shared by the keras-attention (seed 004) tasks."""
+"""Model pieces shared by the tasks of keras-attention (original 004)."""
 
 import keras
 

@@ -1,4 +1,5 @@
-"""LSTM tasks (seed 000): the label fills one time step; attention before or after the LSTM.
+"""LSTM tasks (keras-attention-mechanism, original 000): the label fills one time step; attention
+before or after the LSTM.
 
 `cfg.placement` says where the block sits: `before` (on the inputs) or `after` (on the LSTM's
 sequence output). The multi-dimensional tasks are `before` with per-dimension or shared weights.

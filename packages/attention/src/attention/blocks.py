@@ -1,4 +1,5 @@
-"""The attention blocks of keras-attention-mechanism (seed 000) and feed-forward pooling (seed 002)."""
+"""The attention blocks of keras-attention-mechanism (original 000) and feed-forward pooling
+(original 002)."""
 
 from typing import Any
 
@@ -15,7 +16,7 @@ class FeatureAttention(SoftmaxAttention):
 
     Input (batch, features) → output (batch, features). Weights: (batch, features), summing to 1
     over the features. The scores are a dense layer over the features, as `Dense(features,
-    activation='softmax')` in the seed.
+    activation='softmax')` in keras-attention-mechanism.
     """
 
     def build(self, input_shape: Shape) -> None:
@@ -37,8 +38,9 @@ class TimeAttention(SoftmaxAttention):
     Input (batch, steps, dims) → output (batch, steps, dims), the inputs reweighted, so the block
     fits before a recurrent layer (on its inputs) or after one (on its sequence output).
     Weights: (batch, steps, dims), each column summing to 1 over the steps; with `shared=True`
-    (the seed's `SINGLE_ATTENTION_VECTOR`) the mean over the dimensions, (batch, steps).
-    Each step's score is a learned mix of all steps, so the number of steps must be fixed.
+    (keras-attention-mechanism's `SINGLE_ATTENTION_VECTOR`) the mean over the dimensions,
+    (batch, steps). Each step's score is a learned mix of all steps, so the number of steps must be
+    fixed.
     """
 
     def __init__(self, shared: bool = False, **kwargs: Any) -> None:
@@ -76,7 +78,7 @@ class AttentionPooling(SoftmaxAttention):
     over time, weighted sum.
 
     Args:
-        units: None: the score is tanh(h_i·k + b), one weight vector (Raffel & Ellis, seed 002).
+        units: None: the score is tanh(h_i·k + b), one weight vector (Raffel & Ellis, original 002).
             An integer: vᵀ tanh(W h_i + b), W (dim, units), v without bias: the `tanh` attention
             of Jain & Wallace's classifiers.
         score: "tanh" as above, or "uniform": every step scored alike, so the weights are 1/n over

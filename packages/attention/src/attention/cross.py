@@ -13,7 +13,8 @@ from attention.scores import add_score_weights, get_score
 
 @keras.saving.register_keras_serializable(package="attention")
 class CrossAttention(SoftmaxAttention):
-    """Encoder-decoder attention (seed 003): each decoder state s_t scores every encoder state h_i.
+    """Encoder-decoder attention (datalogue's date translation, original 003): each decoder state
+    s_t scores every encoder state h_i.
 
     α_t = softmax over the source steps of score(s_t, h_i); context c_t = Σ_i α_t,i h_i. The
     layer returns the contexts; the model combines them with its decoder states, as

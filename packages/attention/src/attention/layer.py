@@ -1,4 +1,4 @@
-"""Many-to-one attention of keras-attention (seed 004), on Keras 3 with every score function."""
+"""Many-to-one attention of keras-attention (original 004), on Keras 3 with every score function."""
 
 from typing import Any
 

@@ -1,5 +1,5 @@
-"""The score functions of the attention survey table (seed 003), one small class each, and the
-uniform baseline.
+"""The score functions of the attention survey table (as original 003 quotes it), one small class
+each, and the uniform baseline.
 
 A score compares every query step s_t (batch, queries, query_dim) with every source state h_i
 (batch, steps, dim) and returns (batch, queries, steps). Many-to-one attention has one query: the

@@ -118,7 +118,7 @@ def block_faithfulness_imdb(record):
     padding = _padding_share(record, "luong")
     if padding is not None:
         text += (
-            f"\n- Attention on padding (the seed's model does not mask it), mean over the audited `luong` runs: "
+            f"\n- Attention on padding (the original model does not mask it), mean over the audited `luong` runs: "
             f"{padding:.2f} of each review's weight.\n"
         )
     return text
@@ -133,9 +133,9 @@ def _padding_share(record, attention):
 
 @block("imdb_padding")
 def block_imdb_padding(root):
-    """imdb_quick (the seed's unmasked model) beside imdb_quick_masked: accuracy and faithfulness."""
+    """imdb_quick (the original, unmasked model) beside imdb_quick_masked: accuracy and faithfulness."""
     records = {
-        "unmasked (the seed's)": Record("imdb_quick", root),
+        "unmasked (the original)": Record("imdb_quick", root),
         "masked (`mask_zero=true`)": Record("imdb_quick_masked", root),
     }
     if not all(records.values()):
@@ -198,8 +198,8 @@ JAIN_WALLACE = {
 REFERENCE_COLUMNS = (
     ("their model here, `tanh`", "imdb_jain_wallace", "tanh"),
     ("their model here, `uniform`", "imdb_jain_wallace", "uniform"),
-    ("the seed's model masked, `luong`", "imdb_table_masked", "luong"),
-    ("the seed's model unmasked, `luong`", "imdb_table", "luong"),
+    ("the original model masked, `luong`", "imdb_table_masked", "luong"),
+    ("the original model unmasked, `luong`", "imdb_table", "luong"),
 )
 
 
@@ -237,7 +237,7 @@ def _mean_cell(runs, column, attention, digits=2):
 @block("faithfulness_reference")
 def block_faithfulness_reference(root):
     """Jain & Wallace's IMDB figures beside their model trained here (learned and uniform) and
-    the seed's model, masked and unmasked: agreement, scores, erasure and ERASER."""
+    the original model, masked and unmasked: agreement, scores, erasure and ERASER."""
     records = {name: Record(name, root) for name in {name for _, name, _ in REFERENCE_COLUMNS}}
     runs = {(name, attention): _variant_runs(records[name], attention) for _, name, attention in REFERENCE_COLUMNS}
     rows = [

@@ -1,11 +1,11 @@
-"""The IMDB page: the seed's 10-run table run again, and the reduced sweep."""
+"""The IMDB page: the 10-run table of keras-attention (original 004) run again, and the reduced sweep."""
 
 from datetime import datetime, timedelta
 
 from experiments.records.publish.engine import block
 from experiments.records.publish.format import minutes, p_in_words, table
 from experiments.records.publish.record import sweep_statistics
-from experiments.records.report import PUBLISHED as SEEDS_PUBLISHED
+from experiments.records.report import PUBLISHED as ORIGINALS_PUBLISHED
 from experiments.records.stats import PROTOCOLS, audit_means, differences, group_statistics, number
 
 
@@ -28,21 +28,21 @@ def _span(record):
 
 @block("imdb_table", record="imdb_table")
 def block_imdb_table(record):
-    """The seed's 10-run table beside ours: both protocols, Welch's p, times."""
+    """The original's 10-run table beside ours: both protocols, Welch's p, times."""
     runs = record.runs()
-    seed_said = SEEDS_PUBLISHED["imdb"]["attention"]
+    theirs = ORIGINALS_PUBLISHED["imdb"]["attention"]
     variants = [v for v in ("luong", "uniform", "none", "bahdanau") if v in set(runs.attention)]
     stats = {column: group_statistics(runs, column).set_index("attention") for column in PROTOCOLS}
-    seeds_protocol, honest = stats["max_test_accuracy"], stats["test_accuracy"]
+    original_protocol, honest = stats["max_test_accuracy"], stats["test_accuracy"]
     header = ["accuracy in %"]
     for variant in variants:
-        header += [f"`{variant}`: the seed", f"`{variant}`: here"] if variant in seed_said else [f"`{variant}`: here"]
+        header += [f"`{variant}`: the original", f"`{variant}`: here"] if variant in theirs else [f"`{variant}`: here"]
 
     def cells(ours, published=None):
         row = []
         for variant in variants:
-            if variant in seed_said:
-                row.append(published(seed_said[variant]) if published else "–")
+            if variant in theirs:
+                row.append(published(theirs[variant]) if published else "–")
             row.append(ours(variant))
         return row
 
@@ -59,10 +59,13 @@ def block_imdb_table(record):
     # The median: a run that waited (a paused sweep, a busy machine) does not move it.
     median_time = done.groupby("attention").wall_time_s.median()
     rows = [
-        ["n runs", *cells(lambda v: int(seeds_protocol.loc[v, "n"]) if v in seeds_protocol.index else 0, lambda s: 10)],
-        ["MAX accuracy, seed's protocol", *cells(ours(seeds_protocol, "max"), lambda s: f"{s['max']:.2f}")],
-        ["AVG accuracy, seed's protocol", *cells(ours(seeds_protocol, "avg"), lambda s: f"{s['avg']:.2f}")],
-        ["STDDEV, seed's protocol", *cells(ours(seeds_protocol, "stddev"), lambda s: f"{s['stddev']:.2f}")],
+        [
+            "n runs",
+            *cells(lambda v: int(original_protocol.loc[v, "n"]) if v in original_protocol.index else 0, lambda s: 10),
+        ],
+        ["MAX accuracy, original's protocol", *cells(ours(original_protocol, "max"), lambda s: f"{s['max']:.2f}")],
+        ["AVG accuracy, original's protocol", *cells(ours(original_protocol, "avg"), lambda s: f"{s['avg']:.2f}")],
+        ["STDDEV, original's protocol", *cells(ours(original_protocol, "stddev"), lambda s: f"{s['stddev']:.2f}")],
         ["AVG accuracy, honest protocol", *cells(ours(honest, "avg"))],
         ["95% CI of the mean, honest", *cells(interval(honest))],
         ["parameters", *cells(lambda v: f"{int(params[v]):,}" if v in params.index else "–")],
@@ -85,7 +88,10 @@ def block_imdb_table(record):
             ["… by erasing a random weight", *cells(audited("audit_flip_random", 3))],
         ]
     text = table(header, rows)
-    for column, protocol in (("max_test_accuracy", "the seed's protocol"), ("test_accuracy", "the honest protocol")):
+    for column, protocol in (
+        ("max_test_accuracy", "the original's protocol"),
+        ("test_accuracy", "the honest protocol"),
+    ):
         for row in differences(runs, column).itertuples():
             text += f"\n- In {protocol}: {row.a} − {row.b} = {row.difference:+.2f} points, Welch p {p_in_words(row.p_value)}."
     first, last = _span(record)

@@ -1,5 +1,5 @@
-"""The Published results page: which code and machine made each record, and the seed-000 tasks
-on other CPUs and kernel settings."""
+"""The Published results page: which code and machine made each record, and the tasks of
+keras-attention-mechanism (original 000) on other CPUs and kernel settings."""
 
 import json
 from pathlib import Path
@@ -21,7 +21,7 @@ def cpu_label(made):
 
 
 def _peaks(record):
-    """{task: attention_quality} of a seed-000 record."""
+    """{task: attention_quality} of a record of the keras-attention-mechanism tasks."""
     return {m["task"]: m["attention_quality"] for _, m, _ in record.jobs}
 
 
@@ -38,8 +38,9 @@ def _largest_gap(peaks, other, key="peak_weight"):
 
 @block("cpu_drift")
 def block_cpu_drift(root):
-    """The seed-000 tasks on real CPUs side by side (the record, and cpus/* made on other CPUs), and
-    on the record's CPU with oneDNN capped at AVX2 and off, with what the simulation predicts."""
+    """The keras-attention-mechanism tasks on real CPUs side by side (the record, and cpus/* made on
+    other CPUs), and on the record's CPU with oneDNN capped at AVX2 and off, with what the simulation
+    predicts."""
     base = Record("seed_000_readme", root)
     simulated = [
         (Record("cpu_drift/avx2", root), "oneDNN capped at AVX2"),
