@@ -19,26 +19,10 @@ def block_dates_scores(record):
                 f"{test['exact_match']:.3f}",
                 f"{test['char_accuracy']:.4f}",
                 f"{quality['field_hit_rate']:.3f}",
-                f"{quality['day_hit_rate']:.3f}",
-                f"{quality['month_hit_rate']:.3f}",
-                f"{quality['year_hit_rate']:.3f}",
+                " / ".join(f"{quality[f'{field}_hit_rate']:.3f}" for field in ("day", "month", "year")),
                 f"{quality['mass_on_field']:.3f}",
-                epochs(metrics),
-                run_time(metrics),
+                f"{epochs(metrics)}; {run_time(metrics)}",
             )
         )
-    return table(
-        [
-            "score",
-            "exact match",
-            "char accuracy",
-            "field hit rate",
-            "day",
-            "month",
-            "year",
-            "weight on field",
-            "epochs",
-            "time",
-        ],
-        rows,
-    )
+    header = ["score", "exact match", "char accuracy", "field hit rate", "day / month / year", "weight on field"]
+    return table([*header, "epochs; time"], rows)
