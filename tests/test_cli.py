@@ -240,6 +240,11 @@ def test_every_error_of_the_suite_is_a_suite_error():
             f"error: {'r' * 300} is neither a run directory nor a task (add_two_numbers, dates, dense, find_max, imdb, "
             "imdb_jain_wallace, lstm_after, lstm_before, multidim_per_dim, multidim_shared, sequences)",
         ),
+        (  # the record it names is replaced whole: nothing outside docs/results/
+            ["verify", "docs/results/seed_000_readme", "--record-as", "../../src"],
+            "error: --record-as '../../src': give a record name (letters, digits, _ . -) or cpus/LABEL; it names a "
+            "directory under docs/results/ that the record replaces",
+        ),
         (
             ["audit", "r" * 300],
             f"error: cannot read the run directory {'r' * 80}...: File name too long",
@@ -514,3 +519,24 @@ def test_a_sweep_resumes_whichever_way_its_jobs_are_written(tmp_path):
         _same_sweep(tmp_path, same)
     with pytest.raises(UsageError, match=r"already holds another sweep \(seed=range\(0,2\) task=dense\)"):
         _same_sweep(tmp_path, ["task=dense", "seed=0,2"])
+
+
+def test_a_single_run_does_not_replace_a_completed_run_of_another_config(tmp_path):
+    run_dir = tmp_path / "run"
+    assert _experiments("debug=smoke", "seed=1", f"hydra.run.dir={run_dir}").returncode == 0
+    before = {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()}
+    _refused(
+        _experiments("debug=smoke", "seed=5", f"hydra.run.dir={run_dir}"),
+        f"{run_dir} already holds a completed run of another config (task dense attention block_2d seed 1); "
+        "choose another hydra.run.dir (or run_dir), or remove that run to replace it",
+    )
+    assert {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()} == before
+    from experiments import run_task
+
+    with pytest.raises(UsageError, match="already holds a completed run of another config"):
+        run_task("dense", seed=5, overrides=["debug=smoke"], run_dir=run_dir)
+    with pytest.raises(UsageError, match=r"overrides must be a list of strings such as \['debug=smoke'\]"):
+        run_task("dense", overrides="debug=smoke")
+    with pytest.raises(UsageError, match=f"cannot write the outputs to {run_dir}/metrics.json: .* is a file"):
+        run_task("dense", overrides=["debug=smoke"], run_dir=run_dir / "metrics.json")
+    assert {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()} == before

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from omegaconf import OmegaConf, open_dict
 
-from experiments.run.cli import UsageError, normalize_args, preflight
+from experiments.run.cli import UsageError, normalize_args, preflight, refuse_to_overwrite, writable
 from experiments.run.config import ConfigError, compose
 from experiments.run.errors import SuiteError
 from experiments.run.job import recorded_metrics, run_job
@@ -72,6 +72,8 @@ def run_task(task, seed=0, attention=None, overrides=(), run_dir=None, threads=N
     as `python -m experiments task=TASK seed=SEED [attention=...] OVERRIDES...` does, in this
     process; returns its `Run`. `run_dir` defaults to the command line's
     outputs/runs/<task>/<attention>/seed<N>_<time>/; `threads`, to every core."""
+    if isinstance(overrides, str) or not all(isinstance(o, str) for o in overrides):
+        raise UsageError(f"overrides must be a list of strings such as ['debug=smoke'], got {overrides!r}")
     for key in ("task", "seed", "attention"):
         if any(str(o).partition("=")[0].lstrip("+~") == key for o in overrides):
             raise UsageError(f"run_task takes {key} as its argument {key}=...; leave {key}=... out of overrides")
@@ -86,6 +88,9 @@ def run_task(task, seed=0, attention=None, overrides=(), run_dir=None, threads=N
     where = Path(run_dir) if run_dir is not None else Path(OmegaConf.select(cfg, "hydra.run.dir"))
     with open_dict(cfg):
         del cfg["hydra"]
+    if run_dir is not None:  # the command line's checks of hydra.run.dir, for the directory given here
+        writable(where)
+        refuse_to_overwrite(where, cfg)
     try:
         threads = threads_per_job(threads if threads is not None else cfg.trainer.threads, launcher=None)
     except ValueError as error:

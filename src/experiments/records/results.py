@@ -23,6 +23,7 @@ runs it into `RUNS/NAME` and, once its JSON says it completed, replaces the reco
 import fnmatch
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -210,11 +211,28 @@ def other_cpu_records(root=RECORDS):
     )
 
 
+_RECORD_PART = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+
+def checked_record_name(name):
+    """`name` if it names a record under docs/results/ (`NAME`, or `cpus/LABEL` for another CPU's),
+    else ResultsError: the record it names is replaced whole, so it must not reach outside."""
+    parts = str(name).split("/")
+    if not (len(parts) == 1 or (len(parts) == 2 and parts[0] == OTHER_CPUS)) or not all(
+        _RECORD_PART.fullmatch(part) and ".." not in part for part in parts
+    ):
+        raise ResultsError(
+            f"--record-as {name!r}: give a record name (letters, digits, _ . -) or {OTHER_CPUS}/LABEL; "
+            "it names a directory under docs/results/ that the record replaces"
+        )
+    return name
+
+
 def record_runs(runs_dir, name, source):
     """Records the completed runs under `runs_dir` (jobs of the published experiment `source`, run
     again by `verify`) as docs/results/NAME, with the figures `source` records; returns the count."""
     figures = PUBLISHED[source].figures if source in PUBLISHED else ()
-    return copy_record(runs_dir, RECORDS / name, figures)
+    return copy_record(runs_dir, RECORDS / checked_record_name(name), figures)
 
 
 def _staging(record_dir):

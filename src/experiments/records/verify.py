@@ -474,13 +474,15 @@ def main(argv=None):
             raise VerifyError(f"--against {args.against}: no such directory; give the runs to compare")
         if args.against and args.record_as:
             raise VerifyError("--record-as records new runs; with --against nothing runs: give one of them")
+        if args.record_as is not None:
+            results.checked_record_name(args.record_as)  # before anything runs
         record = Path(args.record)
         every = recorded_jobs(record)
         jobs = select(every, args.seed, args.attention, args.jobs)
         out = Path(args.out) / record.name
         rerun_job = runs_made_in(args.against, record) if args.against else rerun
         passed = verify(record, jobs, out, rerun_job, all_jobs=every, judge_all=args.all)
-    except VerifyError as error:
+    except (VerifyError, results.ResultsError) as error:
         return report(error)
     if args.record_as:
         count = results.record_runs(out, args.record_as, record.name)

@@ -5,6 +5,7 @@ Nothing here imports TensorFlow, so bad input fails in well under a second.
 
 import difflib
 import itertools
+import json
 import math
 import os
 import re
@@ -18,7 +19,7 @@ from hydra.types import RunMode
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from experiments.run.config import CONFIG_DIR, group_files, searchpath_overrides, validate
+from experiments.run.config import CONFIG_DIR, group_files, same_config, searchpath_overrides, validate
 from experiments.run.errors import SuiteError
 
 CHECKED_GROUPS = ("task", "attention", "experiment", "debug")
@@ -158,20 +159,22 @@ def _jobs(overrides, multirun, params):
     return jobs or [[]], math.prod(len(c) for c in choices)
 
 
-def _writable(directory):
+def writable(directory):
     """Raises UsageError unless `directory` can be created (or written) here; creates nothing."""
     directory = Path(directory).absolute()
     ancestor = next(p for p in (directory, *directory.parents) if p.exists())
     try:
         if not ancestor.is_dir():
-            raise NotADirectoryError(f"{ancestor} is a file")
-        tempfile.TemporaryFile(dir=ancestor).close()
+            reason = f"{ancestor} is a file"
+        else:
+            tempfile.TemporaryFile(dir=ancestor).close()
+            return
     except OSError as error:
-        reason = error.strerror or str(error)
-        raise UsageError(
-            f"cannot write the outputs to {directory}: {ancestor}: {reason}; "
-            "choose another place with paths.output_dir=DIR (or hydra.run.dir / hydra.sweep.dir)"
-        ) from None
+        reason = f"{ancestor}: {error.strerror or error}"
+    raise UsageError(
+        f"cannot write the outputs to {directory}: {reason}; "
+        "choose another place with paths.output_dir=DIR (or hydra.run.dir / hydra.sweep.dir)"
+    )
 
 
 def _same_sweep(sweep_dir, overrides):
@@ -291,7 +294,8 @@ def preflight(args, config_dir=CONFIG_DIR):
             jobs, total = _jobs(overrides, multirun, params)
             for job in jobs:
                 # Every override of the job, a preset's sweep params too, as the job itself checks them.
-                validate(compose(config_name="config", overrides=job), overrides=job)
+                single = compose(config_name="config", overrides=job)
+                validate(single, overrides=job)
         except (HydraException, OmegaConfBaseException) as error:
             if os.environ.get("HYDRA_FULL_ERROR") == "1":
                 raise
@@ -302,8 +306,29 @@ def preflight(args, config_dir=CONFIG_DIR):
             raise UsageError(f"{key} is empty; give it a directory, or leave it out for its default")
     if multirun:
         _same_sweep(where, overrides)
-    _writable(where)
+    writable(where)
+    if not multirun:
+        refuse_to_overwrite(where, single)
     return total if multirun else None
+
+
+def refuse_to_overwrite(run_dir, cfg):
+    """Raises UsageError if `run_dir` holds a completed run of another config: a single run named
+    into it would replace that run's files (a run of this very config is skipped, as in a sweep)."""
+    try:
+        metrics = json.loads((Path(run_dir) / "metrics.json").read_text())
+    except (OSError, ValueError):
+        return  # no run there, or none that finished
+    if (
+        isinstance(metrics, dict)
+        and metrics.get("status") == "completed"
+        and not same_config(cfg, metrics.get("config"))
+    ):
+        what = " ".join(f"{key} {metrics.get(key)}" for key in ("task", "attention", "seed"))
+        raise UsageError(
+            f"{run_dir} already holds a completed run of another config ({what}); choose another "
+            "hydra.run.dir (or run_dir), or remove that run to replace it"
+        )
 
 
 def preset_sweep(preset, config_dir=CONFIG_DIR):
