@@ -62,9 +62,9 @@ def test_bad_command_lines_are_refused_with_what_is_accepted(args, message):
             ["task=lstm_before", "attention=pooling"],
             "attention 'pooling' does not apply to task 'lstm_before'; accepted: block_3d, block_3d_shared",
         ),
-        (["seed=abc"], "seed must be a non-negative integer"),
-        (["seed=1.5"], "seed must be a non-negative integer"),
-        (["seed=-1"], "seed must be a non-negative integer"),
+        (["seed=abc"], "seed must be an integer from 0 to 2**32 - 1"),
+        (["seed=1.5"], "seed must be an integer from 0 to 2**32 - 1"),
+        (["seed=-1"], "seed must be an integer from 0 to 2**32 - 1"),
         (["task.epochs=0"], "task.epochs must be a positive integer"),
         (["task.plots=[attention_pie]"], "unknown figure 'attention_pie' in task.plots; accepted: attention_bar, "),
     ],
@@ -384,6 +384,24 @@ REFUSED = [
         "hydra.launcher.n_jobs must be a positive integer (jobs at once) or negative (-1: one per core, -2: all "
         "cores but one, ...), got 'abc'",
     ),
+    (
+        ["seed=99999999999999"],
+        "seed must be an integer from 0 to 2**32 - 1 (or a range such as seed=0..9 with -m), got 99999999999999",
+    ),
+    (["+task.early_stopping.min_delta=-5"], "task.early_stopping.min_delta must be a number >= 0, got -5"),
+    (["+task.early_stopping.min_delta=abc"], "task.early_stopping.min_delta must be a number >= 0, got 'abc'"),
+    (
+        ["task=find_max", "+task.early_stopping.start_from_epoch=xyz"],
+        "task.early_stopping.start_from_epoch must be a non-negative integer, got 'xyz'",
+    ),
+    (
+        ["task=find_max", "+task.early_stopping.baseline=high"],
+        "task.early_stopping.baseline must be a number (or null), got 'high'",
+    ),
+    (
+        ["task.samples=1"],
+        "task.samples=1 with task.validation_split=0.5 leaves no validation sample: give more samples",
+    ),
     # A task's own bounds (its about.limits), against another of its settings where it has one
     (["task=find_max", "task.data.steps=0"], "task.data.steps must be an integer >= 1, got 0"),
     (
@@ -540,3 +558,16 @@ def test_a_single_run_does_not_replace_a_completed_run_of_another_config(tmp_pat
     with pytest.raises(UsageError, match=f"cannot write the outputs to {run_dir}/metrics.json: .* is a file"):
         run_task("dense", overrides=["debug=smoke"], run_dir=run_dir / "metrics.json")
     assert {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()} == before
+
+
+@pytest.mark.parametrize(
+    "setting, line",
+    [
+        ("task.loss=nope", "task.loss: 'nope' is not a name Keras knows (see keras.losses)"),
+        ("task.metrics=[nope]", "task.metrics: 'nope' is not a name Keras knows (see keras.metrics)"),
+    ],
+)
+def test_a_loss_or_metric_keras_does_not_know_stops_the_run_in_one_line(setting, line, tmp_path):
+    result = _experiments("debug=smoke", setting, f"hydra.run.dir={tmp_path}")
+    _refused(result, line)
+    assert not (tmp_path / "model.keras").exists()

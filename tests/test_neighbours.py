@@ -109,7 +109,7 @@ def test_the_command_writes_its_summary_and_refuses_bad_requests_in_one_line(tmp
         ([f"task.data.path={tmp_path}/missing.npz"], f"task.data.path: there is no file {tmp_path}/missing.npz"),
         (["task.objective=sometimes"], "task.objective must be one of auto, classification, regression"),
         (["task=dense"], "nearest-neighbour baselines are for task=sequences, got task=dense"),
-        (["seed=-1"], "seed must be a non-negative integer"),
+        (["seed=-1"], "seed must be an integer from 0 to 2**32 - 1"),
     ]:
         refused = _command(*arguments, "--out", tmp_path / "refused")
         assert refused.returncode == 2 and refused.stderr.startswith(f"error: {message}"), refused.stderr

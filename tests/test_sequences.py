@@ -261,3 +261,33 @@ def test_a_file_name_too_long_for_the_file_system_is_refused_in_one_line(tmp_pat
     path = tmp_path / ("a" * 300 + ".npz")
     code, stderr = _command(tmp_path, path)
     assert (code, stderr) == (2, f"error: task.data.path: cannot read {str(path)[:80]}...: File name too long")
+
+
+def _text_steps_csv(path):
+    rows = [(i, f"t{t}", float(t), "ab"[i % 2]) for i in range(10) for t in range(12)]
+    path.write_text("id,step,f0,label\n" + "".join(f"{i},{t},{v},{label}\n" for i, t, v, label in rows))
+
+
+@pytest.mark.parametrize(
+    "name, write, message",
+    [
+        ("steps.csv", _text_steps_csv,  # sorted as text, t10 would come before t2
+         "{path}: the step column must hold numbers (each row's place in its sequence), got t0, t1, t2 and 9 more"),
+        ("one_step.npz", lambda path: np.savez(path, x=np.ones((10, 1, 2)), y=np.arange(10) % 2),
+         "every sequence of x has a single step: attention over time needs sequences of 2 steps or more"),
+        ("huge.npz", lambda path: np.savez(path, x=np.full((10, 4, 2), 1e39), y=np.arange(10) % 2),
+         "x holds values beyond what float32 can hold (about ±3.4e38): rescale them"),
+    ],
+)  # fmt: skip
+def test_data_that_would_be_misread_is_refused_in_one_line(tmp_path, name, write, message):
+    write(tmp_path / name)
+    assert _command(tmp_path, tmp_path / name) == (2, "error: " + message.format(path=tmp_path / name))
+
+
+def test_large_finite_values_are_scaled_without_overflow():
+    from experiments.tasks.sequences import _scaler, _standardised
+
+    x = np.random.default_rng(0).normal(size=(6, 3, 2)).astype("float32") * np.float32(1e30)
+    mask = np.ones((6, 3), dtype=bool)
+    scaled = _standardised(x, mask, _scaler(x, mask, np.arange(6)))
+    assert np.all(np.isfinite(scaled)) and abs(float(scaled.std()) - 1) < 1e-3

@@ -105,9 +105,9 @@ def compose(overrides, hydra=False):
 def validate(cfg, overrides=()):
     """Raises ConfigError naming what is wrong and what is accepted; `overrides`: the command line's,
     refused where the chosen task replaces the setting they change."""
-    if not _whole_number(cfg.seed, 0):
+    if not (_whole_number(cfg.seed, 0) and cfg.seed < 2**32):  # NumPy's and TensorFlow's seeds are 32-bit
         raise ConfigError(
-            f"seed must be a non-negative integer (or a range such as seed=0..9 with -m), got {cfg.seed!r}"
+            f"seed must be an integer from 0 to 2**32 - 1 (or a range such as seed=0..9 with -m), got {cfg.seed!r}"
         )
     accepted = accepted_attentions(cfg.task.attentions)
     if cfg.attention.name not in accepted:
@@ -121,6 +121,13 @@ def validate(cfg, overrides=()):
     split = cfg.task.get("validation_split", 0.0)  # a task whose data holds its validation set has none
     if not (_number(split) and 0.0 <= split < 1.0):
         raise ConfigError(f"task.validation_split must be in [0, 1), got {split!r}")
+    # Keras keeps the first ceil(n·(1 - split)) samples for training: both parts need one at least.
+    kept = math.ceil(cfg.task.samples * (1 - split))
+    if split > 0 and not (cfg.task.get("about") or {}).get("own_validation") and not 0 < kept < cfg.task.samples:
+        raise ConfigError(
+            f"task.samples={cfg.task.samples} with task.validation_split={split} leaves "
+            f"{'no validation' if kept == cfg.task.samples else 'no training'} sample: give more samples"
+        )
     try:
         threads_per_job(cfg.trainer.get("threads", "auto"), launcher=None)
     except ValueError as error:
@@ -228,6 +235,16 @@ def _check_early_stopping(task):
         raise ConfigError(f"task.early_stopping.mode must be auto, min or max, got {options.mode!r}")
     if not _whole_number(options.get("patience", 0), 0):
         raise ConfigError(f"task.early_stopping.patience must be a non-negative integer, got {options.patience!r}")
+    if not _whole_number(options.get("start_from_epoch", 0), 0):
+        raise ConfigError(
+            f"task.early_stopping.start_from_epoch must be a non-negative integer, got {options.start_from_epoch!r}"
+        )
+    min_delta = options.get("min_delta", 0)
+    if not (_number(min_delta) and 0 <= min_delta < math.inf):  # Keras would take |min_delta|
+        raise ConfigError(f"task.early_stopping.min_delta must be a number >= 0, got {min_delta!r}")
+    baseline = options.get("baseline")
+    if baseline is not None and not (_number(baseline) and math.isfinite(baseline)):
+        raise ConfigError(f"task.early_stopping.baseline must be a number (or null), got {baseline!r}")
     monitor = options.get("monitor", "val_loss")
     metrics = list(task.get("metrics") or [])
     if task.get("loss") is None or not all(isinstance(m, str) for m in metrics):

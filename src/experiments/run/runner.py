@@ -177,6 +177,27 @@ def _instantiate(node, key, **kwargs):
         raise ConfigError(f"{key} cannot be built: {text}") from None
 
 
+# Names Keras' compile reads itself, by the model's output, and its metrics registry does not hold.
+COMPILE_ONLY_METRICS = ("accuracy", "acc", "crossentropy", "ce")
+
+
+def _check_compile_names(options):
+    """task.loss and task.metrics as Keras will read them: an unknown name as a ConfigError in one
+    line now, not a traceback in the first step of training."""
+    import keras  # noqa: PLC0415  (TensorFlow has started)
+
+    checks = [("task.loss", options.get("loss"), keras.losses.get)]
+    checks += [("task.metrics", name, keras.metrics.get) for name in options.get("metrics") or []]
+    for key, name, get in checks:
+        if isinstance(name, str) and name not in COMPILE_ONLY_METRICS:
+            try:
+                get(name)
+            except ValueError:
+                raise ConfigError(
+                    f"{key}: {name!r} is not a name Keras knows (see keras.{get.__module__.split('.')[-1]})"
+                ) from None
+
+
 def _train_and_probe(cfg, run_dir, record):
     """Trains, evaluates, probes and draws, putting each result into `record` (metrics.json).
 
@@ -189,6 +210,7 @@ def _train_and_probe(cfg, run_dir, record):
     key = "task.optimizer" if cfg.task.get("optimizer") else "trainer.optimizer"
     optimizer = _instantiate(OmegaConf.select(cfg, key), key)
     options = task.compile_options(cfg.task, data)
+    _check_compile_names(options)
     model.compile(optimizer=optimizer, **options)
     attend = None
     if attention is not None:

@@ -166,6 +166,11 @@ def _read_csv(path, needed=("id", "step", "label")):
     if not features:
         raise SequenceDataError(f"{path} has no feature column besides id, step, label and split")
     _check_cells(path, frame, lines, needed)
+    if not pd.api.types.is_numeric_dtype(frame["step"]):  # text would sort t1, t10, t2: refused, not misread
+        raise SequenceDataError(
+            f"{path}: the step column must hold numbers (each row's place in its sequence), got "
+            f"{_listed(frame['step'].unique(), 3)}"
+        )
     frame = frame.sort_values(["id", "step"], kind="stable")
     groups = list(frame.groupby("id", sort=False))
     steps = max(len(g) for _, g in groups)
@@ -278,7 +283,13 @@ def _checked_x(data, max_steps, what="task.data.max_steps"):
             f"x holds NaN or infinite values inside a sequence (sample {sample}, step {step}): "
             "NaN is accepted only after a sequence's end"
         )
+    if np.abs(np.where(mask[..., None], x, 0.0)).max() > np.finfo("float32").max:
+        raise SequenceDataError("x holds values beyond what float32 can hold (about ±3.4e38): rescale them")
     longest = int(mask.sum(axis=1).max())
+    if longest < 2:
+        raise SequenceDataError(
+            "every sequence of x has a single step: attention over time needs sequences of 2 steps or more"
+        )
     if max_steps is not None and longest > max_steps:
         raise SequenceDataError(f"a sequence has {longest} steps, more than {what}={max_steps}")
     return x, mask

@@ -21,7 +21,7 @@ SCALER_FILE = "sequences.json"
 
 def _scaler(x, mask, train):
     """The mean and spread of each feature over the real training steps."""
-    values = x[train][mask[train]]
+    values = x[train][mask[train]].astype("float64")  # float32 squares overflow from about 1e19
     std = values.std(axis=0)
     return values.mean(axis=0), np.where(std > 0, std, 1.0)
 
@@ -29,7 +29,7 @@ def _scaler(x, mask, train):
 def _standardised(x, mask, scaler):
     """Each feature scaled by the training scaler; padding stays 0 (what Masking skips)."""
     mean, std = scaler
-    return np.where(mask[..., None], (x - mean) / std, 0.0).astype("float32")
+    return np.where(mask[..., None], (x.astype("float64") - mean) / std, 0.0).astype("float32")
 
 
 class Sequences(Task):
