@@ -571,3 +571,31 @@ def test_a_loss_or_metric_keras_does_not_know_stops_the_run_in_one_line(setting,
     result = _experiments("debug=smoke", setting, f"hydra.run.dir={tmp_path}")
     _refused(result, line)
     assert not (tmp_path / "model.keras").exists()
+
+
+def test_a_cut_model_and_an_out_that_is_a_file_are_refused_in_one_line(tmp_path):
+    run_dir = tmp_path / "run"
+    assert _experiments("debug=smoke", f"hydra.run.dir={run_dir}").returncode == 0
+    np = pytest.importorskip("numpy")
+    np.savez(tmp_path / "x.npz", x=np.zeros((2, 32)))
+    (tmp_path / "a_file").write_text("")
+    _refused(
+        _experiments("explain", str(run_dir), str(tmp_path / "x.npz"), "--out", str(tmp_path / "a_file")),
+        f"--out {tmp_path / 'a_file'} is a file: give a directory for the outputs",
+    )
+    _refused(
+        _experiments("neighbours", "attention=luong"),
+        "attention=luong is not used by the nearest-neighbour baselines; accepted: seed=, task.data.*=, task.objective=",
+    )
+    _refused(
+        _experiments("translate", "9 May 2018", "--out", str(tmp_path / "heat.txt")),
+        f"--out {tmp_path / 'heat.txt'}: the heatmap is written as avif, eps, gif, jpeg, jpg, pdf, pgf, png, ps, raw, "
+        "rgba, svg, svgz, tif, tiff, webp; give one of them",
+    )
+    model = run_dir / "model.keras"
+    model.write_bytes(model.read_bytes()[:2000])  # cut short, as a full disk leaves it
+    for tool in (["explain", str(run_dir), str(tmp_path / "x.npz")], ["audit", str(run_dir)]):
+        _refused(
+            _experiments(*tool),
+            f"{model} is not a whole .keras archive (cut short, or another file): train the run again",
+        )

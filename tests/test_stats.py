@@ -159,3 +159,17 @@ def test_the_positive_class_scores_equal_a_hand_computation():
     assert positive_class_scores([0, 1], [0.1, 0.2])["precision"] is None  # nothing predicted positive
     with pytest.raises(ValueError, match="3 labels but 2 predictions"):
         positive_class_scores([0, 1, 1], [0.1, 0.2])
+
+
+def test_a_job_whose_metrics_are_cut_short_is_listed_missing_with_why(sweep):
+    """A metrics.json cut short (a full disk, a kill mid-write) is one job to redo, not a traceback."""
+    job = sweep / "imdb" / "luong" / "seed1"
+    (job / ".hydra").mkdir()
+    OmegaConf.save(
+        {"task": {"name": "imdb"}, "attention": {"name": "luong"}, "seed": 1}, job / ".hydra" / "config.yaml"
+    )
+    (job / "metrics.json").write_text('{"task": "imdb", "stat')
+    runs = collect(sweep).set_index(["attention", "seed"])
+    assert runs.loc[("luong", 1), "status"] == "missing"
+    assert runs.loc[("luong", 1), "reason"].startswith("its metrics.json cannot be read (cut short?)")
+    assert (runs.status == "completed").sum() == 6

@@ -119,20 +119,28 @@ def _expected_jobs(sweep_dir):
 def collect(sweep_dir):
     """One row per job of the sweep: completed, failed, or missing (no metrics.json)."""
     sweep_dir = Path(sweep_dir)
-    rows = []
+    rows, readable = [], set()
     for path in sorted(sweep_dir.rglob("metrics.json")):
-        rows.append(_row(json.loads(path.read_text()), path.parent.relative_to(sweep_dir), read_audit(path.parent)))
+        try:
+            metrics = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue  # cut short: listed below as missing, with the reason
+        readable.add(path.parent)
+        rows.append(_row(metrics, path.parent.relative_to(sweep_dir), read_audit(path.parent)))
     found = {tuple(r[k] for k in KEYS) for r in rows}
     for hydra_dir in sorted(sweep_dir.rglob(".hydra")):  # a job that started and left no record
-        if not (hydra_dir.parent / "metrics.json").exists():
+        if hydra_dir.parent not in readable:
             job = OmegaConf.load(hydra_dir / "config.yaml")
             key = (job.task.name, job.attention.name, job.seed)
             found.add(key)
+            cut = (hydra_dir.parent / "metrics.json").exists()
             rows.append(
                 {
                     **dict(zip(KEYS, key)),
                     "status": "missing",
-                    "reason": "started, no metrics.json yet (still running, or killed)",
+                    "reason": "its metrics.json cannot be read (cut short?): run the sweep again to redo it"
+                    if cut
+                    else "started, no metrics.json yet (still running, or killed)",
                     "run_dir": str(hydra_dir.parent.relative_to(sweep_dir)),
                 }
             )

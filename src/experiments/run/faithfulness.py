@@ -10,7 +10,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from experiments.run.errors import SuiteError
-from experiments.run.files import write_json
+from experiments.run.files import load_saved_model, write_json
 
 log = logging.getLogger(__name__)
 
@@ -40,13 +40,11 @@ def audit_pending(run_dir):
 def load_trained(cfg, run_dir):
     """(task module, model, data) of the completed run in `run_dir`: its saved model, and its data
     made again from its config and seed. The backend must have started."""
-    import keras  # noqa: PLC0415  (the caller has started the backend)
-
     import attention  # noqa: F401, PLC0415  (registers the layers for loading)
     from experiments.run.seeds import seeded_task_data  # noqa: PLC0415  (it starts the backend)
 
     task, data = seeded_task_data(cfg)
-    return task, keras.models.load_model(Path(run_dir) / "model.keras"), data
+    return task, load_saved_model(run_dir, AuditError), data
 
 
 def audit_trained(cfg, task, model, data, samples=None, permutations=None):

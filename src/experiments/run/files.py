@@ -3,6 +3,7 @@ while they are written) and read back."""
 
 import json
 import os
+import zipfile
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]  # experiments/
@@ -54,3 +55,26 @@ def read_audit(run_dir):
         return json.loads((Path(run_dir) / "audit.json").read_text())
     except (OSError, ValueError):
         return {}
+
+
+def load_saved_model(run_dir, error):
+    """The run's model.keras, loaded (the backend started, the layers registered); a file that is
+    cut short or not a Keras archive raises `error` in one line, not Keras' "File not found"."""
+    import keras  # noqa: PLC0415  (the caller has started the backend)
+
+    path = Path(run_dir) / "model.keras"
+    if path.is_file() and not zipfile.is_zipfile(path):  # Keras would say "File not found"
+        raise error(f"{path} is not a whole .keras archive (cut short, or another file): train the run again")
+    try:
+        return keras.models.load_model(path)
+    except (ValueError, OSError, zipfile.BadZipFile, KeyError) as cause:
+        reason = str(cause).splitlines()[0] if str(cause) else type(cause).__name__
+        raise error(f"{path} cannot be loaded ({reason[:120]}): train the run again") from None
+
+
+def out_directory(path, error):
+    """`path` as a tool's output directory: one that exists or can be made; a file raises `error`."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise error(f"--out {path} is a file: give a directory for the outputs")
+    return path

@@ -26,6 +26,7 @@ import pandas as pd
 
 from experiments.run.cli import group_options
 from experiments.run.errors import SuiteError, ToolParser, report
+from experiments.run.files import load_saved_model, out_directory
 from experiments.run.plots import Probe, attention_samples, attention_words
 from experiments.run.quiet import start_tensorflow
 from experiments.run.task import load_task
@@ -132,12 +133,11 @@ def explain_run(run_dir, source):
 
     start_tensorflow()
     # TensorFlow starts here, once start_tensorflow has quieted it.
-    import keras  # noqa: PLC0415
 
     import attention  # noqa: PLC0415, F401  (registers the layers for loading)
 
     task = load_task(cfg.task.module)
-    model = keras.models.load_model(run_dir / "model.keras")
+    model = load_saved_model(run_dir, ExplainError)
     input_shape = tuple(model.inputs[0].shape[1:])
     try:
         prepared = task.explain_inputs(cfg.task, run_dir, source, input_shape)
@@ -195,10 +195,11 @@ def main(argv=None):
                 raise ExplainError(
                     f"no completed {args.run} run with a saved model under {args.outputs}/: train one (make {args.run})"
                 )
+        out = out_directory(args.out, ExplainError) if args.out else run_dir / EXPLAIN_DIR
         result = explain_run(run_dir, args.input)
     except ExplainError as error:
         return report(error)
-    written = write(result, Path(args.out) if args.out else run_dir / EXPLAIN_DIR)
+    written = write(result, out)
     for i in range(min(len(result.inputs), 10)):
         print(f"input {i}: {result.describe(i)}")
     print(f"{len(result.inputs)} input(s) explained with {run_dir}: {written[0].parent}")

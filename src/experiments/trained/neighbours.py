@@ -25,6 +25,7 @@ import numpy as np
 from experiments.run import provenance
 from experiments.run.config import ConfigError, compose, validate
 from experiments.run.errors import ToolParser, report
+from experiments.run.files import out_directory
 from experiments.tasks.imdb_data import DataError
 from experiments.tasks.sequence_data import SHIPPED, load_sequences, split_indices
 
@@ -128,6 +129,10 @@ def _table(results):
     return "\n".join(lines) + "\n"
 
 
+# The settings the baselines read: the data, its split (by the seed) and the objective.
+NEIGHBOURS_READ = ("seed=", "task.data.", "task.objective=", "task=")
+
+
 def main(argv=None):
     parser = ToolParser(
         "neighbours",
@@ -137,6 +142,14 @@ def main(argv=None):
     parser.add_argument("--out", help="where to write neighbours.json and neighbours.md")
     args, overrides = parser.parse_known_args(argv)
     try:
+        if args.out:
+            out_directory(args.out, ConfigError)
+        unused = [o for o in overrides if not o.lstrip("+").startswith(NEIGHBOURS_READ)]
+        if unused:  # accepted and not used would be a setting that lies
+            raise ConfigError(
+                f"{unused[0]} is not used by the nearest-neighbour baselines; accepted: seed=, task.data.*=, "
+                "task.objective="
+            )
         cfg = compose(["task=sequences", *overrides])
         if cfg.task.name != "sequences":
             raise ConfigError(f"nearest-neighbour baselines are for task=sequences, got task={cfg.task.name}")

@@ -13,6 +13,7 @@ from pathlib import Path
 from matplotlib.figure import Figure
 
 from experiments.run.errors import SuiteError, ToolParser, report
+from experiments.run.files import load_saved_model
 from experiments.run.plots import alignment_panel
 from experiments.run.quiet import start_tensorflow
 from experiments.tasks.dates_data import CharVocabulary, read_vocabularies
@@ -48,13 +49,12 @@ def translate(run_dir, text):
 
     start_tensorflow()  # after the cheap checks
     # TensorFlow starts here, once start_tensorflow has quieted it.
-    import keras  # noqa: PLC0415
 
     from attention import attention_weights  # noqa: PLC0415
     from experiments.tasks.dates import greedy_decode  # noqa: PLC0415
 
     source, target = read_vocabularies(run_dir / "vocabulary.json")
-    model = keras.models.load_model(run_dir / "model.keras")
+    model = load_saved_model(run_dir, TranslateError)
     max_length = model.inputs[0].shape[1]
     try:
         text_ids = source.encode([text], max_length)
@@ -73,6 +73,16 @@ def translate(run_dir, text):
     return target.decode(written[0]), inputs, outputs, weights
 
 
+def _figure_file(out):
+    """`--out` as the heatmap's file: not a directory, and of a format matplotlib writes."""
+    out, formats = Path(out), Figure().canvas.get_supported_filetypes()
+    if out.is_dir():
+        raise TranslateError(f"--out {out} is a directory: give the heatmap's file, such as {out / 'heatmap.png'}")
+    if out.suffix.lstrip(".").lower() not in formats:
+        raise TranslateError(f"--out {out}: the heatmap is written as {', '.join(sorted(formats))}; give one of them")
+    return out
+
+
 def main(argv=None):
     parser = ToolParser("translate", description=__doc__.splitlines()[0])
     parser.add_argument("text", help="a date as a person writes it, e.g. 'Saturday 9 May 2018'")
@@ -81,12 +91,12 @@ def main(argv=None):
     parser.add_argument("--out", help="the heatmap's file (default: OUTPUTS/translations/<text>.png)")
     args = parser.parse_args(argv)
     try:
+        out = _figure_file(args.out) if args.out else Path(args.outputs) / "translations" / _file_name(args.text)
         run_dir = Path(args.run) if args.run else newest_dates_run(args.outputs)
         iso, inputs, outputs, weights = translate(run_dir, args.text)
     except TranslateError as error:
         return report(error)
 
-    out = Path(args.out) if args.out else Path(args.outputs) / "translations" / _file_name(args.text)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig = Figure(figsize=(max(5.0, 0.3 * len(args.text) + 2), 4), layout="constrained")
     ax = fig.subplots()
