@@ -240,6 +240,14 @@ def test_every_error_of_the_suite_is_a_suite_error():
             f"error: {'r' * 300} is neither a run directory nor a task (add_two_numbers, dates, dense, find_max, imdb, "
             "imdb_jain_wallace, lstm_after, lstm_before, multidim_per_dim, multidim_shared, sequences)",
         ),
+        (
+            ["results", "--copy-only", "--runs", "/nonexistent", "seed_000_readme"],
+            "error: --runs /nonexistent: no such directory; give where the sweeps ran",
+        ),
+        (
+            ["verify", "docs/results/seed_000_readme", "--against", "conf"],
+            "error: --against conf holds no runs (no metrics.json): give the runs to compare",
+        ),
         (  # the record it names is replaced whole: nothing outside docs/results/
             ["verify", "docs/results/seed_000_readme", "--record-as", "../../src"],
             "error: --record-as '../../src': give a record name (letters, digits, _ . -) or cpus/LABEL; it names a "
@@ -401,6 +409,11 @@ REFUSED = [
     (
         ["task.samples=1"],
         "task.samples=1 with task.validation_split=0.5 leaves no validation sample: give more samples",
+    ),
+    (
+        ["paths.output_dir=/tmp/ünï"],
+        "cannot read paths.output_dir=/tmp/ünï: quote a value with characters other than letters, digits and "
+        "_-./:, as \"paths.output_dir='/tmp/ünï'\"",
     ),
     # A task's own bounds (its about.limits), against another of its settings where it has one
     (["task=find_max", "task.data.steps=0"], "task.data.steps must be an integer >= 1, got 0"),

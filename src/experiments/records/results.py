@@ -327,6 +327,8 @@ def main(argv=None):
     extra = [a for a in args.names if "=" in a] + extra  # key=value: a Hydra override, not a name
     try:
         names = _names([a for a in args.names if "=" not in a])
+        if args.copy_only and not Path(args.runs).is_dir():  # nothing to copy: a misspelt --runs
+            raise ResultsError(f"--runs {args.runs}: no such directory; give where the sweeps ran")
     except ResultsError as error:
         return report(error)
     failed = []

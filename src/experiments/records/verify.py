@@ -472,6 +472,8 @@ def main(argv=None):
             raise VerifyError(f"--jobs {args.jobs}: give a positive number of jobs")
         if args.against and not Path(args.against).is_dir():
             raise VerifyError(f"--against {args.against}: no such directory; give the runs to compare")
+        if args.against and next(Path(args.against).rglob("metrics.json"), None) is None:
+            raise VerifyError(f"--against {args.against} holds no runs (no metrics.json): give the runs to compare")
         if args.against and args.record_as:
             raise VerifyError("--record-as records new runs; with --against nothing runs: give one of them")
         if args.record_as is not None:

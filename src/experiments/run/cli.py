@@ -136,7 +136,12 @@ def _explain(error, known_keys):
     if missing and options:
         accepted = ", ".join(options.group(1).split())
         return f"unknown {missing.group(1)} '{missing.group(2)}'; accepted: {accepted}"
-    return _one_line(error)
+    line = _one_line(error)
+    if "LexerNoViableAltException" in line:  # a character Hydra's grammar does not take unquoted
+        written = line.removeprefix("LexerNoViableAltException:").split(" ^ ")[0].strip()
+        key, _, value = written.partition("=")
+        return f"cannot read {written}: quote a value with characters other than letters, digits and _-./:, as \"{key}='{value}'\""
+    return line
 
 
 def _jobs(overrides, multirun, params):
