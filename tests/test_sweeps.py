@@ -117,13 +117,18 @@ def test_a_stopped_run_records_why(tmp_path):
     process = subprocess.Popen(
         [*EXPERIMENTS, "task=lstm_before", "task.samples=100000", "trainer.verbose=0", f"hydra.run.dir={run_dir}"],
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     deadline = time.monotonic() + 120
     while not (run_dir / "history.csv").exists():  # CSVLogger opens it when training begins
         assert process.poll() is None and time.monotonic() < deadline
         time.sleep(0.05)
     process.send_signal(signal.SIGTERM)
-    assert process.wait(timeout=60) != 0
+    stderr = process.communicate(timeout=60)[1]
+    assert process.returncode == 130 and "Traceback" not in stderr
+    assert stderr.strip().splitlines()[-1] == (
+        "error: stopped by SIGTERM; every finished run is kept: the same command again resumes"
+    )
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["status"] == "failed" and metrics["reason"] == "KeyboardInterrupt: stopped by SIGTERM"

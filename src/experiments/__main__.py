@@ -125,7 +125,12 @@ def main(argv=None):
         refuse(error)
     if jobs is not None:
         os.environ[SWEEP_JOBS] = str(jobs)  # the processes that run the jobs inherit it
-    _run()
+    try:
+        _run()
+    except KeyboardInterrupt as stop:  # Ctrl-C, kill: the job has recorded itself as failed
+        reason = str(stop) or "interrupted"
+        print(f"error: {reason}; every finished run is kept: the same command again resumes", file=sys.stderr)
+        return 130
     if FailedJobs.count:  # the sweep ran every job; the command still says that some failed
         print(f"error: {FailedJobs.count} job(s) of the sweep failed; their metrics.json say why", file=sys.stderr)
         return 1
