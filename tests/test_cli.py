@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
@@ -239,6 +240,10 @@ def test_every_error_of_the_suite_is_a_suite_error():
             ["explain", "r" * 300, "x.npz"],
             f"error: {'r' * 300} is neither a run directory nor a task (add_two_numbers, dates, dense, find_max, imdb, "
             "imdb_jain_wallace, lstm_after, lstm_before, multidim_per_dim, multidim_shared, sequences)",
+        ),
+        (
+            ["report", "conf"],
+            f"error: {Path('conf').resolve()} holds no runs (no metrics.json): run an experiment first (make run), or name one",
         ),
         (
             ["results", "--copy-only", "--runs", "/nonexistent", "seed_000_readme"],

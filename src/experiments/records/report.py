@@ -207,6 +207,10 @@ def build(root="outputs"):
     root = Path(root).resolve()
     if not root.is_dir():
         raise FileNotFoundError(f"no directory {root}: run an experiment first (make run), or name one")
+    if next(root.rglob("metrics.json"), None) is None:  # an empty page would say nothing
+        raise FileNotFoundError(
+            f"{root} holds no runs (no metrics.json): run an experiment first (make run), or name one"
+        )
     report_dir = root / "report"
     report_dir.mkdir(exist_ok=True)
     runs = find_runs(root, report_dir)
