@@ -95,3 +95,77 @@ def test_every_column_of_every_table_shows_at_1300_pixels_without_breaking_a_wor
         browser.quit()
     assert tables >= 20
     assert overflowing == {}
+
+
+# --- The glossary: every page links a term of it where the page first uses it -------------------
+
+# Each entry of docs/glossary.md (its anchor) and how the pages write the term.
+GLOSSARY_TERMS = {
+    "aopc": r"\bAOPC\b",
+    "chance-level": r"\bchance levels?\b",
+    "comprehensiveness": r"\b[Cc]omprehensiveness\b",
+    "entropy-in-nats": r"\bnats\b",
+    "eraser": r"\bERASER\b",
+    "faithful": r"\b[Ff]aithful(?:ness)?\b",
+    "ferret": r"\bferret\b",
+    "gradient-importance": r"\b[Gg]radient (?:importance|× input)\b",
+    "honest-protocol": r"\b[Hh]onest protocol\b",
+    "kendalls-tau-b": r"τ",
+    "leave-one-out": r"\b[Ll]eave-one-out\b",
+    "mask": r"\b[Mm]ask(?:s|ed|ing)?\b",
+    "original": r"\b[Oo]riginals?\b(?!'s protocol)",
+    "originals-protocol": r"\boriginal's protocol\b",
+    "peak-weight": r"\bpeak weights?\b",
+    "probe-samples": r"\bprobe (?:samples?|inputs?)\b",
+    "query": r"\bquer(?:y|ies)\b",
+    "scaled-dot-product": r"√n",
+    "seed": r"\bseeds?\b",
+    "sufficiency": r"\b[Ss]ufficiency\b",
+    "teacher-forcing": r"\b[Tt]eacher[ -]forc(?:ing|ed)\b",
+    "uniform": r"\b[Uu]niform\b(?! values| random| draws)",  # the weights, not the distribution
+    "welch-p": r"\bWelch\b",
+}
+GLOSSARY_LINK = re.compile(r"\[(?P<text>[^\]]*)\]\((?:docs/)?glossary\.md#(?P<anchor>[\w-]+)\)")
+# Where a term is not prose a reader meets: code, comments, the rendered results blocks (their words
+# come from code), link targets, headings, and the words of links to other pages.
+NOT_PROSE = re.compile(
+    r"<!-- results:(?P<name>[\w-]+)[^>]*-->.*?<!-- /results:(?P=name) -->|```.*?```|`[^`\n]*`|<!--.*?-->"
+    r"|^#[^\n]*$|\[[^\]]*\]\([^)]*\)|\A---\n.*?\n---\n",
+    re.S | re.M,
+)
+
+
+def prose(text):
+    """`text` with what is not prose blanked (same length, so positions hold)."""
+    return NOT_PROSE.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), text)
+
+
+def unlinked_first_uses(text):
+    """{anchor: the line of the page's first use of the term} where no link to the glossary's entry
+    stands at or before that use."""
+    linked = {}
+    for link in GLOSSARY_LINK.finditer(text):
+        linked.setdefault(link.group("anchor"), link.start())
+    blank = prose(text)
+    found = {}
+    for anchor, pattern in GLOSSARY_TERMS.items():
+        first = re.search(pattern, blank)
+        if first and not linked.get(anchor, len(text)) <= first.start():
+            found[anchor] = text.count("\n", 0, first.start()) + 1
+    return found
+
+
+def test_every_glossary_term_is_linked_where_a_page_first_uses_it():
+    glossary = (ROOT / "docs" / "glossary.md").read_text(encoding="utf-8")
+    headings = re.findall(r"^## (.+)$", glossary, re.M)
+    anchors = {re.sub(r"[\s-]+", "-", re.sub(r"[^a-z0-9\s-]", "", h.lower()).strip()) for h in headings}
+    assert anchors == set(GLOSSARY_TERMS)  # a new entry comes with how the pages write it
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    unlinked = {
+        page.name: found
+        for page in pages
+        if page.name not in ("glossary.md", "api.md")
+        and (found := unlinked_first_uses(page.read_text(encoding="utf-8")))
+    }
+    assert unlinked == {}, "link each term's first use to glossary.md#<anchor>: {page: {anchor: line}}"
+    assert unlinked_first_uses("AOPC, then [AOPC](glossary.md#aopc)") == {"aopc": 1}  # a link after the use is late
