@@ -1,5 +1,6 @@
 """The IMDB page: the 10-run table of keras-attention (original 004) run again, and the reduced sweep."""
 
+import math
 from datetime import datetime, timedelta
 
 from experiments.records.publish.engine import block
@@ -24,6 +25,35 @@ def _span(record):
             starts.append(start)
             ends.append(start + timedelta(seconds=metrics.get("wall_time_s") or 0))
     return (min(starts), max(ends)) if starts else (None, None)
+
+
+@block("imdb_verdict", record="imdb_table")
+def block_imdb_verdict(record):
+    """The IMDB table's findings in a few sentences: the honest differences, and how flat the
+    attention is against uniform weights."""
+    runs = record.runs()
+    pairs = {(row.a, row.b): row for row in differences(runs, "test_accuracy").itertuples()}
+    said = []
+    for a, b in (("luong", "none"), ("luong", "uniform")):
+        row = pairs.get((a, b))
+        if row is not None:
+            verdict = "a real difference" if row.p_value < 0.05 else "no difference the runs can tell from chance"
+            said.append(f"`{a}` − `{b}` = {row.difference:+.2f} points (Welch p {p_in_words(row.p_value)}): {verdict}")
+    text = (
+        f"- **Accuracy** ({int((runs.status == 'completed').sum())} runs, honest protocol): " + "; ".join(said) + ".\n"
+    )
+    found = record.find("imdb", "luong", seed=0)
+    if found:
+        _, metrics, config = found
+        quality, steps = metrics["attention_quality"], config.task.data.maxlen
+        text += (
+            f"- **Where `luong` looks** (seed 0, the test reviews): a mean peak weight of "
+            f"{quality['mean_peak_weight']:.4f} against {1 / steps:.4f} for uniform weights over its {steps} "
+            f"positions, and an entropy of {quality['mean_entropy_nats']:.2f} nats of at most "
+            f"ln {steps} = {math.log(steps):.2f}"
+            + (": nearly flat.\n" if quality["mean_entropy_nats"] > 0.95 * math.log(steps) else ".\n")
+        )
+    return text
 
 
 @block("imdb_table", record="imdb_table")
