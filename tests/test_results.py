@@ -226,7 +226,8 @@ def test_a_block_without_its_record_says_how_to_make_it(tmp_path):
     )
     (tmp_path / "dates_scores/dates/bahdanau").mkdir(parents=True)
     (tmp_path / "dates_scores/dates/bahdanau/alignment.png").write_bytes(b"png")
-    assert "\n![the maps](docs/results/dates_scores/dates/bahdanau/alignment.png)\n" in publish.render(
+    # The caption shows under the figure too: it says what to look for.
+    assert "\n![the maps](docs/results/dates_scores/dates/bahdanau/alignment.png)\n\n*the maps*\n" in publish.render(
         figure, root=tmp_path
     )
     with pytest.raises(publish.PublishError, match=re.escape("a figure block needs 'RECORD/PATH | caption'")):

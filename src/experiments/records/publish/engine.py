@@ -74,7 +74,7 @@ def figure(root, argument):
         raise PublishError(f"a figure block needs 'RECORD/PATH | caption', got '{argument}'")
     if not (Path(root) / path).is_file():
         return f"_Figure not recorded yet: `make results ONLY={path.split('/')[0]}` draws it._\n"
-    return f"![{caption}](docs/results/{path})\n"
+    return f"![{caption}](docs/results/{path})\n\n*{caption}*\n"  # the caption says what to look for
 
 
 def _relocated(text, page):
