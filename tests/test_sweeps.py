@@ -128,7 +128,8 @@ def test_a_stopped_run_records_why(tmp_path):
     stderr = process.communicate(timeout=60)[1]
     assert process.returncode == 130 and "Traceback" not in stderr
     assert stderr.strip().splitlines()[-1] == (
-        "error: stopped by SIGTERM; every finished run is kept: the same command again resumes"
+        "error: stopped by SIGTERM; the run resumes from its last epoch when run again with "
+        "hydra.run.dir=<its directory>"
     )
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["status"] == "failed" and metrics["reason"] == "KeyboardInterrupt: stopped by SIGTERM"

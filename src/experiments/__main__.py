@@ -129,7 +129,12 @@ def main(argv=None):
         _run()
     except KeyboardInterrupt as stop:  # Ctrl-C, kill: the job has recorded itself as failed
         reason = str(stop) or "interrupted"
-        print(f"error: {reason}; every finished run is kept: the same command again resumes", file=sys.stderr)
+        again = (
+            "the same command again resumes the sweep, keeping every finished job"
+            if jobs is not None
+            else "the run resumes from its last epoch when run again with hydra.run.dir=<its directory>"
+        )
+        print(f"error: {reason}; {again}", file=sys.stderr)
         return 130
     if FailedJobs.count:  # the sweep ran every job; the command still says that some failed
         print(f"error: {FailedJobs.count} job(s) of the sweep failed; their metrics.json say why", file=sys.stderr)

@@ -218,12 +218,12 @@ def checked_record_name(name):
     """`name` if it names a record under docs/results/ (`NAME`, or `cpus/LABEL` for another CPU's),
     else ResultsError: the record it names is replaced whole, so it must not reach outside."""
     parts = str(name).split("/")
-    if not (len(parts) == 1 or (len(parts) == 2 and parts[0] == OTHER_CPUS)) or not all(
+    if not ((len(parts) == 1 and name != OTHER_CPUS) or (len(parts) == 2 and parts[0] == OTHER_CPUS)) or not all(
         _RECORD_PART.fullmatch(part) and ".." not in part for part in parts
     ):
         raise ResultsError(
-            f"--record-as {name!r}: give a record name (letters, digits, _ . -) or {OTHER_CPUS}/LABEL; "
-            "it names a directory under docs/results/ that the record replaces"
+            f"--record-as {name!r}: give a record name (letters, digits, _ . -; not {OTHER_CPUS} itself) or "
+            f"{OTHER_CPUS}/LABEL; it names a directory under docs/results/ that the record replaces"
         )
     return name
 

@@ -144,7 +144,7 @@ def _explain(error, known_keys):
     return line
 
 
-def _jobs(overrides, multirun, params):
+def _jobs(overrides, multirun, params, limit=MAX_CHECKED_JOBS):
     """The override lists of the launch's jobs (sweeps expanded; presets' sweeper params too), the
     first MAX_CHECKED_JOBS of them, and how many jobs there are in all."""
     parser = OverridesParser.create()
@@ -160,7 +160,7 @@ def _jobs(overrides, multirun, params):
             choices.append([f"{prefix}={v}" for v in override.sweep_string_iterator()])
         else:
             choices.append([override.input_line or prefix])
-    jobs = [list(job) for job in itertools.islice(itertools.product(*choices), MAX_CHECKED_JOBS)]
+    jobs = [list(job) for job in itertools.islice(itertools.product(*choices), limit)]
     return jobs or [[]], math.prod(len(c) for c in choices)
 
 
@@ -193,9 +193,8 @@ def _same_sweep(sweep_dir, overrides):
             o for o in items if not o.startswith(("hydra.", "hydra/")) and o.split("=")[0] not in NUMBER_NEUTRAL
         )
 
-    def runs(items):  # the jobs they launch: seed=0..1 and seed=0,1 are one sweep
-        jobs, total = _jobs(items, True, {})
-        return {tuple(sorted(job)) for job in jobs}, total
+    def runs(items):  # the jobs they launch, all of them: seed=0..1 and seed=0,1 are one sweep
+        return {tuple(sorted(job)) for job in _jobs(items, True, {}, limit=None)[0]}
 
     before = meaningful(OmegaConf.load(record).hydra.overrides.task)
     now = meaningful(overrides)
@@ -245,7 +244,7 @@ def _removed(error, args):
     """For a setting the run needs and a `~key` deleted (`~seed`): one line saying so, else None."""
     removed = [a.split("=")[0] for a in args if a.startswith("~")]
     needed = re.match(r"Key '[^']+' is not in struct\s+full_key: (\S+)", str(error))
-    if removed and needed:
+    if needed and any(f"{needed.group(1)}.".startswith(f"{key[1:]}.") for key in removed):
         return (
             f"{' '.join(removed)} leaves the config without {needed.group(1)}, which every run reads; "
             f"give it another value instead of removing it"

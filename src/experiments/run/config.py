@@ -121,8 +121,8 @@ def validate(cfg, overrides=()):
     split = cfg.task.get("validation_split", 0.0)  # a task whose data holds its validation set has none
     if not (_number(split) and 0.0 <= split < 1.0):
         raise ConfigError(f"task.validation_split must be in [0, 1), got {split!r}")
-    # Keras keeps the first ceil(n·(1 - split)) samples for training: both parts need one at least.
-    kept = math.ceil(cfg.task.samples * (1 - split))
+    # Keras keeps the first floor(n·(1 - split)) samples for training: both parts need one at least.
+    kept = math.floor(cfg.task.samples * (1 - split))
     if split > 0 and not (cfg.task.get("about") or {}).get("own_validation") and not 0 < kept < cfg.task.samples:
         raise ConfigError(
             f"task.samples={cfg.task.samples} with task.validation_split={split} leaves "
@@ -289,14 +289,15 @@ def _check_sizes(cfg):
 
 # A task's own bounds on its settings, in its YAML's `about.limits` (`data.steps: {min: 1}`): each
 # bound a number or another key of the task; `real: true` for any finite number, else an integer;
-# `optional: true` lets it be null; a list's every item is checked; `one_of: [a, b]` for a word.
+# `optional: true` lets it be null; a list's every item is checked (`count: 2`: and there are two);
+# `one_of: [a, b]` for a word.
 BOUNDS = {
     "min": (">=", operator.ge),
     "above": (">", operator.gt),
     "max": ("<=", operator.le),
     "below": ("<", operator.lt),
 }
-LIMIT_KEYS = (*BOUNDS, "real", "optional", "one_of")
+LIMIT_KEYS = (*BOUNDS, "real", "optional", "one_of", "count")
 
 
 def _check_limits(task):
@@ -320,6 +321,8 @@ def _check_limits(task):
             return kind_fits and all(BOUNDS[name][1](item, bound) for name, (bound, _) in bounds.items())
 
         items = list(value) if OmegaConf.is_list(value) else [value]
+        if "count" in limit and len(items) != limit["count"]:
+            raise ConfigError(f"task.{key} must be a list of {limit['count']}, got {value!r}")
         if not all(fits(item) for item in items):
             wanted = " and ".join(f"{BOUNDS[name][0]} {shown}" for name, (_, shown) in bounds.items())
             wanted = f"{'a number' if limit.get('real') else 'an integer'} {wanted}".rstrip()

@@ -73,8 +73,13 @@ def load_saved_model(run_dir, error):
 
 
 def out_directory(path, error):
-    """`path` as a tool's output directory: one that exists or can be made; a file raises `error`."""
+    """`path` as a tool's output directory: one that exists or can be made, else `error` (a file on
+    the way, or a name the file system refuses)."""
     path = Path(path)
-    if path.exists() and not path.is_dir():
-        raise error(f"--out {path} is a file: give a directory for the outputs")
+    try:
+        blocking = next((p for p in (path, *path.parents) if p.exists() and not p.is_dir()), None)
+    except OSError as cause:
+        raise error(f"--out {shown(path)}: {cause.strerror}") from None
+    if blocking is not None:
+        raise error(f"--out {path}: {blocking} is a file: give a directory for the outputs")
     return path

@@ -189,7 +189,7 @@ def _check_compile_names(options):
     checks = [("task.loss", options.get("loss"), keras.losses.get)]
     checks += [("task.metrics", name, keras.metrics.get) for name in options.get("metrics") or []]
     for key, name, get in checks:
-        if isinstance(name, str) and name not in COMPILE_ONLY_METRICS:
+        if isinstance(name, str) and name.lower() not in COMPILE_ONLY_METRICS:
             try:
                 get(name)
             except ValueError:

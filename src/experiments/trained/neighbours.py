@@ -130,7 +130,7 @@ def _table(results):
 
 
 # The settings the baselines read: the data, its split (by the seed) and the objective.
-NEIGHBOURS_READ = ("seed=", "task.data.", "task.objective=", "task=")
+NEIGHBOURS_READ = ("seed=", "task.data.", "task.objective=", "task.samples=", "task.test_samples=", "task=", "debug=")
 
 
 def main(argv=None):
@@ -148,7 +148,7 @@ def main(argv=None):
         if unused:  # accepted and not used would be a setting that lies
             raise ConfigError(
                 f"{unused[0]} is not used by the nearest-neighbour baselines; accepted: seed=, task.data.*=, "
-                "task.objective="
+                "task.objective=, task.samples=, task.test_samples=, debug="
             )
         cfg = compose(["task=sequences", *overrides])
         if cfg.task.name != "sequences":

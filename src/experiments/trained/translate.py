@@ -13,7 +13,7 @@ from pathlib import Path
 from matplotlib.figure import Figure
 
 from experiments.run.errors import SuiteError, ToolParser, report
-from experiments.run.files import load_saved_model
+from experiments.run.files import load_saved_model, out_directory
 from experiments.run.plots import alignment_panel
 from experiments.run.quiet import start_tensorflow
 from experiments.tasks.dates_data import CharVocabulary, read_vocabularies
@@ -76,6 +76,7 @@ def translate(run_dir, text):
 def _figure_file(out):
     """`--out` as the heatmap's file: not a directory, and of a format matplotlib writes."""
     out, formats = Path(out), Figure().canvas.get_supported_filetypes()
+    out_directory(out.parent, TranslateError)  # no file where its folder would be
     if out.is_dir():
         raise TranslateError(f"--out {out} is a directory: give the heatmap's file, such as {out / 'heatmap.png'}")
     if out.suffix.lstrip(".").lower() not in formats:

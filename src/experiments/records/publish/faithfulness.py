@@ -80,19 +80,20 @@ def block_faithfulness_verdict(root):
             gradient_hits.append(hit["gradient"])
     if not any(groups.values()):
         return missing("seed_000_readme")
-    text = (
-        "- **Where the answer is known** (the synthetic tasks, seed 0; the share of samples whose top step by "
-        f"attention decides the answer): at least 0.9 for {len(groups['high'])} models, "
-        f"between 0.5 and 0.9 for {len(groups['middle'])} ({', '.join(groups['middle'])}), and below 0.5 for "
-        f"{len(groups['low'])} ({', '.join(groups['low'])}). In those last, the attention does not show where "
-        "the decision comes from"
-        + (
-            f", while gradient × input finds the deciding step in {min(gradient_hits):.2f} to "
-            f"{max(gradient_hits):.2f} of the samples.\n"
-            if gradient_hits
-            else ".\n"
-        )
+    counted = ", ".join(
+        f"{label} for {len(groups[key])}" + (f" ({', '.join(groups[key])})" if groups[key] and key != "high" else "")
+        for key, label in (("high", "at least 0.9"), ("middle", "between 0.5 and 0.9"), ("low", "below 0.5"))
     )
+    text = (
+        "- **Where the answer is known** (the synthetic tasks, seed 0), the share of samples whose top step by "
+        f"attention decides the answer is {counted} models."
+    )
+    if gradient_hits:
+        text += (
+            " Below 0.5, the attention does not show where the decision comes from, while gradient × input finds "
+            f"the deciding step in {min(gradient_hits):.2f} to {max(gradient_hits):.2f} of the samples."
+        )
+    text += "\n"
     imdb = Record("imdb_table", root)
     audits = audit_means(imdb.runs()).set_index("attention") if imdb else None
     if audits is not None and "luong" in audits.index:

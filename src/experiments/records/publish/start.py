@@ -38,7 +38,8 @@ def block_which_attention(root):
     text = (
         f"**Where the answer is known, only {' and '.join(f'`{s}`' for s in found) or 'no score'} put the attention "
         f"on it** (on at least {FOUND:.0%} of the samples of both tasks); "
-        f"{', '.join(f'`{s}`' for s in others)} learn the tasks as well but look elsewhere:\n\n" + "\n".join(lines)
+        f"{', '.join(f'`{s}`' for s in others)} look elsewhere, though their models still learn the task "
+        "(the test MAE is in [Attention variants](attention.md#score-functions-compared)):\n\n" + "\n".join(lines)
     )
     honest = differences(imdb.runs(), "test_accuracy")
     pairs = {(row.a, row.b): row for row in honest.itertuples()}
