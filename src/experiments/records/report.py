@@ -32,7 +32,7 @@ from experiments.records.stats import PROTOCOLS, group_statistics
 from experiments.run.catalog import quality_text, task_catalog
 from experiments.run.config import CONFIG_DIR, compose
 from experiments.run.errors import ToolParser, report
-from experiments.run.files import read_audit, read_runs
+from experiments.run.files import holds_runs, read_audit, read_runs
 
 # The originals' own numbers, where they give some: the IMDB table of keras-attention (original 004:
 # 10 runs, max test accuracy over 10 epochs per run, in percent), as REFERENCE.md quotes it.
@@ -207,7 +207,7 @@ def build(root="outputs"):
     root = Path(root).resolve()
     if not root.is_dir():
         raise FileNotFoundError(f"no directory {root}: run an experiment first (make run), or name one")
-    if next(root.rglob("metrics.json"), None) is None:  # an empty page would say nothing
+    if not holds_runs(root):  # an empty page would say nothing
         raise FileNotFoundError(
             f"{root} holds no runs (no metrics.json): run an experiment first (make run), or name one"
         )

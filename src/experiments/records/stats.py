@@ -22,7 +22,7 @@ from scipy import stats
 
 from experiments.run import config as _resolvers  # noqa: F401  (a sweep's params may name a family)
 from experiments.run.errors import ToolParser
-from experiments.run.files import read_audit
+from experiments.run.files import holds_runs, read_audit
 from experiments.run.quiet import start_tensorflow
 
 # The two ways of reading a run's accuracy: (column, what it is). The run keeps the epoch its task's
@@ -426,7 +426,7 @@ def main(argv=None):
     sweep = parser.parse_args(argv).sweep
     if not sweep.is_dir():
         parser.error(f"{sweep} is not a directory: give a sweep directory under outputs/sweeps/")
-    if not (sweep / "multirun.yaml").is_file() and next(sweep.rglob("metrics.json"), None) is None:
+    if not (sweep / "multirun.yaml").is_file() and not holds_runs(sweep):
         parser.error(f"{sweep} holds no sweep (no multirun.yaml, no run's metrics.json): give a sweep directory")
     write_summary(sweep)
     print((sweep / "summary.md").read_text())

@@ -42,6 +42,7 @@ from experiments.records.publish import published_numbers
 from experiments.run import provenance
 from experiments.run.config import compose, config_fingerprint, same_config, validate
 from experiments.run.errors import SuiteError, ToolParser, report
+from experiments.run.files import holds_runs
 
 
 @dataclass(frozen=True)
@@ -472,7 +473,7 @@ def main(argv=None):
             raise VerifyError(f"--jobs {args.jobs}: give a positive number of jobs")
         if args.against and not Path(args.against).is_dir():
             raise VerifyError(f"--against {args.against}: no such directory; give the runs to compare")
-        if args.against and next(Path(args.against).rglob("metrics.json"), None) is None:
+        if args.against and not holds_runs(args.against):
             raise VerifyError(f"--against {args.against} holds no runs (no metrics.json): give the runs to compare")
         if args.against and args.record_as:
             raise VerifyError("--record-as records new runs; with --against nothing runs: give one of them")

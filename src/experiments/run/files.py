@@ -49,6 +49,11 @@ def read_runs(root, skip=None):
             continue  # being written, or not ours
 
 
+def holds_runs(root):
+    """Whether any run has written its metrics.json under `root`."""
+    return next(Path(root).rglob("metrics.json"), None) is not None
+
+
 def read_audit(run_dir):
     """The run's audit.json, or {} where it has none (or one being written)."""
     try:

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 
 from experiments.records.publish.engine import block
 from experiments.records.publish.format import minutes, p_in_words, table
-from experiments.records.publish.record import sweep_statistics
+from experiments.records.publish.record import compared, sweep_statistics
 from experiments.records.report import PUBLISHED as ORIGINALS_PUBLISHED
 from experiments.records.stats import PROTOCOLS, audit_means, differences, group_statistics, number
 
@@ -32,13 +32,7 @@ def block_imdb_verdict(record):
     """The IMDB table's findings in a few sentences: the honest differences, and how flat the
     attention is against uniform weights."""
     runs = record.runs()
-    pairs = {(row.a, row.b): row for row in differences(runs, "test_accuracy").itertuples()}
-    said = []
-    for a, b in (("luong", "none"), ("luong", "uniform")):
-        row = pairs.get((a, b))
-        if row is not None:
-            verdict = "a real difference" if row.p_value < 0.05 else "no difference the runs can tell from chance"
-            said.append(f"`{a}` − `{b}` = {row.difference:+.2f} points (Welch p {p_in_words(row.p_value)}): {verdict}")
+    said = [text for *_, text in compared(runs, (("luong", "none"), ("luong", "uniform")))]
     text = (
         f"- **Accuracy** ({int((runs.status == 'completed').sum())} runs, honest protocol): " + "; ".join(said) + ".\n"
     )

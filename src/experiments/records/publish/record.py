@@ -104,6 +104,22 @@ class Record:
         return (Path("docs/results") / self.name / relative).as_posix()
 
 
+def compared(runs, pairs, column="test_accuracy"):
+    """[(a, b, a's mean − b's in points, Welch p, a sentence of both)] for each (a, b) of `pairs`
+    that the runs hold, whichever order `differences` gives the pair in."""
+    found = {(row.a, row.b): row for row in differences(runs, column).itertuples()}
+    said = []
+    for a, b in pairs:
+        row = found.get((a, b)) or found.get((b, a))
+        if row is None:
+            continue
+        difference = row.difference if (row.a, row.b) == (a, b) else -row.difference
+        verdict = "a real difference" if row.p_value < 0.05 else "no difference the runs can tell from chance"
+        text = f"`{a}` − `{b}` = {difference:+.2f} points (Welch p {p_in_words(row.p_value)}): {verdict}"
+        said.append((a, b, difference, row.p_value, text))
+    return said
+
+
 def missing(name):
     return f"_Not recorded yet: `make results ONLY={name}` runs it and writes `docs/results/{name}/`._\n"
 

@@ -4,9 +4,7 @@ its chance level."""
 from math import comb
 
 from experiments.records.publish.engine import block
-from experiments.records.publish.format import p_in_words
-from experiments.records.publish.record import SCORES, Record, missing
-from experiments.records.stats import differences
+from experiments.records.publish.record import SCORES, Record, compared, missing
 
 # The attention quality each synthetic task reports, and its chance level: what weights drawn at
 # random would score, from the task's number of steps.
@@ -41,19 +39,8 @@ def block_which_attention(root):
         f"{', '.join(f'`{s}`' for s in others)} look elsewhere, though their models still learn the task "
         "(the test MAE is in [Attention variants](attention.md#score-functions-compared)):\n\n" + "\n".join(lines)
     )
-    honest = differences(imdb.runs(), "test_accuracy")
-    pairs = {(row.a, row.b): row for row in honest.itertuples()}
-    said, better = [], {}
-    for a, b in (("luong", "none"), ("luong", "uniform")):
-        row = pairs.get((a, b)) or pairs.get((b, a))
-        if row is None:
-            continue
-        difference = row.difference if (row.a, row.b) == (a, b) else -row.difference
-        better[b] = row.p_value < 0.05 and difference > 0
-        verdict = "a difference" if row.p_value < 0.05 else "no difference the runs can tell from chance"
-        said.append(
-            f"`{a}` − `{b}` = {difference:+.2f} points of test accuracy, Welch p {p_in_words(row.p_value)}: {verdict}"
-        )
+    said = compared(imdb.runs(), (("luong", "none"), ("luong", "uniform")))
+    better = {b: p < 0.05 and difference > 0 for _, b, difference, p, _ in said}
     runs = int(imdb.runs().query("attention == 'luong' and status == 'completed'").shape[0])
     verdict = {
         (True, False): "learned attention beats no attention there, but not attention with every weight equal",
@@ -63,7 +50,7 @@ def block_which_attention(root):
     }[(better.get("none", False), better.get("uniform", False))]
     text += (
         f"\n\n**On IMDB, where no answer is known**, over {runs} seeds of each (honest protocol): "
-        + "; ".join(said)
+        + "; ".join(text for *_, text in said)
         + f". So {verdict}.\n"
     )
     return text
