@@ -124,6 +124,9 @@ def test_a_stopped_run_records_why(tmp_path):
     while not (run_dir / "history.csv").exists():  # CSVLogger opens it when training begins
         assert process.poll() is None and time.monotonic() < deadline
         time.sleep(0.05)
+    # Into the epoch, past the first step's tracing: a signal there was once let through (a CI run
+    # exited 0 and finished training); that window is noted in issue 33's closing note, not tested.
+    time.sleep(1.5)
     process.send_signal(signal.SIGTERM)
     stderr = process.communicate(timeout=60)[1]
     assert process.returncode == 130 and "Traceback" not in stderr
