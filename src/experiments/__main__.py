@@ -15,7 +15,7 @@ from hydra.types import RunMode
 from experiments.records.describe import run_line
 from experiments.run.cli import CONFIG_DIR, UsageError, normalize_args, preflight
 from experiments.run.config import ConfigError, searchpath_overrides, validate
-from experiments.run.errors import SuiteError, refuse
+from experiments.run.errors import StopRequest, SuiteError, refuse
 from experiments.run.files import SUITE_ROOT, write_json
 from experiments.run.job import FailedJobs, recorded_metrics, run_job
 from experiments.run.threads import threads_per_job
@@ -69,7 +69,8 @@ def _run(cfg):
 
 def _interrupt(signum, frame):
     # A polite stop (kill, a cluster's time limit) ends the run as Ctrl-C does: recorded, not lost.
-    raise KeyboardInterrupt(f"stopped by {signal.Signals(signum).name}")
+    StopRequest.reason = f"stopped by {signal.Signals(signum).name}"
+    raise KeyboardInterrupt(StopRequest.reason)
 
 
 # The first word of `experiments TOOL ...`: {tool: (its module, what it does)}. Each module's

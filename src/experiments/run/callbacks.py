@@ -10,7 +10,18 @@ import keras
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
+from experiments.run.errors import StopRequest
 from experiments.run.plots import save_animation
+
+
+class StopWhenAsked(keras.callbacks.Callback):
+    """Raises the stop a signal asked for (StopRequest) at the next batch, where Keras swallowed it."""
+
+    def _check(self, *args, **kwargs):
+        if StopRequest.reason is not None:
+            raise KeyboardInterrupt(StopRequest.reason)
+
+    on_train_batch_end = on_test_batch_end = on_predict_batch_end = on_epoch_end = _check
 
 
 class EvaluateEachEpoch(keras.callbacks.Callback):

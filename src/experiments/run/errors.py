@@ -15,6 +15,14 @@ class SuiteError(Exception):
     """Input the suite cannot use; the message is one line for the user: what was wrong, what is accepted."""
 
 
+class StopRequest:
+    """A stop asked by a signal (Ctrl-C, kill, a cluster's time limit): its reason, once asked. The
+    signal handler raises KeyboardInterrupt; Keras' first training step can swallow it (a bare
+    `except:` while it traces the loss), so a callback raises it again at the next batch."""
+
+    reason: str | None = None
+
+
 def report(message):
     """Prints `error: message` on stderr; returns BAD_INPUT, a tool's exit status for it."""
     print(f"error: {message}", file=sys.stderr)

@@ -22,7 +22,7 @@ from omegaconf import OmegaConf
 from attention import attention_model
 from experiments.run import provenance
 from experiments.run.buckets import EpochOfBuckets, LengthBuckets
-from experiments.run.callbacks import AttentionFrames, EvaluateEachEpoch, ResumableTraining
+from experiments.run.callbacks import AttentionFrames, EvaluateEachEpoch, ResumableTraining, StopWhenAsked
 from experiments.run.classification import positive_class_scores
 from experiments.run.config import ConfigError, config_fingerprint, same_config
 from experiments.run.faithfulness import AUDIT_RUNNING, audit_trained, headline, load_trained, write_audit
@@ -118,6 +118,7 @@ def _callbacks(cfg, run_dir, data, attend, probe, title):
         # A run that resumes (its backup is there) adds its epochs to the history of the first try.
         keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=(run_dir / BACKUP_DIR).is_dir()),
         keras.callbacks.TerminateOnNaN(),
+        StopWhenAsked(),
     ]
     stopper = None
     if cfg.task.get("early_stopping"):
