@@ -5,7 +5,6 @@ Nothing here imports TensorFlow, so bad input fails in well under a second.
 
 import difflib
 import itertools
-import json
 import math
 import os
 import re
@@ -21,6 +20,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from experiments.run.config import CONFIG_DIR, group_files, same_config, searchpath_overrides, validate
 from experiments.run.errors import SuiteError
+from experiments.run.files import recorded_metrics
 
 CHECKED_GROUPS = ("task", "attention", "experiment", "debug")
 MULTIRUN_FLAGS = ("-m", "--multirun")
@@ -319,10 +319,7 @@ def preflight(args, config_dir=CONFIG_DIR):
 def refuse_to_overwrite(run_dir, cfg):
     """Raises UsageError if `run_dir` holds a completed run of another config: a single run named
     into it would replace that run's files (a run of this very config is skipped, as in a sweep)."""
-    try:
-        metrics = json.loads((Path(run_dir) / "metrics.json").read_text())
-    except (OSError, ValueError):
-        return  # no run there, or none that finished
+    metrics = recorded_metrics(run_dir)  # None: no run there, or none that finished
     if (
         isinstance(metrics, dict)
         and metrics.get("status") == "completed"

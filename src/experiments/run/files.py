@@ -49,6 +49,14 @@ def read_runs(root, skip=None):
             continue  # being written, or not ours
 
 
+def recorded_metrics(run_dir):
+    """The run's metrics.json, or None where there is none (or it cannot be read)."""
+    try:
+        return json.loads((Path(run_dir) / "metrics.json").read_text())
+    except (OSError, ValueError):
+        return None
+
+
 def holds_runs(root):
     """Whether any run has written its metrics.json under `root`."""
     return next(Path(root).rglob("metrics.json"), None) is not None

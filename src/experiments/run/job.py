@@ -2,23 +2,15 @@
 (`experiments.run_task`): its config checked, TensorFlow started (quietly) only then, the threads
 limited, a completed run of the same config skipped, and the runner."""
 
-import json
 from pathlib import Path
 
 from hydra.experimental.callback import Callback
 
 from experiments.run.config import validate
 from experiments.run.faithfulness import audit_pending
+from experiments.run.files import recorded_metrics
 from experiments.run.quiet import start_tensorflow
 from experiments.run.threads import limit_threads
-
-
-def recorded_metrics(run_dir):
-    """The run's metrics.json, or None where there is none (or it cannot be read)."""
-    try:
-        return json.loads((Path(run_dir) / "metrics.json").read_text())
-    except (OSError, ValueError):
-        return None
 
 
 class FailedJobs(Callback):

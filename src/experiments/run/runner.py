@@ -5,7 +5,6 @@ its data, its model and where its attention should look.
 """
 
 import importlib.util
-import json
 import logging
 import math
 import re
@@ -26,7 +25,7 @@ from experiments.run.callbacks import AttentionFrames, EvaluateEachEpoch, Resuma
 from experiments.run.classification import positive_class_scores
 from experiments.run.config import ConfigError, config_fingerprint, same_config
 from experiments.run.faithfulness import AUDIT_RUNNING, audit_trained, headline, load_trained, write_audit
-from experiments.run.files import write_json
+from experiments.run.files import recorded_metrics, write_json
 from experiments.run.plots import FIGURES, Probe, training_curves
 from experiments.run.seeds import seeded_task_data
 
@@ -48,12 +47,8 @@ def keras_verbosity(setting, stream=None):
 
 def completed_before(cfg, run_dir):
     """The metrics of an earlier completed run of this very config in `run_dir`, or None."""
-    path = Path(run_dir) / "metrics.json"
-    try:
-        metrics = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    same = metrics.get("status") == "completed" and same_config(cfg, metrics.get("config"))
+    metrics = recorded_metrics(run_dir)
+    same = metrics is not None and metrics.get("status") == "completed" and same_config(cfg, metrics.get("config"))
     return metrics if same else None
 
 
