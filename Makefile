@@ -19,7 +19,7 @@ endif
 .PHONY: help install lock run lint lint-lock format test test-fast test-backend readme sweep stats clean \
         dense lstm_before lstm_after multidim_per_dim multidim_shared \
         add_two_numbers find_max imdb imdb_quick imdb_table dates sequences neighbours translate explain bench report tensorboard \
-        results verify publish audit docs docs-serve wheel notebook
+        results verify publish audit docs docs-serve wheel notebook tour
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) \
@@ -208,6 +208,9 @@ notebook: $(INSTALLED) ## open the notebook tour (notebooks/tour.ipynb) in Jupyt
 	@$(PY) -c "import jupyterlab" 2>/dev/null || $(PY) -m pip install --quiet jupyterlab
 	@# As root (a container, say) JupyterLab refuses to start unless told.
 	cd notebooks && $(abspath $(VENV))/bin/jupyter lab --ip 127.0.0.1 $(if $(filter 0,$(shell id -u)),--allow-root) tour.ipynb
+
+tour: $(INSTALLED) ## execute the notebook tour at its laptop size into docs/tour.ipynb, the copy the docs site shows (TOUR_SIZE=tiny|laptop|full; about 15 min)
+	$(PY) tools/execute_tour.py --size $(or $(TOUR_SIZE),laptop)
 
 wheel: $(INSTALLED) ## the two wheels: the layer library alone (Keras and NumPy) and the suite, which depends on it: dist/*.whl
 	$(PY) -m pip wheel --quiet --no-deps --no-build-isolation $(LIBRARY) . -w dist

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from conftest import headless_chromium
+from experiments.records.publish import glossary
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -39,6 +40,9 @@ def test_the_docs_site_builds_strictly_with_the_api_reference(site):
     faithfulness = (site / "faithfulness" / "index.html").read_text(encoding="utf-8")
     assert "Jain &amp; Wallace, published" in faithfulness  # a rendered results block
     assert (site / "results" / "find_max_scores" / "find_max" / "luong" / "audit.png").is_file()
+    # The executed notebook tour is a page, with its notes, its figures and its outputs.
+    tour = (site / "tour" / "index.html").read_text(encoding="utf-8")
+    assert "What you should see, and why" in tour and "data:image/png;base64" in tour and "the same: True" in tour
 
 
 def test_the_readme_is_a_short_front_page_that_links_every_docs_page():
@@ -57,7 +61,7 @@ def test_the_pages_count_a_presets_runs_as_the_command_line_launches_them(tmp_pa
 
     line = render("<!-- results:preset imdb_table -->\n<!-- /results:preset -->\n")
     assert (
-        f": {preflight(['experiment=imdb_table'])} runs, over `seed`: 0 to 9; `attention`: luong, none, uniform."
+        f": {preflight(['experiment=imdb_table'])} runs, over `seed`: 0 to 9; `attention`: `luong`, `none`, `uniform`."
         in line
     )
     with pytest.raises(
@@ -102,45 +106,9 @@ def test_every_column_of_every_table_shows_at_1300_pixels_without_breaking_a_wor
 
 # --- The glossary: every page links a term of it where the page first uses it -------------------
 
-# Each entry of docs/glossary.md (its anchor) and how the pages write the term.
-GLOSSARY_TERMS = {
-    "aopc": r"\bAOPC\b",
-    "chance-level": r"\bchance levels?\b",
-    "comprehensiveness": r"\b[Cc]omprehensiveness\b",
-    "entropy-in-nats": r"\bnats\b",
-    "eraser": r"\bERASER\b",
-    "faithful": r"\b[Ff]aithful(?:ness)?\b",
-    "ferret": r"\bferret\b",
-    "gradient-importance": r"\b[Gg]radient (?:importance|× input)\b",
-    "honest-protocol": r"\b[Hh]onest protocol\b",
-    "kendalls-tau-b": r"τ",
-    "leave-one-out": r"\b[Ll]eave-one-out\b",
-    "mask": r"\b[Mm]ask(?:s|ed|ing)?\b",
-    "original": r"\b[Oo]riginals?\b(?!'s protocol)",
-    "originals-protocol": r"\boriginal's protocol\b",
-    "peak-weight": r"\bpeak weights?\b",
-    "probe-samples": r"\bprobe (?:samples?|inputs?)\b",
-    "query": r"\bquer(?:y|ies)\b",
-    "scaled-dot-product": r"√n",
-    "seed": r"\bseeds?\b",
-    "sufficiency": r"\b[Ss]ufficiency\b",
-    "teacher-forcing": r"\b[Tt]eacher[ -]forc(?:ing|ed)\b",
-    "uniform": r"\b[Uu]niform\b(?! values| random| draws)",  # the weights, not the distribution
-    "welch-p": r"\bWelch\b",
-}
-GLOSSARY_LINK = re.compile(r"\[(?P<text>[^\]]*)\]\((?:docs/)?glossary\.md#(?P<anchor>[\w-]+)\)")
-# Where a term is not prose a reader meets: code, comments, the rendered results blocks (their words
-# come from code), link targets, headings, and the words of links to other pages.
-NOT_PROSE = re.compile(
-    r"<!-- results:(?P<name>[\w-]+)[^>]*-->.*?<!-- /results:(?P=name) -->|```.*?```|`[^`\n]*`|<!--.*?-->"
-    r"|^#[^\n]*$|\[[^\]]*\]\([^)]*\)|\A---\n.*?\n---\n",
-    re.S | re.M,
-)
-
-
-def prose(text):
-    """`text` with what is not prose blanked (same length, so positions hold)."""
-    return NOT_PROSE.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), text)
+# The terms as the pages write them, and what is prose: the publisher links the terms that a results
+# block is first to use with the same table, so the test reads the rendered blocks too.
+GLOSSARY_TERMS, GLOSSARY_LINK, prose = glossary.TERMS, glossary.LINK, glossary.prose
 
 
 def unlinked_first_uses(text):
@@ -159,8 +127,8 @@ def unlinked_first_uses(text):
 
 
 def test_every_glossary_term_is_linked_where_a_page_first_uses_it():
-    glossary = (ROOT / "docs" / "glossary.md").read_text(encoding="utf-8")
-    headings = re.findall(r"^## (.+)$", glossary, re.M)
+    entries = (ROOT / "docs" / "glossary.md").read_text(encoding="utf-8")
+    headings = re.findall(r"^## (.+)$", entries, re.M)
     anchors = {re.sub(r"[\s-]+", "-", re.sub(r"[^a-z0-9\s-]", "", h.lower()).strip()) for h in headings}
     assert anchors == set(GLOSSARY_TERMS)  # a new entry comes with how the pages write it
     pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -172,3 +140,21 @@ def test_every_glossary_term_is_linked_where_a_page_first_uses_it():
     }
     assert unlinked == {}, "link each term's first use to glossary.md#<anchor>: {page: {anchor: line}}"
     assert unlinked_first_uses("AOPC, then [AOPC](glossary.md#aopc)") == {"aopc": 1}  # a link after the use is late
+
+
+def test_the_publisher_links_a_term_that_a_block_is_first_to_use():
+    from experiments.records.publish import render
+
+    text, anchors = glossary.link_first_uses("| τ gradient | τ leave-one-out | original's protocol, the original |")
+    assert text == (
+        "| [τ](docs/glossary.md#kendalls-tau-b) gradient | τ [leave-one-out](docs/glossary.md#leave-one-out) | "
+        "[original's protocol](docs/glossary.md#originals-protocol), the [original](docs/glossary.md#original) |"
+    )
+    assert anchors == {"kendalls-tau-b", "leave-one-out", "originals-protocol", "original"}
+    assert glossary.link_first_uses("`τ` and τ", linked={"kendalls-tau-b"}) == ("`τ` and τ", set())
+    # On a docs page the link is made relative to it, its anchor kept; prose that linked first wins.
+    page = ROOT / "docs" / "imdb.md"
+    block = "[τ](glossary.md#kendalls-tau-b) first.\n<!-- results:figure imdb_table/imdb/luong/seed=0/audit.png | a τ caption -->\n<!-- /results:figure -->\n"
+    assert "[τ]" not in render(block, page=page).split("results:figure")[1].split("-->", 1)[1]
+    rendered = render(block.split("\n", 1)[1], page=page)
+    assert "a [τ](glossary.md#kendalls-tau-b) caption" in rendered

@@ -49,7 +49,7 @@ QUALITY_KEYS = {
         "mean_uniform_peak_on_words",
         "samples",
     },
-    "dates": {"field_hit_rate", "mass_on_field", "year_hit_rate", "month_hit_rate", "day_hit_rate", "samples"},
+    "dates": {"field_hit_rate", "field_hit_rate_chance", "mass_on_field", "year_hit_rate", "month_hit_rate", "day_hit_rate", "samples"},
     "sequences": {"mean_peak_step", "mean_relative_peak", "mean_entropy_nats", "attention_on_padding", "samples"},
 }
 
@@ -241,4 +241,31 @@ def test_each_task_s_chance_level_reads_its_own_size(compose_config):
     assert chance_text("add_two_numbers", compose_config("task=add_two_numbers")) == "1/C(20, 2) = 0.005"
     assert chance_text("imdb", compose_config("task=imdb")) == "uniform 0.0020, entropy ln 500 = 6.21 nats"
     assert chance_text("lstm_after", compose_config("task=lstm_after")) == "uniform 1/20 = 0.050"
-    assert chance_text("dates", compose_config("task=dates")) == "–"  # it declares none
+    # dates measures its own: the field's share of each text's characters, over the test dates.
+    dates = compose_config("task=dates")
+    assert chance_text("dates", dates, {"field_hit_rate_chance": 0.3}) == "a random character 0.300"
+    assert chance_text("dates", dates, {"field_hit_rate": 0.9}) == "–"  # a record made before it did
+
+
+def test_dates_measures_the_chance_that_a_random_character_is_on_the_field():
+    """The text "9 May 2018" (10 characters: the day 1, the month 3, the year 4): a random character hits the
+    year with 0.4, the month 0.3, the day 0.1; over the 8 digits, (4·0.4 + 2·0.3 + 2·0.1) / 8 = 0.3.
+    Attention on the field's first character hits every time."""
+    from types import SimpleNamespace
+
+    from experiments.tasks.dates import ISO_LENGTH, OUTPUT_STEPS, Dates
+    from experiments.tasks.dates_data import DAY, ISO_FIELDS, MONTH, OTHER, YEAR
+
+    length = 14  # 4 characters of padding
+    tags = [DAY, OTHER, MONTH, MONTH, MONTH, OTHER, YEAR, YEAR, YEAR, YEAR]
+    fields = np.zeros((1, length), "int8")
+    fields[0, : len(tags)] = tags
+    text_ids = np.zeros((1, length), "int32")
+    text_ids[0, : len(tags)] = 5
+    weights = np.full((1, OUTPUT_STEPS, length), 0.01, "float32")
+    for step, field in enumerate(ISO_FIELDS):
+        weights[0, step, tags.index(field)] = 0.5
+    data = SimpleNamespace(test=([text_ids, None], None), extras={"test_fields": fields})
+    quality = Dates().attention_quality(None, None, data, lambda x: weights)
+    assert quality["field_hit_rate"] == 1.0 and len(ISO_FIELDS) == ISO_LENGTH
+    assert quality["field_hit_rate_chance"] == pytest.approx(0.3)

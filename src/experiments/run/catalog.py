@@ -39,11 +39,16 @@ def quality_text(task, quality):
         return "–"
 
 
-def chance_text(task, config):
+def chance_text(task, config, quality=None):
     """The chance level of a task's attention quality, in the words its task declares
     (`about.chance`: `over`, the setting that gives n, and `text`, formatted with n, uniform = 1/n,
-    pair = 1/C(n, 2) and entropy = ln n), from a run's config; "–" where the task declares none."""
+    pair = 1/C(n, 2) and entropy = ln n, from a run's config; or `measured`, the key of the run's
+    attention quality that holds it, and `text`, formatted with it as `value`); "–" where the task
+    declares none or the run did not measure it."""
     chance = task_catalog().get(task, {}).get("chance")
+    if chance and "measured" in chance:
+        value = (quality or {}).get(chance["measured"])
+        return "–" if value is None else chance["text"].format(value=value)
     n = OmegaConf.select(config.task, chance["over"]) if chance and config is not None else None
     if not isinstance(n, int) or n < 2:
         return "–"

@@ -139,7 +139,8 @@ class Dates(Task):
         fall on the field it writes (the day digits on the day, ...), and how much weight lies there."""
         weights = attend(data.test[0])[:, :ISO_LENGTH]  # (samples, digits and dashes, text characters)
         fields = data.extras["test_fields"]
-        quality, hits_all, mass_all = {}, [], []
+        characters = (data.test[0][0] != CharVocabulary.PAD).sum(axis=1)  # the padding is masked
+        quality, hits_all, chance_all, mass_all = {}, [], [], []
         for field, name in FIELD_NAMES.items():
             steps = np.flatnonzero(ISO_FIELDS == field)
             on_field = (fields == field)[:, None, :]  # (samples, 1, characters)
@@ -147,9 +148,12 @@ class Dates(Task):
             mass = (weights[:, steps] * on_field).sum(axis=-1)
             quality[f"{name}_hit_rate"] = float(chosen.mean())
             hits_all.append(chosen.ravel())
+            # An argmax drawn at random among the text's characters hits the field this often.
+            chance_all.append(np.repeat(on_field[:, 0].sum(axis=1) / characters, len(steps)))
             mass_all.append(mass.ravel())
         return {
             "field_hit_rate": float(np.concatenate(hits_all).mean()),
+            "field_hit_rate_chance": float(np.concatenate(chance_all).mean()),
             "mass_on_field": float(np.concatenate(mass_all).mean()),
             **quality,
             "samples": len(weights),

@@ -15,6 +15,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from experiments.records.publish import glossary
 from experiments.records.publish.record import RECORDS, Record, missing, numbers_read
 from experiments.run.errors import SuiteError, ToolParser, report
 from experiments.run.files import SUITE_ROOT
@@ -25,7 +26,7 @@ BLOCK = re.compile(
     r"(<!-- results:(?P<name>[\w-]+)(?: (?P<argument>[^>]*?))? -->\n)(?P<body>.*?)(<!-- /results:(?P=name) -->)", re.S
 )
 # A Markdown link or image whose target is a path from the suite's root, as the blocks write them.
-ROOT_LINK = re.compile(r"\]\((?P<target>docs/[^)\s#]*)\)")
+ROOT_LINK = re.compile(r"\]\((?P<target>docs/[^)\s#]*)(?P<anchor>#[\w-]+)?\)")
 BLOCKS: dict[str, Callable[..., str]] = {}  # name -> function(root) -> Markdown
 ARGUMENT_BLOCKS: set[str] = set()  # the blocks whose function takes the block's argument too
 
@@ -93,7 +94,7 @@ def _relocated(text, page):
             if index is None:
                 return "](#)"  # replaced below by the link's words
             target = index
-        return f"]({Path(os.path.relpath(target, base)).as_posix()})"
+        return f"]({Path(os.path.relpath(target, base)).as_posix()}{match.group('anchor') or ''})"
 
     text = ROOT_LINK.sub(relocate, text)
     return re.sub(r"\[([^\]]*)\]\(#\)", r"\1", text)
@@ -105,15 +106,23 @@ def render(text, root=RECORDS, page=README):
     if unknown:
         raise PublishError(f"unknown results block '{unknown[0]}' in {Path(page).name}; known: {', '.join(BLOCKS)}")
 
-    def rendered(match):
+    # A glossary term first met in a block is linked there (the glossary does not link itself).
+    linking = Path(page).resolve() != (SUITE_ROOT / glossary.GLOSSARY).resolve()
+    pieces, done, linked = [], 0, set()
+    for match in BLOCK.finditer(text):
         name = match.group("name")
         if name in ARGUMENT_BLOCKS:
             body = BLOCKS[name](root, match.group("argument"))
         else:
             body = BLOCKS[name](root)
-        return match.group(1) + _relocated(body, page) + match.group(5)
-
-    return BLOCK.sub(rendered, text)
+        before = text[done : match.start()]
+        linked |= glossary.linked_anchors(before)
+        if linking:
+            body, in_block = glossary.link_first_uses(body, linked)
+            linked |= in_block
+        pieces += [before, match.group(1), _relocated(body, page), match.group(5)]
+        done = match.end()
+    return "".join([*pieces, text[done:]])
 
 
 def published_numbers(files=None, root=RECORDS):

@@ -10,12 +10,12 @@ from experiments.run.cli import group_options, preset_sweep
 
 
 def _values(values):
-    """'0 to 9' for a run of consecutive integers, else the values joined."""
+    """'0 to 9' for a run of consecutive integers, else the values joined, as code (they are overrides)."""
     if len(values) > 2 and all(v.isdigit() for v in values):
         numbers = [int(v) for v in values]
         if numbers == list(range(numbers[0], numbers[-1] + 1)):
             return f"{numbers[0]} to {numbers[-1]}"
-    return ", ".join(values)
+    return ", ".join(f"`{value}`" for value in values)
 
 
 def _sweep(axes):

@@ -30,7 +30,7 @@ def block_tasks(root):
             (
                 f"[`{task}`]({record.link()})",  # its record
                 f"`{metrics['attention']}`",
-                f"{quality_text(task, metrics.get('attention_quality'))} (chance: {chance_text(task, config)})",
+                f"{quality_text(task, metrics.get('attention_quality'))} (chance: {chance_text(task, config, metrics.get('attention_quality'))})",
                 test_text(metrics, config),
                 epochs(metrics),
                 run_time(metrics),
