@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 TESTS = Path(__file__).parent
-LAYER_TESTS = ["test_attention_layer.py", "test_blocks.py", "test_cross_attention.py"]
+LAYER_TESTS = ["test_attention_layer.py", "test_blocks.py", "test_cross_attention.py", "test_self_attention.py"]
 AUDITED = 40  # samples audited of each small model
 
 

@@ -14,6 +14,7 @@ from attention.cross import CrossAttention
 from attention.layer import Attention
 from attention.probe import attention_model, attention_weights
 from attention.scores import SCORES
+from attention.self_attention import SelfAttention
 
 __all__ = [
     "SCORES",
@@ -21,6 +22,7 @@ __all__ = [
     "AttentionPooling",
     "CrossAttention",
     "FeatureAttention",
+    "SelfAttention",
     "SoftmaxAttention",
     "TimeAttention",
     "attention_model",

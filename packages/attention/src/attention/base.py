@@ -2,12 +2,12 @@
 
 import contextlib
 from collections.abc import Iterator
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import keras
 from keras import ops
 
-from attention._types import Tensor, WeightsChange
+from attention._types import Shape, Tensor, WeightsChange
 
 _Layer = TypeVar("_Layer", bound="SoftmaxAttention")
 
@@ -31,15 +31,48 @@ def masked_scores(scores: Tensor, mask: Tensor | None) -> Tensor:
 class SoftmaxAttention(keras.layers.Layer):
     """Base class: subclasses say how to score and how to combine; `call` is the same for all.
 
+    Args (every layer's, besides its own):
+        dropout: the fraction of the normalised weights dropped while training (0: none), as in
+            `keras.layers.Attention`; the weights returned are those before dropout.
+        seed: the seed of the dropout's random draws.
+        kernel_initializer, bias_initializer: the initializers of the layer's learned weights
+            (Keras' own defaults: 'glorot_uniform' and 'zeros').
+
     Call arguments:
         inputs: the tensor to attend over.
         mask: optional boolean (batch, steps) mask; masked steps get weight exactly 0.
         return_attention_scores: if True, returns `(outputs, weights)`; the weights are the
             softmax-normalised attention (they sum to 1 over the attended axis).
+        training: whether dropout applies (Keras sets it in `fit`).
     """
 
     supports_masking = True
     _weights_change: WeightsChange | None = None  # set only inside `weights_changed`; never saved
+
+    def __init__(
+        self,
+        dropout: float = 0.0,
+        seed: int | None = None,
+        kernel_initializer: Any = "glorot_uniform",
+        bias_initializer: Any = "zeros",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
+            raise ValueError(f"dropout must be a number in [0, 1), got {dropout!r}")
+        self.dropout, self.seed = float(dropout), seed
+        self.seed_generator = keras.random.SeedGenerator(seed) if dropout > 0 else None
+        # Kept as given and resolved where each weight is made, as Keras' own add_weight resolves
+        # its default: an unseeded initializer draws its seed when it is made.
+        self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
+
+    def add_kernel(self, name: str, shape: Shape) -> Tensor:
+        """A learned weight of the layer, made by its kernel initializer."""
+        return self.add_weight(name=name, shape=shape, initializer=self.kernel_initializer)
+
+    def add_bias(self, name: str, shape: Shape) -> Tensor:
+        """A learned bias of the layer, made by its bias initializer."""
+        return self.add_weight(name=name, shape=shape, initializer=self.bias_initializer)
 
     @contextlib.contextmanager
     def weights_changed(self: _Layer, change: WeightsChange) -> Iterator[_Layer]:
@@ -81,15 +114,33 @@ class SoftmaxAttention(keras.layers.Layer):
         raise NotImplementedError
 
     def call(
-        self, inputs: Tensor, mask: Tensor | None = None, return_attention_scores: bool = False
+        self,
+        inputs: Tensor,
+        mask: Tensor | None = None,
+        return_attention_scores: bool = False,
+        training: bool | None = None,
     ) -> Tensor | tuple[Tensor, Tensor]:
         query = self.query(inputs, mask)
         scores = masked_scores(self.score(inputs, query), self.attended_mask(mask))
         weights = ops.softmax(scores, axis=-1)
         if self._weights_change is not None:
             weights = self._weights_change(weights)
-        weights = self.arrange(weights)
-        outputs = self.combine(inputs, weights, query)
+        combined = weights
+        if training and self.seed_generator is not None:
+            combined = keras.random.dropout(weights, self.dropout, seed=self.seed_generator)
+        outputs = self.combine(inputs, self.arrange(combined), query)
         if return_attention_scores:
-            return outputs, weights
+            return outputs, self.arrange(weights)
         return outputs
+
+    def get_config(self) -> dict[str, Any]:
+        def saved(initializer: Any) -> Any:  # a name or a config as given; an instance as its config
+            return initializer if isinstance(initializer, (str, dict)) else keras.initializers.serialize(initializer)
+
+        return {
+            **super().get_config(),
+            "dropout": self.dropout,
+            "seed": self.seed,
+            "kernel_initializer": saved(self.kernel_initializer),
+            "bias_initializer": saved(self.bias_initializer),
+        }

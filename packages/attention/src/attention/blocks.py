@@ -21,8 +21,8 @@ class FeatureAttention(SoftmaxAttention):
 
     def build(self, input_shape: Shape) -> None:
         features = input_shape[-1]
-        self.kernel = self.add_weight(name="kernel", shape=(features, features))
-        self.bias = self.add_weight(name="bias", shape=(features,), initializer="zeros")
+        self.kernel = self.add_kernel("kernel", (features, features))
+        self.bias = self.add_bias("bias", (features,))
 
     def score(self, inputs: Tensor, query: Tensor | None) -> Tensor:
         return ops.matmul(inputs, self.kernel) + self.bias
@@ -51,8 +51,8 @@ class TimeAttention(SoftmaxAttention):
         steps = input_shape[-2]
         if steps is None:
             raise ValueError(f"TimeAttention needs a fixed number of time steps; got input shape {input_shape}.")
-        self.kernel = self.add_weight(name="kernel", shape=(steps, steps))
-        self.bias = self.add_weight(name="bias", shape=(steps,), initializer="zeros")
+        self.kernel = self.add_kernel("kernel", (steps, steps))
+        self.bias = self.add_bias("bias", (steps,))
 
     def score(self, inputs: Tensor, query: Tensor | None) -> Tensor:
         per_dimension = ops.transpose(inputs, (0, 2, 1))  # (batch, dims, steps)
@@ -103,12 +103,12 @@ class AttentionPooling(SoftmaxAttention):
         if self.score_name == "uniform":
             return
         if self.units is None:
-            self.kernel = self.add_weight(name="kernel", shape=(dim, 1))
-            self.bias = self.add_weight(name="bias", shape=(1,), initializer="zeros")
+            self.kernel = self.add_kernel("kernel", (dim, 1))
+            self.bias = self.add_bias("bias", (1,))
         else:
-            self.kernel = self.add_weight(name="kernel", shape=(dim, self.units))
-            self.bias = self.add_weight(name="bias", shape=(self.units,), initializer="zeros")
-            self.context = self.add_weight(name="context", shape=(self.units, 1))
+            self.kernel = self.add_kernel("kernel", (dim, self.units))
+            self.bias = self.add_bias("bias", (self.units,))
+            self.context = self.add_kernel("context", (self.units, 1))
 
     def score(self, inputs: Tensor, query: Tensor | None) -> Tensor:
         if self.score_name == "uniform":

@@ -48,7 +48,7 @@ class Attention(SoftmaxAttention):
         if dim is None:
             raise ValueError(f"Attention needs the size of the states it attends over; got input shape {input_shape}.")
         self.score_weights = add_score_weights(self, self.score_function, steps, dim, query_dim=dim)
-        self.w_c = self.add_weight(name="w_c", shape=(2 * dim, self.units))
+        self.w_c = self.add_kernel("w_c", (2 * dim, self.units))
 
     def query(self, inputs: Tensor, mask: Tensor | None) -> Tensor:
         return last_step(inputs, mask)

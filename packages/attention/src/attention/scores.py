@@ -7,12 +7,14 @@ last hidden state. `weights(steps, dim, query_dim)` names the learned weights an
 (the layer that uses the score owns them); `__call__` is the equation.
 """
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import keras
 from keras import ops
 
 from attention._types import Shape, Tensor
+
+if TYPE_CHECKING:  # the layers import the scores
+    from attention.base import SoftmaxAttention
 
 
 def _dot(s_t: Tensor, h_s: Tensor) -> Tensor:
@@ -141,9 +143,8 @@ def get_score(name: str) -> Score:
 
 
 def add_score_weights(
-    layer: keras.layers.Layer, score: Score, steps: int | None, dim: int | None, query_dim: int | None
+    layer: "SoftmaxAttention", score: Score, steps: int | None, dim: int | None, query_dim: int | None
 ) -> dict[str, Tensor]:
-    """Creates `score`'s learned weights on `layer` (which then owns and saves them), by name."""
-    return {
-        name: layer.add_weight(name=name, shape=shape) for name, shape in score.weights(steps, dim, query_dim).items()
-    }
+    """Creates `score`'s learned weights on `layer` (which then owns and saves them, made by its
+    kernel initializer), by name."""
+    return {name: layer.add_kernel(name, shape) for name, shape in score.weights(steps, dim, query_dim).items()}
