@@ -49,7 +49,15 @@ QUALITY_KEYS = {
         "mean_uniform_peak_on_words",
         "samples",
     },
-    "dates": {"field_hit_rate", "field_hit_rate_chance", "mass_on_field", "year_hit_rate", "month_hit_rate", "day_hit_rate", "samples"},
+    "dates": {
+        "field_hit_rate",
+        "field_hit_rate_chance",
+        "mass_on_field",
+        "year_hit_rate",
+        "month_hit_rate",
+        "day_hit_rate",
+        "samples",
+    },
     "sequences": {"mean_peak_step", "mean_relative_peak", "mean_entropy_nats", "attention_on_padding", "samples"},
 }
 

@@ -26,9 +26,8 @@ def with_residual(stack: FloatArray) -> FloatArray:
     """(samples, layers, steps, steps): each layer's weights, heads averaged, as ½·A + ½·I with rows
     renormalised."""
     mean = np.asarray(stack, dtype="float64").mean(axis=2)
-    mixed = 0.5 * mean + 0.5 * np.eye(mean.shape[-1])
-    mixed /= mixed.sum(axis=-1, keepdims=True)
-    return mixed
+    mixed: FloatArray = 0.5 * mean + 0.5 * np.eye(mean.shape[-1])
+    return mixed / mixed.sum(axis=-1, keepdims=True)
 
 
 def _outputs(samples: int, steps: int, outputs: BoolArray | Sequence[int] | None) -> BoolArray:
