@@ -27,7 +27,8 @@ def with_residual(stack: FloatArray) -> FloatArray:
     renormalised."""
     mean = np.asarray(stack, dtype="float64").mean(axis=2)
     mixed: FloatArray = 0.5 * mean + 0.5 * np.eye(mean.shape[-1])
-    return mixed / mixed.sum(axis=-1, keepdims=True)
+    normalised: FloatArray = mixed / mixed.sum(axis=-1, keepdims=True)
+    return normalised
 
 
 def _outputs(samples: int, steps: int, outputs: BoolArray | Sequence[int] | None) -> BoolArray:
