@@ -94,5 +94,5 @@ def test_what_the_tour_says_of_its_laptop_size_is_what_its_executed_copy_shows()
     assert len(taus) == 2 and min(taus) > 0 and largest > 3 * random  # faithful on find_max
     assert re.search(r"input 0: (positive|negative), p = ", text)  # part 5 ran on the IMDB files
     assert float(re.search(r"test accuracy ([\d.]+)", text).group(1)) > 0.6  # "well above 1/3"
-    for c in range(3):
-        assert f"class {c}: the mean attention peaks at step {4 + 6 * c} " in text
+    peaks = [int(re.search(rf"class {c}: the mean attention peaks at step (\d+)", text).group(1)) for c in range(3)]
+    assert peaks != [4, 10, 16]  # "do not all peak at their class's bump"
