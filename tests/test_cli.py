@@ -284,6 +284,27 @@ def test_help_lists_the_tools_then_hydra_s_groups():
 REFUSED = [
     # (arguments, the one line on stderr)
     (
+        ["task=dense", "encoder=transformer"],
+        "encoder 'transformer' does not apply to task 'dense' (it keeps its own model); tasks that take it: "
+        "add_two_numbers, find_max, imdb, sequences",
+    ),
+    (
+        ["task=find_max", "encoder=transformer", "attention=luong"],
+        "encoder=transformer brings its own attention (self-attention, attention=transformer); leave out attention=luong",
+    ),
+    (
+        ["task=find_max", "attention=transformer"],
+        "attention=transformer is the Transformer encoder's: choose it with encoder=transformer",
+    ),
+    (
+        ["task=find_max", "encoder=transformer", "attention.layer.pooling=max"],
+        "attention.layer.pooling must be one of mean, class_token, got 'max'",
+    ),
+    (
+        ["task=imdb", "encoder=transformer", "attention.layer.heads=0"],
+        "attention.layer.heads must be a positive integer, got 0",
+    ),
+    (
         ["task=imdb_jain_wallace", "trainer.optimizer.learning_rate=0.5"],
         "trainer.optimizer.learning_rate is not used by task 'imdb_jain_wallace', whose task.optimizer sets the "
         "optimizer; override task.optimizer.learning_rate instead",
@@ -380,7 +401,7 @@ REFUSED = [
         ["task=find_max", "attention.name=bahdanau"],
         "attention.name is the name of the attention chosen, not a choice of it; choose with attention=NAME "
         "(attention=bahdanau); accepted: bahdanau, block_2d, block_3d, block_3d_shared, cosine, dot, location, luong, "
-        "none, pooling, scaled_dot, tanh, uniform",
+        "none, pooling, scaled_dot, tanh, transformer, uniform",
     ),
     (
         ["tsk=dense"],

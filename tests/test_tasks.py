@@ -277,3 +277,38 @@ def test_dates_measures_the_chance_that_a_random_character_is_on_the_field():
     quality = Dates().attention_quality(None, None, data, lambda x: weights)
     assert quality["field_hit_rate"] == 1.0 and len(ISO_FIELDS) == ISO_LENGTH
     assert quality["field_hit_rate_chance"] == pytest.approx(0.3)
+
+
+# --- encoder=transformer: a Transformer in place of the LSTM and its attention --------------------
+
+TRANSFORMER_TASKS = tuple(task for task in ("find_max", "add_two_numbers", "sequences", "imdb") if task in ALL_TASKS)
+
+
+@pytest.mark.parametrize("task", TRANSFORMER_TASKS)
+def test_a_transformer_encoder_runs_on_the_tasks_that_take_it(compose_config, task, tmp_path):
+    """Its attention is read out as every layer's and head's weights (attention_stack.npy, drawn in
+    attention_heads.png) and as their rollout over the input steps, which the task's quality and
+    figures read as they read an LSTM's attention."""
+    cfg = compose_config(f"task={task}", "encoder=transformer", "debug=smoke", f"paths.output_dir={tmp_path}")
+    validate(cfg)
+    metrics = run(cfg, tmp_path)
+    assert (metrics["status"], metrics["attention"]) == ("completed", "transformer")
+    assert set(metrics["attention_quality"]) == QUALITY_KEYS.get(task, PEAK_KEYS)
+    rolled, stack = np.load(tmp_path / "attention.npy"), np.load(tmp_path / "attention_stack.npy")
+    layers, heads = cfg.attention.layer.layers, cfg.attention.layer.heads
+    steps = rolled.shape[1]
+    assert stack.shape == (len(rolled), layers, heads, steps, steps)
+    np.testing.assert_allclose(rolled.sum(axis=1), 1.0, rtol=1e-4)
+    np.testing.assert_allclose(stack.sum(axis=-1), 1.0, rtol=1e-4)
+    assert "attention_heads.png" in metrics["figures"] and (tmp_path / "attention_heads.png").stat().st_size > 0
+    assert run_numbers(run(cfg, tmp_path / "again")) == run_numbers(metrics)  # same seed, same numbers
+
+
+def test_the_lstm_encoder_leaves_every_recorded_config_as_it_was(compose_config):
+    """encoder=lstm is the default and changes no fingerprint: the committed records still count."""
+    from experiments.run.config import config_fingerprint
+
+    default = compose_config("task=find_max")
+    chosen = compose_config("task=find_max", "encoder=lstm")
+    assert config_fingerprint(default) == config_fingerprint(chosen)
+    assert config_fingerprint(compose_config("task=find_max", "encoder=transformer")) != config_fingerprint(default)

@@ -110,6 +110,7 @@ def validate(cfg, overrides=()):
             f"seed must be an integer from 0 to 2**32 - 1 (or a range such as seed=0..9 with -m), got {cfg.seed!r}"
         )
     accepted = accepted_attentions(cfg.task.attentions)
+    _check_encoder(cfg, accepted)
     if cfg.attention.name not in accepted:
         raise ConfigError(
             f"attention '{cfg.attention.name}' does not apply to task '{cfg.task.name}'; "
@@ -400,6 +401,47 @@ def _check_not_shadowed(cfg, key):
         )
 
 
+def _check_encoder(cfg, accepted):
+    """encoder=transformer takes the place of the LSTM and its attention: the task must take it, and
+    its attention is the encoder's own (attention=transformer, chosen with it)."""
+    encoder = (cfg.get("encoder") or {}).get("name", "lstm")
+    stack = cfg.attention.get("family") == "stack"
+    if encoder == "lstm" and not stack:
+        return
+    if "transformer" not in accepted:
+        takes = ", ".join(name for name, task in task_attentions_by_name().items() if "transformer" in task)
+        raise ConfigError(
+            f"encoder 'transformer' does not apply to task '{cfg.task.name}' (it keeps its own model); "
+            f"tasks that take it: {takes}"
+        )
+    if encoder != "transformer":
+        raise ConfigError(
+            f"attention={cfg.attention.name} is the Transformer encoder's: choose it with encoder=transformer"
+        )
+    if not stack:
+        raise ConfigError(
+            f"encoder=transformer brings its own attention (self-attention, attention=transformer); "
+            f"leave out attention={cfg.attention.name}"
+        )
+    # Its sizes, checked before TensorFlow starts (the layer checks them again when it is made).
+    layer = cfg.attention.layer
+    for key in ("model_dim", "heads", "key_dim", "feed_forward", "layers"):
+        if not _whole_number(layer.get(key), 1):
+            raise ConfigError(f"attention.layer.{key} must be a positive integer, got {layer.get(key)!r}")
+    if not (_number(layer.get("dropout")) and 0 <= layer.dropout < 1):
+        raise ConfigError(f"attention.layer.dropout must be in [0, 1), got {layer.get('dropout')!r}")
+    if layer.get("pooling") not in ("mean", "class_token"):
+        raise ConfigError(f"attention.layer.pooling must be one of mean, class_token, got {layer.get('pooling')!r}")
+
+
+def task_attentions_by_name():
+    """{task: the variants it lists} for every task YAML."""
+    return {
+        path.stem: list(OmegaConf.load(path).get("attentions") or [])
+        for path in sorted((CONFIG_DIR / "task").glob("*.yaml"))
+    }
+
+
 # Left out of the fingerprint: where files are, not what they hold (the same run from another
 # checkout or data copy is the same run); the audit's settings, which act after training; what
 # the task says of itself; which variants it accepts, and which family a variant is of; and the
@@ -417,7 +459,7 @@ IGNORED_KEYS = (
 )
 # Options added after runs were recorded, left out while they hold the value that reproduces those
 # runs, so that the runs still count as this config's (a sweep resumes, `verify` finds them).
-ADDED_LATER = {"task.model.mask_zero": False, "task.length_buckets": None}
+ADDED_LATER = {"task.model.mask_zero": False, "task.length_buckets": None, "encoder": {"name": "lstm"}}
 # Keys that counted once and were left out later: a run recorded while they counted is still this
 # config's when the fingerprint that keeps them matches (`same_config`).
 LEFT_OUT_LATER = ("task.attentions",)

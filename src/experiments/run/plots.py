@@ -29,6 +29,7 @@ class Probe:
     output_tokens: list | None = None  # for text outputs: the token at each output step
     labels: list | None = None  # for classes: the class name of each probe sample
     quality: dict | None = None  # the task's attention_quality
+    stack: np.ndarray | None = None  # a stack's weights, (samples, layers, heads, steps, steps)
 
 
 def _figure(fig, size):
@@ -285,6 +286,37 @@ def alignment(probe, title, fig=None, max_panels=6):
     return fig
 
 
+def attention_heads(probe, title, fig=None):
+    """A stack of self-attention layers on the first probe sample: one heatmap per layer (rows) and
+    head (columns), query steps down, key steps across, on one scale from 0 (the colour bar); the
+    last column is the layers' rollout so far (each layer's heads averaged, the residual mixed in)."""
+    from attention.audit.stack import with_residual  # noqa: PLC0415  (the figure's only use of it)
+
+    stack = probe.stack[0]  # (layers, heads, steps, steps)
+    layers, heads = stack.shape[:2]
+    mixed = with_residual(stack[None])[0]
+    rolled = [mixed[0]]
+    for layer in range(1, layers):
+        rolled.append(mixed[layer] @ rolled[-1])
+    fig = _figure(fig, (2.6 * (heads + 1) + 1, 2.4 * layers + 0.8))
+    axes = np.atleast_2d(fig.subplots(layers, heads + 1, squeeze=False))
+    scale = Normalize(0.0, max(float(stack.max()), max(float(r.max()) for r in rolled)))
+    for layer in range(layers):
+        for column in range(heads + 1):
+            ax = axes[layer, column]
+            shown = stack[layer, column] if column < heads else rolled[layer]
+            ax.imshow(shown, cmap="viridis", norm=scale, interpolation="nearest")
+            ax.set_title(f"layer {layer + 1}, " + (f"head {column + 1}" if column < heads else "rollout"), fontsize=9)
+            ax.set_xticks([])
+            ax.set_yticks([])
+        axes[layer, 0].set_ylabel("query step")
+    for ax in axes[-1]:
+        ax.set_xlabel("key step")
+    fig.colorbar(ScalarMappable(scale, "viridis"), ax=axes, shrink=0.8, label="weight")
+    fig.suptitle(f"{title}\nthe first probe sample: every layer and head, and the rollout (last column)")
+    return fig
+
+
 def training_curves(history, title):
     """Loss and every other metric per epoch: training, validation, and test where recorded."""
     metrics = [m for m in history if not m.startswith(("val_", "test_"))]
@@ -321,6 +353,7 @@ def save_animation(draw, frames, path, fps=4, dpi=80):
 
 FIGURES = {
     "attention_bar": attention_bar,
+    "attention_heads": attention_heads,
     "attention_per_dimension": attention_per_dimension,
     "attention_map": attention_map,
     "attention_argmax": attention_argmax,

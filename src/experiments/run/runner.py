@@ -84,7 +84,12 @@ def run(cfg, run_dir, threads=None):
         write_json(run_dir / "metrics.json", metrics)
     audit = cfg.task.get("audit") or {}
     if trained is not None and audit.get("at_end") and cfg.attention.layer is not None:
-        audit_at_end(cfg, run_dir, trained)
+        if cfg.attention.get("family") == "stack":
+            log.warning(
+                "audit: not run; the audit of a stack of attention layers (encoder=transformer) is not built yet"
+            )
+        else:
+            audit_at_end(cfg, run_dir, trained)
     return metrics
 
 
@@ -275,7 +280,11 @@ def _train_and_probe(cfg, run_dir, record):
         }
         record["attention_quality"] = None
         if attend is not None:
-            probe.weights = attend(probe.inputs)
+            probe.weights = attend(probe.inputs)  # a stack's: the rollout over the input steps
+            if cfg.attention.get("family") == "stack":  # and every layer's and head's weights
+                probe.stack = attention_model(model, ATTENTION_LAYER, read="return_stack").predict(
+                    probe.inputs, batch_size=PREDICT_BATCH, verbose=0
+                )
             record["attention_quality"] = probe.quality = task.attention_quality(cfg.task, probe, data, attend)
     _save_figure(training_curves(record["history"], title), run_dir, "training_curves.png", record)
     if "test" not in record:
@@ -284,6 +293,9 @@ def _train_and_probe(cfg, run_dir, record):
         np.save(run_dir / "attention.npy", probe.weights)
         for name in cfg.task.plots:
             _save_figure(FIGURES[name](probe, title), run_dir, f"{name}.png", record)
+        if probe.stack is not None:
+            np.save(run_dir / "attention_stack.npy", probe.stack)
+            _save_figure(FIGURES["attention_heads"](probe, title), run_dir, "attention_heads.png", record)
         if cfg.task.get("epoch_figure"):
             record["figures"].append(f"{cfg.task.epoch_figure}.gif")
     model.save(run_dir / "model.keras")

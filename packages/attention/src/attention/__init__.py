@@ -15,6 +15,7 @@ from attention.layer import Attention
 from attention.probe import attention_model, attention_weights
 from attention.scores import SCORES
 from attention.self_attention import SelfAttention
+from attention.transformer import TransformerEncoder
 
 __all__ = [
     "SCORES",
@@ -25,6 +26,7 @@ __all__ = [
     "SelfAttention",
     "SoftmaxAttention",
     "TimeAttention",
+    "TransformerEncoder",
     "attention_model",
     "attention_weights",
 ]

@@ -15,29 +15,30 @@ class _AttentionWeightsOf(keras.layers.Layer):
     would break that.
     """
 
-    def __init__(self, attention_layer: keras.layers.Layer, **kwargs: Any) -> None:
+    def __init__(self, attention_layer: keras.layers.Layer, read: str = "return_attention_scores", **kwargs: Any):
         super().__init__(**kwargs)
-        self.attention_layer = attention_layer
+        self.attention_layer, self.read = attention_layer, read
 
     def call(self, inputs: Tensor, mask: Tensor | None = None) -> Tensor:
-        _, weights = self.attention_layer(inputs, mask=mask, return_attention_scores=True)
+        _, weights = self.attention_layer(inputs, mask=mask, **{self.read: True})
         return weights
 
     def compute_mask(self, inputs: Tensor, mask: Tensor | None = None) -> None:
         return None
 
 
-def attention_model(model: keras.Model, layer_name: str) -> keras.Model:
+def attention_model(model: keras.Model, layer_name: str, read: str = "return_attention_scores") -> keras.Model:
     """A model from `model`'s inputs to the attention weights of its layer `layer_name`.
 
-    The layer must accept `return_attention_scores=True`, as every layer of this package does. The
-    probe shares the trained weights and sees the same input mask as the trained layer.
+    The layer must accept `return_attention_scores=True`, as every layer of this package does
+    (`read="return_stack"`: a `TransformerEncoder`'s weights of every block and head). The probe
+    shares the trained weights and sees the same input mask as the trained layer.
     """
     layer = model.get_layer(layer_name)
     # `layer.input` also lists a mask Keras passed in (boolean); the inputs carry their masks, so
     # calling the layer on them again applies the same masks.
     inputs = [t for t in keras.tree.flatten(layer.input) if t.dtype != "bool"]
-    weights = _AttentionWeightsOf(layer, name=f"{layer_name}_weights")(inputs[0] if len(inputs) == 1 else inputs)
+    weights = _AttentionWeightsOf(layer, read, name=f"{layer_name}_weights")(inputs[0] if len(inputs) == 1 else inputs)
     return keras.Model(model.inputs, weights, name=f"{layer_name}_probe")
 
 
