@@ -41,3 +41,27 @@ def test_the_argmax_panel_marks_each_miss_and_binary_panels_have_no_colour_scale
     np.testing.assert_array_equal(misses, [[0, 1]])  # at the step it picked, in its row
     assert "1 of 3" in panels[1].get_title()
     assert [scale.get_visible() for scale in scales] == [True, False, False]
+
+
+# The commit that put the IMDB word figure on one scale (the test above checks how it draws).
+ONE_SCALE = "885abb4"
+
+
+def test_the_readmes_imdb_word_figure_was_drawn_on_one_scale():
+    """The README's IMDB word figure comes from a record job run by code that draws every review on
+    one scale (a descendant of ONE_SCALE), so it shows a flat attention as flat."""
+    import json
+    import re
+    import subprocess
+    from pathlib import Path
+
+    import pytest
+
+    root = Path(__file__).resolve().parents[1]
+    if subprocess.run(["git", "cat-file", "-e", ONE_SCALE], cwd=root, capture_output=True).returncode:
+        pytest.skip("not a git checkout with the suite's history")
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    figure = re.search(r"<!-- results:figure ([^ ]+)/attention_words\.png \|", readme).group(1)
+    commit = json.loads((root / "docs" / "results" / figure / "metrics.json").read_text())["provenance"]["commit"]
+    drawn_after = subprocess.run(["git", "merge-base", "--is-ancestor", ONE_SCALE, commit], cwd=root)
+    assert drawn_after.returncode == 0, f"{figure} was drawn at {commit[:7]}, before the figure's one scale"

@@ -5,7 +5,8 @@ from datetime import datetime, timedelta
 
 from experiments.records.publish.engine import block
 from experiments.records.publish.format import minutes, p_in_words, table
-from experiments.records.publish.record import compared, sweep_statistics
+from experiments.records.publish.record import Record, compared, missing, sweep_statistics
+from experiments.records.publish.results import cpu_label
 from experiments.records.report import PUBLISHED as ORIGINALS_PUBLISHED
 from experiments.records.stats import PROTOCOLS, audit_means, differences, group_statistics, number
 
@@ -130,3 +131,21 @@ def block_imdb_table(record):
         f"Wall time of the table, from the first run's start to the last run's end: {minutes((last - first).total_seconds())}.\n"
     )
     return text
+
+
+@block("imdb_rerun")
+def block_imdb_rerun(root):
+    """The IMDB table's first job (seed 0, `luong`) as its record holds it, beside the same config
+    run again later (the imdb_words record): what drifted, and on what code and CPU each ran."""
+    jobs = [Record(name, root).find("imdb", "luong", seed=0) for name in ("imdb_table", "imdb_words")]
+    if not all(jobs):
+        return missing("imdb_table" if not jobs[0] else "imdb_words")
+    rows = [
+        ["made at commit", *(f"`{(m.get('provenance') or {}).get('commit', '?')[:7]}`" for _, m, _ in jobs)],
+        ["on", *(cpu_label(m.get("provenance") or {}) for _, m, _ in jobs)],
+        ["best epoch (of 10)", *(str(m.get("best_epoch")) for _, m, _ in jobs)],
+        ["test accuracy", *(f"{m['test']['accuracy']:.5f}" for _, m, _ in jobs)],
+        ["mean peak weight", *(f"{m['attention_quality']['mean_peak_weight']:.5f}" for _, m, _ in jobs)],
+        ["mean entropy, nats", *(f"{m['attention_quality']['mean_entropy_nats']:.3f}" for _, m, _ in jobs)],
+    ]
+    return table(["seed 0, `luong`", "`imdb_table`'s record", "run again (`imdb_words`)"], rows)
