@@ -289,7 +289,14 @@ def test_a_transformer_encoder_runs_on_the_tasks_that_take_it(compose_config, ta
     """Its attention is read out as every layer's and head's weights (attention_stack.npy, drawn in
     attention_heads.png) and as their rollout over the input steps, which the task's quality and
     figures read as they read an LSTM's attention."""
-    cfg = compose_config(f"task={task}", "encoder=transformer", "debug=smoke", f"paths.output_dir={tmp_path}")
+    cfg = compose_config(
+        f"task={task}",
+        "encoder=transformer",
+        "debug=smoke",
+        "task.audit.at_end=true",
+        "task.audit.integrated_gradients_steps=4",
+        f"paths.output_dir={tmp_path}",
+    )
     validate(cfg)
     metrics = run(cfg, tmp_path)
     assert (metrics["status"], metrics["attention"]) == ("completed", "transformer")
@@ -301,7 +308,15 @@ def test_a_transformer_encoder_runs_on_the_tasks_that_take_it(compose_config, ta
     np.testing.assert_allclose(rolled.sum(axis=1), 1.0, rtol=1e-4)
     np.testing.assert_allclose(stack.sum(axis=-1), 1.0, rtol=1e-4)
     assert "attention_heads.png" in metrics["figures"] and (tmp_path / "attention_heads.png").stat().st_size > 0
+    # Audited at its end: each explanation of the stack against the input importances.
+    audit = json.loads((tmp_path / "audit_stack.json").read_text())
+    assert audit["samples"] == 16 and (tmp_path / "audit_stack.png").stat().st_size > 0
+    known = task in ("find_max", "add_two_numbers")  # the tasks whose deciding steps are known
+    assert (audit["explanations"]["rollout"]["hit_rate"] is not None) == known
+    assert (audit["explanations"]["flow"] is None) == (steps > 100)  # flow only where it ends in time
     assert run_numbers(run(cfg, tmp_path / "again")) == run_numbers(metrics)  # same seed, same numbers
+    again = json.loads((tmp_path / "again" / "audit_stack.json").read_text())
+    assert {**again, "seconds": 0} == {**audit, "seconds": 0}
 
 
 def test_the_lstm_encoder_leaves_every_recorded_config_as_it_was(compose_config):

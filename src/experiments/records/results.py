@@ -39,7 +39,7 @@ from experiments.run.faithfulness import audit_pending
 from experiments.run.files import SUITE_ROOT
 
 RECORDS = SUITE_ROOT / "docs" / "results"
-JOB_FILES = ("metrics.json", ".hydra/overrides.yaml", ".hydra/config.yaml", "audit.json")
+JOB_FILES = ("metrics.json", ".hydra/overrides.yaml", ".hydra/config.yaml", "audit.json", "audit_stack.json")
 HYDRA_FILES = (".hydra/overrides.yaml", ".hydra/config.yaml")
 SUMMARY_FILES = ("summary.csv", "summary.md", "summary.png")
 
@@ -182,7 +182,7 @@ def copy_record(sweep_dir, record_dir, figures=()):
             if (source / name).is_file():
                 _copy(source / name, staging / relative / name)
         drawn = json.loads((job / "metrics.json").read_text()).get("figures", [])
-        for name in [*drawn, "audit.png"]:
+        for name in [*drawn, "audit.png", "audit_stack.png"]:
             path = f"{relative.as_posix()}/{name}"
             # A job put back from the record (restore_jobs) has its JSON, not its figures: the
             # record's own copy of the same run's figure stays.

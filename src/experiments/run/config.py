@@ -343,8 +343,18 @@ def _bound(task, bound):
 
 
 # The faithfulness audit's settings: how many test samples, permutations per sample, and (for a
-# regression) the change in the output that counts as a changed decision.
-AUDIT_KEYS = ("at_end", "samples", "permutations", "regression_tolerance")
+# regression) the change in the output that counts as a changed decision; for the audit of a stack
+# (encoder=transformer), the steps of integrated gradients, how many samples attention flow explains
+# (one max-flow per input step and sample) and up to how many steps it tries at all.
+AUDIT_KEYS = (
+    "at_end",
+    "samples",
+    "permutations",
+    "regression_tolerance",
+    "integrated_gradients_steps",
+    "flow_samples",
+    "flow_max_steps",
+)
 
 
 def _check_audit(task):
@@ -352,7 +362,7 @@ def _check_audit(task):
     for key in audit:
         if key not in AUDIT_KEYS:
             raise ConfigError(f"task.audit.{key} is not a setting of the audit; accepted: {', '.join(AUDIT_KEYS)}")
-    for key in ("samples", "permutations"):
+    for key in ("samples", "permutations", "integrated_gradients_steps", "flow_samples", "flow_max_steps"):
         if key in audit and not _whole_number(audit[key], 1):
             raise ConfigError(f"task.audit.{key} must be a positive integer, got {audit[key]!r}")
     tolerance = audit.get("regression_tolerance", 0.1)

@@ -89,6 +89,82 @@ def audit_trained(cfg, task, model, data, samples=None, permutations=None):
     return result, audit.details
 
 
+STACK_AUDIT_JSON = "audit_stack.json"
+STACK_AUDIT_PNG = "audit_stack.png"
+
+
+def audit_stack(cfg, task, model, data):
+    """The audit of a stack of attention layers (encoder=transformer: `attention.audit.stack`) on
+    the run's first `task.audit.samples` test samples: its explanations against the importances and
+    the steps that decide (where the task knows them). Returns the JSON-ready result."""
+    from attention.audit.stack import StackAudit  # noqa: PLC0415  (TensorFlow starts here)
+
+    settings = cfg.task.get("audit") or {}
+    x_test = data.test[0]
+    count = min(positive_integer("samples", settings.get("samples", 200)), len(x_test))
+    started = time.perf_counter()
+    audit = StackAudit(
+        model,
+        ig_steps=positive_integer("integrated_gradients_steps", settings.get("integrated_gradients_steps", 32)),
+        flow_samples=positive_integer("flow_samples", settings.get("flow_samples", 50)),
+        flow_max_steps=positive_integer("flow_max_steps", settings.get("flow_max_steps", 100)),
+    )
+    result = audit.run(x_test[:count], deciding=task.deciding_steps(cfg.task, data, count))
+    return {
+        "task": cfg.task.name,
+        "attention": cfg.attention.name,
+        "seed": cfg.seed,
+        **result,
+        "seconds": round(time.perf_counter() - started, 2),
+    }
+
+
+def stack_headline(result):
+    """The audit of a stack in one line: each explanation's hit rate on the deciding steps (or its
+    τ with leave-one-out where none are known)."""
+    explained = {name: e for name, e in result["explanations"].items() if e is not None}
+    if all(e["hit_rate"] is None for e in explained.values()):
+        parts = [f"{name} τ(leave-one-out) {number(e['tau']['leave_one_out'])}" for name, e in explained.items()]
+    else:
+        parts = [f"{name} {number(e['hit_rate'])}" for name, e in {**explained, **result["importances"]}.items()]
+        parts[0] = "top step on a deciding step: " + parts[0]
+    return ", ".join(parts)
+
+
+def number(value, digits=2):
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def write_stack_audit(run_dir, result):
+    """`audit_stack.json` and its figure, `audit_stack.png`: per explanation and importance, the
+    hit rate on the deciding steps and τ with leave-one-out."""
+    run_dir = Path(run_dir)
+    write_json(run_dir / STACK_AUDIT_JSON, result)
+    explanations = {name: e for name, e in result["explanations"].items() if e is not None}
+    rows = {**explanations, **result["importances"]}
+    fig = Figure(figsize=(10, 3.6), layout="constrained")
+    hit_ax, tau_ax = fig.subplots(1, 2)
+    names = list(rows)
+    colours = ["tab:purple"] * len(explanations) + ["tab:grey"] * len(result["importances"])
+    hits = [rows[name]["hit_rate"] or 0.0 for name in names]
+    hit_ax.barh(names, hits, color=colours)
+    hit_ax.set_xlim(0, 1)
+    hit_ax.set_xlabel("top step on a deciding step (share of samples)")
+    hit_ax.invert_yaxis()
+    explained = list(explanations)
+    taus = [explanations[name]["tau"]["leave_one_out"] or 0.0 for name in explained]
+    tau_ax.barh(explained, taus, color="tab:purple")
+    tau_ax.set_xlim(-1, 1)
+    tau_ax.axvline(0, color="black", linewidth=0.8)
+    tau_ax.set_xlabel("Kendall τ with leave-one-out (mean)")
+    tau_ax.invert_yaxis()
+    fig.suptitle(
+        f"{result['task']} · attention={result['attention']} · seed={result['seed']}\n"
+        f"the stack's explanations (purple) and the input importances (grey), {result['samples']} test samples"
+    )
+    fig.savefig(run_dir / STACK_AUDIT_PNG, dpi=110)
+
+
 def write_audit(run_dir, result, details):
     """`audit.json` and `audit.png` in `run_dir`."""
     run_dir = Path(run_dir)

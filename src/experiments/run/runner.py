@@ -24,7 +24,16 @@ from experiments.run.buckets import EpochOfBuckets, LengthBuckets
 from experiments.run.callbacks import AttentionFrames, EvaluateEachEpoch, ResumableTraining, StopWhenAsked
 from experiments.run.classification import positive_class_scores
 from experiments.run.config import ConfigError, config_fingerprint, same_config
-from experiments.run.faithfulness import AUDIT_RUNNING, audit_trained, headline, load_trained, write_audit
+from experiments.run.faithfulness import (
+    AUDIT_RUNNING,
+    audit_stack,
+    audit_trained,
+    headline,
+    load_trained,
+    stack_headline,
+    write_audit,
+    write_stack_audit,
+)
 from experiments.run.files import recorded_metrics, write_json
 from experiments.run.plots import FIGURES, Probe, training_curves
 from experiments.run.seeds import seeded_task_data
@@ -85,12 +94,22 @@ def run(cfg, run_dir, threads=None):
     audit = cfg.task.get("audit") or {}
     if trained is not None and audit.get("at_end") and cfg.attention.layer is not None:
         if cfg.attention.get("family") == "stack":
-            log.warning(
-                "audit: not run; the audit of a stack of attention layers (encoder=transformer) is not built yet"
-            )
+            audit_stack_at_end(cfg, run_dir, trained)
         else:
             audit_at_end(cfg, run_dir, trained)
     return metrics
+
+
+def audit_stack_at_end(cfg, run_dir, trained):
+    """The audit of a stack of attention layers at the end of a completed run: audit_stack.json and
+    audit_stack.png; a failure is logged (the run itself is complete and recorded)."""
+    try:
+        result = audit_stack(cfg, *trained)
+    except Exception:
+        log.exception("the audit of the stack failed; the run itself completed (%s)", Path(run_dir) / "metrics.json")
+    else:
+        write_stack_audit(run_dir, result)
+        log.info("audit of the stack: %s", stack_headline(result))
 
 
 def audit_at_end(cfg, run_dir, trained=None):

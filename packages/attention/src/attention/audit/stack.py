@@ -16,10 +16,12 @@ Rollout costs a few matrix products; flow one max-flow per input step and sample
 """
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
-from attention._types import BoolArray, FloatArray
+from attention._types import Array, BoolArray, FloatArray
 
 
 def with_residual(stack: FloatArray) -> FloatArray:
@@ -82,3 +84,123 @@ def flow(stack: FloatArray, outputs: BoolArray | Sequence[int] | None = None) ->
     total = flows.sum(axis=1, keepdims=True)
     normalised: FloatArray = flows / np.where(total > 0, total, 1.0)
     return normalised
+
+
+# --- The audit of a stack: each explanation against the importances and the known answer ----------
+
+EXPLANATIONS = ("last_layer", "mean_of_layers", "rollout", "flow")
+IMPORTANCES = ("gradient", "leave_one_out", "integrated_gradients")
+
+
+def _pooled(weights: FloatArray, outputs: BoolArray) -> FloatArray:
+    """(samples, steps): the rows of `weights` (samples, steps, steps) that make the output, averaged."""
+    pooled: FloatArray = (weights * outputs[..., None]).sum(axis=1) / outputs.sum(axis=1, keepdims=True)
+    return pooled
+
+
+def explanations(stack: FloatArray, outputs: BoolArray, flow_samples: int) -> dict[str, FloatArray]:
+    """{explanation: (samples, steps)} of a stack: the last layer's raw weights and the mean of every
+    layer's (heads averaged, the output's rows averaged), the rollout, and the flow (its first
+    `flow_samples` samples only, none for 0: one max-flow per step and sample, whose cost grows
+    with the cube of the steps or faster: about 2 s a sample at 50 steps, 18 s at 100, 160 s at
+    200, with two layers on one core of an AMD EPYC)."""
+    found = {
+        "last_layer": _pooled(stack[:, -1].mean(axis=1), outputs),
+        "mean_of_layers": _pooled(stack.mean(axis=(1, 2)), outputs),
+        "rollout": rollout(stack, outputs),
+    }
+    if flow_samples > 0:
+        found["flow"] = flow(stack[:flow_samples], outputs[:flow_samples])
+    return found
+
+
+class StackAudit:
+    """Which explanation of a stack of self-attention layers finds what decides the output?
+
+    The explanations (`explanations`) are held against three importances of each input step,
+    computed on the embedding where the model starts with one (else on the inputs): gradient ×
+    input, |Σ_d ∂f/∂e_d · e_d|; leave-one-out, |f(x) − f(x without the step)|; and integrated
+    gradients (Sundararajan et al. 2017), Σ_d (e_d − 0) · mean over `ig_steps` points of the path
+    from 0 to e of ∂f/∂e_d, whose sum over the steps is f(x) − f(0) (its largest gap is reported).
+    f is the output: a binary classifier's probability, the decided class's probability, or the value.
+
+    For each explanation and importance: the mean Kendall τ-b with each importance over the valid
+    steps, and, given the steps that decide each sample (`deciding`), the share of samples whose top
+    step is one of them. Flow explains the first `flow_samples` samples, and none where the
+    sequences are longer than `flow_max_steps` (its entry is then None). Single-input models whose
+    `layer_name` layer is a `TransformerEncoder`.
+    """
+
+    def __init__(
+        self,
+        model: Any,
+        layer_name: str = "attention",
+        ig_steps: int = 32,
+        flow_samples: int = 50,
+        flow_max_steps: int = 100,
+        batch_size: int = 256,
+    ) -> None:
+        if ig_steps < 1 or flow_samples < 1:
+            raise ValueError(f"ig_steps and flow_samples must be positive; got {ig_steps} and {flow_samples}")
+        self.model, self.layer_name = model, layer_name
+        self.ig_steps, self.flow_samples, self.batch_size = ig_steps, flow_samples, batch_size
+        self.flow_max_steps = flow_max_steps
+        self.pooling = model.get_layer(layer_name).pooling
+
+    def _stack(self, x: Array) -> tuple[FloatArray, BoolArray, BoolArray]:
+        """(the stack without a class token's own step, the valid input steps, the output rows)."""
+        from attention.probe import attention_model  # noqa: PLC0415  (the probe imports keras)
+
+        probe = attention_model(self.model, self.layer_name, read="return_stack")
+        stack = np.asarray(probe.predict(x, batch_size=self.batch_size, verbose=0), dtype="float64")
+        valid = stack[:, 0].mean(axis=1).sum(axis=1) > 0  # a masked key gets weight 0 from every query
+        if self.pooling == "class_token":
+            outputs = np.zeros(valid.shape, dtype=bool)
+            outputs[:, 0] = True
+            return stack, valid[:, 1:], outputs
+        return stack, valid, valid
+
+    def run(self, x: Array, deciding: ArrayLike | None = None) -> dict[str, Any]:
+        """The measures over the samples `x` (one array); `deciding`: optional 0/1 (samples, steps)."""
+        from attention.audit.agreement import kendall_tau  # noqa: PLC0415  (SciPy)
+        from attention.audit.input_importance import input_importances  # noqa: PLC0415  (keras)
+
+        stack, valid, outputs = self._stack(x)
+        # Flow only where it ends in reasonable time: its cost grows with the cube of the steps.
+        flow_samples = min(self.flow_samples, len(x)) if stack.shape[-1] <= self.flow_max_steps else 0
+        explained = explanations(stack, outputs, flow_samples)
+        if self.pooling == "class_token":  # the input steps only, without the token itself
+            explained = {name: e[:, 1:] / e[:, 1:].sum(axis=1, keepdims=True) for name, e in explained.items()}
+        importances, completeness = input_importances(self.model, x, valid, self.ig_steps, self.batch_size)
+        truth = None if deciding is None else np.asarray(deciding, dtype=bool)[: len(x)]
+
+        def hit_rate(scores: FloatArray) -> float | None:
+            if truth is None:
+                return None
+            rows = truth[: len(scores)].any(axis=1)
+            top = np.where(valid[: len(scores)], scores, -np.inf).argmax(axis=1)
+            return float(truth[np.arange(len(scores)), top][rows].mean()) if rows.any() else None
+
+        def mean_tau(a: FloatArray, b: FloatArray) -> float | None:
+            taus = np.array([kendall_tau(a[i], b[i], valid[i])[0] for i in range(len(a))])
+            defined = ~np.isnan(taus)
+            return float(taus[defined].mean()) if defined.any() else None
+
+        result: dict[str, Any] = {
+            "samples": len(x),
+            "flow_samples": flow_samples,  # 0: the sequences are longer than flow_max_steps
+            "integrated_gradients": {"steps": self.ig_steps, "largest_completeness_gap": completeness},
+            "explanations": {},
+            "importances": {name: {"hit_rate": hit_rate(values)} for name, values in importances.items()},
+        }
+        for name in EXPLANATIONS:
+            if name not in explained:
+                result["explanations"][name] = None
+                continue
+            values = explained[name]
+            count = len(values)
+            result["explanations"][name] = {
+                "hit_rate": hit_rate(values),
+                "tau": {imp: mean_tau(values, importances[imp][:count]) for imp in IMPORTANCES},
+            }
+        return result
