@@ -327,3 +327,34 @@ def test_the_lstm_encoder_leaves_every_recorded_config_as_it_was(compose_config)
     chosen = compose_config("task=find_max", "encoder=lstm")
     assert config_fingerprint(default) == config_fingerprint(chosen)
     assert config_fingerprint(compose_config("task=find_max", "encoder=transformer")) != config_fingerprint(default)
+
+
+def test_the_transformer_pages_blocks_render_from_its_record(compose_config, tmp_path):
+    """The record of experiment=transformer_attention, as one audited smoke run, renders into the
+    page's tables: the run's test result, and each explanation's hit rate beside the importances'."""
+    from omegaconf import OmegaConf
+
+    from experiments.records.publish import render
+
+    job = tmp_path / "transformer_attention" / "find_max" / "transformer" / "seed=0"
+    cfg = compose_config(
+        "task=find_max",
+        "encoder=transformer",
+        "debug=smoke",
+        "task.audit.at_end=true",
+        "task.audit.integrated_gradients_steps=4",
+        f"paths.output_dir={tmp_path}",
+    )
+    run(cfg, job)
+    (job / ".hydra").mkdir()
+    OmegaConf.save(cfg, job / ".hydra" / "config.yaml")
+    audit = json.loads((job / "audit_stack.json").read_text())
+    page = "\n".join(
+        f"<!-- results:{name} -->\n<!-- /results:{name} -->"
+        for name in ("transformer_models", "transformer_explanations", "transformer_verdict")
+    )
+    text = render(page, root=tmp_path)
+    assert "| `find_max` | 1 ([seeds](docs/glossary.md#seed) 0) | MAE " in text
+    assert f"| rollout (attention) | {audit['explanations']['rollout']['hit_rate']:.2f} ± 0.00 (n=1) |" in text
+    assert "Best at finding the deciding steps on `find_max`:" in text
+    assert "- `find_max` (1 run), top step on a deciding step: " in text

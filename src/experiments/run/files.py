@@ -62,10 +62,11 @@ def holds_runs(root):
     return next(Path(root).rglob("metrics.json"), None) is not None
 
 
-def read_audit(run_dir):
-    """The run's audit.json, or {} where it has none (or one being written)."""
+def read_audit(run_dir, name="audit.json"):
+    """The run's audit.json (or `name`: audit_stack.json, say), or {} where it has none (or one being
+    written)."""
     try:
-        return json.loads((Path(run_dir) / "audit.json").read_text())
+        return json.loads((Path(run_dir) / name).read_text())
     except (OSError, ValueError):
         return {}
 

@@ -13,7 +13,8 @@ nothing and exits 1 when a page differs from what the records render (a test run
 whose record is not there yet says so, with the command that makes it.
 
 The engine (`engine.py`) knows no block; each block lives in the module of the page it renders
-into (`start`, `tasks`, `attention`, `dates`, `imdb`, `your_data`, `speed`, `results`, `faithfulness`), and
+into (`start`, `tasks`, `attention`, `dates`, `imdb`, `your_data`, `speed`, `results`, `faithfulness`,
+`transformer`), and
 a new block is one function there with `@block("name")` (or `@block("name", record="RECORD")`
 for a block that reads one record: it is given that record, and is not called while it is missing).
 """
@@ -29,6 +30,7 @@ from experiments.records.publish import (  # noqa: F401
     speed,
     start,
     tasks,
+    transformer,
     your_data,
 )
 from experiments.records.publish.engine import (

@@ -1,0 +1,161 @@
+"""The Transformers page: the Transformer encoder beside the LSTM with attention, and which
+explanation of its stack of attention layers finds the steps that decide (transformer_attention)."""
+
+import numpy as np
+
+from experiments.records.describe import test_text
+from experiments.records.publish.engine import block
+from experiments.records.publish.format import table
+from experiments.records.publish.record import Record
+from experiments.run.catalog import quality_text
+from experiments.run.files import read_audit
+
+RECORD = "transformer_attention"
+# Each task's LSTM with attention at its default variant, seed 0, from the record of its scores.
+LSTM_RECORDS = {"find_max": ("find_max_scores", "luong"), "add_two_numbers": ("add_two_numbers_scores", "bahdanau")}
+EXPLANATIONS = {
+    "last_layer": "last layer's weights",
+    "mean_of_layers": "mean of the layers",
+    "rollout": "rollout",
+    "flow": "flow",
+}
+IMPORTANCES = {
+    "gradient": "gradient × input",
+    "leave_one_out": "leave-one-out",
+    "integrated_gradients": "integrated gradients",
+}
+
+
+def _audits(record, task):
+    """The audit_stack.json of each seed's job of `task` in the record, in seed order."""
+    jobs = sorted((m["seed"], job) for job, m, _ in record.jobs if m["task"] == task)
+    return [audit for _, job in jobs if (audit := read_audit(job, "audit_stack.json"))]
+
+
+def _spread(values, digits=2):
+    """'mean ± std (n=k)' of the defined values, or '–'."""
+    values = [v for v in values if v is not None]
+    if not values:
+        return "–"
+    return f"{np.mean(values):.{digits}f} ± {np.std(values):.{digits}f} (n={len(values)})"
+
+
+def _best(audits):
+    """The explanation (or importance) whose mean hit rate on the deciding steps is highest."""
+    means = {}
+    for kind in ("explanations", "importances"):
+        for name in EXPLANATIONS if kind == "explanations" else IMPORTANCES:
+            rates = [
+                a[kind][name]["hit_rate"] for a in audits if a[kind].get(name) and a[kind][name]["hit_rate"] is not None
+            ]
+            if rates:
+                means[name] = float(np.mean(rates))
+    return max(means.items(), key=lambda item: item[1]) if means else None
+
+
+@block("transformer_models", record=RECORD)
+def block_transformer_models(record):
+    """Per task: the Transformer's test result and attention quality (its rollout's) over the seeds,
+    beside the LSTM with attention of the task's own record (seed 0)."""
+    rows = []
+    for task in dict.fromkeys(m["task"] for _, m, _ in record.jobs):
+        runs = [(m, c) for _, m, c in record.jobs if m["task"] == task]
+        lstm_name, lstm_attention = LSTM_RECORDS.get(task, (None, None))
+        lstm = Record(lstm_name, record.path.parent).find(task, lstm_attention, seed=0) if lstm_name else None
+        rows.append(
+            (
+                f"`{task}`",
+                f"{len(runs)} (seeds {', '.join(str(m['seed']) for m, _ in runs)})",
+                "; ".join(test_text(m, c) for m, c in runs),
+                "; ".join(quality_text(task, m.get("attention_quality")) for m, _ in runs),
+                "–" if lstm is None else f"`{lstm_attention}`: {test_text(lstm[1], lstm[2])}",
+                "–" if lstm is None else quality_text(task, lstm[1].get("attention_quality")),
+            )
+        )
+    header = [
+        "task",
+        "runs",
+        "Transformer: test",
+        "its rollout: where it looks",
+        "LSTM + attention: test",
+        "where it looks",
+    ]
+    return table(header, rows)
+
+
+@block("transformer_explanations", record=RECORD)
+def block_transformer_explanations(record):
+    """Per task: each explanation's and importance's hit rate on the deciding steps and τ with
+    leave-one-out (mean ± std over the seeds), and which found the deciding steps best."""
+    text = ""
+    for task in dict.fromkeys(m["task"] for _, m, _ in record.jobs):
+        audits = _audits(record, task)
+        if not audits:
+            continue
+        rows = []
+        for name, label in EXPLANATIONS.items():
+            entries = [a["explanations"].get(name) for a in audits]
+            rows.append(
+                (
+                    f"{label} (attention)",
+                    _spread([e["hit_rate"] if e else None for e in entries]),
+                    _spread([e["tau"]["leave_one_out"] if e else None for e in entries]),
+                )
+            )
+        for name, label in IMPORTANCES.items():
+            rows.append((f"{label} (importance)", _spread([a["importances"][name]["hit_rate"] for a in audits]), "–"))
+        samples = audits[0]["samples"]
+        runs = f"{len(audits)} audited run{'s' if len(audits) != 1 else ''}"
+        text += f"\n**`{task}`** ({runs}, {samples} test samples each; flow on the first "
+        text += f"{audits[0]['flow_samples']}):\n\n"
+        text += table(["explanation", "top step on a deciding step", "τ with leave-one-out"], rows)
+        best = _best(audits)
+        if best:
+            label = {**EXPLANATIONS, **IMPORTANCES}[best[0]]
+            text += f"\nBest at finding the deciding steps on `{task}`: {label}, {best[1]:.2f} of the samples.\n"
+    return text.lstrip("\n")
+
+
+# Abnar & Zuidema 2020, Tables 1 and 2, the last layer (L6) of their 6-layer Transformer on verb
+# number prediction (2,000 test samples): mean ± std over the samples of Spearman's correlation of
+# the class token's raw attention, rollout and flow with blank-out and with input gradients. Read
+# from notes on the paper (viktor-shcherb/msc_thesis, references/2020-07-quantifying-attention-flow,
+# commit d8817a6); the raw row of Table 1 was checked against the arXiv PDF's, the rest not.
+ABNAR_ZUIDEMA_L6 = {
+    "raw attention": ("0.29 ± 0.39", "0.46 ± 0.35"),
+    "rollout": ("0.71 ± 0.24", "0.54 ± 0.31"),
+    "flow": ("0.70 ± 0.22", "0.61 ± 0.28"),
+}
+
+
+@block("transformer_papers")
+def block_transformer_papers(root):
+    """Abnar & Zuidema's own finding, for the last layer of their model, with where it was read."""
+    rows = [(name, *values) for name, values in ABNAR_ZUIDEMA_L6.items()]
+    text = table(["last layer (L6)", "Spearman ρ with blank-out", "with input gradients"], rows)
+    return (
+        text + "\nAbnar & Zuidema 2020, Tables 1 and 2 (a 6-layer Transformer, verb number prediction, 2,000 test "
+        "samples; mean ± std over the samples). Read from notes on the paper (the repository "
+        "viktor-shcherb/msc_thesis); the raw-attention row of Table 1 was checked against the arXiv PDF, the "
+        "others were not checked here.\n"
+    )
+
+
+@block("transformer_verdict", record=RECORD)
+def block_transformer_verdict(record):
+    """A line per task for the README: how often each explanation's top step decides, best first."""
+    lines = []
+    for task in dict.fromkeys(m["task"] for _, m, _ in record.jobs):
+        audits = _audits(record, task)
+        means = {}
+        for kind, names in (("explanations", EXPLANATIONS), ("importances", IMPORTANCES)):
+            for name, label in names.items():
+                rates = [a[kind][name]["hit_rate"] for a in audits if a[kind].get(name)]
+                if rates and None not in rates:
+                    means[label] = float(np.mean(rates))
+        if means:
+            ranked = sorted(means.items(), key=lambda item: -item[1])
+            said = ", ".join(f"{label} {rate:.2f}" for label, rate in ranked)
+            runs = f"{len(audits)} run{'s' if len(audits) != 1 else ''}"
+            lines.append(f"- `{task}` ({runs}), top step on a deciding step: {said}.\n")
+    return "".join(lines) or "_No run of the record has been audited yet._\n"
