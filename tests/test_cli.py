@@ -286,7 +286,7 @@ REFUSED = [
     (
         ["task=dense", "encoder=transformer"],
         "encoder 'transformer' does not apply to task 'dense' (it keeps its own model); tasks that take it: "
-        "add_two_numbers, find_max, imdb, sequences",
+        "add_two_numbers, find_max, imdb, imdb_jain_wallace, sequences",
     ),
     (
         ["task=find_max", "encoder=transformer", "attention=luong"],
@@ -474,7 +474,8 @@ REFUSED = [
     ),
     (
         ["task=dense", "+task.audit.sample=5"],
-        "task.audit.sample is not a setting of the audit; accepted: at_end, samples, permutations, regression_tolerance",
+        "task.audit.sample is not a setting of the audit; accepted: at_end, samples, permutations, "
+        "regression_tolerance, integrated_gradients_steps, flow_samples, flow_max_steps",
     ),
 ]
 

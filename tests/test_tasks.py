@@ -281,7 +281,9 @@ def test_dates_measures_the_chance_that_a_random_character_is_on_the_field():
 
 # --- encoder=transformer: a Transformer in place of the LSTM and its attention --------------------
 
-TRANSFORMER_TASKS = tuple(task for task in ("find_max", "add_two_numbers", "sequences", "imdb") if task in ALL_TASKS)
+TRANSFORMER_TASKS = tuple(
+    task for task in ("find_max", "add_two_numbers", "sequences", "imdb", "imdb_jain_wallace") if task in ALL_TASKS
+)
 
 
 @pytest.mark.parametrize("task", TRANSFORMER_TASKS)
@@ -296,6 +298,7 @@ def test_a_transformer_encoder_runs_on_the_tasks_that_take_it(compose_config, ta
         "task.audit.at_end=true",
         "task.audit.integrated_gradients_steps=4",
         f"paths.output_dir={tmp_path}",
+        *SMOKE_SIZES.get(task, []),
     )
     validate(cfg)
     metrics = run(cfg, tmp_path)

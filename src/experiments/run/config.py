@@ -91,6 +91,8 @@ def accepted_attentions(task_attentions, config_dir=None):
 # `attention: ${attention_family:scores}` in a sweep's params: every variant of the family, as
 # Hydra's comma-separated choices.
 OmegaConf.register_new_resolver("attention_family", lambda family: ",".join(attention_family(family)), replace=True)
+# `${plus:${task.data.max_words},2}`: a size that another setting decides (the longest review and its two marks).
+OmegaConf.register_new_resolver("plus", lambda a, b: a + b, replace=True)
 
 
 def compose(overrides, hydra=False):
@@ -110,8 +112,7 @@ def validate(cfg, overrides=()):
             f"seed must be an integer from 0 to 2**32 - 1 (or a range such as seed=0..9 with -m), got {cfg.seed!r}"
         )
     accepted = accepted_attentions(cfg.task.attentions)
-    _check_encoder(cfg, accepted)
-    if cfg.attention.name not in accepted:
+    if not _check_encoder(cfg) and cfg.attention.name not in accepted:
         raise ConfigError(
             f"attention '{cfg.attention.name}' does not apply to task '{cfg.task.name}'; "
             f"accepted: {', '.join(accepted)}"
@@ -411,15 +412,18 @@ def _check_not_shadowed(cfg, key):
         )
 
 
-def _check_encoder(cfg, accepted):
-    """encoder=transformer takes the place of the LSTM and its attention: the task must take it, and
-    its attention is the encoder's own (attention=transformer, chosen with it)."""
+def _check_encoder(cfg):
+    """encoder=transformer takes the place of the LSTM and its attention: the task must take it
+    (`about.encoders`), and its attention is the encoder's own (attention=transformer, chosen with
+    it). Returns whether the run is a stack's, whose variant the task's `attentions` do not list."""
     encoder = (cfg.get("encoder") or {}).get("name", "lstm")
     stack = cfg.attention.get("family") == "stack"
     if encoder == "lstm" and not stack:
-        return
-    if "transformer" not in accepted:
-        takes = ", ".join(name for name, task in task_attentions_by_name().items() if "transformer" in task)
+        return False
+    if "transformer" not in (cfg.task.get("about") or {}).get("encoders", ["lstm"]):
+        from experiments.run.catalog import task_catalog  # noqa: PLC0415  (it imports this module)
+
+        takes = ", ".join(name for name, about in task_catalog().items() if "transformer" in about.get("encoders", []))
         raise ConfigError(
             f"encoder 'transformer' does not apply to task '{cfg.task.name}' (it keeps its own model); "
             f"tasks that take it: {takes}"
@@ -442,14 +446,7 @@ def _check_encoder(cfg, accepted):
         raise ConfigError(f"attention.layer.dropout must be in [0, 1), got {layer.get('dropout')!r}")
     if layer.get("pooling") not in ("mean", "class_token"):
         raise ConfigError(f"attention.layer.pooling must be one of mean, class_token, got {layer.get('pooling')!r}")
-
-
-def task_attentions_by_name():
-    """{task: the variants it lists} for every task YAML."""
-    return {
-        path.stem: list(OmegaConf.load(path).get("attentions") or [])
-        for path in sorted((CONFIG_DIR / "task").glob("*.yaml"))
-    }
+    return True
 
 
 # Left out of the fingerprint: where files are, not what they hold (the same run from another

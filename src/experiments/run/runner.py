@@ -182,7 +182,9 @@ def _attention_layer(cfg):
     """
     if cfg.attention.layer is None:
         return None
-    key = "task.attention_layer" if cfg.task.get("attention_layer") else "attention.layer"
+    # A stack of attention layers (encoder=transformer) replaces the task's layer, whatever it is.
+    own = cfg.task.get("attention_layer") and cfg.attention.get("family") != "stack"
+    key = "task.attention_layer" if own else "attention.layer"
     return _instantiate(OmegaConf.select(cfg, key), key, name=ATTENTION_LAYER)
 
 

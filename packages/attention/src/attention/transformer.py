@@ -45,9 +45,11 @@ class TransformerEncoder(keras.layers.Layer):
         dropout: after the attention and the feed-forward, and on the attention weights.
         pooling: 'mean' or 'class_token'.
         seed: the seed of the dropout's random draws.
+        max_steps: for inputs of any length (None steps), the most steps they have (the position
+            embedding's size); None: the inputs' fixed number of steps.
 
     Call arguments:
-        inputs: (batch, steps, features); steps must be fixed (the position embedding).
+        inputs: (batch, steps, features); steps fixed, or at most `max_steps`.
         mask: optional (batch, steps).
         return_attention_scores: if True, returns `(outputs, weights)`: the rollout of the output over
             the input steps, (batch, steps), summing to 1, masked steps 0.
@@ -67,6 +69,7 @@ class TransformerEncoder(keras.layers.Layer):
         dropout: float = 0.1,
         pooling: str = "mean",
         seed: int | None = None,
+        max_steps: int | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -78,7 +81,10 @@ class TransformerEncoder(keras.layers.Layer):
         if pooling not in POOLINGS:
             raise ValueError(f"TransformerEncoder pooling must be one of {', '.join(POOLINGS)}, got {pooling!r}")
         self.model_dim, self.heads, self.key_dim, self.feed_forward = model_dim, heads, key_dim, feed_forward
+        if max_steps is not None and (isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1):
+            raise ValueError(f"TransformerEncoder max_steps must be None or a positive integer, got {max_steps!r}")
         self.depth, self.dropout, self.pooling, self.seed = layers, float(dropout), pooling, seed
+        self.max_steps = max_steps
         self.supports_masking = True
         self.project: keras.layers.Dense | None = None
         # One list per kind of sublayer (Keras tracks a layer's lists of layers, and saves them).
@@ -98,8 +104,12 @@ class TransformerEncoder(keras.layers.Layer):
 
     def build(self, input_shape: Shape) -> None:
         steps, features = input_shape[-2], input_shape[-1]
+        steps = self.max_steps or steps
         if steps is None:
-            raise ValueError(f"TransformerEncoder needs a fixed number of steps; got input shape {input_shape}.")
+            raise ValueError(
+                f"TransformerEncoder needs a fixed number of steps, or max_steps for inputs of any length; "
+                f"got input shape {input_shape}."
+            )
         if features != self.model_dim:
             self.project = keras.layers.Dense(self.model_dim, name="project")
             self.project.build(input_shape)
@@ -132,7 +142,7 @@ class TransformerEncoder(keras.layers.Layer):
             )
             x = ops.concatenate([token, x], axis=1)
             valid = ops.concatenate([ops.ones((batch, 1), dtype="bool"), valid], axis=1)
-        x = x + ops.cast(self.positions, x.dtype)
+        x = x + ops.cast(self.positions[: ops.shape(x)[1]], x.dtype)  # max_steps: the first ones
         # A query sees the unmasked keys; a masked query's row is dropped by the pooling.
         attention_mask = ops.logical_and(ops.expand_dims(valid, 1), ops.ones_like(ops.expand_dims(valid, 2)))
         stack = []
@@ -176,4 +186,5 @@ class TransformerEncoder(keras.layers.Layer):
             "dropout": self.dropout,
             "pooling": self.pooling,
             "seed": self.seed,
+            "max_steps": self.max_steps,
         }
