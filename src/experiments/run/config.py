@@ -466,7 +466,12 @@ IGNORED_KEYS = (
 )
 # Options added after runs were recorded, left out while they hold the value that reproduces those
 # runs, so that the runs still count as this config's (a sweep resumes, `verify` finds them).
-ADDED_LATER = {"task.model.mask_zero": False, "task.length_buckets": None, "encoder": {"name": "lstm"}}
+ADDED_LATER = {
+    "task.model.mask_zero": False,
+    "task.length_buckets": None,
+    "encoder": {"name": "lstm"},
+    "attention.layer.max_steps": None,  # the Transformer's, for inputs of any length
+}
 # Keys that counted once and were left out later: a run recorded while they counted is still this
 # config's when the fingerprint that keeps them matches (`same_config`).
 LEFT_OUT_LATER = ("task.attentions",)
