@@ -97,7 +97,7 @@ test-fast: $(INSTALLED) ## the tests without the slow learning ones
 
 test-backend: $(INSTALLED) ## the layer tests on another Keras backend: make test-backend BACKEND=torch (pip install torch into .venv first; make test installs jax)
 	@test -n "$(BACKEND)" || { echo "usage: make test-backend BACKEND=jax|torch|tensorflow"; exit 2; }
-	KERAS_BACKEND=$(BACKEND) $(PY) -m pytest tests/test_attention_layer.py tests/test_blocks.py tests/test_cross_attention.py tests/test_self_attention.py $(ARGS)
+	KERAS_BACKEND=$(BACKEND) $(PY) -m pytest tests/test_attention_layer.py tests/test_blocks.py tests/test_cross_attention.py tests/test_self_attention.py tests/test_transformer.py tests/test_stack_explanations.py $(ARGS)
 
 dense: $(INSTALLED) ## dense hello-world (keras-attention-mechanism, original 000): attention peaks at input index 1
 	$(EXPERIMENTS) task=dense $(ARGS)

@@ -11,7 +11,13 @@ from pathlib import Path
 import pytest
 
 TESTS = Path(__file__).parent
-LAYER_TESTS = ["test_attention_layer.py", "test_blocks.py", "test_cross_attention.py", "test_self_attention.py"]
+LAYER_TESTS = [
+    "test_attention_layer.py",
+    "test_blocks.py",
+    "test_cross_attention.py",
+    "test_self_attention.py",
+    "test_transformer.py",
+]
 AUDITED = 40  # samples audited of each small model
 
 
