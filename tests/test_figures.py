@@ -3,7 +3,7 @@ continuous panels carry a colour scale."""
 
 import numpy as np
 
-from experiments.run.plots import Probe, attention_argmax, attention_words
+from experiments.run.plots import Probe, attention_argmax, attention_heads, attention_words
 
 
 def _word_colours(fig):
@@ -65,3 +65,17 @@ def test_the_readmes_imdb_word_figure_was_drawn_on_one_scale():
     commit = json.loads((root / "docs" / "results" / figure / "metrics.json").read_text())["provenance"]["commit"]
     drawn_after = subprocess.run(["git", "merge-base", "--is-ancestor", ONE_SCALE, commit], cwd=root)
     assert drawn_after.returncode == 0, f"{figure} was drawn at {commit[:7]}, before the figure's one scale"
+
+
+def test_the_heads_figure_draws_every_layer_and_head_and_the_rollout_of_the_library():
+    from attention.audit.stack import rollout, with_residual
+
+    rng = np.random.default_rng(0)
+    stack = rng.dirichlet(np.ones(5), size=(1, 3, 2, 5))  # (sample, layers, heads, steps, steps)
+    fig = attention_heads(Probe(inputs=None, targets=None, weights=None, stack=stack), "stack")
+    panels = [ax for ax in fig.axes if ax.images]
+    assert len(panels) == 3 * (2 + 1)  # every layer and head, and the rollout of each layer
+    np.testing.assert_allclose(panels[0].images[0].get_array(), stack[0, 0, 0])
+    mixed = with_residual(stack)[0]
+    np.testing.assert_allclose(panels[-1].images[0].get_array(), mixed[2] @ mixed[1] @ mixed[0])
+    np.testing.assert_allclose(panels[-1].images[0].get_array().mean(axis=0), rollout(stack)[0])

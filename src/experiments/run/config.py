@@ -421,9 +421,11 @@ def _check_encoder(cfg):
     if encoder == "lstm" and not stack:
         return False
     if "transformer" not in (cfg.task.get("about") or {}).get("encoders", ["lstm"]):
-        from experiments.run.catalog import task_catalog  # noqa: PLC0415  (it imports this module)
-
-        takes = ", ".join(name for name, about in task_catalog().items() if "transformer" in about.get("encoders", []))
+        takes = ", ".join(
+            name
+            for name, path in group_files("task").items()
+            if "transformer" in (OmegaConf.load(path).get("about") or {}).get("encoders", [])
+        )
         raise ConfigError(
             f"encoder 'transformer' does not apply to task '{cfg.task.name}' (it keeps its own model); "
             f"tasks that take it: {takes}"

@@ -97,7 +97,7 @@ def audit_stack(cfg, task, model, data):
     """The audit of a stack of attention layers (encoder=transformer: `attention.audit.stack`) on
     the run's first `task.audit.samples` test samples: its explanations against the importances and
     the steps that decide (where the task knows them). Returns the JSON-ready result."""
-    from attention.audit.stack import StackAudit  # noqa: PLC0415  (TensorFlow starts here)
+    from attention.audit import StackAudit  # noqa: PLC0415  (TensorFlow starts here)
 
     settings = cfg.task.get("audit") or {}
     x_test = data.test[0]

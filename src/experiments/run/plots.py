@@ -289,17 +289,18 @@ def alignment(probe, title, fig=None, max_panels=6):
 def attention_heads(probe, title, fig=None):
     """A stack of self-attention layers on the first probe sample: one heatmap per layer (rows) and
     head (columns), query steps down, key steps across, on one scale from 0 (the colour bar); the
-    last column is the layers' rollout so far (each layer's heads averaged, the residual mixed in)."""
-    from attention.audit.stack import with_residual  # noqa: PLC0415  (the figure's only use of it)
-
+    last column is the rollout so far (each layer's heads averaged, the residual mixed in, ½·A + ½·I,
+    multiplied through: `attention.audit.stack.rollout`, which this module does not import, as it
+    must not start a backend)."""
     stack = probe.stack[0]  # (layers, heads, steps, steps)
     layers, heads = stack.shape[:2]
-    mixed = with_residual(stack[None])[0]
+    mixed = 0.5 * stack.mean(axis=1) + 0.5 * np.eye(stack.shape[-1])
+    mixed /= mixed.sum(axis=-1, keepdims=True)
     rolled = [mixed[0]]
     for layer in range(1, layers):
         rolled.append(mixed[layer] @ rolled[-1])
     fig = _figure(fig, (2.6 * (heads + 1) + 1, 2.4 * layers + 0.8))
-    axes = np.atleast_2d(fig.subplots(layers, heads + 1, squeeze=False))
+    axes = fig.subplots(layers, heads + 1, squeeze=False)
     scale = Normalize(0.0, max(float(stack.max()), max(float(r.max()) for r in rolled)))
     for layer in range(layers):
         for column in range(heads + 1):

@@ -21,6 +21,10 @@ decision's gradient with respect to the weights), and then each measure, one mod
 - `eraser` (DeYoung et al. 2020), for classifiers: comprehensiveness, sufficiency and their AOPC;
 - `padding`: the attention on padding the model does not mask.
 
+A stack of self-attention layers (`TransformerEncoder`) has its own audit, `StackAudit`
+(`attention.audit.stack`): attention rollout and flow beside the layers' raw weights, held against
+gradient × input, leave-one-out and integrated gradients and the steps known to decide.
+
 A measure declares its key in the result and its summary columns (`summary_columns()`, which the
 suite's sweep summaries, report and publisher read), and which of them rest on the attention's own
 order (`attention_ranked_columns()`: undefined for equal weights). "The output" is the predicted probability of
@@ -36,13 +40,17 @@ from attention.audit.agreement import kendall_tau
 from attention.audit.core import MEASURES, AttentionAudit, attention_ranked_columns, summary_columns
 from attention.audit.erasure import js_divergence
 from attention.audit.forward import OUTPUT_KINDS
+from attention.audit.stack import StackAudit, flow, rollout
 
 __all__ = [
     "MEASURES",
     "OUTPUT_KINDS",
     "AttentionAudit",
+    "StackAudit",
     "attention_ranked_columns",
+    "flow",
     "js_divergence",
     "kendall_tau",
+    "rollout",
     "summary_columns",
 ]

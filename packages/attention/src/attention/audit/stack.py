@@ -18,6 +18,7 @@ Rollout costs a few matrix products; flow one max-flow per input step and sample
 from collections.abc import Sequence
 from typing import Any
 
+import networkx as nx
 import numpy as np
 from numpy.typing import ArrayLike
 
@@ -62,8 +63,6 @@ def rollout(stack: FloatArray, outputs: BoolArray | Sequence[int] | None = None)
 def flow(stack: FloatArray, outputs: BoolArray | Sequence[int] | None = None) -> FloatArray:
     """Attention flow of each sample's output over its input steps: (samples, steps), the maximum
     flow from each input step into the output, normalised to sum 1. Arguments as `rollout`."""
-    import networkx as nx  # noqa: PLC0415  (the audit's extra; the layers need it not)
-
     layers = with_residual(stack)
     samples, depth, steps, _ = layers.shape
     marks = _outputs(samples, steps, outputs)
