@@ -53,8 +53,9 @@ def test_the_wheel_holds_the_library_and_nothing_of_the_suite(wheel):
     assert sources <= set(names)  # every module of the library
     meta = zipfile.ZipFile(wheel).read(f"keras_attention_layers-{attention.__version__}.dist-info/METADATA").decode()
     requires = [line for line in meta.splitlines() if line.startswith("Requires-Dist:")]
-    assert {r.split()[1].split(">")[0].split(";")[0] for r in requires} == {"keras", "numpy", "scipy"}
-    assert any("scipy" in r and "extra == 'audit'" in r.replace('"', "'") for r in requires)
+    assert {r.split()[1].split(">")[0].split(";")[0] for r in requires} == {"keras", "numpy", "scipy", "networkx"}
+    for audit_only in ("scipy", "networkx"):
+        assert any(audit_only in r and "extra == 'audit'" in r.replace('"', "'") for r in requires)
 
 
 def test_the_library_installs_and_works_without_tensorflow(wheel, tmp_path):
@@ -62,7 +63,7 @@ def test_the_library_installs_and_works_without_tensorflow(wheel, tmp_path):
     environment = tmp_path / "venv"
     venv.create(environment, with_pip=True)
     python = environment / "bin" / "python"
-    wanted = ["keras", "numpy", "scipy", "jax", "jaxlib"]
+    wanted = ["keras", "numpy", "scipy", "networkx", "jax", "jaxlib"]
     installed = {d.metadata["Name"].lower(): d.version for d in metadata.distributions()}
     constraints = tmp_path / "constraints.txt"
     constraints.write_text(
