@@ -176,9 +176,10 @@ def test_every_record_is_complete_with_provenance_and_its_files():
 
 def test_docs_results_stays_small():
     """A few MB: figures the README shows and the runs' JSON, no models (6.4 MB with the Jain &
-    Wallace record's two figures; the masked IMDB table will add about as much)."""
+    Wallace record's two figures; 8.1 MB with the masked IMDB table, imdb_words and the
+    Transformers' record)."""
     size = sum(p.stat().st_size for p in RECORDS.rglob("*") if p.is_file()) if RECORDS.is_dir() else 0
-    assert size < 8 * 2**20, f"docs/results/ holds {size / 2**20:.1f} MB"
+    assert size < 10 * 2**20, f"docs/results/ holds {size / 2**20:.1f} MB"
 
 
 def test_the_readme_and_the_docs_pages_are_what_the_records_render():
