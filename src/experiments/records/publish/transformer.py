@@ -109,6 +109,13 @@ def block_transformer_explanations(record):
         text += f"\n**`{task}`** ({runs}, {samples} test samples each; flow on the first "
         text += f"{audits[0]['flow_samples']}):\n\n"
         text += table(["explanation", "top step on a deciding step", "τ with leave-one-out"], rows)
+        gaps = [a["integrated_gradients"]["largest_completeness_gap"] for a in audits]
+        text += (
+            f"\nIntegrated gradients ({audits[0]['integrated_gradients']['steps']} steps from a zero baseline): "
+            f"each run's largest gap between the sum of a sample's attributions and f(x) − f(0) lies between "
+            f"{min(gaps):.3f} and {max(gaps):.3f}; where it is large against the outputs, their order is not "
+            "to be trusted.\n"
+        )
         best = _best(audits)
         if best:
             label = {**EXPLANATIONS, **IMPORTANCES}[best[0]]
