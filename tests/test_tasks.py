@@ -311,6 +311,10 @@ def test_a_transformer_encoder_runs_on_the_tasks_that_take_it(compose_config, ta
     np.testing.assert_allclose(rolled.sum(axis=1), 1.0, rtol=1e-4)
     np.testing.assert_allclose(stack.sum(axis=-1), 1.0, rtol=1e-4)
     assert "attention_heads.png" in metrics["figures"] and (tmp_path / "attention_heads.png").stat().st_size > 0
+    import keras
+
+    saved = keras.models.load_model(tmp_path / "model.keras")  # the Transformer in place of the recurrent layer
+    assert not [layer for layer in saved.layers if isinstance(layer, (keras.layers.LSTM, keras.layers.Bidirectional))]
     # Audited at its end: each explanation of the stack against the input importances.
     audit = json.loads((tmp_path / "audit_stack.json").read_text())
     assert audit["samples"] == 16 and (tmp_path / "audit_stack.png").stat().st_size > 0

@@ -13,7 +13,7 @@ import keras
 from experiments.run.quality import text_attention
 from experiments.run.task import Splits, Task
 from experiments.tasks.imdb_data import decoder, encode_texts, prepared_imdb, read_word_index, unknown_words
-from experiments.tasks.models import attention_over_states
+from experiments.tasks.models import attention_over_states, sequence_lstm
 
 # A missing file with one of these endings is refused rather than read as the text of a review.
 FILE_ENDINGS = (".txt", ".csv", ".tsv", ".json", ".npz", ".npy")
@@ -93,7 +93,7 @@ class Imdb(Task):
             x = keras.layers.LSTM(m.lstm_units)(x)
             x = keras.layers.Dense(m.baseline_dense_units, activation="relu")(x)
         else:
-            x = attention_over_states(x, m.lstm_units, attention)
+            x = attention_over_states(x, attention, sequence_lstm(m.lstm_units))
         x = keras.layers.Dropout(m.dropout)(x)
         outputs = keras.layers.Dense(1, activation="sigmoid")(x)
         return keras.Model(inputs, outputs, name="imdb_attention" if attention is not None else "imdb_baseline")

@@ -17,6 +17,7 @@ import numpy as np
 from experiments.run.quality import text_attention
 from experiments.run.task import Splits, Task
 from experiments.tasks.imdb_data import EOS, PAD, SOS, UNK, jain_wallace_imdb, read_word_index
+from experiments.tasks.models import attention_over_states
 
 SPECIAL = {PAD: None, UNK: "<unk>", SOS: "<sos>", EOS: "<eos>"}
 
@@ -70,8 +71,11 @@ class ImdbJainWallace(Task):
         embedding = keras.layers.Embedding(words, m.embedding_dim, mask_zero=True, embeddings_regularizer=decay)
         x = embedding(inputs)
         recurrent = {"kernel_regularizer": decay, "recurrent_regularizer": decay, "bias_regularizer": decay}
-        x = keras.layers.Bidirectional(keras.layers.LSTM(m.lstm_units, return_sequences=True, **recurrent))(x)
-        x = attention(x)  # no weight decay on the attention, as in the paper
+
+        def bilstm():  # a Transformer (encoder=transformer) takes its place
+            return keras.layers.Bidirectional(keras.layers.LSTM(m.lstm_units, return_sequences=True, **recurrent))
+
+        x = attention_over_states(x, attention, bilstm)  # no weight decay on the attention, as in the paper
         outputs = keras.layers.Dense(1, activation="sigmoid", kernel_regularizer=decay, bias_regularizer=decay)(x)
         model = keras.Model(inputs, outputs, name="imdb_jain_wallace")
         if m.vectors:

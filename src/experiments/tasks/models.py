@@ -5,17 +5,23 @@ import keras
 from attention import TransformerEncoder
 
 
-def attention_over_states(x, lstm_units, attention):
-    """An LSTM over the sequence and the attention over its states: (batch, features). A Transformer
-    encoder (encoder=transformer) reads the sequence itself, in place of both."""
+def sequence_lstm(units):
+    """What makes the LSTM whose states an attention reads: `recurrent` of `attention_over_states`."""
+    return lambda: keras.layers.LSTM(units, return_sequences=True)
+
+
+def attention_over_states(x, attention, recurrent):
+    """The recurrent layer that `recurrent()` makes over the sequence, and the attention over its
+    states: (batch, features). A Transformer encoder (encoder=transformer) reads the sequence itself,
+    in place of both; the recurrent layer is then never made (making it would draw from Keras' seed)."""
     if isinstance(attention, TransformerEncoder):
         return attention(x)
-    return attention(keras.layers.LSTM(lstm_units, return_sequences=True)(x))
+    return attention(recurrent()(x))
 
 
 def recurrent_attention_head(x, lstm_units, attention, dropout=0.0):
     """The attention over an LSTM's states (`attention_over_states`), optional dropout: (batch, features)."""
-    x = attention_over_states(x, lstm_units, attention)
+    x = attention_over_states(x, attention, sequence_lstm(lstm_units))
     if dropout:
         x = keras.layers.Dropout(dropout)(x)
     return x

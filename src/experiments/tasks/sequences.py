@@ -14,7 +14,7 @@ import numpy as np
 
 from attention import TimeAttention
 from experiments.run.task import Splits, Task
-from experiments.tasks.models import attention_over_states
+from experiments.tasks.models import attention_over_states, sequence_lstm
 from experiments.tasks.sequence_data import SequenceDataError, load_sequences, read_inputs, split_indices
 
 SCALER_FILE = "sequences.json"
@@ -88,7 +88,7 @@ class Sequences(Task):
         elif isinstance(attention, TimeAttention):  # before the LSTM: which feature mattered when
             x = keras.layers.LSTM(cfg.model.lstm_units)(attention(x))
         else:
-            x = attention_over_states(x, cfg.model.lstm_units, attention)
+            x = attention_over_states(x, attention, sequence_lstm(cfg.model.lstm_units))
         x = keras.layers.Dropout(cfg.model.dropout)(x)
         outputs = keras.layers.Dense(classes, activation="softmax")(x) if classes else keras.layers.Dense(1)(x)
         return keras.Model(inputs, outputs, name="sequences")
