@@ -412,12 +412,17 @@ def _check_not_shadowed(cfg, key):
         )
 
 
+def attends_by_stack(cfg):
+    """Whether the run's attention is a stack of self-attention layers (encoder=transformer)."""
+    return cfg.attention.get("family") == "stack"
+
+
 def _check_encoder(cfg):
     """encoder=transformer takes the place of the LSTM and its attention: the task must take it
     (`about.encoders`), and its attention is the encoder's own (attention=transformer, chosen with
     it). Returns whether the run is a stack's, whose variant the task's `attentions` do not list."""
     encoder = (cfg.get("encoder") or {}).get("name", "lstm")
-    stack = cfg.attention.get("family") == "stack"
+    stack = attends_by_stack(cfg)
     if encoder == "lstm" and not stack:
         return False
     if "transformer" not in (cfg.task.get("about") or {}).get("encoders", ["lstm"]):

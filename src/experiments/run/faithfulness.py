@@ -119,10 +119,15 @@ def audit_stack(cfg, task, model, data):
     }
 
 
+def _explained(result):
+    """The explanations of a stack's audit that it computed (flow is None beyond its longest)."""
+    return {name: e for name, e in result["explanations"].items() if e is not None}
+
+
 def stack_headline(result):
     """The audit of a stack in one line: each explanation's hit rate on the deciding steps (or its
     τ with leave-one-out where none are known)."""
-    explained = {name: e for name, e in result["explanations"].items() if e is not None}
+    explained = _explained(result)
     if all(e["hit_rate"] is None for e in explained.values()):
         parts = [f"{name} τ(leave-one-out) {number(e['tau']['leave_one_out'])}" for name, e in explained.items()]
     else:
@@ -140,7 +145,7 @@ def write_stack_audit(run_dir, result):
     hit rate on the deciding steps and τ with leave-one-out."""
     run_dir = Path(run_dir)
     write_json(run_dir / STACK_AUDIT_JSON, result)
-    explanations = {name: e for name, e in result["explanations"].items() if e is not None}
+    explanations = _explained(result)
     rows = {**explanations, **result["importances"]}
     fig = Figure(figsize=(10, 3.6), layout="constrained")
     hit_ax, tau_ax = fig.subplots(1, 2)

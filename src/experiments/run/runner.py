@@ -23,7 +23,7 @@ from experiments.run import provenance
 from experiments.run.buckets import EpochOfBuckets, LengthBuckets
 from experiments.run.callbacks import AttentionFrames, EvaluateEachEpoch, ResumableTraining, StopWhenAsked
 from experiments.run.classification import positive_class_scores
-from experiments.run.config import ConfigError, config_fingerprint, same_config
+from experiments.run.config import ConfigError, attends_by_stack, config_fingerprint, same_config
 from experiments.run.faithfulness import (
     AUDIT_RUNNING,
     audit_stack,
@@ -93,7 +93,7 @@ def run(cfg, run_dir, threads=None):
         write_json(run_dir / "metrics.json", metrics)
     audit = cfg.task.get("audit") or {}
     if trained is not None and audit.get("at_end") and cfg.attention.layer is not None:
-        if cfg.attention.get("family") == "stack":
+        if attends_by_stack(cfg):
             audit_stack_at_end(cfg, run_dir, trained)
         else:
             audit_at_end(cfg, run_dir, trained)
@@ -183,7 +183,7 @@ def _attention_layer(cfg):
     if cfg.attention.layer is None:
         return None
     # A stack of attention layers (encoder=transformer) replaces the task's layer, whatever it is.
-    own = cfg.task.get("attention_layer") and cfg.attention.get("family") != "stack"
+    own = cfg.task.get("attention_layer") and not attends_by_stack(cfg)
     key = "task.attention_layer" if own else "attention.layer"
     return _instantiate(OmegaConf.select(cfg, key), key, name=ATTENTION_LAYER)
 
@@ -302,7 +302,7 @@ def _train_and_probe(cfg, run_dir, record):
         record["attention_quality"] = None
         if attend is not None:
             probe.weights = attend(probe.inputs)  # a stack's: the rollout over the input steps
-            if cfg.attention.get("family") == "stack":  # and every layer's and head's weights
+            if attends_by_stack(cfg):  # and every layer's and head's weights
                 probe.stack = attention_model(model, ATTENTION_LAYER, read="return_stack").predict(
                     probe.inputs, batch_size=PREDICT_BATCH, verbose=0
                 )

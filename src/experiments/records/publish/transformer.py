@@ -40,17 +40,25 @@ def _spread(values, digits=2):
     return f"{np.mean(values):.{digits}f} ± {np.std(values):.{digits}f} (n={len(values)})"
 
 
-def _best(audits):
-    """The explanation (or importance) whose mean hit rate on the deciding steps is highest."""
+def _mean_hit_rates(audits):
+    """{explanation or importance: its mean hit rate on the deciding steps over the audits that
+    measured it}, explanations first."""
     means = {}
-    for kind in ("explanations", "importances"):
-        for name in EXPLANATIONS if kind == "explanations" else IMPORTANCES:
-            rates = [
-                a[kind][name]["hit_rate"] for a in audits if a[kind].get(name) and a[kind][name]["hit_rate"] is not None
-            ]
-            if rates:
+    for kind, names in (("explanations", EXPLANATIONS), ("importances", IMPORTANCES)):
+        for name in names:
+            rates = [a[kind][name]["hit_rate"] for a in audits if a[kind].get(name)]
+            if rates and None not in rates:
                 means[name] = float(np.mean(rates))
-    return max(means.items(), key=lambda item: item[1]) if means else None
+    return means
+
+
+def _tasks(record):
+    """The tasks of the record, in the order of its jobs."""
+    return list(dict.fromkeys(m["task"] for _, m, _ in record.jobs))
+
+
+def _runs(count, kind="run"):
+    return f"{count} {kind}{'s' if count != 1 else ''}"
 
 
 @block("transformer_models", record=RECORD)
@@ -58,7 +66,7 @@ def block_transformer_models(record):
     """Per task: the Transformer's test result and attention quality (its rollout's) over the seeds,
     beside the LSTM with attention of the task's own record (seed 0)."""
     rows = []
-    for task in dict.fromkeys(m["task"] for _, m, _ in record.jobs):
+    for task in _tasks(record):
         runs = [(m, c) for _, m, c in record.jobs if m["task"] == task]
         lstm_name, lstm_attention = LSTM_RECORDS.get(task, (None, None))
         lstm = Record(lstm_name, record.path.parent).find(task, lstm_attention, seed=0) if lstm_name else None
@@ -88,7 +96,7 @@ def block_transformer_explanations(record):
     """Per task: each explanation's and importance's hit rate on the deciding steps and τ with
     leave-one-out (mean ± std over the seeds), and which found the deciding steps best."""
     text = ""
-    for task in dict.fromkeys(m["task"] for _, m, _ in record.jobs):
+    for task in _tasks(record):
         audits = _audits(record, task)
         if not audits:
             continue
@@ -105,8 +113,7 @@ def block_transformer_explanations(record):
         for name, label in IMPORTANCES.items():
             rows.append((f"{label} (importance)", _spread([a["importances"][name]["hit_rate"] for a in audits]), "–"))
         samples = audits[0]["samples"]
-        runs = f"{len(audits)} audited run{'s' if len(audits) != 1 else ''}"
-        text += f"\n**`{task}`** ({runs}, {samples} test samples each; flow on the first "
+        text += f"\n**`{task}`** ({_runs(len(audits), 'audited run')}, {samples} test samples each; flow on the first "
         text += f"{audits[0]['flow_samples']}):\n\n"
         text += table(["explanation", "top step on a deciding step", "τ with leave-one-out"], rows)
         gaps = [a["integrated_gradients"]["largest_completeness_gap"] for a in audits]
@@ -116,10 +123,11 @@ def block_transformer_explanations(record):
             f"{min(gaps):.3f} and {max(gaps):.3f}; where it is large against the outputs, their order is not "
             "to be trusted.\n"
         )
-        best = _best(audits)
-        if best:
-            label = {**EXPLANATIONS, **IMPORTANCES}[best[0]]
-            text += f"\nBest at finding the deciding steps on `{task}`: {label}, {best[1]:.2f} of the samples.\n"
+        means = _mean_hit_rates(audits)
+        if means:
+            best = max(means, key=means.get)
+            label = {**EXPLANATIONS, **IMPORTANCES}[best]
+            text += f"\nBest at finding the deciding steps on `{task}`: {label}, {means[best]:.2f} of the samples.\n"
     return text.lstrip("\n")
 
 
@@ -152,17 +160,11 @@ def block_transformer_papers(root):
 def block_transformer_verdict(record):
     """A line per task for the README: how often each explanation's top step decides, best first."""
     lines = []
-    for task in dict.fromkeys(m["task"] for _, m, _ in record.jobs):
+    for task in _tasks(record):
         audits = _audits(record, task)
-        means = {}
-        for kind, names in (("explanations", EXPLANATIONS), ("importances", IMPORTANCES)):
-            for name, label in names.items():
-                rates = [a[kind][name]["hit_rate"] for a in audits if a[kind].get(name)]
-                if rates and None not in rates:
-                    means[label] = float(np.mean(rates))
+        means = _mean_hit_rates(audits)
         if means:
-            ranked = sorted(means.items(), key=lambda item: -item[1])
-            said = ", ".join(f"{label} {rate:.2f}" for label, rate in ranked)
-            runs = f"{len(audits)} run{'s' if len(audits) != 1 else ''}"
-            lines.append(f"- `{task}` ({runs}), top step on a deciding step: {said}.\n")
+            labels = {**EXPLANATIONS, **IMPORTANCES}
+            said = ", ".join(f"{labels[name]} {rate:.2f}" for name, rate in sorted(means.items(), key=lambda i: -i[1]))
+            lines.append(f"- `{task}` ({_runs(len(audits))}), top step on a deciding step: {said}.\n")
     return "".join(lines) or "_No run of the record has been audited yet._\n"

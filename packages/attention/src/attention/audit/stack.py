@@ -23,6 +23,9 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from attention._types import Array, BoolArray, FloatArray
+from attention.audit.agreement import kendall_tau
+from attention.audit.input_importance import input_importances
+from attention.probe import attention_model
 
 
 def with_residual(stack: FloatArray) -> FloatArray:
@@ -46,6 +49,12 @@ def _outputs(samples: int, steps: int, outputs: BoolArray | Sequence[int] | None
     return np.broadcast_to(marks, (samples, steps))
 
 
+def _pooled(weights: FloatArray, outputs: BoolArray) -> FloatArray:
+    """(samples, steps): the rows of `weights` (samples, steps, steps) that make the output, averaged."""
+    pooled: FloatArray = (weights * outputs[..., None]).sum(axis=1) / outputs.sum(axis=1, keepdims=True)
+    return pooled
+
+
 def rollout(stack: FloatArray, outputs: BoolArray | Sequence[int] | None = None) -> FloatArray:
     """Attention rollout of each sample's output over its input steps: (samples, steps), each row
     summing to 1. `stack`: (samples, layers, heads, steps, steps); `outputs`: the top layer's steps
@@ -55,9 +64,7 @@ def rollout(stack: FloatArray, outputs: BoolArray | Sequence[int] | None = None)
     rolled = layers[:, 0]
     for layer in range(1, layers.shape[1]):
         rolled = layers[:, layer] @ rolled
-    marks = _outputs(len(rolled), rolled.shape[-1], outputs)
-    pooled: FloatArray = (rolled * marks[..., None]).sum(axis=1) / marks.sum(axis=1, keepdims=True)
-    return pooled
+    return _pooled(rolled, _outputs(len(rolled), rolled.shape[-1], outputs))
 
 
 def flow(stack: FloatArray, outputs: BoolArray | Sequence[int] | None = None) -> FloatArray:
@@ -89,12 +96,6 @@ def flow(stack: FloatArray, outputs: BoolArray | Sequence[int] | None = None) ->
 
 EXPLANATIONS = ("last_layer", "mean_of_layers", "rollout", "flow")
 IMPORTANCES = ("gradient", "leave_one_out", "integrated_gradients")
-
-
-def _pooled(weights: FloatArray, outputs: BoolArray) -> FloatArray:
-    """(samples, steps): the rows of `weights` (samples, steps, steps) that make the output, averaged."""
-    pooled: FloatArray = (weights * outputs[..., None]).sum(axis=1) / outputs.sum(axis=1, keepdims=True)
-    return pooled
 
 
 def explanations(stack: FloatArray, outputs: BoolArray, flow_samples: int) -> dict[str, FloatArray]:
@@ -148,8 +149,6 @@ class StackAudit:
 
     def _stack(self, x: Array) -> tuple[FloatArray, BoolArray, BoolArray]:
         """(the stack without a class token's own step, the valid input steps, the output rows)."""
-        from attention.probe import attention_model  # noqa: PLC0415  (the probe imports keras)
-
         probe = attention_model(self.model, self.layer_name, read="return_stack")
         stack = np.asarray(probe.predict(x, batch_size=self.batch_size, verbose=0), dtype="float64")
         valid = stack[:, 0].mean(axis=1).sum(axis=1) > 0  # a masked key gets weight 0 from every query
@@ -161,9 +160,6 @@ class StackAudit:
 
     def run(self, x: Array, deciding: ArrayLike | None = None) -> dict[str, Any]:
         """The measures over the samples `x` (one array); `deciding`: optional 0/1 (samples, steps)."""
-        from attention.audit.agreement import kendall_tau  # noqa: PLC0415  (SciPy)
-        from attention.audit.input_importance import input_importances  # noqa: PLC0415  (keras)
-
         stack, valid, outputs = self._stack(x)
         # Flow only where it ends in reasonable time: its cost grows with the cube of the steps.
         flow_samples = min(self.flow_samples, len(x)) if stack.shape[-1] <= self.flow_max_steps else 0
