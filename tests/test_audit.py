@@ -185,6 +185,36 @@ def test_the_audit_of_a_run_writes_audit_json_and_png(find_max_run):
     assert (find_max_run / "audit.png").stat().st_size > 0
 
 
+def test_the_audit_of_a_transformer_run_is_the_audit_of_its_stack(tmp_path):
+    """`experiments audit RUN` on an encoder=transformer run writes audit_stack.json and its figure,
+    the same as the run's own audit at its end for the same samples; --permutations, a setting of the
+    one-layer audit only, is refused in one line."""
+    run_dir = tmp_path / "run"
+    overrides = ["task=find_max", "encoder=transformer", "debug=smoke", f"hydra.run.dir={run_dir}"]
+    settings = ["task.audit.at_end=true", "task.audit.integrated_gradients_steps=4", "task.audit.flow_samples=2"]
+    done = subprocess.run(
+        [sys.executable, "-m", "experiments", *overrides, *settings],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    at_end = json.loads((run_dir / "audit_stack.json").read_text())
+    (run_dir / "audit_stack.json").unlink()
+    (run_dir / "audit_stack.png").unlink()
+    done = _audit_cli(run_dir, "--samples", at_end["samples"])
+    assert done.returncode == 0, done.stderr
+    assert "top step on a deciding step: last_layer " in done.stdout
+    again = json.loads((run_dir / "audit_stack.json").read_text())
+    assert {**again, "seconds": 0} == {**at_end, "seconds": 0}
+    assert (run_dir / "audit_stack.png").stat().st_size > 0 and not (run_dir / "audit.json").exists()
+    refused = _audit_cli(run_dir, "--permutations", 5)
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert refused.stderr.strip().endswith(
+        "--permutations is a setting of the one-layer audit; this run's attention is a stack "
+        "(attention=transformer), audited without permutations"
+    )
+
+
 @pytest.mark.parametrize(
     "case, message",
     [

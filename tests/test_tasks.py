@@ -321,6 +321,7 @@ def test_a_transformer_encoder_runs_on_the_tasks_that_take_it(compose_config, ta
     known = task in ("find_max", "add_two_numbers")  # the tasks whose deciding steps are known
     assert (audit["explanations"]["rollout"]["hit_rate"] is not None) == known
     assert (audit["explanations"]["flow"] is None) == (steps > 100)  # flow only where it ends in time
+    assert (audit["eraser"] is None) == known  # ERASER for the classifiers; the two known are regressions
     assert run_numbers(run(cfg, tmp_path / "again")) == run_numbers(metrics)  # same seed, same numbers
     again = json.loads((tmp_path / "again" / "audit_stack.json").read_text())
     assert {**again, "seconds": 0} == {**audit, "seconds": 0}

@@ -93,15 +93,17 @@ STACK_AUDIT_JSON = "audit_stack.json"
 STACK_AUDIT_PNG = "audit_stack.png"
 
 
-def audit_stack(cfg, task, model, data):
+def audit_stack(cfg, task, model, data, samples=None):
     """The audit of a stack of attention layers (encoder=transformer: `attention.audit.stack`) on
-    the run's first `task.audit.samples` test samples: its explanations against the importances and
-    the steps that decide (where the task knows them). Returns the JSON-ready result."""
+    the run's first `samples` (default `task.audit.samples`) test samples: its explanations against
+    the importances and the steps that decide (where the task knows them). Returns the JSON-ready
+    result."""
     from attention.audit import StackAudit  # noqa: PLC0415  (TensorFlow starts here)
 
     settings = cfg.task.get("audit") or {}
     x_test = data.test[0]
-    count = min(positive_integer("samples", settings.get("samples", 200)), len(x_test))
+    asked = samples if samples is not None else settings.get("samples", 200)
+    count = min(positive_integer("samples", asked), len(x_test))
     started = time.perf_counter()
     audit = StackAudit(
         model,
@@ -109,7 +111,7 @@ def audit_stack(cfg, task, model, data):
         flow_samples=positive_integer("flow_samples", settings.get("flow_samples", 50)),
         flow_max_steps=positive_integer("flow_max_steps", settings.get("flow_max_steps", 100)),
     )
-    result = audit.run(x_test[:count], deciding=task.deciding_steps(cfg.task, data, count))
+    result = audit.run(x_test[:count], deciding=task.deciding_steps(cfg.task, data, count), seed=cfg.seed)
     return {
         "task": cfg.task.name,
         "attention": cfg.attention.name,
@@ -142,27 +144,43 @@ def number(value, digits=2):
 
 def write_stack_audit(run_dir, result):
     """`audit_stack.json` and its figure, `audit_stack.png`: per explanation and importance, the
-    hit rate on the deciding steps and τ with leave-one-out."""
+    hit rate on the deciding steps (where the task knows them), τ with leave-one-out, and ERASER's
+    AOPC (for a classifier)."""
     run_dir = Path(run_dir)
     write_json(run_dir / STACK_AUDIT_JSON, result)
     explanations = _explained(result)
     rows = {**explanations, **result["importances"]}
-    fig = Figure(figsize=(10, 3.6), layout="constrained")
-    hit_ax, tau_ax = fig.subplots(1, 2)
-    names = list(rows)
     colours = ["tab:purple"] * len(explanations) + ["tab:grey"] * len(result["importances"])
-    hits = [rows[name]["hit_rate"] or 0.0 for name in names]
-    hit_ax.barh(names, hits, color=colours)
-    hit_ax.set_xlim(0, 1)
-    hit_ax.set_xlabel("top step on a deciding step (share of samples)")
-    hit_ax.invert_yaxis()
-    explained = list(explanations)
-    taus = [explanations[name]["tau"]["leave_one_out"] or 0.0 for name in explained]
-    tau_ax.barh(explained, taus, color="tab:purple")
+    knows_deciding = any(row["hit_rate"] is not None for row in rows.values())
+    panels = 1 + knows_deciding + (result.get("eraser") is not None)
+    fig = Figure(figsize=(5 * panels, 3.6), layout="constrained")
+    axes = list(fig.subplots(1, panels, squeeze=False)[0])
+    if knows_deciding:
+        hit_ax = axes.pop(0)
+        hit_ax.barh(list(rows), [row["hit_rate"] or 0.0 for row in rows.values()], color=colours)
+        hit_ax.set_xlim(0, 1)
+        hit_ax.set_xlabel("top step on a deciding step (share of samples)")
+        hit_ax.invert_yaxis()
+    tau_ax = axes.pop(0)
+    tau_ax.barh(
+        list(explanations), [e["tau"]["leave_one_out"] or 0.0 for e in explanations.values()], color="tab:purple"
+    )
     tau_ax.set_xlim(-1, 1)
     tau_ax.axvline(0, color="black", linewidth=0.8)
     tau_ax.set_xlabel("Kendall τ with leave-one-out (mean)")
     tau_ax.invert_yaxis()
+    if result.get("eraser") is not None:
+        eraser_ax = axes.pop(0)
+        comprehensiveness, sufficiency = result["eraser"]["comprehensiveness"], result["eraser"]["sufficiency"]
+        names = list(comprehensiveness)
+        place = np.arange(len(names))
+        eraser_ax.barh(place - 0.2, [comprehensiveness[n]["aopc"] for n in names], 0.4, label="comprehensiveness")
+        eraser_ax.barh(place + 0.2, [sufficiency[n]["aopc"] for n in names], 0.4, label="sufficiency")
+        eraser_ax.set_yticks(place, names)
+        eraser_ax.axvline(0, color="black", linewidth=0.8)
+        eraser_ax.set_xlabel("ERASER AOPC (drop of the decided class's probability)")
+        eraser_ax.legend(fontsize=8)
+        eraser_ax.invert_yaxis()
     fig.suptitle(
         f"{result['task']} · attention={result['attention']} · seed={result['seed']}\n"
         f"the stack's explanations (purple) and the input importances (grey), {result['samples']} test samples"

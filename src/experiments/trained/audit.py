@@ -6,7 +6,8 @@
 On the run's saved model and the first `task.audit.samples` of its test samples, runs the measures
 of `attention.audit` (agreement with gradient and leave-one-out importance, permutation, erasure,
 and where the task knows which input decides the answer, ground-truth hit rates) and writes
-`audit.json` and `audit.png` into the run directory. A run also audits itself at its end where its
+`audit.json` and `audit.png` into the run directory; a run of a stack of attention layers
+(encoder=transformer) gets the audit of a stack instead, `audit_stack.json` and `audit_stack.png`. A run also audits itself at its end where its
 task sets `task.audit.at_end` (on where that costs under a minute at the task's default size).
 Exit 0 when every run was audited; 2 when one could not be (each says why in one line, and
 the others are audited).
@@ -15,23 +16,27 @@ the others are audited).
 import sys
 from pathlib import Path
 
-from experiments.run.config import compose
+from experiments.run.config import attends_by_stack, compose
 from experiments.run.errors import ToolParser, report
 from experiments.run.faithfulness import (
     DEFAULT_PERMUTATIONS,
     AuditError,
+    audit_stack,
     audit_trained,
     headline,
     load_trained,
     positive_integer,
+    stack_headline,
     write_audit,
+    write_stack_audit,
 )
 from experiments.run.quiet import start_tensorflow
 from experiments.trained.load import checked_run
 
 
 def audit_run(run_dir, samples=None, permutations=None):
-    """Audits the completed run in `run_dir` (its model.keras and its config), writes its files."""
+    """Audits the completed run in `run_dir` (its model.keras and its config), writes its files
+    and returns the result."""
     for name, value in (("--samples", samples), ("--permutations", permutations)):
         if value is not None:
             positive_integer(name, value)
@@ -40,6 +45,16 @@ def audit_run(run_dir, samples=None, permutations=None):
     if "audit" not in cfg.task:  # a run from before task.audit existed: today's settings of its task
         cfg.task.audit = compose([f"task={cfg.task.name}"]).task.audit
 
+    if attends_by_stack(cfg):
+        if permutations is not None:  # a setting that is accepted must be used
+            raise AuditError(
+                f"{run_dir}: --permutations is a setting of the one-layer audit; this run's attention is a stack "
+                f"(attention={cfg.attention.name}), audited without permutations"
+            )
+        start_tensorflow()
+        result = audit_stack(cfg, *load_trained(cfg, run_dir), samples)
+        write_stack_audit(run_dir, result)
+        return result
     start_tensorflow()  # TensorFlow starts here, once start_tensorflow has quieted it
     result, details = audit_trained(cfg, *load_trained(cfg, run_dir), samples, permutations)
     write_audit(run_dir, result, details)
@@ -60,7 +75,7 @@ def main(argv=None):
             report(error)
             refused += 1
             continue
-        print(f"{run_dir}: {headline(result)}")
+        print(f"{run_dir}: {stack_headline(result) if 'explanations' in result else headline(result)}")
     return 2 if refused else 0
 
 

@@ -3,12 +3,12 @@ steps, the top of each explanation (attention, gradient, leave-one-out, and rand
 removed from the input (comprehensiveness: the drop of the decided class's probability) or kept
 alone (sufficiency: the drop then), and each one's mean over the fractions (AOPC)."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import ClassVar
 
 import numpy as np
 
-from attention._types import FloatArray
+from attention._types import Array, BoolArray, FloatArray, ModelInputs
 from attention.audit.forward import Forward
 from attention.audit.importance import Importances
 from attention.audit.inputs import keeping
@@ -21,28 +21,50 @@ EXPLANATIONS = ("attention", "gradient", "leave_one_out", "random")
 MEASURES = ("comprehensiveness", "sufficiency")
 
 
-def _drops(
-    forward: Forward, rankings: dict[str, FloatArray], fractions: Sequence[float]
+def drops(
+    predict: Callable[[ModelInputs], FloatArray],
+    probability: Callable[[FloatArray, slice], FloatArray],
+    before: FloatArray,
+    inputs: list[Array],
+    index: int,
+    valid: BoolArray,
+    rankings: dict[str, FloatArray],
+    fractions: Sequence[float] = FRACTIONS,
 ) -> dict[str, dict[str, FloatArray]]:
-    """For each ranking (samples, 1, steps) and fraction f: the top ⌈f·n⌉ of a sample's n valid
-    steps removed or kept alone, and per sample how much the probability of the decided class
-    drops."""
-    y, valid = forward.outputs, forward.valid
-    decided = forward.decisions
-    assert decided is not None  # a classifier decides (`Eraser` leaves a regression out)
-    before = forward.predicted_probability(y, decided)
-    counts = valid.sum(axis=-1)
-    drops: dict[str, dict[str, list[FloatArray]]] = {}
+    """For each ranking (samples, steps) and fraction f: the top ⌈f·n⌉ of a sample's n `valid` steps
+    of input `index` removed or kept alone (`keeping`), and per sample how much the probability of
+    the decided class drops from `before` (samples,): (samples, fractions) per ranking and measure.
+    `probability(y, rows)` is the probability that outputs `y` of the samples `rows` give the class
+    decided on the whole input. A ranking may cover only the first samples (attention flow's)."""
+    found: dict[str, dict[str, list[FloatArray]]] = {}
     for name, ranking in rankings.items():
-        order = np.argsort(-np.where(valid, ranking[:, 0], -np.inf), axis=-1, kind="stable")
+        rows = slice(0, len(ranking))
+        counted, x = valid[rows], [v[rows] for v in inputs]
+        order = np.argsort(-np.where(counted, ranking, -np.inf), axis=-1, kind="stable")
         rank = np.argsort(order, axis=-1)  # each step's place in the ranking, 0 the highest
-        drops[name] = {"comprehensiveness": [], "sufficiency": []}
+        counts = counted.sum(axis=-1)
+        found[name] = {"comprehensiveness": [], "sufficiency": []}
         for fraction in fractions:
-            top = valid & (rank < np.maximum(1, np.ceil(fraction * counts))[:, None])
-            for measure, keep in (("comprehensiveness", valid & ~top), ("sufficiency", top)):
-                after = forward.predict(keeping(forward.inputs, keep, forward.input_index))
-                drops[name][measure].append(before - forward.predicted_probability(after, decided))
-    return {name: {m: np.stack(v, axis=-1) for m, v in d.items()} for name, d in drops.items()}
+            top = counted & (rank < np.maximum(1, np.ceil(fraction * counts))[:, None])
+            for measure, keep in (("comprehensiveness", counted & ~top), ("sufficiency", top)):
+                after = predict(keeping(x, keep, index))
+                found[name][measure].append(before[rows] - probability(after, rows))
+    return {name: {m: np.stack(v, axis=-1) for m, v in d.items()} for name, d in found.items()}
+
+
+def aopc(found: dict[str, dict[str, FloatArray]], fractions: Sequence[float] = FRACTIONS) -> Result:
+    """The JSON-ready result of `drops`: per measure and ranking, the mean drop at each fraction
+    and their mean (AOPC)."""
+    return {
+        "fractions": list(fractions),
+        **{
+            measure: {
+                name: {"by_fraction": [float(v) for v in d[measure].mean(axis=0)], "aopc": float(d[measure].mean())}
+                for name, d in found.items()
+            }
+            for measure in MEASURES
+        },
+    }
 
 
 class Eraser(Measure):
@@ -69,15 +91,19 @@ class Eraser(Measure):
             # A generator of its own: the measures that came before it stay as they were.
             "random": np.random.default_rng([request.seed, 1]).random(forward.per_unit.shape),
         }
-        drops = _drops(forward, rankings, FRACTIONS)
-        result: Result = {
-            "fractions": list(FRACTIONS),
-            **{
-                measure: {
-                    name: {"by_fraction": [float(v) for v in d[measure].mean(axis=0)], "aopc": float(d[measure].mean())}
-                    for name, d in drops.items()
-                }
-                for measure in MEASURES
-            },
-        }
-        return result, {"eraser": drops}
+        decided = forward.decisions
+        assert decided is not None  # a classifier decides (a regression was left out above)
+
+        def probability(y: FloatArray, rows: slice) -> FloatArray:
+            return forward.predicted_probability(y, decided[rows])
+
+        found = drops(
+            forward.predict,
+            probability,
+            probability(forward.outputs, slice(None)),
+            forward.inputs,
+            forward.input_index,
+            forward.valid,
+            {name: ranking[:, 0] for name, ranking in rankings.items()},
+        )
+        return aopc(found), {"eraser": found}

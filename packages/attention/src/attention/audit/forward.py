@@ -141,7 +141,9 @@ def without(weights: FloatArray, removed: BoolArray) -> FloatArray:
     return renormalised
 
 
-def _kind(model: keras.Model, y: FloatArray, output_kind: str) -> str:
+def output_kind_of(model: keras.Model, y: FloatArray, output_kind: str = "auto") -> str:
+    """`output_kind`, or for 'auto' what `model`'s outputs `y` (last axis: the values) are: several
+    values are classes, one behind a sigmoid binary, else a regression."""
     if output_kind != "auto":
         return output_kind
     if y.shape[-1] > 1:
@@ -173,7 +175,7 @@ def forward_pass(
         layer_shape=recorded.shape[1:],
         outputs=outputs,
         per_row=per_row,
-        kind=_kind(model.model, outputs, output_kind),
+        kind=output_kind_of(model.model, outputs, output_kind),
         regression_tolerance=regression_tolerance,
         input_index=input_index,
         embedding=embedding,

@@ -24,6 +24,8 @@ from numpy.typing import ArrayLike
 
 from attention._types import Array, BoolArray, FloatArray
 from attention.audit.agreement import kendall_tau
+from attention.audit.eraser import aopc, drops
+from attention.audit.forward import output_kind_of
 from attention.audit.input_importance import input_importances
 from attention.probe import attention_model
 
@@ -126,7 +128,9 @@ class StackAudit:
 
     For each explanation and importance: the mean Kendall τ-b with each importance over the valid
     steps, and, given the steps that decide each sample (`deciding`), the share of samples whose top
-    step is one of them. Flow explains the first `flow_samples` samples, and none where the
+    step is one of them. For a classifier, ERASER in each one's order and in a random one (`eraser`:
+    comprehensiveness, sufficiency and their AOPC, as `AttentionAudit`'s). Padding (token 0) that
+    the model does not mask is not a step. Flow explains the first `flow_samples` samples, and none where the
     sequences are longer than `flow_max_steps` (its entry is then None). Single-input models whose
     `layer_name` layer is a `TransformerEncoder`.
     """
@@ -152,14 +156,49 @@ class StackAudit:
         probe = attention_model(self.model, self.layer_name, read="return_stack")
         stack = np.asarray(probe.predict(x, batch_size=self.batch_size, verbose=0), dtype="float64")
         valid = stack[:, 0].mean(axis=1).sum(axis=1) > 0  # a masked key gets weight 0 from every query
+        tokens = np.asarray(x)
+        if np.issubdtype(tokens.dtype, np.integer):  # padding the model does not mask
+            valid[:, -tokens.shape[1] :] &= tokens != 0
         if self.pooling == "class_token":
             outputs = np.zeros(valid.shape, dtype=bool)
             outputs[:, 0] = True
             return stack, valid[:, 1:], outputs
         return stack, valid, valid
 
-    def run(self, x: Array, deciding: ArrayLike | None = None) -> dict[str, Any]:
-        """The measures over the samples `x` (one array); `deciding`: optional 0/1 (samples, steps)."""
+    def _eraser(self, x: Array, valid: BoolArray, rankings: dict[str, FloatArray], seed: int) -> dict[str, Any] | None:
+        """ERASER in the order of each ranking (samples, steps) and a random one; None for a regression."""
+
+        def predict(inputs: Any) -> FloatArray:
+            y = np.asarray(self.model.predict(inputs, batch_size=self.batch_size, verbose=0), dtype="float64")
+            return y.reshape(len(y), -1)
+
+        predicted = predict(x)
+        kind = output_kind_of(self.model, predicted)
+        if kind == "regression":
+            return None
+        decided = predicted.argmax(axis=1) if kind == "classes" else (predicted[:, 0] > 0.5).astype(int)
+
+        def probability(y: FloatArray, rows: slice) -> FloatArray:
+            if kind == "binary":
+                return np.where(decided[rows] == 1, y[:, 0], 1 - y[:, 0])
+            chosen: FloatArray = np.take_along_axis(y, decided[rows, None], axis=1)[:, 0]
+            return chosen
+
+        random = np.random.default_rng([seed, 1]).random(valid.shape)
+        found = drops(
+            predict,
+            probability,
+            probability(predicted, slice(None)),
+            [np.asarray(x)],
+            0,
+            valid,
+            {**rankings, "random": random},
+        )
+        return aopc(found)
+
+    def run(self, x: Array, deciding: ArrayLike | None = None, seed: int = 0) -> dict[str, Any]:
+        """The measures over the samples `x` (one array); `deciding`: optional 0/1 (samples, steps);
+        `seed`: ERASER's random order."""
         stack, valid, outputs = self._stack(x)
         # Flow only where it ends in reasonable time: its cost grows with the cube of the steps.
         flow_samples = min(self.flow_samples, len(x)) if stack.shape[-1] <= self.flow_max_steps else 0
@@ -198,4 +237,5 @@ class StackAudit:
                 "hit_rate": hit_rate(values),
                 "tau": {imp: mean_tau(values, importances[imp][:count]) for imp in IMPORTANCES},
             }
+        result["eraser"] = self._eraser(x, valid, {**explained, **importances}, seed)
         return result
