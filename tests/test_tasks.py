@@ -1,6 +1,7 @@
 """Every task runs end to end, and the models learn to look where the data put the signal."""
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -366,3 +367,44 @@ def test_the_transformer_pages_blocks_render_from_its_record(compose_config, tmp
     assert f"| rollout (attention) | {audit['explanations']['rollout']['hit_rate']:.2f} ± 0.00 (n=1) |" in text
     assert "Best at finding the deciding steps on `find_max`:" in text
     assert "- `find_max` (1 run), top step on a deciding step: " in text
+
+
+def test_the_transformer_pages_imdb_blocks_render_erasers_order_where_no_step_is_known(compose_config, tmp_path):
+    """The blocks of experiment=transformer_imdb, from one audited smoke run of a classifier whose
+    deciding steps are unknown (sequences stands in for IMDB, whose data the smoke tests leave out):
+    τ and ERASER's AOPC per explanation, the random order's floor, and the most comprehensive order."""
+    from omegaconf import OmegaConf
+
+    from experiments.records.publish import render
+
+    job = tmp_path / "transformer_imdb" / "sequences" / "transformer" / "seed=0"
+    cfg = compose_config(
+        "task=sequences",
+        "encoder=transformer",
+        "debug=smoke",
+        "task.audit.at_end=true",
+        "task.audit.integrated_gradients_steps=4",
+        f"paths.output_dir={tmp_path}",
+    )
+    run(cfg, job)
+    (job / ".hydra").mkdir()
+    OmegaConf.save(cfg, job / ".hydra" / "config.yaml")
+    eraser = json.loads((job / "audit_stack.json").read_text())["eraser"]
+    page = "\n".join(
+        f"<!-- results:{name} -->\n<!-- /results:{name} -->"
+        for name in ("transformer_imdb_models", "transformer_imdb_explanations", "transformer_imdb_verdict")
+    )
+    text = render(page, root=tmp_path)
+    header = next(line for line in text.splitlines() if line.startswith("| explanation |"))
+    assert re.sub(r"\[([^]]+)\]\([^)]+\)", r"\1", header) == (  # without the glossary's links
+        "| explanation | τ with leave-one-out | ERASER comprehensiveness (AOPC, high: faithful) "
+        "| sufficiency (AOPC, low: faithful) |"
+    )
+    rollout = eraser["comprehensiveness"]["rollout"]["aopc"], eraser["sufficiency"]["rollout"]["aopc"]
+    row = next(line for line in text.splitlines() if line.startswith("| rollout (attention) |"))
+    cells = [cell.strip() for cell in row.strip("|").split("|")]
+    assert cells[2:] == [f"{rollout[0]:.3f} ± 0.000 (n=1)", f"{rollout[1]:.3f} ± 0.000 (n=1)"]
+    random = eraser["comprehensiveness"]["random"]["aopc"]
+    assert f"| random order | – | {random:.3f} ± 0.000 (n=1) |" in text
+    assert f"(a random order: {random:.3f})" in text and "Most comprehensive on `sequences`: " in text
+    assert "- `sequences` (1 run), the decided class's probability dropped by removing the top of each order" in text
