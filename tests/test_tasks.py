@@ -140,11 +140,28 @@ def test_tensorboard_logs_hold_the_scalars_and_change_no_number(compose_config, 
     logged = run(compose_config("task=dense", "debug=smoke", "task.epochs=2"), tmp_path / "on")
     steps = _tensorboard_steps(tmp_path / "on", "train")
     assert steps["epoch_loss"] == steps["epoch_accuracy"] == [0, 1]
-    plain = run(
-        compose_config("task=dense", "debug=smoke", "task.epochs=2", "trainer.tensorboard=false"), tmp_path / "off"
-    )
-    assert not (tmp_path / "off" / "tensorboard").exists()
+    plain = run(compose_config("task=dense", "debug=smoke", "task.epochs=2", "logger=csv"), tmp_path / "off")
+    assert not (tmp_path / "off" / "tensorboard").exists() and (tmp_path / "off" / "history.csv").is_file()
     assert run_numbers(plain) == run_numbers(logged) and plain["config"] == logged["config"]
+
+
+def test_a_callback_of_the_users_own_is_built_from_the_config_and_counts_in_the_fingerprint(compose_config, tmp_path):
+    """callbacks/ is Hydra's: a callback added with +callbacks.NAME is built and called, changes the
+    fingerprint (it may change the numbers), and one dropped with ~callbacks.NAME is not called."""
+    default = compose_config("task=dense", "debug=smoke", "task.epochs=2")
+    lowered = compose_config(
+        "task=dense",
+        "debug=smoke",
+        "task.epochs=2",
+        "+callbacks.halve={_target_: keras.callbacks.LearningRateScheduler, schedule: {_target_: schedules.halve, _partial_: true}}",
+    )
+    baseline, halved = run(default, tmp_path / "default"), run(lowered, tmp_path / "halved")
+    assert halved["config"] != baseline["config"] and run_numbers(halved) != run_numbers(baseline)
+    assert pd.read_csv(tmp_path / "halved" / "history.csv")["learning_rate"].tolist() == pytest.approx([5e-4, 2.5e-4])
+    unstopped = run(
+        compose_config("task=dense", "debug=smoke", "task.epochs=2", "~callbacks.early_stopping"), tmp_path / "u"
+    )
+    assert "best_epoch" not in unstopped and unstopped["config"] != baseline["config"]
 
 
 def test_the_saved_run_model_reloads_to_the_same_predictions(compose_config, tmp_path):

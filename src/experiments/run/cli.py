@@ -18,11 +18,11 @@ from hydra.types import RunMode
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from experiments.run.config import CONFIG_DIR, group_files, same_config, searchpath_overrides, validate
+from experiments.run.config import CONFIG_DIR, MOVED_KEYS, group_files, same_config, searchpath_overrides, validate
 from experiments.run.errors import SuiteError
 from experiments.run.files import recorded_metrics
 
-CHECKED_GROUPS = ("task", "attention", "experiment", "debug")
+CHECKED_GROUPS = ("task", "attention", "experiment", "debug", "logger", "callbacks")
 MULTIRUN_FLAGS = ("-m", "--multirun")
 
 _RANGE = re.compile(r"^([^./,()]+)\.\.([^./,()]+)$")
@@ -90,7 +90,7 @@ def normalize_args(args, config_dir=None):
 
 MAX_CHECKED_JOBS = 200  # a larger sweep is checked on its first values; each job still checks itself
 # Settings that change no number: a sweep resumed with another value is the same sweep.
-NUMBER_NEUTRAL = ("trainer.verbose", "trainer.threads", "trainer.tensorboard")
+NUMBER_NEUTRAL = ("trainer.verbose", "trainer.threads", "logger")
 
 
 def _one_line(error):
@@ -115,6 +115,8 @@ def _explain(error, known_keys):
     match = re.match(r"Could not override '([^']+)'", str(error))
     if match and "To append to your config" in str(error):
         key = match.group(1)
+        if key in MOVED_KEYS:
+            return f"{key} is gone: {MOVED_KEYS[key]}"
         close = difflib.get_close_matches(key, known_keys, n=3, cutoff=0.6)
         close += [k for k in known_keys if k.endswith("." + key.rsplit(".", 1)[-1] + "s") or k.endswith("." + key)]
         close = [k for k in close if k != key]  # a key of another task's config is no suggestion
