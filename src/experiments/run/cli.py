@@ -13,6 +13,7 @@ from pathlib import Path
 
 from hydra import compose, initialize_config_dir
 from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.override_parser.types import ValueType
 from hydra.errors import HydraException
 from hydra.types import RunMode
 from omegaconf import OmegaConf
@@ -22,7 +23,7 @@ from experiments.run.config import CONFIG_DIR, MOVED_KEYS, group_files, same_con
 from experiments.run.errors import SuiteError
 from experiments.run.files import recorded_metrics
 
-CHECKED_GROUPS = ("task", "attention", "experiment", "debug", "logger", "callbacks")
+CHECKED_GROUPS = ("task", "attention", "experiment", "hparams_search", "debug", "logger", "callbacks")
 MULTIRUN_FLAGS = ("-m", "--multirun")
 
 _RANGE = re.compile(r"^([^./,()]+)\.\.([^./,()]+)$")
@@ -59,7 +60,7 @@ def check_choice(group, value, config_dir=None):
         return  # sweep syntax such as choice(...) or glob(...): Hydra reads it
     options = group_options(group, config_dir)
     for choice in value.split(","):
-        if choice not in options and not (choice == "null" and group in ("experiment", "debug")):
+        if choice not in options and not (choice == "null" and group in ("experiment", "hparams_search", "debug")):
             raise UsageError(f"unknown {group} '{choice}'; accepted: {', '.join(options)}")
 
 
@@ -159,6 +160,10 @@ def _jobs(overrides, multirun, params, limit=MAX_CHECKED_JOBS):
         if override.is_sweep_override():
             if not multirun:
                 raise UsageError(f"{override.input_line} is a sweep of several runs; add -m to sweep it")
+            if override.value_type == ValueType.INTERVAL_SWEEP:  # a search's range: both ends are checked
+                interval = override.value()
+                choices.append([f"{prefix}={interval.start}", f"{prefix}={interval.end}"])
+                continue
             choices.append([f"{prefix}={v}" for v in override.sweep_string_iterator()])
         else:
             choices.append([override.input_line or prefix])
@@ -297,7 +302,9 @@ def preflight(args, config_dir=CONFIG_DIR):
             params = base.hydra.sweeper.get("params")
             params = OmegaConf.to_container(params, resolve=True) if params is not None else {}
             _check_launcher(base.hydra.launcher)
+            _check_search_direction(base)
             jobs, total = _jobs(overrides, multirun, params)
+            total = base.hydra.sweeper.get("n_trials", total)  # a search runs its trials, whatever its ranges
             for job in jobs:
                 # Every override of the job, a preset's sweep params too, as the job itself checks them.
                 single = compose(config_name="config", overrides=job)
@@ -308,7 +315,11 @@ def preflight(args, config_dir=CONFIG_DIR):
             raise UsageError(_removed(error, given) or _explain(error, _known_keys(first))) from None
         where = base.hydra.sweep.dir if multirun else base.hydra.run.dir
     for key in ("hydra.run.dir", "hydra.sweep.dir", "hydra.sweep.subdir"):
-        if not str(OmegaConf.select(base, key)).strip():  # the jobs would write into the launch directory
+        try:
+            value = OmegaConf.select(base, key)
+        except OmegaConfBaseException:  # made of what only a job knows (trial_${hydra.job.num})
+            continue
+        if not str(value).strip():  # the jobs would write into the launch directory
             raise UsageError(f"{key} is empty; give it a directory, or leave it out for its default")
     if multirun:
         _same_sweep(where, overrides)
@@ -316,6 +327,24 @@ def preflight(args, config_dir=CONFIG_DIR):
     if not multirun:
         refuse_to_overwrite(where, single)
     return total if multirun else None
+
+
+def _check_search_direction(cfg):
+    """A search (hparams_search=...) must optimise its trials' value the way the task's early
+    stopping judges it: else it would pick the worst trial."""
+    direction = cfg.hydra.sweeper.get("direction")
+    if direction is None:
+        return
+    stopping = cfg.task.get("early_stopping") or {}
+    monitor, mode = stopping.get("monitor", "val_loss"), stopping.get("mode", "auto")
+    best = mode if mode != "auto" else ("max" if "acc" in monitor or monitor.startswith("val_f") else "min")
+    wanted = {"max": "maximize", "min": "minimize"}[best]
+    if str(direction) != wanted:
+        raise UsageError(
+            f"hydra.sweeper.direction is {direction}, but task '{cfg.task.name}' keeps the epoch of the "
+            f"{best}imum {monitor}: the search would pick its worst trial; use hydra.sweeper.direction={wanted} "
+            "(or the task's own hparams_search preset)"
+        )
 
 
 def refuse_to_overwrite(run_dir, cfg):
