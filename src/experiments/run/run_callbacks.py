@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hydra.core.hydra_config import HydraConfig
 from hydra.errors import InstantiationException
+from hydra.types import RunMode
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
@@ -92,6 +94,15 @@ def _tensorboard(partial, cfg, context, built):
     return partial(str(directory))
 
 
+def _mlflow(partial, cfg, context, built):
+    """One MLflow experiment per sweep (its directory), or per task for a single run."""
+    name = partial.keywords.get("experiment_name")
+    if not name:
+        multirun = HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
+        name = str(Path(HydraConfig.get().sweep.dir).resolve()) if multirun else cfg.task.name
+    return partial(config=cfg, run_dir=context.run_dir, experiment_name=name)
+
+
 # How the runner completes each `_partial_` entry: (partial, cfg, context, the entries built before
 # it by key) -> the callback, or None to leave it out.
 COMPLETIONS = {
@@ -101,6 +112,7 @@ COMPLETIONS = {
     "callbacks.attention_frames": _attention_frames,
     "logger.csv": _csv,
     "logger.tensorboard": _tensorboard,
+    "logger.mlflow": _mlflow,
 }
 
 

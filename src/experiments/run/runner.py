@@ -8,7 +8,10 @@ import logging
 import math
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import keras
 import numpy as np
@@ -34,6 +37,7 @@ from experiments.run.files import recorded_metrics, write_json
 from experiments.run.plots import FIGURES, Probe, training_curves
 from experiments.run.run_callbacks import BACKUP_DIR, RunContext, build_callbacks, instantiated
 from experiments.run.seeds import seeded_task_data
+from experiments.run.task import Splits, Task
 
 log = logging.getLogger("experiments")
 ATTENTION_LAYER = "attention"
@@ -77,8 +81,11 @@ def run(cfg, run_dir, threads=None):
         "threads": threads,
         "provenance": provenance.collect(keras.backend.backend()),
     }
+    prepared, failed = None, True
     try:
-        trained = _train_and_probe(cfg, run_dir, metrics)
+        prepared = _prepare(cfg, run_dir, metrics)
+        trained = _train_and_probe(cfg, run_dir, metrics, prepared)
+        failed = False
     except BaseException as error:  # KeyboardInterrupt too: the record says why it stopped
         metrics["reason"] = f"{type(error).__name__}: {error}"
         raise
@@ -86,13 +93,23 @@ def run(cfg, run_dir, threads=None):
         # A resumed run counts the earlier tries' training of the epochs it kept (earlier_tries_s).
         metrics["wall_time_s"] = round(time.perf_counter() - started + metrics.get("earlier_tries_s", 0.0), 3)
         write_json(run_dir / "metrics.json", metrics)
+        if failed and prepared is not None:
+            _finish_loggers(prepared.callbacks, metrics)
     audit = cfg.task.get("audit") or {}
     if trained is not None and audit.get("at_end") and cfg.attention.layer is not None:
         if attends_by_stack(cfg):
             audit_stack_at_end(cfg, run_dir, trained)
         else:
             audit_at_end(cfg, run_dir, trained)
+    _finish_loggers(prepared.callbacks, metrics)  # after the audit: its files are the run's too
     return metrics
+
+
+def _finish_loggers(callbacks, metrics):
+    """Hands each logger that keeps more than the epochs (logger=mlflow) the run's final metrics."""
+    for callback in callbacks.values():
+        if hasattr(callback, "finish"):
+            callback.finish(metrics)
 
 
 def audit_stack_at_end(cfg, run_dir, trained):
@@ -172,10 +189,24 @@ def _check_compile_names(options):
                 ) from None
 
 
-def _train_and_probe(cfg, run_dir, record):
-    """Trains, evaluates, probes and draws, putting each result into `record` (metrics.json).
+@dataclass(frozen=True)
+class Prepared:
+    """A run before it trains: its task, data and compiled model, what reads its attention, the
+    probe, and its callbacks by their config key (callbacks.NAME, logger.NAME)."""
 
-    Returns (task module, model, data) when the run completed, for the audit; else None."""
+    task: Task
+    data: Splits
+    model: keras.Model
+    options: dict
+    attend: Callable[[Any], Any] | None
+    probe: Probe
+    title: str
+    callbacks: dict
+
+
+def _prepare(cfg, run_dir, record):
+    """The run's data, model, probe and callbacks (`Prepared`); an earlier try's training time into
+    `record` (metrics.json), where the run resumes."""
     task, data = seeded_task_data(cfg)
 
     attention = _attention_layer(cfg)
@@ -199,7 +230,15 @@ def _train_and_probe(cfg, run_dir, record):
     if earlier := ResumableTraining.seconds_before(run_dir / BACKUP_DIR):
         record["earlier_tries_s"] = round(earlier, 3)
     context = RunContext(run_dir, data, attend, probe, title, record["config"], PREDICT_BATCH)
-    built = build_callbacks(cfg, context)
+    return Prepared(task, data, model, options, attend, probe, title, build_callbacks(cfg, context))
+
+
+def _train_and_probe(cfg, run_dir, record, prepared):
+    """Trains, evaluates, probes and draws, putting each result into `record` (metrics.json).
+
+    Returns (task module, model, data) when the run completed, for the audit; else None."""
+    task, data, model, options = prepared.task, prepared.data, prepared.model, prepared.options
+    attend, probe, title, built = prepared.attend, prepared.probe, prepared.title, prepared.callbacks
     callbacks = list(built.values())
 
     validation = (
