@@ -107,9 +107,12 @@ def run(cfg, run_dir, threads=None):
 
 def _finish_loggers(callbacks, metrics):
     """Hands each logger that keeps more than the epochs (logger=mlflow) the run's final metrics."""
-    for callback in callbacks.values():
+    for key, callback in callbacks.items():
         if hasattr(callback, "finish"):
-            callback.finish(metrics)
+            try:
+                callback.finish(metrics)
+            except Exception:  # the run itself is complete and recorded in its directory
+                log.exception("%s could not log the run's end; metrics.json holds it", key)
 
 
 def audit_stack_at_end(cfg, run_dir, trained):
