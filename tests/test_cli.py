@@ -360,11 +360,12 @@ REFUSED = [
         "trainer.tensorboard is gone: choose the loggers with logger=tensorboard (the default: history.csv and "
         "TensorBoard) or logger=csv (history.csv only)",
     ),
-    (["logger=wandb"], "unknown logger 'wandb'; accepted: csv, tensorboard"),
+    (["logger=wandb"], "unknown logger 'wandb'; accepted: csv, many, mlflow, tensorboard"),
     (
         ["+callbacks.lr={_target_: keras.callbacks.ReduceLROnPlateau, _partial_: true}"],
         "callbacks.lr is _partial_, but the runner completes only its own entries (callbacks.evaluate_each_epoch, "
-        "callbacks.early_stopping, callbacks.resume, callbacks.attention_frames, logger.csv, logger.tensorboard); "
+        "callbacks.early_stopping, callbacks.resume, callbacks.attention_frames, logger.csv, logger.tensorboard, "
+        "logger.mlflow); "
         "give a callback of your own all its arguments",
     ),
     (["+callbacks.lr=3"], "callbacks.lr must be a callback: a mapping with a _target_ (a class), got 3"),

@@ -71,7 +71,9 @@ def test_the_loggers_change_no_number(logged, tmp_path):
         capture_output=True, text=True, cwd=tmp_path,
     )  # fmt: skip
     assert plain.returncode == 0, plain.stderr[-3000:]
-    tracked = json.loads((logged / "sweep" / "find_max" / "luong" / "seed=0,task.epochs=2" / "metrics.json").read_text())
+    tracked = json.loads(
+        (logged / "sweep" / "find_max" / "luong" / "seed=0,task.epochs=2" / "metrics.json").read_text()
+    )
     untracked = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert (untracked["config"], untracked["test"], untracked["history"]) == (
         tracked["config"],
