@@ -18,7 +18,7 @@ endif
 .DEFAULT_GOAL := help
 .PHONY: help install lock run lint lint-lock format test test-fast test-backend readme sweep stats clean \
         dense lstm_before lstm_after multidim_per_dim multidim_shared \
-        add_two_numbers find_max imdb imdb_quick imdb_table dates sequences neighbours translate explain bench report tensorboard \
+        add_two_numbers find_max imdb imdb_quick imdb_table dates sequences neighbours translate explain bench report tensorboard mlflow \
         results verify publish audit docs docs-serve wheel notebook tour
 
 help: ## list the targets
@@ -161,6 +161,12 @@ bench: $(INSTALLED) $(PEER_VENV)/.installed ## speed: ours vs the floor, Keras' 
 TENSORBOARD_PORT ?= 6006
 tensorboard: $(INSTALLED) ## TensorBoard over every run under outputs/, served on 127.0.0.1 only (TENSORBOARD_PORT=6006)
 	$(VENV)/bin/tensorboard --logdir outputs --host 127.0.0.1 --port $(TENSORBOARD_PORT)
+
+MLFLOW_PORT ?= 5000
+MLFLOW_DB ?= outputs/mlflow.db
+mlflow: $(INSTALLED) ## the MLflow UI over the runs logged with logger=mlflow (outputs/mlflow.db), served on 127.0.0.1 only (MLFLOW_PORT=5000)
+	@test -f $(MLFLOW_DB) || { echo "error: no $(MLFLOW_DB): log runs first, e.g. python -m experiments task=find_max logger=mlflow -m seed=0..2" >&2; exit 2; }
+	$(VENV)/bin/mlflow server --backend-store-uri sqlite:///$(abspath $(MLFLOW_DB)) --host 127.0.0.1 --port $(MLFLOW_PORT) --workers 1
 
 report: $(INSTALLED) ## one HTML page of every run and sweep under outputs/: outputs/report/index.html
 	$(EXPERIMENTS) report $(ARGS)

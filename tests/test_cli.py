@@ -350,7 +350,25 @@ REFUSED = [
         ["trainer.verbose=3"],
         "trainer.verbose must be auto, 0 (silent), 1 (a progress bar) or 2 (a line per epoch), got 3",
     ),
-    (["trainer.tensorboard=maybe"], "trainer.tensorboard must be true or false, got 'maybe'"),
+    (
+        ["trainer.tensorboard=false"],
+        "trainer.tensorboard is gone: choose the loggers with logger=tensorboard (the default: history.csv and "
+        "TensorBoard) or logger=csv (history.csv only)",
+    ),
+    (
+        ["+trainer.tensorboard=false"],
+        "trainer.tensorboard is gone: choose the loggers with logger=tensorboard (the default: history.csv and "
+        "TensorBoard) or logger=csv (history.csv only)",
+    ),
+    (["logger=wandb"], "unknown logger 'wandb'; accepted: csv, many, mlflow, tensorboard"),
+    (
+        ["+callbacks.lr={_target_: keras.callbacks.ReduceLROnPlateau, _partial_: true}"],
+        "callbacks.lr is _partial_, but the runner completes only its own entries (callbacks.evaluate_each_epoch, "
+        "callbacks.early_stopping, callbacks.resume, callbacks.attention_frames, logger.csv, logger.tensorboard, "
+        "logger.mlflow); "
+        "give a callback of your own all its arguments",
+    ),
+    (["+callbacks.lr=3"], "callbacks.lr must be a callback: a mapping with a _target_ (a class), got 3"),
     (["seed=1", "seed=2"], "seed is given twice (seed=1 and seed=2); give it once (-m seed=a,b sweeps both)"),
     (
         ["task=find_max", "task.model.hidden_units=3"],

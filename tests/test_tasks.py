@@ -1,6 +1,7 @@
 """Every task runs end to end, and the models learn to look where the data put the signal."""
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -139,11 +140,28 @@ def test_tensorboard_logs_hold_the_scalars_and_change_no_number(compose_config, 
     logged = run(compose_config("task=dense", "debug=smoke", "task.epochs=2"), tmp_path / "on")
     steps = _tensorboard_steps(tmp_path / "on", "train")
     assert steps["epoch_loss"] == steps["epoch_accuracy"] == [0, 1]
-    plain = run(
-        compose_config("task=dense", "debug=smoke", "task.epochs=2", "trainer.tensorboard=false"), tmp_path / "off"
-    )
-    assert not (tmp_path / "off" / "tensorboard").exists()
+    plain = run(compose_config("task=dense", "debug=smoke", "task.epochs=2", "logger=csv"), tmp_path / "off")
+    assert not (tmp_path / "off" / "tensorboard").exists() and (tmp_path / "off" / "history.csv").is_file()
     assert run_numbers(plain) == run_numbers(logged) and plain["config"] == logged["config"]
+
+
+def test_a_callback_of_the_users_own_is_built_from_the_config_and_counts_in_the_fingerprint(compose_config, tmp_path):
+    """callbacks/ is Hydra's: a callback added with +callbacks.NAME is built and called, changes the
+    fingerprint (it may change the numbers), and one dropped with ~callbacks.NAME is not called."""
+    default = compose_config("task=dense", "debug=smoke", "task.epochs=2")
+    lowered = compose_config(
+        "task=dense",
+        "debug=smoke",
+        "task.epochs=2",
+        "+callbacks.halve={_target_: keras.callbacks.LearningRateScheduler, schedule: {_target_: schedules.halve, _partial_: true}}",
+    )
+    baseline, halved = run(default, tmp_path / "default"), run(lowered, tmp_path / "halved")
+    assert halved["config"] != baseline["config"] and run_numbers(halved) != run_numbers(baseline)
+    assert pd.read_csv(tmp_path / "halved" / "history.csv")["learning_rate"].tolist() == pytest.approx([5e-4, 2.5e-4])
+    unstopped = run(
+        compose_config("task=dense", "debug=smoke", "task.epochs=2", "~callbacks.early_stopping"), tmp_path / "u"
+    )
+    assert "best_epoch" not in unstopped and unstopped["config"] != baseline["config"]
 
 
 def test_the_saved_run_model_reloads_to_the_same_predictions(compose_config, tmp_path):
@@ -366,3 +384,44 @@ def test_the_transformer_pages_blocks_render_from_its_record(compose_config, tmp
     assert f"| rollout (attention) | {audit['explanations']['rollout']['hit_rate']:.2f} ± 0.00 (n=1) |" in text
     assert "Best at finding the deciding steps on `find_max`:" in text
     assert "- `find_max` (1 run), top step on a deciding step: " in text
+
+
+def test_the_transformer_pages_imdb_blocks_render_erasers_order_where_no_step_is_known(compose_config, tmp_path):
+    """The blocks of experiment=transformer_imdb, from one audited smoke run of a classifier whose
+    deciding steps are unknown (sequences stands in for IMDB, whose data the smoke tests leave out):
+    τ and ERASER's AOPC per explanation, the random order's floor, and the most comprehensive order."""
+    from omegaconf import OmegaConf
+
+    from experiments.records.publish import render
+
+    job = tmp_path / "transformer_imdb" / "sequences" / "transformer" / "seed=0"
+    cfg = compose_config(
+        "task=sequences",
+        "encoder=transformer",
+        "debug=smoke",
+        "task.audit.at_end=true",
+        "task.audit.integrated_gradients_steps=4",
+        f"paths.output_dir={tmp_path}",
+    )
+    run(cfg, job)
+    (job / ".hydra").mkdir()
+    OmegaConf.save(cfg, job / ".hydra" / "config.yaml")
+    eraser = json.loads((job / "audit_stack.json").read_text())["eraser"]
+    page = "\n".join(
+        f"<!-- results:{name} -->\n<!-- /results:{name} -->"
+        for name in ("transformer_imdb_models", "transformer_imdb_explanations", "transformer_imdb_verdict")
+    )
+    text = render(page, root=tmp_path)
+    header = next(line for line in text.splitlines() if line.startswith("| explanation |"))
+    assert re.sub(r"\[([^]]+)\]\([^)]+\)", r"\1", header) == (  # without the glossary's links
+        "| explanation | τ with leave-one-out | ERASER comprehensiveness (AOPC, high: faithful) "
+        "| sufficiency (AOPC, low: faithful) |"
+    )
+    rollout = eraser["comprehensiveness"]["rollout"]["aopc"], eraser["sufficiency"]["rollout"]["aopc"]
+    row = next(line for line in text.splitlines() if line.startswith("| rollout (attention) |"))
+    cells = [cell.strip() for cell in row.strip("|").split("|")]
+    assert cells[2:] == [f"{rollout[0]:.3f} ± 0.000 (n=1)", f"{rollout[1]:.3f} ± 0.000 (n=1)"]
+    random = eraser["comprehensiveness"]["random"]["aopc"]
+    assert f"| random order | – | {random:.3f} ± 0.000 (n=1) |" in text
+    assert f"(a random order: {random:.3f})" in text and "Most comprehensive on `sequences`: " in text
+    assert "- `sequences` (1 run), the decided class's probability dropped by removing the top of each order" in text

@@ -18,6 +18,7 @@ from experiments.run.config import ConfigError, searchpath_overrides, validate
 from experiments.run.errors import StopRequest, SuiteError, refuse
 from experiments.run.files import SUITE_ROOT, write_json
 from experiments.run.job import FailedJobs, recorded_metrics, run_job
+from experiments.run.search import monitored_value
 from experiments.run.threads import threads_per_job
 from experiments.tasks.imdb_data import DataError
 
@@ -29,6 +30,8 @@ logging.getLogger("jax._src.xla_bridge").setLevel(logging.WARNING)
 
 @hydra.main(config_path=str(CONFIG_DIR), config_name="config", version_base="1.3")
 def _run(cfg):
+    """One job; returns the task's monitored validation metric, which a search (hparams_search=...)
+    optimises, or nan where the job failed."""
     hydra_cfg = HydraConfig.get()
     try:
         validate(cfg, hydra_cfg.overrides.task)
@@ -61,10 +64,11 @@ def _run(cfg):
         if skipped:
             log.info("%s already holds a completed run of this config: skipped", run_dir)
             print(f"{job}skipped: {run_dir} already holds a completed run of this config", flush=True)
-            return
+            return monitored_value(cfg, metrics)
     print(f"{job}{run_line(metrics, cfg, run_dir)}", flush=True)  # what the run found, and where its files are
     if not job and metrics.get("status") != "completed":
         sys.exit(1)  # a failed run (nan loss): its line says why
+    return monitored_value(cfg, metrics)
 
 
 def _interrupt(signum, frame):

@@ -13,16 +13,17 @@ from pathlib import Path
 
 from hydra import compose, initialize_config_dir
 from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.override_parser.types import ValueType
 from hydra.errors import HydraException
 from hydra.types import RunMode
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from experiments.run.config import CONFIG_DIR, group_files, same_config, searchpath_overrides, validate
+from experiments.run.config import CONFIG_DIR, MOVED_KEYS, group_files, same_config, searchpath_overrides, validate
 from experiments.run.errors import SuiteError
 from experiments.run.files import recorded_metrics
 
-CHECKED_GROUPS = ("task", "attention", "experiment", "debug")
+CHECKED_GROUPS = ("task", "attention", "experiment", "hparams_search", "debug", "logger", "callbacks")
 MULTIRUN_FLAGS = ("-m", "--multirun")
 
 _RANGE = re.compile(r"^([^./,()]+)\.\.([^./,()]+)$")
@@ -59,7 +60,7 @@ def check_choice(group, value, config_dir=None):
         return  # sweep syntax such as choice(...) or glob(...): Hydra reads it
     options = group_options(group, config_dir)
     for choice in value.split(","):
-        if choice not in options and not (choice == "null" and group in ("experiment", "debug")):
+        if choice not in options and not (choice == "null" and group in ("experiment", "hparams_search", "debug")):
             raise UsageError(f"unknown {group} '{choice}'; accepted: {', '.join(options)}")
 
 
@@ -90,7 +91,7 @@ def normalize_args(args, config_dir=None):
 
 MAX_CHECKED_JOBS = 200  # a larger sweep is checked on its first values; each job still checks itself
 # Settings that change no number: a sweep resumed with another value is the same sweep.
-NUMBER_NEUTRAL = ("trainer.verbose", "trainer.threads", "trainer.tensorboard")
+NUMBER_NEUTRAL = ("trainer.verbose", "trainer.threads", "logger")
 
 
 def _one_line(error):
@@ -115,6 +116,8 @@ def _explain(error, known_keys):
     match = re.match(r"Could not override '([^']+)'", str(error))
     if match and "To append to your config" in str(error):
         key = match.group(1)
+        if key in MOVED_KEYS:
+            return f"{key} is gone: {MOVED_KEYS[key]}"
         close = difflib.get_close_matches(key, known_keys, n=3, cutoff=0.6)
         close += [k for k in known_keys if k.endswith("." + key.rsplit(".", 1)[-1] + "s") or k.endswith("." + key)]
         close = [k for k in close if k != key]  # a key of another task's config is no suggestion
@@ -157,6 +160,10 @@ def _jobs(overrides, multirun, params, limit=MAX_CHECKED_JOBS):
         if override.is_sweep_override():
             if not multirun:
                 raise UsageError(f"{override.input_line} is a sweep of several runs; add -m to sweep it")
+            if override.value_type == ValueType.INTERVAL_SWEEP:  # a search's range: both ends are checked
+                interval = override.value()
+                choices.append([f"{prefix}={interval.start}", f"{prefix}={interval.end}"])
+                continue
             choices.append([f"{prefix}={v}" for v in override.sweep_string_iterator()])
         else:
             choices.append([override.input_line or prefix])
@@ -295,7 +302,9 @@ def preflight(args, config_dir=CONFIG_DIR):
             params = base.hydra.sweeper.get("params")
             params = OmegaConf.to_container(params, resolve=True) if params is not None else {}
             _check_launcher(base.hydra.launcher)
+            _check_search_direction(base)
             jobs, total = _jobs(overrides, multirun, params)
+            total = base.hydra.sweeper.get("n_trials", total)  # a search runs its trials, whatever its ranges
             for job in jobs:
                 # Every override of the job, a preset's sweep params too, as the job itself checks them.
                 single = compose(config_name="config", overrides=job)
@@ -306,7 +315,11 @@ def preflight(args, config_dir=CONFIG_DIR):
             raise UsageError(_removed(error, given) or _explain(error, _known_keys(first))) from None
         where = base.hydra.sweep.dir if multirun else base.hydra.run.dir
     for key in ("hydra.run.dir", "hydra.sweep.dir", "hydra.sweep.subdir"):
-        if not str(OmegaConf.select(base, key)).strip():  # the jobs would write into the launch directory
+        try:
+            value = OmegaConf.select(base, key)
+        except OmegaConfBaseException:  # made of what only a job knows (trial_${hydra.job.num})
+            continue
+        if not str(value).strip():  # the jobs would write into the launch directory
             raise UsageError(f"{key} is empty; give it a directory, or leave it out for its default")
     if multirun:
         _same_sweep(where, overrides)
@@ -314,6 +327,24 @@ def preflight(args, config_dir=CONFIG_DIR):
     if not multirun:
         refuse_to_overwrite(where, single)
     return total if multirun else None
+
+
+def _check_search_direction(cfg):
+    """A search (hparams_search=...) must optimise its trials' value the way the task's early
+    stopping judges it: else it would pick the worst trial."""
+    direction = cfg.hydra.sweeper.get("direction")
+    if direction is None:
+        return
+    stopping = cfg.task.get("early_stopping") or {}
+    monitor, mode = stopping.get("monitor", "val_loss"), stopping.get("mode", "auto")
+    best = mode if mode != "auto" else ("max" if "acc" in monitor or monitor.startswith("val_f") else "min")
+    wanted = {"max": "maximize", "min": "minimize"}[best]
+    if str(direction) != wanted:
+        raise UsageError(
+            f"hydra.sweeper.direction is {direction}, but task '{cfg.task.name}' keeps the epoch of the "
+            f"{best}imum {monitor}: the search would pick its worst trial; use hydra.sweeper.direction={wanted} "
+            "(or the task's own hparams_search preset)"
+        )
 
 
 def refuse_to_overwrite(run_dir, cfg):

@@ -12,10 +12,18 @@ from hydra import compose as hydra_compose
 from hydra import initialize_config_dir
 from omegaconf import OmegaConf
 
-from experiments.run.errors import SuiteError
+from experiments.run.errors import ConfigError
 from experiments.run.files import CONFIG_DIR
 from experiments.run.plots import FIGURES  # matplotlib only: still no TensorFlow
+from experiments.run.run_callbacks import check_entries
 from experiments.run.threads import threads_per_job
+
+# Settings that moved, and where to: refused with the way to say it now.
+MOVED_KEYS = {
+    "trainer.tensorboard": "choose the loggers with logger=tensorboard (the default: history.csv and TensorBoard) "
+    "or logger=csv (history.csv only)",
+}
+
 
 # More config directories, laid out as conf/ is (task/, attention/, experiment/): a user's own
 # tasks and variants, beside the suite's. Separated as PATH is; their modules on PYTHONPATH.
@@ -42,10 +50,6 @@ def group_files(group, config_dir=None):
         for path in sorted((Path(directory) / group).glob("*.yaml")):
             found.setdefault(path.stem, path)
     return dict(sorted(found.items()))
-
-
-class ConfigError(SuiteError, ValueError):
-    """A composed config that cannot run; the message is one line for the user."""
 
 
 def _whole_number(value, at_least):
@@ -135,6 +139,7 @@ def validate(cfg, overrides=()):
     except ValueError as error:
         raise ConfigError(error) from None
     _check_trainer(cfg)
+    check_entries(cfg)
     for key, value in (cfg.get("paths") or {}).items():
         if not isinstance(value, str):  # null would be the directory None/
             raise ConfigError(f"paths.{key} must be a directory, got {value!r}")
@@ -199,8 +204,9 @@ def _check_trainer(cfg):
             f"trainer.verbose must be auto, 0 (silent), 1 (a progress bar) or 2 (a line per epoch), "
             f"got {cfg.trainer.verbose!r}"
         )
-    if not isinstance(cfg.trainer.get("tensorboard", True), bool):
-        raise ConfigError(f"trainer.tensorboard must be true or false, got {cfg.trainer.tensorboard!r}")
+    for key, instead in MOVED_KEYS.items():
+        if OmegaConf.select(cfg, key) is not None:
+            raise ConfigError(f"{key} is gone: {instead}")
 
 
 def _check_empty(node, prefix=""):
@@ -479,6 +485,8 @@ ADDED_LATER = {
     "encoder": {"name": "lstm"},
     "attention.layer.max_steps": None,  # the Transformer's, for inputs of any length
 }
+# callbacks=default, as a run's config holds it.
+DEFAULT_CALLBACKS = OmegaConf.to_container(OmegaConf.load(CONFIG_DIR / "callbacks" / "default.yaml"), resolve=True)
 # Keys that counted once and were left out later: a run recorded while they counted is still this
 # config's when the fingerprint that keeps them matches (`same_config`).
 LEFT_OUT_LATER = ("task.attentions",)
@@ -499,7 +507,11 @@ def config_fingerprint(cfg, keep=()):
     trainer = settings.get("trainer", {})
     trainer.pop("verbose", None)  # how much it prints changes no number
     trainer.pop("threads", None)  # nor, with deterministic ops, how many threads compute it (tested)
-    trainer.pop("tensorboard", None)  # nor whether TensorBoard's logs are written (tested)
+    settings.pop("logger", None)  # nor where its epochs are logged (tested)
+    # The callbacks every run has always had change no fingerprint: the records made before the
+    # callbacks/ group still count. One added, dropped or changed does.
+    if settings.get("callbacks") == DEFAULT_CALLBACKS:
+        settings.pop("callbacks")
     return hashlib.sha1(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
 
 

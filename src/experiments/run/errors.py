@@ -15,6 +15,10 @@ class SuiteError(Exception):
     """Input the suite cannot use; the message is one line for the user: what was wrong, what is accepted."""
 
 
+class ConfigError(SuiteError, ValueError):
+    """A composed config that cannot run; the message is one line for the user."""
+
+
 class StopRequest:
     """A stop asked by a signal (Ctrl-C, kill, a cluster's time limit): its reason, once asked. The
     signal handler raises KeyboardInterrupt; Keras' first training step can swallow it (a bare

@@ -4,24 +4,23 @@ The runner knows nothing task-specific: it asks the task (the `Task` of `cfg.tas
 its data, its model and where its attention should look.
 """
 
-import importlib.util
 import logging
 import math
-import re
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import keras
 import numpy as np
-from hydra.errors import InstantiationException
-from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
 from attention import attention_model
 from experiments.run import provenance
 from experiments.run.buckets import EpochOfBuckets, LengthBuckets
-from experiments.run.callbacks import AttentionFrames, EvaluateEachEpoch, ResumableTraining, StopWhenAsked
+from experiments.run.callbacks import ResumableTraining
 from experiments.run.classification import positive_class_scores
 from experiments.run.config import ConfigError, attends_by_stack, config_fingerprint, same_config
 from experiments.run.faithfulness import (
@@ -36,13 +35,13 @@ from experiments.run.faithfulness import (
 )
 from experiments.run.files import recorded_metrics, write_json
 from experiments.run.plots import FIGURES, Probe, training_curves
+from experiments.run.run_callbacks import BACKUP_DIR, RunContext, build_callbacks, instantiated
 from experiments.run.seeds import seeded_task_data
+from experiments.run.task import Splits, Task
 
 log = logging.getLogger("experiments")
 ATTENTION_LAYER = "attention"
-BACKUP_DIR = "backup"  # in the run directory while training; gone when training ends
 PREDICT_BATCH = 256
-TENSORBOARD_DIR = "tensorboard"  # Keras' TensorBoard logs: train/, validation/ and the attention images
 
 
 def keras_verbosity(setting, stream=None):
@@ -82,8 +81,11 @@ def run(cfg, run_dir, threads=None):
         "threads": threads,
         "provenance": provenance.collect(keras.backend.backend()),
     }
+    prepared, failed = None, True
     try:
-        trained = _train_and_probe(cfg, run_dir, metrics)
+        prepared = _prepare(cfg, run_dir, metrics)
+        trained = _train_and_probe(cfg, run_dir, metrics, prepared)
+        failed = False
     except BaseException as error:  # KeyboardInterrupt too: the record says why it stopped
         metrics["reason"] = f"{type(error).__name__}: {error}"
         raise
@@ -91,13 +93,26 @@ def run(cfg, run_dir, threads=None):
         # A resumed run counts the earlier tries' training of the epochs it kept (earlier_tries_s).
         metrics["wall_time_s"] = round(time.perf_counter() - started + metrics.get("earlier_tries_s", 0.0), 3)
         write_json(run_dir / "metrics.json", metrics)
+        if failed and prepared is not None:
+            _finish_loggers(prepared.callbacks, metrics)
     audit = cfg.task.get("audit") or {}
     if trained is not None and audit.get("at_end") and cfg.attention.layer is not None:
         if attends_by_stack(cfg):
             audit_stack_at_end(cfg, run_dir, trained)
         else:
             audit_at_end(cfg, run_dir, trained)
+    _finish_loggers(prepared.callbacks, metrics)  # after the audit: its files are the run's too
     return metrics
+
+
+def _finish_loggers(callbacks, metrics):
+    """Hands each logger that keeps more than the epochs (logger=mlflow) the run's final metrics."""
+    for key, callback in callbacks.items():
+        if hasattr(callback, "finish"):
+            try:
+                callback.finish(metrics)
+            except Exception:  # the run itself is complete and recorded in its directory
+                log.exception("%s could not log the run's end; metrics.json holds it", key)
 
 
 def audit_stack_at_end(cfg, run_dir, trained):
@@ -128,38 +143,6 @@ def audit_at_end(cfg, run_dir, trained=None):
         log.info("audit: %s", headline(result))
 
 
-def _callbacks(cfg, run_dir, data, attend, probe, title):
-    """Keras' own callbacks, plus what the task asks for."""
-    callbacks = []
-    if cfg.task.get("test_each_epoch"):  # first: the callbacks after it log what it adds
-        callbacks.append(EvaluateEachEpoch(*data.test, batch_size=PREDICT_BATCH))
-    callbacks += [
-        # A run that resumes (its backup is there) adds its epochs to the history of the first try.
-        keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=(run_dir / BACKUP_DIR).is_dir()),
-        keras.callbacks.TerminateOnNaN(),
-        StopWhenAsked(),
-    ]
-    stopper = None
-    if cfg.task.get("early_stopping"):
-        options = OmegaConf.to_container(cfg.task.early_stopping, resolve=True)
-        stopper = keras.callbacks.EarlyStopping(restore_best_weights=True, **options)
-        callbacks.append(stopper)
-    # After the stopper: it saves the stopper's state of each epoch (weights, optimizer, epoch,
-    # dropout's random state), so that a killed run started again in run_dir goes on from there.
-    callbacks.append(ResumableTraining(run_dir / BACKUP_DIR, stopper, config_fingerprint(cfg)))
-    tensorboard = None
-    if cfg.trainer.get("tensorboard"):
-        if importlib.util.find_spec("tensorflow") is None:  # Keras writes its logs with tf.summary
-            log.warning("trainer.tensorboard: TensorFlow is not installed, so no TensorBoard logs are written")
-        else:
-            tensorboard = run_dir / TENSORBOARD_DIR
-            callbacks.append(keras.callbacks.TensorBoard(str(tensorboard), write_graph=False, profile_batch=0))
-    if cfg.task.get("epoch_figure") and attend is not None:
-        figure = FIGURES[cfg.task.epoch_figure]
-        callbacks.append(AttentionFrames(attend, probe, figure, title, run_dir, tensorboard))
-    return callbacks
-
-
 def _new_probe(cfg, task, data):
     """The probe inputs (the task's own, or the first test samples) and what the task knows of them."""
     x, y = data.probe or tuple(a[: cfg.task.probe_samples] for a in data.test)
@@ -185,18 +168,7 @@ def _attention_layer(cfg):
     # A stack of attention layers (encoder=transformer) replaces the task's layer, whatever it is.
     own = cfg.task.get("attention_layer") and not attends_by_stack(cfg)
     key = "task.attention_layer" if own else "attention.layer"
-    return _instantiate(OmegaConf.select(cfg, key), key, name=ATTENTION_LAYER)
-
-
-def _instantiate(node, key, **kwargs):
-    """The object of a `_target_` setting; a class that is not there, or that refuses its settings,
-    as a ConfigError in one line (every job of a sweep would fail alike)."""
-    try:
-        return instantiate(node, **kwargs)
-    except InstantiationException as error:
-        lines = [line.strip() for line in str(error).splitlines() if line.strip() and not line.startswith("full_key")]
-        text = re.sub(r",? set env var HYDRA_FULL_ERROR=1 to see chained exception\.?", "", " ".join(lines))
-        raise ConfigError(f"{key} cannot be built: {text}") from None
+    return instantiated(OmegaConf.select(cfg, key), key, name=ATTENTION_LAYER)
 
 
 # Names Keras' compile reads itself, by the model's output, and its metrics registry does not hold.
@@ -220,17 +192,31 @@ def _check_compile_names(options):
                 ) from None
 
 
-def _train_and_probe(cfg, run_dir, record):
-    """Trains, evaluates, probes and draws, putting each result into `record` (metrics.json).
+@dataclass(frozen=True)
+class Prepared:
+    """A run before it trains: its task, data and compiled model, what reads its attention, the
+    probe, and its callbacks by their config key (callbacks.NAME, logger.NAME)."""
 
-    Returns (task module, model, data) when the run completed, for the audit; else None."""
+    task: Task
+    data: Splits
+    model: keras.Model
+    options: dict
+    attend: Callable[[Any], Any] | None
+    probe: Probe
+    title: str
+    callbacks: dict
+
+
+def _prepare(cfg, run_dir, record):
+    """The run's data, model, probe and callbacks (`Prepared`); an earlier try's training time into
+    `record` (metrics.json), where the run resumes."""
     task, data = seeded_task_data(cfg)
 
     attention = _attention_layer(cfg)
     model = task.build_model(cfg.task, attention, data)
     # A task may train with an optimizer of its own (a paper's), in place of trainer.optimizer.
     key = "task.optimizer" if cfg.task.get("optimizer") else "trainer.optimizer"
-    optimizer = _instantiate(OmegaConf.select(cfg, key), key)
+    optimizer = instantiated(OmegaConf.select(cfg, key), key)
     options = task.compile_options(cfg.task, data)
     _check_compile_names(options)
     model.compile(optimizer=optimizer, **options)
@@ -246,7 +232,17 @@ def _train_and_probe(cfg, run_dir, record):
     ResumableTraining.discard_other(run_dir / BACKUP_DIR, record["config"])  # another config's backup
     if earlier := ResumableTraining.seconds_before(run_dir / BACKUP_DIR):
         record["earlier_tries_s"] = round(earlier, 3)
-    callbacks = _callbacks(cfg, run_dir, data, attend, probe, title)
+    context = RunContext(run_dir, data, attend, probe, title, record["config"], PREDICT_BATCH)
+    return Prepared(task, data, model, options, attend, probe, title, build_callbacks(cfg, context))
+
+
+def _train_and_probe(cfg, run_dir, record, prepared):
+    """Trains, evaluates, probes and draws, putting each result into `record` (metrics.json).
+
+    Returns (task module, model, data) when the run completed, for the audit; else None."""
+    task, data, model, options = prepared.task, prepared.data, prepared.model, prepared.options
+    attend, probe, title, built = prepared.attend, prepared.probe, prepared.title, prepared.callbacks
+    callbacks = list(built.values())
 
     validation = (
         {"validation_data": data.validation}
@@ -262,7 +258,7 @@ def _train_and_probe(cfg, run_dir, record):
         buckets = LengthBuckets(*train, cfg.task.batch_size, cfg.seed, padding=cfg.task.length_buckets)
         callbacks.insert(0, EpochOfBuckets(buckets))
         training, validation = {"x": buckets}, {"validation_data": validation}
-    model.fit(
+    fitted = model.fit(
         **training,
         epochs=cfg.task.epochs,
         callbacks=callbacks,
@@ -270,9 +266,12 @@ def _train_and_probe(cfg, run_dir, record):
         **validation,
     )
     # Every epoch's logs, those of a first try that was killed included (Keras' History has only
-    # the epochs of this process).
-    resumable = next(c for c in callbacks if isinstance(c, ResumableTraining))
-    history = {name: [log[name] for log in resumable.epoch_logs] for name in resumable.epoch_logs[-1]}
+    # the epochs of this process), unless the run was made without callbacks.resume.
+    resumable = built.get("callbacks.resume")
+    if resumable is None:
+        history = fitted.history
+    else:
+        history = {name: [log[name] for log in resumable.epoch_logs] for name in resumable.epoch_logs[-1]}
     # Each result goes into the record as soon as it exists: if a later step fails (a full disk
     # while drawing, say), metrics.json still holds every number computed before it.
     record.update(
@@ -283,7 +282,7 @@ def _train_and_probe(cfg, run_dir, record):
             "figures": [],
         }
     )
-    stopper = next((c for c in callbacks if isinstance(c, keras.callbacks.EarlyStopping)), None)
+    stopper = built.get("callbacks.early_stopping")
     if stopper is not None:
         record["stopped_epoch"] = stopper.stopped_epoch + 1 if stopper.stopped_epoch else None
         record["best_epoch"] = stopper.best_epoch + 1

@@ -1,0 +1,95 @@
+"""Hyperparameter search (hparams_search=..., Hydra's Optuna sweeper): a trial's value is the task's
+monitored validation metric, the study's best trial is the best of its trials, and a search that
+would optimise the wrong way is refused."""
+
+import math
+import subprocess
+import sys
+
+import pytest
+import yaml
+from omegaconf import OmegaConf
+
+from experiments.run.files import CONFIG_DIR
+from experiments.run.search import monitored_value
+
+pytest.importorskip("optuna", reason="the search extra (pip install -e '.[search]') is not installed")
+
+
+def _experiments(*args, cwd):
+    return subprocess.run([sys.executable, "-m", "experiments", *args], capture_output=True, text=True, cwd=cwd)
+
+
+def test_a_three_trial_study_writes_its_best_trial_and_the_parameters_importances(tmp_path):
+    done = _experiments(
+        "task=find_max", "hparams_search=find_max", "-m", "debug=smoke", "hydra.sweeper.n_trials=3",
+        f"paths.output_dir={tmp_path}", cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    search = tmp_path / "searches" / "find_max" / "luong"
+    assert [line.split(" · ")[0] for line in done.stdout.splitlines() if line.startswith("job ")] == [
+        "job 1/3",
+        "job 2/3",
+        "job 3/3",
+    ]
+    values, settings = [], []
+    for trial in range(3):
+        run_dir = search / f"trial_{trial}"
+        cfg = OmegaConf.load(run_dir / ".hydra" / "config.yaml")
+        metrics = yaml.safe_load((run_dir / "metrics.json").read_text())
+        # Its value: val_loss at the epoch it kept, never a test metric.
+        value = monitored_value(cfg, metrics)
+        assert value == metrics["history"]["val_loss"][metrics["best_epoch"] - 1]
+        values.append(value)
+        settings.append(
+            {
+                "trainer.optimizer.learning_rate": cfg.trainer.optimizer.learning_rate,
+                "attention.layer.units": cfg.attention.layer.units,
+                "task.model.lstm_units": cfg.task.model.lstm_units,
+            }
+        )
+    assert len({tuple(s.values()) for s in settings}) == 3  # three settings tried
+    best = yaml.safe_load((search / "optimization_results.yaml").read_text())
+    assert best["best_value"] == pytest.approx(min(values))
+    assert best["best_params"] == pytest.approx(settings[values.index(min(values))])
+    importances = yaml.safe_load((search / "param_importances.yaml").read_text())
+    assert importances["trials"] == {"completed": 3, "failed": 0}
+    assert set(importances["importances"]) == set(settings[0])
+    assert sum(importances["importances"].values()) == pytest.approx(1.0)
+    # The same command again goes on with the study: its trials are there, and none is run again.
+    again = _experiments(
+        "task=find_max", "hparams_search=find_max", "-m", "debug=smoke", "hydra.sweeper.n_trials=1",
+        f"paths.output_dir={tmp_path}", cwd=tmp_path,
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert yaml.safe_load((search / "param_importances.yaml").read_text())["trials"]["completed"] == 4
+
+
+def test_a_trial_that_did_not_complete_is_a_failed_trial_and_the_study_goes_on(compose_config):
+    cfg = compose_config("task=imdb")
+    history = {"val_accuracy": [0.6, 0.8, 0.7], "val_loss": [0.5, 0.4, 0.45]}
+    assert monitored_value(cfg, {"status": "completed", "history": history, "best_epoch": 2}) == 0.8
+    assert math.isnan(monitored_value(cfg, {"status": "failed", "history": history}))
+    assert math.isnan(monitored_value(cfg, None))  # failed before it wrote metrics.json
+    preset = OmegaConf.load(CONFIG_DIR / "hparams_search" / "find_max.yaml")
+    assert preset.hydra.sweeper.max_failure_rate == 1.0  # the sweeper records it as failed and goes on
+
+
+@pytest.mark.parametrize(
+    "args, line",
+    [
+        (
+            ["task=imdb", "hparams_search=find_max", "-m"],
+            "hydra.sweeper.direction is minimize, but task 'imdb' keeps the epoch of the maximum val_accuracy: "
+            "the search would pick its worst trial; use hydra.sweeper.direction=maximize (or the task's own "
+            "hparams_search preset)",
+        ),
+        (
+            ["task=find_max", "hparams_search=grid", "-m"],
+            "unknown hparams_search 'grid'; accepted: find_max, imdb, imdb_none",
+        ),
+    ],
+)
+def test_a_search_that_cannot_work_is_refused_in_one_line(args, line, tmp_path):
+    done = _experiments(*args, f"paths.output_dir={tmp_path}", cwd=tmp_path)
+    assert (done.returncode, done.stderr.strip()) == (2, f"error: {line}")
