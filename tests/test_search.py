@@ -56,13 +56,17 @@ def test_a_three_trial_study_writes_its_best_trial_and_the_parameters_importance
     assert importances["trials"] == {"completed": 3, "failed": 0}
     assert set(importances["importances"]) == set(settings[0])
     assert sum(importances["importances"].values()) == pytest.approx(1.0)
-    # The same command again goes on with the study: its trials are there, and none is run again.
+    # The same command with one trial more goes on: the three are sampled again and skipped, one runs.
     again = _experiments(
-        "task=find_max", "hparams_search=find_max", "-m", "debug=smoke", "hydra.sweeper.n_trials=1",
+        "task=find_max", "hparams_search=find_max", "-m", "debug=smoke", "hydra.sweeper.n_trials=4",
         f"paths.output_dir={tmp_path}", cwd=tmp_path,
     )  # fmt: skip
     assert again.returncode == 0, again.stderr[-3000:]
-    assert yaml.safe_load((search / "param_importances.yaml").read_text())["trials"]["completed"] == 4
+    lines = [line for line in again.stdout.splitlines() if line.startswith("job ")]
+    assert [" · skipped: " in line for line in lines] == [True, True, True, False] and lines[-1].startswith(
+        "job 4/4 · "
+    )
+    assert yaml.safe_load((search / "param_importances.yaml").read_text())["trials"] == {"completed": 4, "failed": 0}
 
 
 def test_a_trial_that_did_not_complete_is_a_failed_trial_and_the_study_goes_on(compose_config):

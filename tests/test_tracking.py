@@ -109,11 +109,11 @@ def test_make_mlflow_serves_the_runs_on_127_0_0_1_and_a_browser_finds_them(logge
         else:
             pytest.fail("the MLflow server did not answer on 127.0.0.1 within a minute")
         listening = subprocess.run(["ss", "-ltnH", f"sport = :{port}"], capture_output=True, text=True).stdout
-        assert f"127.0.0.1:{port}" in listening and "0.0.0.0" not in listening
+        assert [line.split()[3] for line in listening.splitlines()] == [f"127.0.0.1:{port}"]  # local addresses
         client = MlflowClient(tracking_uri=f"sqlite:///{logged}/mlflow.db")
         experiment = client.get_experiment_by_name(str((logged / "sweep").resolve()))
         browser = headless_chromium(1300, 900)
-        browser.get(f"{url}/#/experiments/{experiment.experiment_id}")
+        browser.get(f"{url}/#/experiments/{experiment.experiment_id}/runs")
         for _ in range(60):  # the page draws its table of runs once its scripts have asked the server
             if "find_max/luong/seed=1" in browser.page_source:
                 break

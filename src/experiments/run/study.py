@@ -1,47 +1,66 @@
-"""The files of an Optuna search (hparams_search=<name>) beside the sweeper's own: the directory its
-study lives in, and how much each parameter mattered. Only a search imports it (Hydra builds its
-callback from the preset), so Optuna is needed only by those who ask for a search."""
+"""How much each parameter of an Optuna search (hparams_search=<name>) mattered, beside the
+sweeper's own optimization_results.yaml. Only a search imports it (Hydra builds its callback from
+the preset), so Optuna is needed only by those who ask for a search.
+
+The study is read back from the trials' run directories (each one's overrides and metrics.json),
+not from a database: Optuna 2, the last the Hydra sweeper accepts, cannot keep a study in a
+database with SQLAlchemy 2, which MLflow needs. The directories are what resumes a search too: the
+same command samples the same trials (TPE is seeded), finds them completed and skips them."""
 
 import logging
 from pathlib import Path
 
 import optuna
-import yaml
 from hydra.experimental.callback import Callback
+from hydra_plugins.hydra_optuna_sweeper._impl import create_params_from_overrides
+from omegaconf import OmegaConf
+
+from experiments.run.files import recorded_metrics
+from experiments.run.search import monitored_value
 
 log = logging.getLogger("experiments")
 IMPORTANCES_FILE = "param_importances.yaml"
 
 
-class StudyFiles(Callback):
-    """Hydra callback of an Optuna search: makes the sweep directory before the sweeper opens its
-    study there (optuna.db), and at the end writes each parameter's importance (Optuna's mean
-    decrease in impurity, seeded) and the count of completed and failed trials to
-    param_importances.yaml, beside the sweeper's optimization_results.yaml."""
+def trials_of(sweep_dir, params):
+    """The study of the search in `sweep_dir` as Optuna's trials: for each trial's run directory,
+    its value of each searched parameter (of `params`, the sweeper's) and the value it returned,
+    or a failed trial where its run did not complete."""
+    distributions, _ = create_params_from_overrides([f"{key}={value}" for key, value in params.items()])
+    trials = []
+    for run_dir in sorted(Path(sweep_dir).glob("*/.hydra/overrides.yaml")):
+        run_dir = run_dir.parents[1]
+        cfg = OmegaConf.load(run_dir / ".hydra" / "config.yaml")
+        chosen = {name: OmegaConf.select(cfg, name) for name in distributions}
+        value = monitored_value(cfg, recorded_metrics(run_dir))
+        failed = value != value  # nan: the run did not complete
+        trials.append(
+            optuna.trial.create_trial(
+                params=chosen,
+                distributions=distributions,
+                value=None if failed else value,
+                state=optuna.trial.TrialState.FAIL if failed else optuna.trial.TrialState.COMPLETE,
+            )
+        )
+    return trials
 
-    def on_multirun_start(self, config, **kwargs):
-        Path(config.hydra.sweep.dir).mkdir(parents=True, exist_ok=True)
+
+class StudyFiles(Callback):
+    """Hydra callback of an Optuna search: at its end, param_importances.yaml in the sweep
+    directory: each searched parameter's importance (Optuna's mean decrease in impurity of a random
+    forest, seeded; its fANOVA evaluator fails on the trees of today's scikit-learn) and how many
+    trials completed and failed."""
 
     def on_multirun_end(self, config, **kwargs):
         sweeper = config.hydra.sweeper
-        if not sweeper.get("storage"):
-            log.warning("param importances: the study has no storage to read back; none written")
-            return
-        study = optuna.load_study(study_name=sweeper.study_name, storage=sweeper.storage)
+        study = optuna.create_study(direction=sweeper.direction)
+        study.add_trials(trials_of(config.hydra.sweep.dir, OmegaConf.to_container(sweeper.params, resolve=True)))
         completed = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
         importances = {}
         if len(completed) >= 2:
-            # Mean decrease in impurity of a random forest (scikit-learn): Optuna 2's fANOVA fails on
-            # the trees of today's scikit-learn.
             evaluator = optuna.importance.MeanDecreaseImpurityImportanceEvaluator(seed=config.get("seed", 0))
             importances = optuna.importance.get_param_importances(study, evaluator=evaluator)
-        path = Path(config.hydra.sweep.dir) / IMPORTANCES_FILE
-        trials = {
-            "completed": len(completed),
-            "failed": sum(t.state == optuna.trial.TrialState.FAIL for t in study.trials),
-        }
-        path.write_text(
-            yaml.safe_dump(
-                {"importances": {k: float(v) for k, v in importances.items()}, "trials": trials}, sort_keys=False
-            )
-        )
+        trials = {"completed": len(completed), "failed": len(study.trials) - len(completed)}
+        summary = {"importances": {k: float(v) for k, v in importances.items()}, "trials": trials}
+        # As the sweeper writes optimization_results.yaml.
+        OmegaConf.save(OmegaConf.create(summary), Path(config.hydra.sweep.dir) / IMPORTANCES_FILE)

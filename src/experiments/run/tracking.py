@@ -56,7 +56,9 @@ class MlflowLogger(keras.callbacks.Callback):
         if found is not None:
             return found.experiment_id
         try:
-            return self.client.create_experiment(self.experiment_name, artifact_location=self.artifact_location)
+            # Model training, not GenAI: the UI opens the experiment on its table of runs.
+            kind = {"mlflow.experimentKind": "custom_model_development"}
+            return self.client.create_experiment(self.experiment_name, self.artifact_location, tags=kind)
         except MlflowException:  # another job of the sweep made it first
             return self.client.get_experiment_by_name(self.experiment_name).experiment_id
 
