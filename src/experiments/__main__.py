@@ -141,6 +141,11 @@ def main(argv=None):
         )
         print(f"error: {reason}; {again}", file=sys.stderr)
         return 130
+    except ValueError as error:
+        if "No trials are completed" not in str(error):  # the Optuna sweeper's, when every trial failed
+            raise
+        print("error: no trial of the search completed; each trial's metrics.json and run.log say why", file=sys.stderr)
+        return 1
     if FailedJobs.count:  # the sweep ran every job; the command still says that some failed
         print(f"error: {FailedJobs.count} job(s) of the sweep failed; their metrics.json say why", file=sys.stderr)
         return 1

@@ -304,7 +304,10 @@ def preflight(args, config_dir=CONFIG_DIR):
             _check_launcher(base.hydra.launcher)
             _check_search_direction(base)
             jobs, total = _jobs(overrides, multirun, params)
-            total = base.hydra.sweeper.get("n_trials", total)  # a search runs its trials, whatever its ranges
+            if "n_trials" in base.hydra.sweeper:  # a search runs its trials, whatever its ranges
+                total = base.hydra.sweeper.n_trials
+                if isinstance(total, bool) or not isinstance(total, int) or total < 1:
+                    raise UsageError(f"hydra.sweeper.n_trials must be a positive integer (trials), got {total!r}")
             for job in jobs:
                 # Every override of the job, a preset's sweep params too, as the job itself checks them.
                 single = compose(config_name="config", overrides=job)
