@@ -206,7 +206,7 @@ def test_a_job_killed_in_epoch_7_resumes_at_epoch_7_with_the_same_final_numbers(
 
     cfg = compose_config("task=imdb", "debug=smoke", "task.epochs=8")
     uninterrupted = run(cfg, tmp_path / "uninterrupted")
-    original = runner._callbacks
+    original = runner.build_callbacks
 
     class KillInEpoch7(keras.callbacks.Callback):
         def on_train_batch_end(self, batch, logs=None):
@@ -216,7 +216,7 @@ def test_a_job_killed_in_epoch_7_resumes_at_epoch_7_with_the_same_final_numbers(
         def on_epoch_begin(self, epoch, logs=None):
             self.epoch = epoch + 1
 
-    monkeypatch.setattr(runner, "_callbacks", lambda *args: [*original(*args), KillInEpoch7()])
+    monkeypatch.setattr(runner, "build_callbacks", lambda *args: {**original(*args), "test.kill": KillInEpoch7()})
     with pytest.raises(KeyboardInterrupt):
         run(cfg, tmp_path / "resumed")
     killed = json.loads((tmp_path / "resumed" / "metrics.json").read_text())
@@ -229,7 +229,7 @@ def test_a_job_killed_in_epoch_7_resumes_at_epoch_7_with_the_same_final_numbers(
         def on_epoch_begin(self, epoch, logs=None):
             epochs_run.append(epoch + 1)
 
-    monkeypatch.setattr(runner, "_callbacks", lambda *args: [*original(*args), Count()])
+    monkeypatch.setattr(runner, "build_callbacks", lambda *args: {**original(*args), "test.count": Count()})
     resumed = run(cfg, tmp_path / "resumed")
     assert epochs_run == [7, 8]  # epochs 1 to 6 were restored, not run again
     assert run_numbers(resumed) == run_numbers(uninterrupted)
