@@ -75,8 +75,35 @@ def test_a_trial_that_did_not_complete_is_a_failed_trial_and_the_study_goes_on(c
     assert monitored_value(cfg, {"status": "completed", "history": history, "best_epoch": 2}) == 0.8
     assert math.isnan(monitored_value(cfg, {"status": "failed", "history": history}))
     assert math.isnan(monitored_value(cfg, None))  # failed before it wrote metrics.json
-    preset = OmegaConf.load(CONFIG_DIR / "hparams_search" / "find_max.yaml")
+    preset = OmegaConf.load(CONFIG_DIR / "hparams_search" / "optuna.yaml")
     assert preset.hydra.sweeper.max_failure_rate == 1.0  # the sweeper records it as failed and goes on
+
+
+@pytest.mark.parametrize(
+    "attention, search, searched",
+    [
+        ("luong", "imdb", {"trainer.optimizer.learning_rate", "attention.layer.units", "task.model.lstm_units"}),
+        (
+            "none",
+            "imdb_none",
+            {"trainer.optimizer.learning_rate", "task.model.baseline_dense_units", "task.model.lstm_units"},
+        ),
+    ],
+)
+def test_each_imdb_search_searches_only_settings_its_variant_has(attention, search, searched):
+    """attention=none has no attention layer: its search takes its Dense head's size instead, and
+    none of the other preset's keys (Hydra merges the presets' params, it never drops one)."""
+    from hydra import compose, initialize_config_dir
+
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        cfg = compose(
+            "config", ["task=imdb", f"attention={attention}", f"hparams_search={search}"], return_hydra_config=True
+        )
+    params = cfg.hydra.sweeper.params
+    assert set(params) == searched
+    assert cfg.hydra.sweeper.direction == "maximize" and cfg.task.samples == 5000
+    for key in searched:  # each one is a setting of this variant's config
+        assert OmegaConf.select(cfg, key) is not None, key
 
 
 @pytest.mark.parametrize(
@@ -90,7 +117,7 @@ def test_a_trial_that_did_not_complete_is_a_failed_trial_and_the_study_goes_on(c
         ),
         (
             ["task=find_max", "hparams_search=grid", "-m"],
-            "unknown hparams_search 'grid'; accepted: find_max, imdb, imdb_none",
+            "unknown hparams_search 'grid'; accepted: find_max, imdb, imdb_none, optuna",
         ),
     ],
 )
