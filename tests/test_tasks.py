@@ -355,16 +355,16 @@ def test_the_lstm_encoder_leaves_every_recorded_config_as_it_was(compose_config)
     assert config_fingerprint(compose_config("task=find_max", "encoder=transformer")) != config_fingerprint(default)
 
 
-def test_the_transformer_pages_blocks_render_from_its_record(compose_config, tmp_path):
-    """The record of experiment=transformer_attention, as one audited smoke run, renders into the
-    page's tables: the run's test result, and each explanation's hit rate beside the importances'."""
+def _rendered_smoke_record(compose_config, tmp_path, record, task, blocks):
+    """(the audit of the stack, the rendered `blocks`) of a record of `record` made of one audited
+    smoke run of `task` with encoder=transformer, laid out as make results lays it out."""
     from omegaconf import OmegaConf
 
     from experiments.records.publish import render
 
-    job = tmp_path / "transformer_attention" / "find_max" / "transformer" / "seed=0"
+    job = tmp_path / record / task / "transformer" / "seed=0"
     cfg = compose_config(
-        "task=find_max",
+        f"task={task}",
         "encoder=transformer",
         "debug=smoke",
         "task.audit.at_end=true",
@@ -374,12 +374,17 @@ def test_the_transformer_pages_blocks_render_from_its_record(compose_config, tmp
     run(cfg, job)
     (job / ".hydra").mkdir()
     OmegaConf.save(cfg, job / ".hydra" / "config.yaml")
-    audit = json.loads((job / "audit_stack.json").read_text())
-    page = "\n".join(
-        f"<!-- results:{name} -->\n<!-- /results:{name} -->"
-        for name in ("transformer_models", "transformer_explanations", "transformer_verdict")
-    )
-    text = render(page, root=tmp_path)
+    page = "\n".join(f"<!-- results:{name} -->\n<!-- /results:{name} -->" for name in blocks)
+    return json.loads((job / "audit_stack.json").read_text()), render(page, root=tmp_path)
+
+
+def test_the_transformer_pages_blocks_render_from_its_record(compose_config, tmp_path):
+    """The record of experiment=transformer_attention, as one audited smoke run, renders into the
+    page's tables: the run's test result, and each explanation's hit rate beside the importances'."""
+    audit, text = _rendered_smoke_record(
+        compose_config, tmp_path, "transformer_attention", "find_max",
+        ("transformer_models", "transformer_explanations", "transformer_verdict"),
+    )  # fmt: skip
     assert "| `find_max` | 1 ([seeds](docs/glossary.md#seed) 0) | MAE " in text
     assert f"| rollout (attention) | {audit['explanations']['rollout']['hit_rate']:.2f} ± 0.00 (n=1) |" in text
     assert "Best at finding the deciding steps on `find_max`:" in text
@@ -390,28 +395,11 @@ def test_the_transformer_pages_imdb_blocks_render_erasers_order_where_no_step_is
     """The blocks of experiment=transformer_imdb, from one audited smoke run of a classifier whose
     deciding steps are unknown (sequences stands in for IMDB, whose data the smoke tests leave out):
     τ and ERASER's AOPC per explanation, the random order's floor, and the most comprehensive order."""
-    from omegaconf import OmegaConf
-
-    from experiments.records.publish import render
-
-    job = tmp_path / "transformer_imdb" / "sequences" / "transformer" / "seed=0"
-    cfg = compose_config(
-        "task=sequences",
-        "encoder=transformer",
-        "debug=smoke",
-        "task.audit.at_end=true",
-        "task.audit.integrated_gradients_steps=4",
-        f"paths.output_dir={tmp_path}",
-    )
-    run(cfg, job)
-    (job / ".hydra").mkdir()
-    OmegaConf.save(cfg, job / ".hydra" / "config.yaml")
-    eraser = json.loads((job / "audit_stack.json").read_text())["eraser"]
-    page = "\n".join(
-        f"<!-- results:{name} -->\n<!-- /results:{name} -->"
-        for name in ("transformer_imdb_models", "transformer_imdb_explanations", "transformer_imdb_verdict")
-    )
-    text = render(page, root=tmp_path)
+    audit, text = _rendered_smoke_record(
+        compose_config, tmp_path, "transformer_imdb", "sequences",
+        ("transformer_imdb_models", "transformer_imdb_explanations", "transformer_imdb_verdict"),
+    )  # fmt: skip
+    eraser = audit["eraser"]
     header = next(line for line in text.splitlines() if line.startswith("| explanation |"))
     assert re.sub(r"\[([^]]+)\]\([^)]+\)", r"\1", header) == (  # without the glossary's links
         "| explanation | τ with leave-one-out | ERASER comprehensiveness (AOPC, high: faithful) "

@@ -98,6 +98,10 @@ def block_transformer_models(record):
     return table(header, rows)
 
 
+# ERASER's measures, as the audit names them.
+ERASER = ("comprehensiveness", "sufficiency")
+
+
 def _eraser_aopc(audits, measure, name):
     """'mean ± std (n=k)' of ERASER's AOPC of `measure` in the order of `name` over the audits."""
     return _spread([(a["eraser"][measure].get(name) or {}).get("aopc") for a in audits], 3)
@@ -157,10 +161,6 @@ def block_transformer_explanations(record):
         )
         text += _best_line(task, audits)
     return text.lstrip("\n")
-
-
-# ERASER's measures, as the audit names them.
-ERASER = ("comprehensiveness", "sufficiency")
 
 
 def _mean_comprehensiveness(audits):
