@@ -667,3 +667,19 @@ def test_a_cut_model_and_an_out_that_is_a_file_are_refused_in_one_line(tmp_path)
             _experiments(*tool),
             f"{model} is not a whole .keras archive (cut short, or another file): train the run again",
         )
+
+
+def test_a_setting_a_callback_does_not_take_is_refused_in_one_line_when_the_run_builds_it(tmp_path):
+    """Which keywords a callback takes is known only when it is called, once the run has its data:
+    the refusal comes then, still in one line."""
+    refused = _experiments(
+        "task=find_max",
+        "debug=smoke",
+        "+callbacks.early_stopping.bogus=1",
+        f"paths.output_dir={tmp_path}",
+        cwd=tmp_path,
+    )
+    _refused(
+        refused,
+        "callbacks.early_stopping cannot be built: EarlyStopping.__init__() got an unexpected keyword argument 'bogus'",
+    )

@@ -149,7 +149,10 @@ def build_callbacks(cfg, context):
             key = f"{group}.{name}"
             made = instantiated(node, key)
             if node.get("_partial_"):
-                made = COMPLETIONS[key](made, cfg, context, built)
+                try:
+                    made = COMPLETIONS[key](made, cfg, context, built)
+                except TypeError as error:  # a setting its class does not take: known only once it is called
+                    raise ConfigError(f"{key} cannot be built: {error}") from None
             if made is not None:
                 built[key] = made
     return built
