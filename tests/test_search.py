@@ -10,6 +10,7 @@ import pytest
 import yaml
 from omegaconf import OmegaConf
 
+from experiments.records import results
 from experiments.run.files import CONFIG_DIR
 from experiments.run.search import monitored_value
 
@@ -67,6 +68,26 @@ def test_a_three_trial_study_writes_its_best_trial_and_the_parameters_importance
         "job 4/4 · "
     )
     assert yaml.safe_load((search / "param_importances.yaml").read_text())["trials"] == {"completed": 4, "failed": 0}
+    # A record of the study keeps its best trial and the importances, and gives them back to a sweep
+    # directory that resumes elsewhere.
+    record, elsewhere = tmp_path / "record", tmp_path / "elsewhere"
+    assert results.copy_record(search, record) == 4
+    assert results.restore_jobs(record, elsewhere) == 4
+    for name in ("optimization_results.yaml", "param_importances.yaml"):
+        assert (record / name).read_text() == (elsewhere / name).read_text() == (search / name).read_text()
+
+
+@pytest.mark.parametrize(("variant", "search"), [("luong", "imdb"), ("uniform", "imdb"), ("none", "imdb_none")])
+def test_each_tuned_setting_is_the_best_trial_of_its_committed_study(compose_config, variant, search):
+    """tuned=imdb_<variant>, which experiment=imdb_best trains, is the variant at the best trial of
+    the search recorded in docs/results/imdb_search_<variant>, which the preset makes."""
+    name = f"imdb_search_{variant}"
+    published = results.published_experiments()[name]
+    assert published.overrides == ("experiment=imdb_search", f"attention={variant}", f"hparams_search={search}")
+    best = yaml.safe_load((results.RECORDS / name / "optimization_results.yaml").read_text())["best_params"]
+    cfg = compose_config("experiment=imdb_best", f"tuned=imdb_{variant}", "seed=0")
+    assert cfg.attention.name == variant
+    assert {key: OmegaConf.select(cfg, key) for key in best} == best
 
 
 def test_a_trial_that_did_not_complete_is_a_failed_trial_and_the_study_goes_on(compose_config):

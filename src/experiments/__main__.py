@@ -16,8 +16,8 @@ from experiments.records.describe import run_line
 from experiments.run.cli import CONFIG_DIR, UsageError, normalize_args, preflight
 from experiments.run.config import ConfigError, searchpath_overrides, validate
 from experiments.run.errors import StopRequest, SuiteError, refuse
-from experiments.run.files import SUITE_ROOT, write_json
-from experiments.run.job import FailedJobs, recorded_metrics, run_job
+from experiments.run.files import SUITE_ROOT, RunDir
+from experiments.run.job import FailedJobs, run_job
 from experiments.run.search import monitored_value
 from experiments.run.threads import threads_per_job
 from experiments.tasks.imdb_data import DataError
@@ -54,12 +54,12 @@ def _run(cfg):
             raise
         # One failed job must not end a sweep: metrics.json records it, the statistics list it.
         log.exception("job failed (recorded in %s/metrics.json); the sweep goes on", run_dir)
-        metrics = recorded_metrics(run_dir)
+        metrics = RunDir(run_dir).metrics()
         if metrics is None:  # it failed before it could write metrics.json: written here, for the statistics
             metrics = dict(
                 task=cfg.task.name, attention=cfg.attention.name, seed=cfg.seed, status="failed", reason="see run.log"
             )
-            write_json(run_dir / "metrics.json", metrics)
+            RunDir(run_dir).write_metrics(metrics)
     else:
         if skipped:
             log.info("%s already holds a completed run of this config: skipped", run_dir)

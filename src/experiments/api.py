@@ -21,7 +21,8 @@ from omegaconf import OmegaConf, open_dict
 from experiments.run.cli import UsageError, normalize_args, preflight, refuse_to_overwrite, writable
 from experiments.run.config import ConfigError, compose
 from experiments.run.errors import SuiteError
-from experiments.run.job import recorded_metrics, run_job
+from experiments.run.files import RunDir
+from experiments.run.job import run_job
 from experiments.run.threads import threads_per_job
 from experiments.trained.audit import audit_run
 from experiments.trained.explain import explain_run
@@ -47,7 +48,7 @@ class Run:
 
         import attention  # noqa: PLC0415, F401  (registers the layers for loading)
 
-        return keras.models.load_model(self.run_dir / "model.keras")
+        return keras.models.load_model(RunDir(self.run_dir).model_file)
 
     def explain(self, source):
         """Predictions and attention on new inputs (`experiments.trained.explain.Explanation`)."""
@@ -61,7 +62,7 @@ class Run:
 def read_run(run_dir):
     """The run in `run_dir` (made by the command line or by `run_task`)."""
     run_dir = Path(run_dir)
-    metrics = recorded_metrics(run_dir)
+    metrics = RunDir(run_dir).metrics()
     if metrics is None:
         raise UsageError(f"{run_dir} holds no readable metrics.json: not a run directory")
     return Run(run_dir, metrics)

@@ -32,7 +32,7 @@ from experiments.records.stats import PROTOCOLS, group_statistics
 from experiments.run.catalog import quality_text, task_catalog
 from experiments.run.config import CONFIG_DIR, compose
 from experiments.run.errors import ToolParser, report
-from experiments.run.files import holds_runs, read_audit, read_runs
+from experiments.run.files import RunDir
 
 # The originals' own numbers, where they give some: the IMDB table of keras-attention (original 004:
 # 10 runs, max test accuracy over 10 epochs per run, in percent), as REFERENCE.md quotes it.
@@ -128,13 +128,15 @@ def headline_run(task_runs):
 def find_runs(root, report_dir):
     """Every run directory under `root` (single runs and sweep jobs), newest first."""
     runs = []
-    for run_dir, metrics in read_runs(root, skip=report_dir):
-        run = Run(run_dir, _relative(run_dir, report_dir), metrics, (run_dir / "metrics.json").stat().st_mtime)
-        overrides, config = run_dir / ".hydra" / "overrides.yaml", None
-        if overrides.is_file():
-            run.overrides = overrides.read_text()
-            run.config_link = _relative(run_dir / ".hydra" / "config.yaml", report_dir)
-            config = OmegaConf.load(run_dir / ".hydra" / "config.yaml")
+    for found in RunDir.under(root, skip=report_dir):
+        if (metrics := found.metrics()) is None:
+            continue  # being written, or not ours
+        run_dir, config = found.path, None
+        run = Run(run_dir, _relative(run_dir, report_dir), metrics, found.finished())
+        if found.overrides_file.is_file():
+            run.overrides = found.overrides_file.read_text()
+            run.config_link = _relative(found.config_file, report_dir)
+            config = OmegaConf.load(found.config_file)
             run.samples, run.epochs = config.task.get("samples"), config.task.get("epochs")
         run.kind = _kind(run)
         run.test_summary = test_text(metrics, config)
@@ -142,7 +144,7 @@ def find_runs(root, report_dir):
         # Where the model looks first; how it trained after.
         names = sorted(metrics.get("figures", []), key=lambda name: name == "training_curves.png")
         run.figures = [f"{run.link}/{name}" for name in names if (run_dir / name).is_file()]
-        run.audit = read_audit(run_dir) or None
+        run.audit = found.audit() or None
         runs.append(run)
     return sorted(runs, key=lambda r: r.finished, reverse=True)
 
@@ -207,7 +209,7 @@ def build(root="outputs"):
     root = Path(root).resolve()
     if not root.is_dir():
         raise FileNotFoundError(f"no directory {root}: run an experiment first (make run), or name one")
-    if not holds_runs(root):  # an empty page would say nothing
+    if not RunDir.any_under(root):  # an empty page would say nothing
         raise FileNotFoundError(
             f"{root} holds no runs (no metrics.json): run an experiment first (make run), or name one"
         )

@@ -6,13 +6,15 @@
 
 The published experiments are declared by the presets themselves: `publish:` in
 `conf/experiment/<preset>.yaml` names each record made from it, with its place in the order, the
-figures it keeps and how it runs here. Each runs as `python -m experiments experiment=<preset>` into `RUNS/NAME` (default
+figures it keeps, how it runs here, and the overrides that make it where one preset makes several
+(the searches of `imdb_search`). Each runs as `python -m experiments experiment=<preset>` into `RUNS/NAME` (default
 outputs/results/NAME): running it again resumes it, skipping the jobs that completed. Before it
 runs, the jobs already recorded in `docs/results/NAME` are put back into the sweep directory, so a
 table started on one machine goes on from its committed records on another. After it, the record
 `docs/results/NAME/` gets, for every completed job, `metrics.json` and `.hydra/overrides.yaml` and
 `config.yaml` (and `audit.json`: a job whose audit at the end has not been written waits out of the
-record); the sweep's `multirun.yaml`; the figures the README shows; and the summary
+record); the sweep's `multirun.yaml` (and a search's `optimization_results.yaml` and
+`param_importances.yaml`); the figures the README shows; and the summary
 (`summary.csv`, `summary.md`, `summary.png`) computed from the record itself. A record only grows:
 jobs it holds that the sweep directory lacks are kept. Models, backups and caches stay in the
 sweep directory. An experiment with environments (`cpu_drift`) runs once per setting, into
@@ -35,12 +37,13 @@ from omegaconf import OmegaConf
 from experiments.records.stats import write_summary
 from experiments.run.config import CONFIG_DIR
 from experiments.run.errors import SuiteError, ToolParser, report
-from experiments.run.faithfulness import audit_pending
-from experiments.run.files import SUITE_ROOT
+from experiments.run.files import SUITE_ROOT, RunDir
 
 RECORDS = SUITE_ROOT / "docs" / "results"
-JOB_FILES = ("metrics.json", ".hydra/overrides.yaml", ".hydra/config.yaml", "audit.json", "audit_stack.json")
+JOB_FILES = (RunDir.METRICS, ".hydra/overrides.yaml", ".hydra/config.yaml", RunDir.AUDIT, RunDir.STACK_AUDIT)
 HYDRA_FILES = (".hydra/overrides.yaml", ".hydra/config.yaml")
+# The sweep's own files: Hydra's, and a search's best trial and its parameters' importances.
+SWEEP_FILES = ("multirun.yaml", "optimization_results.yaml", "param_importances.yaml")
 SUMMARY_FILES = ("summary.csv", "summary.md", "summary.png")
 
 
@@ -69,7 +72,7 @@ def published_experiments(folder=CONFIG_DIR / "experiment"):
         declared = OmegaConf.to_container(OmegaConf.load(path)).get("publish") or {}
         for name, settings in declared.items():
             published = Published(
-                (f"experiment={path.stem}",),
+                (f"experiment={path.stem}", *(settings.get("overrides") or ())),
                 figures=tuple(settings.get("figures") or ()),
                 launcher=tuple(settings.get("launcher") or ()),
                 environments=tuple((label, dict(v)) for label, v in (settings.get("environments") or {}).items()),
@@ -114,14 +117,11 @@ class ResultsError(SuiteError, ValueError):
 
 
 def _job_dirs(sweep_dir):
-    return sorted(path.parent for path in Path(sweep_dir).rglob("metrics.json"))
+    return [job.path for job in RunDir.under(sweep_dir)]
 
 
 def _completed(job_dir):
-    try:
-        return json.loads((Path(job_dir) / "metrics.json").read_text()).get("status") == "completed"
-    except (OSError, ValueError):
-        return False
+    return RunDir(job_dir).completed()
 
 
 def _read_bytes(path):
@@ -145,8 +145,9 @@ def restore_jobs(record_dir, sweep_dir):
             if (job / name).is_file():
                 _copy(job / name, target / name)
         restored += 1
-    if (Path(record_dir) / "multirun.yaml").is_file() and not (Path(sweep_dir) / "multirun.yaml").is_file():
-        _copy(Path(record_dir) / "multirun.yaml", Path(sweep_dir) / "multirun.yaml")
+    for name in SWEEP_FILES:
+        if (Path(record_dir) / name).is_file() and not (Path(sweep_dir) / name).is_file():
+            _copy(Path(record_dir) / name, Path(sweep_dir) / name)
     return restored
 
 
@@ -159,7 +160,7 @@ def copy_record(sweep_dir, record_dir, figures=()):
     staging = _staging(record_dir)
     jobs = [job for job in _job_dirs(sweep_dir) if _completed(job)]
     # A job whose audit has not been written waits: recorded now, it would miss its audit.json.
-    for job in [job for job in jobs if audit_pending(job)]:
+    for job in [job for job in jobs if RunDir(job).audit_pending()]:
         print(
             f"{_display(job)}: its audit has not finished (still running, or cut: run the sweep again or `make audit RUN={_display(job)}`);"
             " left out of the record until it has",
@@ -176,12 +177,12 @@ def copy_record(sweep_dir, record_dir, figures=()):
         # A run the record holds already keeps its Hydra files as recorded: a sweep that resumes
         # rewrites them in the jobs it skips, with the config of the code that resumed it.
         recorded = record_dir / relative
-        same_run = _read_bytes(recorded / "metrics.json") == _read_bytes(job / "metrics.json")
+        same_run = _read_bytes(RunDir(recorded).metrics_file) == _read_bytes(RunDir(job).metrics_file)
         for name in JOB_FILES:
             source = recorded if same_run and name in HYDRA_FILES and (recorded / name).is_file() else job
             if (source / name).is_file():
                 _copy(source / name, staging / relative / name)
-        drawn = json.loads((job / "metrics.json").read_text()).get("figures", [])
+        drawn = (RunDir(job).metrics() or {}).get("figures", [])
         for name in [*drawn, "audit.png", "audit_stack.png"]:
             path = f"{relative.as_posix()}/{name}"
             # A job put back from the record (restore_jobs) has its JSON, not its figures: the
@@ -189,9 +190,10 @@ def copy_record(sweep_dir, record_dir, figures=()):
             source = job / name if (job / name).is_file() else recorded / name if same_run else None
             if source is not None and source.is_file() and any(fnmatch.fnmatch(path, p) for p in figures):
                 _copy(source, staging / relative / name)
-    if (sweep_dir / "multirun.yaml").is_file():
-        _copy(sweep_dir / "multirun.yaml", staging / "multirun.yaml")
-    if list(staging.rglob("metrics.json")):
+    for name in SWEEP_FILES:
+        if (sweep_dir / name).is_file():
+            _copy(sweep_dir / name, staging / name)
+    if RunDir.any_under(staging):
         write_summary(staging, label=_display(record_dir))
     _swap_in(staging, record_dir)
     return len(_job_dirs(record_dir))

@@ -7,7 +7,6 @@ only shared record. Writes `summary.csv` (one row per job), `summary.md` and `su
 
 import functools
 import itertools
-import json
 import sys
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from scipy import stats
 
 from experiments.run import config as _resolvers  # noqa: F401  (a sweep's params may name a family)
 from experiments.run.errors import ToolParser
-from experiments.run.files import holds_runs, read_audit
+from experiments.run.files import RunDir
 from experiments.run.quiet import start_tensorflow
 
 # The two ways of reading a run's accuracy: (column, what it is). The run keeps the epoch its task's
@@ -120,13 +119,11 @@ def collect(sweep_dir):
     """One row per job of the sweep: completed, failed, or missing (no metrics.json)."""
     sweep_dir = Path(sweep_dir)
     rows, readable = [], set()
-    for path in sorted(sweep_dir.rglob("metrics.json")):
-        try:
-            metrics = json.loads(path.read_text())
-        except (OSError, ValueError):
+    for job in RunDir.under(sweep_dir):
+        if (metrics := job.metrics()) is None:
             continue  # cut short: listed below as missing, with the reason
-        readable.add(path.parent)
-        rows.append(_row(metrics, path.parent.relative_to(sweep_dir), read_audit(path.parent)))
+        readable.add(job.path)
+        rows.append(_row(metrics, job.path.relative_to(sweep_dir), job.audit()))
     found = {tuple(r[k] for k in KEYS) for r in rows}
     for hydra_dir in sorted(sweep_dir.rglob(".hydra")):  # a job that started and left no record
         if hydra_dir.parent not in readable:
@@ -426,7 +423,7 @@ def main(argv=None):
     sweep = parser.parse_args(argv).sweep
     if not sweep.is_dir():
         parser.error(f"{sweep} is not a directory: give a sweep directory under outputs/sweeps/")
-    if not (sweep / "multirun.yaml").is_file() and not holds_runs(sweep):
+    if not (sweep / "multirun.yaml").is_file() and not RunDir.any_under(sweep):
         parser.error(f"{sweep} holds no sweep (no multirun.yaml, no run's metrics.json): give a sweep directory")
     write_summary(sweep)
     print((sweep / "summary.md").read_text())

@@ -23,7 +23,6 @@ compares runs made already (another machine's record, say) instead. Every number
 The last line counts what failed; exit 0 when nothing did, 1 otherwise, 2 on bad input.
 """
 
-import json
 import math
 import os
 import shutil
@@ -42,7 +41,7 @@ from experiments.records.publish import published_numbers
 from experiments.run import provenance
 from experiments.run.config import compose, config_fingerprint, same_config, validate
 from experiments.run.errors import SuiteError, ToolParser, report
-from experiments.run.files import holds_runs
+from experiments.run.files import RunDir
 
 
 @dataclass(frozen=True)
@@ -137,10 +136,10 @@ def recorded_jobs(record_dir):
     if not record_dir.is_dir():
         raise VerifyError(f"no record at {record_dir}: give a directory under docs/results/")
     jobs = []
-    for path in sorted(record_dir.rglob("metrics.json")):
-        metrics = json.loads(path.read_text())
-        if metrics.get("status") == "completed" and (path.parent / ".hydra" / "overrides.yaml").is_file():
-            jobs.append((path.parent, metrics))
+    for job in RunDir.under(record_dir):
+        metrics = job.metrics() or {}
+        if metrics.get("status") == "completed" and job.overrides_file.is_file():
+            jobs.append((job.path, metrics))
     if not jobs:
         raise VerifyError(f"{record_dir} holds no completed job with .hydra/overrides.yaml to run again")
     return jobs
@@ -259,10 +258,10 @@ def rerun(job_dir, out_dir):
     the new metrics."""
     overrides = [
         o
-        for o in OmegaConf.load(Path(job_dir) / ".hydra" / "overrides.yaml")
+        for o in OmegaConf.load(RunDir(job_dir).overrides_file)
         if o.split("=")[0] not in ("trainer.verbose", "hydra.verbose")
     ]
-    recorded = json.loads((Path(job_dir) / "metrics.json").read_text())
+    recorded = RunDir(job_dir).metrics() or {}
     composed = _compose(overrides)
     if not same_config(composed, recorded.get("config")):
         fingerprint = config_fingerprint(composed)
@@ -285,11 +284,10 @@ def rerun(job_dir, out_dir):
         "trainer.verbose=0",
     ]
     done = subprocess.run(command, env=env, capture_output=True, text=True)
-    try:
-        return json.loads((Path(out_dir) / "metrics.json").read_text())
-    except (OSError, ValueError):
-        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        return {"status": "failed", "reason": f"exit {done.returncode}: {last}"}
+    if (metrics := RunDir(out_dir).metrics()) is not None:
+        return metrics
+    last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+    return {"status": "failed", "reason": f"exit {done.returncode}: {last}"}
 
 
 def runs_made_in(directory, record_dir):
@@ -302,10 +300,7 @@ def runs_made_in(directory, record_dir):
 
 
 def read_job(path):
-    try:
-        return json.loads((Path(path) / "metrics.json").read_text())
-    except (OSError, ValueError):
-        return {"status": "failed", "reason": f"no run at {path}"}
+    return RunDir(path).metrics() or {"status": "failed", "reason": f"no run at {path}"}
 
 
 def _variant(metrics):
@@ -473,7 +468,7 @@ def main(argv=None):
             raise VerifyError(f"--jobs {args.jobs}: give a positive number of jobs")
         if args.against and not Path(args.against).is_dir():
             raise VerifyError(f"--against {args.against}: no such directory; give the runs to compare")
-        if args.against and not holds_runs(args.against):
+        if args.against and not RunDir.any_under(args.against):
             raise VerifyError(f"--against {args.against} holds no runs (no metrics.json): give the runs to compare")
         if args.against and args.record_as:
             raise VerifyError("--record-as records new runs; with --against nothing runs: give one of them")

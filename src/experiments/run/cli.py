@@ -21,7 +21,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from experiments.run.config import CONFIG_DIR, MOVED_KEYS, group_files, same_config, searchpath_overrides, validate
 from experiments.run.errors import SuiteError
-from experiments.run.files import recorded_metrics
+from experiments.run.files import RunDir
 
 CHECKED_GROUPS = ("task", "attention", "experiment", "hparams_search", "debug", "logger", "callbacks")
 MULTIRUN_FLAGS = ("-m", "--multirun")
@@ -353,7 +353,7 @@ def _check_search_direction(cfg):
 def refuse_to_overwrite(run_dir, cfg):
     """Raises UsageError if `run_dir` holds a completed run of another config: a single run named
     into it would replace that run's files (a run of this very config is skipped, as in a sweep)."""
-    metrics = recorded_metrics(run_dir)  # None: no run there, or none that finished
+    metrics = RunDir(run_dir).metrics()  # None: no run there, or none that finished
     if (
         isinstance(metrics, dict)
         and metrics.get("status") == "completed"

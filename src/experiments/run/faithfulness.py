@@ -10,15 +10,12 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from experiments.run.errors import SuiteError
-from experiments.run.files import load_saved_model, write_json
+from experiments.run.files import RunDir, load_saved_model, write_json
 
 log = logging.getLogger(__name__)
 
-AUDIT_JSON = "audit.json"
+AUDIT_JSON = RunDir.AUDIT
 AUDIT_PNG = "audit.png"
-# Lies in a run directory while its audit at the end runs, and stays there if the audit is cut:
-# the run's metrics.json already says completed, so only this tells a record to wait for it.
-AUDIT_RUNNING = "audit.running"
 DEFAULT_PERMUTATIONS = 100
 
 
@@ -30,11 +27,6 @@ def positive_integer(name, value):
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise AuditError(f"{name} must be a positive integer, got {value!r}")
     return value
-
-
-def audit_pending(run_dir):
-    """Whether the run's audit at the end has begun and not been written: still running, or cut."""
-    return (Path(run_dir) / AUDIT_RUNNING).is_file() and not (Path(run_dir) / AUDIT_JSON).is_file()
 
 
 def load_trained(cfg, run_dir):
@@ -89,7 +81,7 @@ def audit_trained(cfg, task, model, data, samples=None, permutations=None):
     return result, audit.details
 
 
-STACK_AUDIT_JSON = "audit_stack.json"
+STACK_AUDIT_JSON = RunDir.STACK_AUDIT
 STACK_AUDIT_PNG = "audit_stack.png"
 
 
@@ -193,7 +185,6 @@ def write_audit(run_dir, result, details):
     run_dir = Path(run_dir)
     write_json(run_dir / AUDIT_JSON, result)
     figure(result, details).savefig(run_dir / AUDIT_PNG, dpi=110)
-    (run_dir / AUDIT_RUNNING).unlink(missing_ok=True)
 
 
 def figure(result, details):

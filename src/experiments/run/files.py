@@ -4,6 +4,7 @@ while they are written) and read back."""
 import json
 import os
 import zipfile
+from contextlib import contextmanager
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]  # experiments/
@@ -38,37 +39,118 @@ def write_json(path, data):
         tmp.unlink(missing_ok=True)  # a failed write (a full disk) leaves the old file, and no litter
 
 
-def read_runs(root, skip=None):
-    """(run directory, metrics) for every readable metrics.json under `root`, except under `skip`."""
-    for path in Path(root).rglob("metrics.json"):
-        if skip is not None and Path(skip) in path.parents:
-            continue
+class RunDir:
+    """A run's directory and the files the suite keeps in it. Every reader of a run goes through
+    it: its metrics.json, its audits, the marker of an audit under way, its model and its backup.
+
+        run = RunDir("outputs/runs/imdb/luong/seed0_...")
+        run.metrics()       # metrics.json as a dict, or None where there is none (or it is cut)
+        run.audit()         # audit.json, or {}
+    """
+
+    METRICS = "metrics.json"
+    AUDIT = "audit.json"
+    STACK_AUDIT = "audit_stack.json"  # the audit of a stack of attention layers (encoder=transformer)
+    # Lies in the directory while the audit at the end runs, and stays there if the audit is cut:
+    # metrics.json already says completed, so only this tells a record to wait for the audit.
+    AUDIT_RUNNING = "audit.running"
+    MODEL = "model.keras"
+    BACKUP = "backup"  # while training: the state a killed run resumes from; gone when training ends
+
+    def __init__(self, path):
+        self.path = Path(path)
+
+    def __repr__(self):
+        return f"RunDir({str(self.path)!r})"
+
+    def __eq__(self, other):
+        return isinstance(other, RunDir) and other.path == self.path
+
+    def __hash__(self):
+        return hash(self.path)
+
+    @classmethod
+    def under(cls, root, skip=None):
+        """Every run directory under `root` (those holding a metrics.json), except under `skip`."""
+        for path in sorted(Path(root).rglob(cls.METRICS)):
+            if skip is None or Path(skip) not in path.parents:
+                yield cls(path.parent)
+
+    @classmethod
+    def any_under(cls, root):
+        """Whether any run has written its metrics.json under `root`."""
+        return next(Path(root).rglob(cls.METRICS), None) is not None
+
+    @property
+    def metrics_file(self):
+        return self.path / self.METRICS
+
+    @property
+    def config_file(self):
+        """The run's composed config, as Hydra saved it."""
+        return self.path / ".hydra" / "config.yaml"
+
+    @property
+    def overrides_file(self):
+        """The overrides the run was made with, as Hydra saved them."""
+        return self.path / ".hydra" / "overrides.yaml"
+
+    @property
+    def model_file(self):
+        return self.path / self.MODEL
+
+    def has_model(self):
+        """Whether the run saved its trained model."""
+        return self.model_file.is_file()
+
+    @property
+    def backup_dir(self):
+        return self.path / self.BACKUP
+
+    def metrics(self):
+        """The run's metrics.json, or None where there is none (or it cannot be read)."""
+        return _read_json(self.metrics_file)
+
+    def write_metrics(self, metrics):
+        write_json(self.metrics_file, metrics)
+
+    def finished(self):
+        """When metrics.json was last written (seconds since the epoch)."""
+        return self.metrics_file.stat().st_mtime
+
+    def completed(self):
+        """Whether metrics.json says the run completed."""
+        return (self.metrics() or {}).get("status") == "completed"
+
+    def audit(self, name=AUDIT):
+        """The run's audit.json (or `name`: audit_stack.json), or {} where it has none (or one
+        being written)."""
+        return _read_json(self.path / name) or {}
+
+    def audit_pending(self):
+        """Whether the audit at the end has begun and not been written: still running, or cut."""
+        written = (self.path / self.AUDIT).is_file() or (self.path / self.STACK_AUDIT).is_file()
+        return (self.path / self.AUDIT_RUNNING).is_file() and not written
+
+    @contextmanager
+    def auditing(self):
+        """The audit at the end runs inside: the marker lies in the directory until the audit
+        returns or fails, and stays if it is cut (an interrupt, a kill), for the job run again."""
+        marker = self.path / self.AUDIT_RUNNING
+        marker.touch()
         try:
-            yield path.parent, json.loads(path.read_text())
-        except (OSError, ValueError):
-            continue  # being written, or not ours
+            yield
+        except Exception:
+            marker.unlink(missing_ok=True)
+            raise
+        marker.unlink(missing_ok=True)
 
 
-def recorded_metrics(run_dir):
-    """The run's metrics.json, or None where there is none (or it cannot be read)."""
+def _read_json(path):
     try:
-        return json.loads((Path(run_dir) / "metrics.json").read_text())
+        return json.loads(Path(path).read_text())
     except (OSError, ValueError):
-        return None
-
-
-def holds_runs(root):
-    """Whether any run has written its metrics.json under `root`."""
-    return next(Path(root).rglob("metrics.json"), None) is not None
-
-
-def read_audit(run_dir, name="audit.json"):
-    """The run's audit.json (or `name`: audit_stack.json, say), or {} where it has none (or one being
-    written)."""
-    try:
-        return json.loads((Path(run_dir) / name).read_text())
-    except (OSError, ValueError):
-        return {}
+        return None  # none, being written, or not ours
 
 
 def load_saved_model(run_dir, error):
@@ -76,7 +158,7 @@ def load_saved_model(run_dir, error):
     cut short or not a Keras archive raises `error` in one line, not Keras' "File not found"."""
     import keras  # noqa: PLC0415  (the caller has started the backend)
 
-    path = Path(run_dir) / "model.keras"
+    path = RunDir(run_dir).model_file
     if path.is_file() and not zipfile.is_zipfile(path):  # Keras would say "File not found"
         raise error(f"{path} is not a whole .keras archive (cut short, or another file): train the run again")
     try:

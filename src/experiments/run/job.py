@@ -2,13 +2,10 @@
 (`experiments.run_task`): its config checked, TensorFlow started (quietly) only then, the threads
 limited, a completed run of the same config skipped, and the runner."""
 
-from pathlib import Path
-
 from hydra.experimental.callback import Callback
 
 from experiments.run.config import validate
-from experiments.run.faithfulness import audit_pending
-from experiments.run.files import recorded_metrics
+from experiments.run.files import RunDir
 from experiments.run.quiet import start_tensorflow
 from experiments.run.threads import limit_threads
 
@@ -20,8 +17,7 @@ class FailedJobs(Callback):
     count = 0
 
     def on_multirun_end(self, config, **kwargs):
-        runs = [recorded_metrics(p.parent) for p in Path(config.hydra.sweep.dir).glob("**/metrics.json")]
-        FailedJobs.count = sum(1 for metrics in runs if (metrics or {}).get("status") != "completed")
+        FailedJobs.count = sum(1 for run in RunDir.under(config.hydra.sweep.dir) if not run.completed())
 
 
 def run_job(cfg, run_dir, threads):
@@ -33,7 +29,8 @@ def run_job(cfg, run_dir, threads):
 
     limit_threads(threads)
     if completed_before(cfg, run_dir):
-        if audit_pending(run_dir) and (Path(run_dir) / "model.keras").is_file():
-            audit_at_end(cfg, run_dir)  # its training is kept; the audit that was cut runs again
-        return recorded_metrics(run_dir), True
+        run_dir = RunDir(run_dir)
+        if run_dir.audit_pending() and run_dir.has_model():
+            audit_at_end(cfg, run_dir.path)  # its training is kept; the audit that was cut runs again
+        return run_dir.metrics(), True
     return run(cfg, run_dir, threads), False

@@ -18,11 +18,11 @@ from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
 from experiments.run.errors import ConfigError
+from experiments.run.files import RunDir
 from experiments.run.plots import FIGURES, Probe
 from experiments.run.task import Splits
 
 log = logging.getLogger("experiments")
-BACKUP_DIR = "backup"  # in the run directory while training; gone when training ends
 TENSORBOARD_DIR = "tensorboard"  # Keras' TensorBoard logs: train/, validation/ and the attention images
 GROUPS = ("callbacks", "logger")
 
@@ -69,7 +69,7 @@ def _early_stopping(partial, cfg, context, built):
 
 
 def _resume(partial, cfg, context, built):
-    return partial(context.run_dir / BACKUP_DIR, built.get("callbacks.early_stopping"), context.fingerprint)
+    return partial(RunDir(context.run_dir).backup_dir, built.get("callbacks.early_stopping"), context.fingerprint)
 
 
 def _attention_frames(partial, cfg, context, built):
@@ -83,7 +83,7 @@ def _attention_frames(partial, cfg, context, built):
 
 def _csv(partial, cfg, context, built):
     # A run that resumes (its backup is there) adds its epochs to the history of the first try.
-    return partial(str(context.run_dir / "history.csv"), append=(context.run_dir / BACKUP_DIR).is_dir())
+    return partial(str(context.run_dir / "history.csv"), append=RunDir(context.run_dir).backup_dir.is_dir())
 
 
 def _tensorboard(partial, cfg, context, built):

@@ -9,8 +9,7 @@ import math
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, replace
 from typing import Any
 
 import keras
@@ -24,7 +23,6 @@ from experiments.run.callbacks import ResumableTraining
 from experiments.run.classification import positive_class_scores
 from experiments.run.config import ConfigError, attends_by_stack, config_fingerprint, same_config
 from experiments.run.faithfulness import (
-    AUDIT_RUNNING,
     audit_stack,
     audit_trained,
     headline,
@@ -33,9 +31,9 @@ from experiments.run.faithfulness import (
     write_audit,
     write_stack_audit,
 )
-from experiments.run.files import recorded_metrics, write_json
+from experiments.run.files import RunDir
 from experiments.run.plots import FIGURES, Probe, training_curves
-from experiments.run.run_callbacks import BACKUP_DIR, RunContext, build_callbacks, instantiated
+from experiments.run.run_callbacks import RunContext, build_callbacks, instantiated
 from experiments.run.seeds import seeded_task_data
 from experiments.run.task import Splits, Task
 
@@ -55,7 +53,7 @@ def keras_verbosity(setting, stream=None):
 
 def completed_before(cfg, run_dir):
     """The metrics of an earlier completed run of this very config in `run_dir`, or None."""
-    metrics = recorded_metrics(run_dir)
+    metrics = RunDir(run_dir).metrics()
     same = metrics is not None and metrics.get("status") == "completed" and same_config(cfg, metrics.get("config"))
     return metrics if same else None
 
@@ -68,8 +66,8 @@ def run(cfg, run_dir, threads=None):
     there: the CPU threads the caller gave the backend (None: all cores). After it, where the task
     sets `task.audit.at_end`, the faithfulness audit writes `audit.json` and `audit.png`.
     """
-    run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    run_dir = RunDir(run_dir)
+    run_dir.path.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     metrics = {
         "task": cfg.task.name,
@@ -81,26 +79,25 @@ def run(cfg, run_dir, threads=None):
         "threads": threads,
         "provenance": provenance.collect(keras.backend.backend()),
     }
-    prepared, failed = None, True
+    prepared, trained, earlier = None, None, 0.0
     try:
-        prepared = _prepare(cfg, run_dir, metrics)
-        trained = _train_and_probe(cfg, run_dir, metrics, prepared)
-        failed = False
+        prepared = _prepare(cfg, run_dir, metrics["config"])
+        if earlier := prepared.earlier_tries_s:  # a resumed run: the training of the epochs it kept
+            metrics["earlier_tries_s"] = round(earlier, 3)
+        trained = _train_and_probe(cfg, run_dir, prepared, metrics)
     except BaseException as error:  # KeyboardInterrupt too: the record says why it stopped
         metrics["reason"] = f"{type(error).__name__}: {error}"
         raise
     finally:
-        # A resumed run counts the earlier tries' training of the epochs it kept (earlier_tries_s).
-        metrics["wall_time_s"] = round(time.perf_counter() - started + metrics.get("earlier_tries_s", 0.0), 3)
-        write_json(run_dir / "metrics.json", metrics)
-        if failed and prepared is not None:
+        metrics["wall_time_s"] = round(time.perf_counter() - started + earlier, 3)
+        run_dir.write_metrics(metrics)
+        if trained is None and prepared is not None:
             _finish_loggers(prepared.callbacks, metrics)
+    if trained is None:
+        return metrics
     audit = cfg.task.get("audit") or {}
-    if trained is not None and audit.get("at_end") and cfg.attention.layer is not None:
-        if attends_by_stack(cfg):
-            audit_stack_at_end(cfg, run_dir, trained)
-        else:
-            audit_at_end(cfg, run_dir, trained)
+    if audit.get("at_end") and cfg.attention.layer is not None:
+        audit_at_end(cfg, run_dir.path, trained)
     _finish_loggers(prepared.callbacks, metrics)  # after the audit: its files are the run's too
     return metrics
 
@@ -115,32 +112,26 @@ def _finish_loggers(callbacks, metrics):
                 log.exception("%s could not log the run's end; metrics.json holds it", key)
 
 
-def audit_stack_at_end(cfg, run_dir, trained):
-    """The audit of a stack of attention layers at the end of a completed run: audit_stack.json and
-    audit_stack.png; a failure is logged (the run itself is complete and recorded)."""
-    try:
-        result = audit_stack(cfg, *trained)
-    except Exception:
-        log.exception("the audit of the stack failed; the run itself completed (%s)", Path(run_dir) / "metrics.json")
-    else:
-        write_stack_audit(run_dir, result)
-        log.info("audit of the stack: %s", stack_headline(result))
-
-
 def audit_at_end(cfg, run_dir, trained=None):
     """The audit at the end of a completed run, of `trained` (task module, model, data), or where
-    that is None (an audit cut short before), of the model the run saved. AUDIT_RUNNING lies in
-    `run_dir` while it runs: removed when the audit is written or has failed, left if it is cut."""
-    run_dir = Path(run_dir)
-    (run_dir / AUDIT_RUNNING).touch()
-    try:
-        result, details = audit_trained(cfg, *(trained or load_trained(cfg, run_dir)))
-    except Exception:  # the run is complete and recorded; `make audit` can try again
-        log.exception("the audit at the end failed; the run itself completed (%s)", run_dir / "metrics.json")
-        (run_dir / AUDIT_RUNNING).unlink(missing_ok=True)
-    else:
-        write_audit(run_dir, result, details)
-        log.info("audit: %s", headline(result))
+    that is None (an audit cut short before), of the model the run saved: audit.json and audit.png,
+    or for a stack of attention layers audit_stack.json and audit_stack.png. A failure is logged:
+    the run itself is complete and recorded, and `make audit` can try again."""
+    run_dir = RunDir(run_dir)
+    stack = attends_by_stack(cfg)
+    with run_dir.auditing():  # a marker while it runs, left if it is cut: the job run again redoes it
+        try:
+            trained = trained or load_trained(cfg, run_dir.path)
+            result = audit_stack(cfg, *trained) if stack else audit_trained(cfg, *trained)
+        except Exception:
+            log.exception("the audit at the end failed; the run itself completed (%s)", run_dir.path / RunDir.METRICS)
+            return
+        if stack:
+            write_stack_audit(run_dir.path, result)
+            log.info("audit of the stack: %s", stack_headline(result))
+        else:
+            write_audit(run_dir.path, *result)
+            log.info("audit: %s", headline(result[0]))
 
 
 def _new_probe(cfg, task, data):
@@ -195,7 +186,8 @@ def _check_compile_names(options):
 @dataclass(frozen=True)
 class Prepared:
     """A run before it trains: its task, data and compiled model, what reads its attention, the
-    probe, and its callbacks by their config key (callbacks.NAME, logger.NAME)."""
+    probe's inputs, its callbacks by their config key (callbacks.NAME, logger.NAME), and the
+    training time of the tries before it where it resumes."""
 
     task: Task
     data: Splits
@@ -205,11 +197,11 @@ class Prepared:
     probe: Probe
     title: str
     callbacks: dict
+    earlier_tries_s: float
 
 
-def _prepare(cfg, run_dir, record):
-    """The run's data, model, probe and callbacks (`Prepared`); an earlier try's training time into
-    `record` (metrics.json), where the run resumes."""
+def _prepare(cfg, run_dir, fingerprint):
+    """The run's data, model, probe inputs and callbacks (`Prepared`), in `run_dir` (a RunDir)."""
     task, data = seeded_task_data(cfg)
 
     attention = _attention_layer(cfg)
@@ -229,21 +221,41 @@ def _prepare(cfg, run_dir, record):
 
     probe = _new_probe(cfg, task, data)
     title = f"{cfg.task.name} · attention={cfg.attention.name} · seed={cfg.seed}"
-    ResumableTraining.discard_other(run_dir / BACKUP_DIR, record["config"])  # another config's backup
-    if earlier := ResumableTraining.seconds_before(run_dir / BACKUP_DIR):
-        record["earlier_tries_s"] = round(earlier, 3)
-    context = RunContext(run_dir, data, attend, probe, title, record["config"], PREDICT_BATCH)
-    return Prepared(task, data, model, options, attend, probe, title, build_callbacks(cfg, context))
+    ResumableTraining.discard_other(run_dir.backup_dir, fingerprint)  # another config's backup
+    earlier = ResumableTraining.seconds_before(run_dir.backup_dir) or 0.0
+    context = RunContext(run_dir.path, data, attend, probe, title, fingerprint, PREDICT_BATCH)
+    return Prepared(task, data, model, options, attend, probe, title, build_callbacks(cfg, context), earlier)
 
 
-def _train_and_probe(cfg, run_dir, record, prepared):
-    """Trains, evaluates, probes and draws, putting each result into `record` (metrics.json).
+def _train_and_probe(cfg, run_dir, prepared, record):
+    """Fits, evaluates, probes, draws and saves, each step returning what it makes; each result
+    goes into `record` (metrics.json) as soon as it exists, so that a later step that fails (a full
+    disk while drawing, say) leaves every number before it recorded.
 
     Returns (task module, model, data) when the run completed, for the audit; else None."""
-    task, data, model, options = prepared.task, prepared.data, prepared.model, prepared.options
-    attend, probe, title, built = prepared.attend, prepared.probe, prepared.title, prepared.callbacks
-    callbacks = list(built.values())
+    history = _fit(cfg, prepared)
+    record.update(_training_summary(prepared, history))
+    record["figures"] = [
+        _save_figure(training_curves(record["history"], prepared.title), run_dir, "training_curves.png")
+    ]
+    if math.isnan(history["loss"][-1]):
+        record["reason"] = f"nan loss: the training loss became NaN in epoch {record['epochs']}"
+        return None  # nothing more to evaluate, draw or save
+    record["test"] = _evaluate(cfg, prepared)
+    probe = _probed(cfg, prepared)
+    record["attention_quality"] = None if probe is None else probe.quality
+    for name, fig in _attention_figures(cfg, prepared, probe):
+        record["figures"].append(_save_figure(fig, run_dir, name))
+    if cfg.task.get("epoch_figure") and probe is not None:  # drawn by its callback
+        record["figures"].append(f"{cfg.task.epoch_figure}.gif")
+    _save(cfg, prepared, run_dir, probe)
+    record["status"] = "completed"
+    return prepared.task, prepared.model, prepared.data
 
+
+def _fit(cfg, prepared):
+    """Trains the model; returns every epoch's logs {name: [value per epoch]}."""
+    data, callbacks = prepared.data, list(prepared.callbacks.values())
     validation = (
         {"validation_data": data.validation}
         if data.validation is not None
@@ -258,7 +270,7 @@ def _train_and_probe(cfg, run_dir, record, prepared):
         buckets = LengthBuckets(*train, cfg.task.batch_size, cfg.seed, padding=cfg.task.length_buckets)
         callbacks.insert(0, EpochOfBuckets(buckets))
         training, validation = {"x": buckets}, {"validation_data": validation}
-    fitted = model.fit(
+    fitted = prepared.model.fit(
         **training,
         epochs=cfg.task.epochs,
         callbacks=callbacks,
@@ -267,62 +279,72 @@ def _train_and_probe(cfg, run_dir, record, prepared):
     )
     # Every epoch's logs, those of a first try that was killed included (Keras' History has only
     # the epochs of this process), unless the run was made without callbacks.resume.
-    resumable = built.get("callbacks.resume")
+    resumable = prepared.callbacks.get("callbacks.resume")
     if resumable is None:
-        history = fitted.history
-    else:
-        history = {name: [log[name] for log in resumable.epoch_logs] for name in resumable.epoch_logs[-1]}
-    # Each result goes into the record as soon as it exists: if a later step fails (a full disk
-    # while drawing, say), metrics.json still holds every number computed before it.
-    record.update(
-        {
-            "params": int(sum(np.prod(w.shape) for w in model.trainable_weights)),
-            "epochs": len(history["loss"]),
-            "history": {name: [float(v) for v in values] for name, values in history.items()},
-            "figures": [],
-        }
-    )
-    stopper = built.get("callbacks.early_stopping")
+        return fitted.history
+    return {name: [log[name] for log in resumable.epoch_logs] for name in resumable.epoch_logs[-1]}
+
+
+def _training_summary(prepared, history):
+    """What metrics.json says of the training: parameters, epochs, each epoch's logs, and where
+    early stopping stopped and which epoch it kept."""
+    summary = {
+        "params": int(sum(np.prod(w.shape) for w in prepared.model.trainable_weights)),
+        "epochs": len(history["loss"]),
+        "history": {name: [float(v) for v in values] for name, values in history.items()},
+    }
+    stopper = prepared.callbacks.get("callbacks.early_stopping")
     if stopper is not None:
-        record["stopped_epoch"] = stopper.stopped_epoch + 1 if stopper.stopped_epoch else None
-        record["best_epoch"] = stopper.best_epoch + 1
-    if math.isnan(history["loss"][-1]):
-        record["reason"] = f"nan loss: the training loss became NaN in epoch {record['epochs']}"
-    else:
-        test = model.evaluate(*data.test, batch_size=PREDICT_BATCH, verbose=0, return_dict=True)
-        if _binary(model, options["loss"]):  # F1 and the rest of the positive class, as papers report
-            probabilities = model.predict(data.test[0], batch_size=PREDICT_BATCH, verbose=0)
-            test.update(positive_class_scores(data.test[1], probabilities))
-        test.update(task.evaluate(cfg.task, model, data))
-        # numbers as floats; a task's structured results (a confusion matrix) as they are
-        record["test"] = {
-            name: value if isinstance(value, dict) or value is None else float(value) for name, value in test.items()
-        }
-        record["attention_quality"] = None
-        if attend is not None:
-            probe.weights = attend(probe.inputs)  # a stack's: the rollout over the input steps
-            if attends_by_stack(cfg):  # and every layer's and head's weights
-                probe.stack = attention_model(model, ATTENTION_LAYER, read="return_stack").predict(
-                    probe.inputs, batch_size=PREDICT_BATCH, verbose=0
-                )
-            record["attention_quality"] = probe.quality = task.attention_quality(cfg.task, probe, data, attend)
-    _save_figure(training_curves(record["history"], title), run_dir, "training_curves.png", record)
-    if "test" not in record:
-        return None  # NaN: nothing more to draw or save
-    if attend is not None:
-        np.save(run_dir / "attention.npy", probe.weights)
-        for name in cfg.task.plots:
-            _save_figure(FIGURES[name](probe, title), run_dir, f"{name}.png", record)
+        summary["stopped_epoch"] = stopper.stopped_epoch + 1 if stopper.stopped_epoch else None
+        summary["best_epoch"] = stopper.best_epoch + 1
+    return summary
+
+
+def _evaluate(cfg, prepared):
+    """The trained model's results on the test set: Keras' metrics, the positive class's scores
+    for a binary classifier (F1 and the rest, as papers report), and the task's own."""
+    model, data = prepared.model, prepared.data
+    test = model.evaluate(*data.test, batch_size=PREDICT_BATCH, verbose=0, return_dict=True)
+    if _binary(model, prepared.options["loss"]):
+        probabilities = model.predict(data.test[0], batch_size=PREDICT_BATCH, verbose=0)
+        test.update(positive_class_scores(data.test[1], probabilities))
+    test.update(prepared.task.evaluate(cfg.task, model, data))
+    # numbers as floats; a task's structured results (a confusion matrix) as they are
+    return {name: value if isinstance(value, dict) or value is None else float(value) for name, value in test.items()}
+
+
+def _probed(cfg, prepared):
+    """The probe with the trained model's attention on it (a stack's: the rollout over the input
+    steps, and every layer's and head's weights) and the task's measure of it; None without
+    attention."""
+    if prepared.attend is None:
+        return None
+    probe = replace(prepared.probe, weights=prepared.attend(prepared.probe.inputs))
+    if attends_by_stack(cfg):
+        stack_model = attention_model(prepared.model, ATTENTION_LAYER, read="return_stack")
+        probe = replace(probe, stack=stack_model.predict(probe.inputs, batch_size=PREDICT_BATCH, verbose=0))
+    return replace(probe, quality=prepared.task.attention_quality(cfg.task, probe, prepared.data, prepared.attend))
+
+
+def _attention_figures(cfg, prepared, probe):
+    """(file name, figure) of each figure of the probe's attention that the task draws."""
+    if probe is None:
+        return
+    for name in cfg.task.plots:
+        yield f"{name}.png", FIGURES[name](probe, prepared.title)
+    if probe.stack is not None:
+        yield "attention_heads.png", FIGURES["attention_heads"](probe, prepared.title)
+
+
+def _save(cfg, prepared, run_dir, probe):
+    """The model, the probe's attention, and the task's own files (a vocabulary, say)."""
+    if probe is not None:
+        np.save(run_dir.path / "attention.npy", probe.weights)
         if probe.stack is not None:
-            np.save(run_dir / "attention_stack.npy", probe.stack)
-            _save_figure(FIGURES["attention_heads"](probe, title), run_dir, "attention_heads.png", record)
-        if cfg.task.get("epoch_figure"):
-            record["figures"].append(f"{cfg.task.epoch_figure}.gif")
-    model.save(run_dir / "model.keras")
-    for name, text in task.artifacts(cfg.task, data).items():
-        (run_dir / name).write_text(text, encoding="utf-8")
-    record["status"] = "completed"
-    return task, model, data
+            np.save(run_dir.path / "attention_stack.npy", probe.stack)
+    prepared.model.save(run_dir.model_file)
+    for name, text in prepared.task.artifacts(cfg.task, prepared.data).items():
+        (run_dir.path / name).write_text(text, encoding="utf-8")
 
 
 def _binary(model, loss):
@@ -332,6 +354,7 @@ def _binary(model, loss):
     return one_output and name in ("binary_crossentropy", "BinaryCrossentropy")
 
 
-def _save_figure(fig, run_dir, name, record):
-    fig.savefig(run_dir / name, dpi=110)
-    record["figures"].append(name)
+def _save_figure(fig, run_dir, name):
+    """Saves `fig` as `name` in the run's directory; returns the name, for metrics.json."""
+    fig.savefig(run_dir.path / name, dpi=110)
+    return name

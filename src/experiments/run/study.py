@@ -15,7 +15,7 @@ from hydra.experimental.callback import Callback
 from hydra_plugins.hydra_optuna_sweeper._impl import create_params_from_overrides
 from omegaconf import OmegaConf
 
-from experiments.run.files import recorded_metrics
+from experiments.run.files import RunDir
 from experiments.run.search import monitored_value
 
 log = logging.getLogger("experiments")
@@ -32,7 +32,7 @@ def trials_of(sweep_dir, params):
         run_dir = run_dir.parents[1]
         cfg = OmegaConf.load(run_dir / ".hydra" / "config.yaml")
         chosen = {name: OmegaConf.select(cfg, name) for name in distributions}
-        value = monitored_value(cfg, recorded_metrics(run_dir))
+        value = monitored_value(cfg, RunDir(run_dir).metrics())
         failed = value != value  # nan: the run did not complete
         trials.append(
             optuna.trial.create_trial(

@@ -15,7 +15,7 @@ from experiments.records.stats import (
     group_statistics,
     number,
 )
-from experiments.run.files import read_audit
+from experiments.run.files import RunDir
 
 # The audit's figures per task at its default variant, and find_max and dates for every score.
 FAITHFULNESS_SOURCES = (
@@ -33,7 +33,7 @@ def block_faithfulness(root):
     rows, hit_rows, records, unaudited = [], [], {}, set()
     for name, task, attention in FAITHFULNESS_SOURCES:
         found = records.setdefault(name, Record(name, root)).find(task, attention, seed=0)
-        audit = read_audit(found[0]) if found else {}
+        audit = RunDir(found[0]).audit() if found else {}
         if not audit:
             unaudited.add(name)
             continue
@@ -69,7 +69,7 @@ def block_faithfulness_verdict(root):
     groups, gradient_hits, records = {"high": [], "middle": [], "low": []}, [], {}
     for name, task, attention in FAITHFULNESS_SOURCES:
         located = records.setdefault(name, Record(name, root)).find(task, attention, seed=0)
-        audit = read_audit(located[0]) if located else {}
+        audit = RunDir(located[0]).audit() if located else {}
         hit = (audit.get("ground_truth") or {}).get("hit_rate") or {}
         if hit.get("attention") is None:
             continue
@@ -170,7 +170,7 @@ def block_faithfulness_imdb(record):
 
 def _padding_share(record, attention):
     """The mean share of each review's attention on padding over the record's audited runs, or None."""
-    audits = [read_audit(d) for d, m, _ in record.jobs if m["attention"] == attention]
+    audits = [RunDir(d).audit() for d, m, _ in record.jobs if m["attention"] == attention]
     shares = [(audit.get("attention_on_padding") or {}).get("mean", 0.0) for audit in audits if audit]
     return sum(shares) / len(shares) if shares else None
 
@@ -254,7 +254,7 @@ def _variant_runs(record, attention):
     for job_dir, metrics, _ in record.jobs:
         if metrics["attention"] == attention:
             test = metrics.get("test") or {}
-            audit = read_audit(job_dir)
+            audit = RunDir(job_dir).audit()
             rows.append({"test_accuracy": test.get("accuracy"), "test_f1": test.get("f1"), "audited": bool(audit)})
             rows[-1].update(audit_values(audit))
     return pd.DataFrame(rows)

@@ -3,6 +3,8 @@
 import math
 from datetime import datetime, timedelta
 
+from omegaconf import OmegaConf
+
 from experiments.records.publish.engine import block
 from experiments.records.publish.format import minutes, p_in_words, table
 from experiments.records.publish.record import Record, compared, missing, sweep_statistics
@@ -149,3 +151,89 @@ def block_imdb_rerun(root):
         ["mean entropy, nats", *(f"{m['attention_quality']['mean_entropy_nats']:.3f}" for _, m, _ in jobs)],
     ]
     return table(["seed 0, `luong`", "`imdb_table`'s record", "run again (`imdb_words`)"], rows)
+
+
+BEST_VARIANTS = ("luong", "uniform", "none")
+
+
+def _setting(config):
+    """The searched settings of a run's config, in words: learning rate, LSTM, and the head's size."""
+    head = (
+        f"Dense({config.task.model.baseline_dense_units})"
+        if config.attention.layer is None
+        else f"{config.attention.layer.units} units"
+    )
+    return f"lr {config.trainer.optimizer.learning_rate:.2g}, LSTM {config.task.model.lstm_units}, {head}"
+
+
+def _mean_and_interval(table, variant):
+    rows = table[table.attention == variant]
+    if rows.empty:
+        return "–"
+    row = rows.iloc[0]
+    return f"{row.avg:.2f} [{row.ci_low:.2f}, {row.ci_high:.2f}] ({row.n} runs)"
+
+
+@block("imdb_best", record="imdb_best")
+def block_imdb_best(record):
+    """Each variant at the best setting its own search found, over seeds, beside the same size at
+    the default setting (imdb_quick), and the honest differences."""
+    root = record.path.parent
+    runs = record.runs()
+    column = next(iter(PROTOCOLS))  # the honest protocol: the epoch kept by validation
+    best = group_statistics(runs, column)
+    default_record = Record("imdb_quick", root)
+    default = group_statistics(default_record.runs(), column) if default_record else best.iloc[0:0]
+    rows, searched_s = [], 0.0
+    for variant in BEST_VARIANTS:
+        found = record.find("imdb", variant)
+        if found is None:
+            continue
+        study = Record(f"imdb_search_{variant}", root)
+        trials = len(study.jobs)
+        searched_s += sum(metrics.get("wall_time_s") or 0 for _, metrics, _ in study.jobs)
+        results = study.path / "optimization_results.yaml"  # the study's best trial, as the sweeper wrote it
+        best_value = OmegaConf.load(results).best_value if results.is_file() else None
+        rows.append(
+            [
+                f"`{variant}`",
+                _setting(found[2]),
+                f"{trials} ([record]({study.link('summary.md')}))" if study else "–",
+                number(None if best_value is None else best_value * 100),
+                _mean_and_interval(best, variant),
+                _mean_and_interval(default, variant),
+            ]
+        )
+    header = [
+        "variant",
+        "its best setting",
+        "trials",
+        "best validation accuracy, %",
+        "test accuracy at it, % [95% CI]",
+        "at the default setting (`imdb_quick`)",
+    ]
+    done = runs[runs.status == "completed"]
+    return (
+        table(header, rows)
+        + "\n"
+        + _best_differences(runs)
+        + f"\nThe searches: {minutes(searched_s)} of training in all; the runs at the best settings: "
+        f"{len(done)} runs, {minutes(done.wall_time_s.sum())} (`wall_time_s`, summed). "
+        f"Record: [{record.link()}]({record.link('summary.md')}).\n"
+    )
+
+
+def _best_differences(runs):
+    """The honest differences between the variants at their best settings, one line each."""
+    pairs = (("luong", "none"), ("uniform", "none"), ("luong", "uniform"))
+    return "".join(f"- {text}.\n" for *_, text in compared(runs, pairs, next(iter(PROTOCOLS))))
+
+
+@block("imdb_best_verdict", record="imdb_best")
+def block_imdb_best_verdict(record):
+    """The differences of imdb_best alone, for the README."""
+    runs = record.runs()
+    return (
+        f"Each variant at its own best setting ({int((runs.status == 'completed').sum())} runs):\n\n"
+        + _best_differences(runs)
+    )

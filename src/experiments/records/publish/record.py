@@ -11,7 +11,7 @@ from omegaconf import OmegaConf
 from experiments.records.publish.format import minutes, p_in_words
 from experiments.records.stats import PROTOCOLS, differences, group_statistics, statistics_table
 from experiments.run.config import attention_family
-from experiments.run.files import SUITE_ROOT, read_runs
+from experiments.run.files import SUITE_ROOT, RunDir
 
 RECORDS = SUITE_ROOT / "docs" / "results"
 
@@ -68,13 +68,13 @@ class Record:
         self.path = Path(root) / name
         self.jobs = []  # (job directory, metrics, config)
         if self.path.is_dir():
-            for job_dir, metrics in sorted(read_runs(self.path), key=lambda item: str(item[0])):
+            for job in sorted(RunDir.under(self.path), key=lambda job: str(job.path)):
+                metrics = job.metrics() or {}
                 if metrics.get("status") == "completed":
                     if (reads := _READS.get()) is not None:
-                        metrics = _ReadNumbers(metrics, reads.setdefault(Path(job_dir).resolve(), set()))
-                    config_file = job_dir / ".hydra" / "config.yaml"
-                    config = OmegaConf.load(config_file) if config_file.is_file() else None
-                    self.jobs.append((job_dir, metrics, config))
+                        metrics = _ReadNumbers(metrics, reads.setdefault(job.path.resolve(), set()))
+                    config = OmegaConf.load(job.config_file) if job.config_file.is_file() else None
+                    self.jobs.append((job.path, metrics, config))
 
     def __bool__(self):
         return bool(self.jobs)

@@ -9,7 +9,7 @@ from experiments.records.publish.engine import block
 from experiments.records.publish.format import table
 from experiments.records.publish.record import Record
 from experiments.run.catalog import quality_text
-from experiments.run.files import read_audit
+from experiments.run.files import RunDir
 
 RECORD = "transformer_attention"
 IMDB_RECORD = "transformer_imdb"
@@ -35,7 +35,7 @@ IMPORTANCES = {
 def _audits(record, task):
     """The audit_stack.json of each seed's job of `task` in the record, in seed order."""
     jobs = sorted((m["seed"], job) for job, m, _ in record.jobs if m["task"] == task)
-    return [audit for _, job in jobs if (audit := read_audit(job, "audit_stack.json"))]
+    return [audit for _, job in jobs if (audit := RunDir(job).audit(RunDir.STACK_AUDIT))]
 
 
 def _spread(values, digits=2):
