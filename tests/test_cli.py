@@ -683,3 +683,16 @@ def test_a_setting_a_callback_does_not_take_is_refused_in_one_line_when_the_run_
         refused,
         "callbacks.early_stopping cannot be built: EarlyStopping.__init__() got an unexpected keyword argument 'bogus'",
     )
+
+
+def test_a_setting_on_a_callback_the_task_leaves_out_is_refused_in_one_line(tmp_path):
+    """task=dense has no early stopping: a patience given to it would be ignored, so it is refused;
+    the default entry's own settings (restore_best_weights) are not the user's and pass."""
+    refused = _experiments(
+        "task=dense", "debug=smoke", "+callbacks.early_stopping.patience=3", f"paths.output_dir={tmp_path}", cwd=tmp_path
+    )  # fmt: skip
+    _refused(
+        refused,
+        "callbacks.early_stopping.patience is set, but this run leaves callbacks.early_stopping out "
+        "(it needs task.early_stopping); drop the setting, or turn the callback on",
+    )

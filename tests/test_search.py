@@ -2,7 +2,6 @@
 monitored validation metric, the study's best trial is the best of its trials, and a search that
 would optimise the wrong way is refused."""
 
-import math
 import subprocess
 import sys
 
@@ -90,14 +89,29 @@ def test_each_tuned_setting_is_the_best_trial_of_its_committed_study(compose_con
     assert {key: OmegaConf.select(cfg, key) for key in best} == best
 
 
-def test_a_trial_that_did_not_complete_is_a_failed_trial_and_the_study_goes_on(compose_config):
+def test_a_trial_that_did_not_complete_is_a_failed_trial(compose_config):
     cfg = compose_config("task=imdb")
     history = {"val_accuracy": [0.6, 0.8, 0.7], "val_loss": [0.5, 0.4, 0.45]}
     assert monitored_value(cfg, {"status": "completed", "history": history, "best_epoch": 2}) == 0.8
-    assert math.isnan(monitored_value(cfg, {"status": "failed", "history": history}))
-    assert math.isnan(monitored_value(cfg, None))  # failed before it wrote metrics.json
-    preset = OmegaConf.load(CONFIG_DIR / "hparams_search" / "optuna.yaml")
-    assert preset.hydra.sweeper.max_failure_rate == 1.0  # the sweeper records it as failed and goes on
+    assert monitored_value(cfg, {"status": "failed", "history": history}) is None
+    assert monitored_value(cfg, None) is None  # failed before it wrote metrics.json
+
+
+def test_failed_trials_do_not_end_the_study_and_a_study_of_none_ends_in_one_line(tmp_path):
+    """Adam with beta_2 = 2 makes its second moment negative: every trial's loss is NaN at once.
+    Each is recorded as failed and the next one runs; with none completed there is no best trial,
+    which the command says in one line (Optuna would raise, and a NaN returned raised at once)."""
+    done = _experiments(
+        "task=find_max", "hparams_search=find_max", "-m", "debug=smoke", "hydra.sweeper.n_trials=2",
+        "+trainer.optimizer.beta_2=2.0", f"paths.output_dir={tmp_path}", cwd=tmp_path,
+    )  # fmt: skip
+    jobs = [line for line in done.stdout.splitlines() if line.startswith("job ")]
+    assert [line.split(" · ")[0] for line in jobs] == ["job 1/2", "job 2/2"], done.stderr[-3000:]
+    assert all("failed: nan loss" in line for line in jobs)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1] == (
+        "error: no trial of the search completed; each trial's metrics.json and run.log say why"
+    )
 
 
 @pytest.mark.parametrize(

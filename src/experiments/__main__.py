@@ -15,7 +15,7 @@ from hydra.types import RunMode
 from experiments.records.describe import run_line
 from experiments.run.cli import CONFIG_DIR, UsageError, normalize_args, preflight
 from experiments.run.config import ConfigError, searchpath_overrides, validate
-from experiments.run.errors import StopRequest, SuiteError, refuse
+from experiments.run.errors import NoTrialCompleted, StopRequest, SuiteError, refuse
 from experiments.run.files import SUITE_ROOT, RunDir
 from experiments.run.job import FailedJobs, run_job
 from experiments.run.search import monitored_value
@@ -141,9 +141,7 @@ def main(argv=None):
         )
         print(f"error: {reason}; {again}", file=sys.stderr)
         return 130
-    except ValueError as error:
-        if "No trials are completed" not in str(error):  # the Optuna sweeper's, when every trial failed
-            raise
+    except NoTrialCompleted:  # a search whose every trial failed has no best trial
         print("error: no trial of the search completed; each trial's metrics.json and run.log say why", file=sys.stderr)
         return 1
     if FailedJobs.count:  # the sweep ran every job; the command still says that some failed

@@ -130,7 +130,7 @@ def collect(sweep_dir):
             job = OmegaConf.load(hydra_dir / "config.yaml")
             key = (job.task.name, job.attention.name, job.seed)
             found.add(key)
-            cut = (hydra_dir.parent / "metrics.json").exists()
+            cut = RunDir(hydra_dir.parent).metrics_file.exists()
             rows.append(
                 {
                     **dict(zip(KEYS, key)),

@@ -19,6 +19,11 @@ class ConfigError(SuiteError, ValueError):
     """A composed config that cannot run; the message is one line for the user."""
 
 
+class NoTrialCompleted(BaseException):
+    """Every trial of a search failed, so it has no best trial. A BaseException, so that it passes
+    Hydra's report of a task's exceptions (a traceback) on to the command, which says it in one line."""
+
+
 class StopRequest:
     """A stop asked by a signal (Ctrl-C, kill, a cluster's time limit): its reason, once asked. The
     signal handler raises KeyboardInterrupt; Keras' first training step can swallow it (a bare

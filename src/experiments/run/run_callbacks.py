@@ -18,7 +18,7 @@ from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
 from experiments.run.errors import ConfigError
-from experiments.run.files import RunDir
+from experiments.run.files import CONFIG_DIR, RunDir
 from experiments.run.plots import FIGURES, Probe
 from experiments.run.task import Splits
 
@@ -116,6 +116,22 @@ COMPLETIONS = {
 }
 
 
+# What turns each of the runner's callbacks on, for the line that refuses a setting on one that
+# this run leaves out (a setting accepted must be used).
+SWITCHED_ON_BY = {
+    "callbacks.evaluate_each_epoch": "task.test_each_epoch",
+    "callbacks.early_stopping": "task.early_stopping",
+    "callbacks.attention_frames": "task.epoch_figure, with an attention",
+}
+
+
+def _unused_settings(group, name, node):
+    """The settings of an entry beyond its default's (conf/callbacks/default.yaml), which a run
+    that leaves the entry out would ignore."""
+    default = OmegaConf.load(CONFIG_DIR / group / "default.yaml").get(name) or {}
+    return [key for key in node if key not in ("_target_", "_partial_") and key not in default]
+
+
 def check_entries(cfg):
     """Each entry of callbacks/ and logger/ is a `_target_` setting, and only the runner's own
     entries are `_partial_`: a ConfigError in one line otherwise, before anything trains."""
@@ -155,4 +171,9 @@ def build_callbacks(cfg, context):
                     raise ConfigError(f"{key} cannot be built: {error}") from None
             if made is not None:
                 built[key] = made
+            elif key in SWITCHED_ON_BY and (unused := _unused_settings(group, name, node)):
+                raise ConfigError(
+                    f"{key}.{unused[0]} is set, but this run leaves {key} out (it needs {SWITCHED_ON_BY[key]}); "
+                    f"drop the setting, or turn the callback on"
+                )
     return built

@@ -33,7 +33,7 @@ def trials_of(sweep_dir, params):
         cfg = OmegaConf.load(run_dir / ".hydra" / "config.yaml")
         chosen = {name: OmegaConf.select(cfg, name) for name in distributions}
         value = monitored_value(cfg, RunDir(run_dir).metrics())
-        failed = value != value  # nan: the run did not complete
+        failed = value is None  # the run did not complete
         trials.append(
             optuna.trial.create_trial(
                 params=chosen,
