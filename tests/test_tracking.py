@@ -3,6 +3,7 @@ client, and its UI (make mlflow) served on 127.0.0.1 and opened in a browser."""
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -62,6 +63,35 @@ def test_a_sweep_is_one_mlflow_experiment_whose_runs_hold_what_the_run_directori
         assert {"metrics.json", "history.csv", *metrics["figures"]} <= artifacts
     # The artifacts live under the outputs, not in an mlruns/ of wherever the command ran.
     assert (logged / "mlartifacts").is_dir() and not (logged / "mlruns").exists()
+
+
+def test_a_run_that_resumes_goes_on_in_the_mlflow_run_of_its_first_try(logged, tmp_path, compose_config):
+    """A run cut in training keeps its backup; the try that resumes it logs into the same MLflow
+    run (its epochs go on there), not into a new one. Here on a copy of the sweep's database."""
+    from experiments.run.files import RunDir
+    from experiments.run.tracking import MlflowLogger
+
+    shutil.copy(logged / "mlflow.db", tmp_path / "mlflow.db")
+    uri, name = f"sqlite:///{tmp_path}/mlflow.db", str((logged / "sweep").resolve())
+    client = MlflowClient(tracking_uri=uri)
+    experiment = client.get_experiment_by_name(name)
+    first = client.search_runs([experiment.experiment_id], order_by=["tags.seed ASC"])[0]
+    run_dir = RunDir(tmp_path / "run")
+
+    def logger():
+        made = MlflowLogger(compose_config("task=find_max"), run_dir.path, name, uri, tmp_path / "artifacts")
+        made.on_train_begin()
+        return made
+
+    client.set_tag(first.info.run_id, "run_dir", str(run_dir.path.resolve()))  # the try that was cut
+    run_dir.backup_dir.mkdir(parents=True)
+    resumed = logger()
+    assert resumed.run_id == first.info.run_id
+    assert client.get_run(first.info.run_id).info.status == "RUNNING"
+    resumed.on_epoch_end(7, {"loss": 0.25})
+    assert (7, 0.25) in [(m.step, m.value) for m in client.get_metric_history(first.info.run_id, "loss")]
+    run_dir.backup_dir.rmdir()  # no backup: the run starts afresh, in an MLflow run of its own
+    assert logger().run_id != first.info.run_id
 
 
 def test_the_loggers_change_no_number(logged, tmp_path):

@@ -1,7 +1,8 @@
 """logger=mlflow: each run logged to MLflow (a local SQLite database by default): its config as
 parameters, each epoch's metrics, its test results and attention quality, its figures, metrics.json
 and audit as artifacts, and tags for the task, the attention, the seed and the config's fingerprint.
-A sweep is one MLflow experiment. Only logger=mlflow imports it (the mlflow extra)."""
+A sweep is one MLflow experiment; a run that resumes goes on in the MLflow run of its first
+try. Only logger=mlflow imports it (the mlflow extra)."""
 
 import json
 import math
@@ -13,6 +14,8 @@ from mlflow.entities import Metric, Param, RunStatus
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 from omegaconf import OmegaConf
+
+from experiments.run.files import RunDir
 
 # MLflow's limits: a parameter's value (6,000 characters) and a batch of one call.
 PARAM_LENGTH = 6000
@@ -62,14 +65,30 @@ class MlflowLogger(keras.callbacks.Callback):
         except MlflowException:  # another job of the sweep made it first
             return self.client.get_experiment_by_name(self.experiment_name).experiment_id
 
+    def _earlier_try(self, experiment_id):
+        """The MLflow run of an earlier try of this run, which was cut and now resumes from its
+        backup (its epochs go on in the same MLflow run), or None."""
+        if not RunDir(self.run_dir).backup_dir.is_dir():
+            return None
+        path = str(self.run_dir.resolve()).replace("'", "\\'")
+        found = self.client.search_runs(
+            [experiment_id], f"tags.run_dir = '{path}'", order_by=["attributes.start_time DESC"], max_results=1
+        )
+        return found[0] if found else None
+
     def on_train_begin(self, logs=None):
+        experiment_id = self._experiment_id()
+        if (earlier := self._earlier_try(experiment_id)) is not None:
+            self.run_id = earlier.info.run_id  # its parameters are logged already
+            self.client.update_run(self.run_id, status=RunStatus.to_string(RunStatus.RUNNING))
+            return
         cfg = self.config
         settings = OmegaConf.to_container(cfg, resolve=True)
         settings.pop("hydra", None)
         tags = {"task": cfg.task.name, "attention": cfg.attention.name, "seed": str(cfg.seed)}
         tags["run_dir"] = str(self.run_dir.resolve())
         run = self.client.create_run(
-            self._experiment_id(), run_name=f"{cfg.task.name}/{cfg.attention.name}/seed={cfg.seed}", tags=tags
+            experiment_id, run_name=f"{cfg.task.name}/{cfg.attention.name}/seed={cfg.seed}", tags=tags
         )
         self.run_id = run.info.run_id
         params = [Param(key, str(value)[:PARAM_LENGTH]) for key, value in _flat(settings)]
