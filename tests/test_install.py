@@ -44,7 +44,11 @@ def wheels(tmp_path_factory):
 def test_each_wheel_owns_its_package_and_the_suite_carries_its_configs(wheels):
     suite = zipfile.ZipFile(wheels["suite"]).namelist()
     package = [n for n in suite if ".dist-info/" not in n]
-    assert package and all(n.startswith("experiments/") for n in package), package
+    # Besides its package, the search's sweeper, where Hydra finds plugins: a part of the shared
+    # hydra_plugins namespace, so never its __init__.py (that would hide the other plugins).
+    assert package and all(n.startswith(("experiments/", "hydra_plugins/experiments_search/")) for n in package)
+    assert "hydra_plugins/experiments_search/search_sweeper.py" in package
+    assert "hydra_plugins/__init__.py" not in package
     configs = {p.relative_to(ROOT).as_posix() for p in (ROOT / "conf").rglob("*.yaml")}
     assert {f"experiments/{c}" for c in configs} <= set(suite)  # every config, as package data
     library = [n for n in zipfile.ZipFile(wheels["library"]).namelist() if ".dist-info/" not in n]
