@@ -117,21 +117,18 @@ def profile(model_name, head, steps, warmup, log_dir):
     return wall, _kernel_times(log_dir, steps)
 
 
-def report(frame, walls):
-    """profile.md: per model, the step's wall time and kernel time by layer and pass for every head,
-    then the op types of the attention layer (and the pooling) per head."""
+def report(frame):
+    """profile.md: per model, the kernel time by layer and pass for every head, then the op types of
+    the attention layer (and the pooling) per head. The heads' wall times (profile.json) are one
+    run each, one after the other: the bench, which times them round-robin, is what compares them."""
     lines = ["# Where a training step's time goes (TensorFlow's profiler, kernel ms per step)", ""]
     for model_name, of_model in frame.groupby("model", sort=False):
         lines += [f"## {model_name}", ""]
         by_layer = of_model.pivot_table(index=["layer", "pass"], columns="head", values="ms", aggfunc="sum")
         by_layer = by_layer.reindex(columns=[h for h in HEADS if h in by_layer.columns]).fillna(0.0)
-        wall = [f"{walls[(model_name, h)]:.1f}" for h in by_layer.columns]
         lines += ["| layer · pass | " + " | ".join(by_layer.columns) + " |", "|---|" + "---|" * len(by_layer.columns)]
-        lines += ["| **wall ms per step** | " + " | ".join(wall) + " |"]
         kernels = by_layer.drop(index="executor", level=0, errors="ignore")
         lines += ["| all kernels | " + " | ".join(f"{v:.2f}" for v in kernels.sum()) + " |"]
-        launched = of_model[of_model.layer != "executor"].groupby("head").calls.sum()
-        lines += ["| kernels launched | " + " | ".join(f"{launched.get(h, 0):.0f}" for h in by_layer.columns) + " |"]
         for (layer, pass_), row in by_layer.iterrows():
             if row.max() >= 0.05:
                 lines.append(f"| {layer} · {pass_} | " + " | ".join(f"{v:.2f}" for v in row) + " |")
@@ -166,7 +163,7 @@ def main():
             print(f"{model_name} · {head}: {walls[(model_name, head)]:.1f} ms per step", flush=True)
     frame = pd.DataFrame(rows)[["model", "head", "layer", "pass", "op", "ms", "calls"]]
     frame.to_csv(out / "profile.csv", index=False)
-    (out / "profile.md").write_text(report(frame, walls) + "\n")
+    (out / "profile.md").write_text(report(frame) + "\n")
     shutil.rmtree(out / "trace", ignore_errors=True)
     made = {
         "status": "completed",
@@ -176,7 +173,7 @@ def main():
         "wall_time_s": round(time.perf_counter() - started, 1),
     }
     (out / "profile.json").write_text(json.dumps(made, indent=2) + "\n")  # last: it says the rest is whole
-    print(report(frame, walls))
+    print(report(frame))
 
 
 if __name__ == "__main__":
