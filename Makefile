@@ -18,7 +18,7 @@ endif
 .DEFAULT_GOAL := help
 .PHONY: help install lock run lint lint-lock format test test-fast test-backend readme sweep stats clean \
         dense lstm_before lstm_after multidim_per_dim multidim_shared \
-        add_two_numbers find_max imdb imdb_quick imdb_table dates sequences neighbours translate explain bench report tensorboard mlflow \
+        add_two_numbers find_max imdb imdb_quick imdb_table dates sequences neighbours translate explain bench profile report tensorboard mlflow \
         results verify publish audit docs docs-serve wheel notebook tour
 
 help: ## list the targets
@@ -157,6 +157,9 @@ $(PEER_VENV)/.installed: $(INSTALLED)
 
 bench: $(INSTALLED) $(PEER_VENV)/.installed ## speed: ours vs the floor, Keras' layers, attention 5.0.0, each backend; joblib sweep (about 10 min)
 	$(PY) benchmarks/bench.py --peer-python $(PEER_VENV)/bin/python $(ARGS)
+
+profile: $(INSTALLED) ## where a training step's time goes, kernel by kernel (TensorFlow's profiler; a few minutes)
+	$(PY) benchmarks/profile_step.py $(ARGS)
 
 TENSORBOARD_PORT ?= 6006
 tensorboard: $(INSTALLED) ## TensorBoard over every run under outputs/, served on 127.0.0.1 only (TENSORBOARD_PORT=6006)

@@ -36,7 +36,8 @@ def compose_config():
 def run_numbers(metrics):
     """A run's metrics without when and how long it ran (wall time, provenance): what the same
     seed must repeat exactly."""
-    return {k: v for k, v in metrics.items() if k not in ("wall_time_s", "earlier_tries_s", "provenance")}
+    timing = ("wall_time_s", "earlier_tries_s", "epoch_seconds", "provenance")
+    return {k: v for k, v in metrics.items() if k not in timing}
 
 
 # Every task, with IMDB where its data is at hand.

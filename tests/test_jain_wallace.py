@@ -120,3 +120,43 @@ def test_a_word_vectors_file_sets_the_embedding_of_the_words_it_holds(compose_co
     with pytest.raises(FileNotFoundError, match=r"task\.model\.vectors: no file"):
         missing = compose_config("task=imdb_jain_wallace", "task.model.vectors=/nonexistent.vec")
         ImdbJainWallace().build_model(missing.task, _attention_layer(missing), data)
+
+
+def test_with_the_marks_masked_the_attention_and_the_audit_read_the_words_only(compose_config, tmp_path):
+    """task.model.attend_marks=false is their model: <sos> and <eos> get weight exactly 0, the
+    audit's steps (leave-one-out, τ, erasure) are the words alone, and the saved model reloads."""
+    import keras
+
+    from attention import attention_weights
+    from attention.audit import AttentionAudit
+    from experiments.run.runner import _attention_layer
+    from experiments.run.task import Splits
+    from experiments.tasks.imdb_jain_wallace import ImdbJainWallace
+
+    cfg = compose_config("task=imdb_jain_wallace", "task.model.attend_marks=false", "task.model.embedding_dim=8",
+                         "task.model.lstm_units=4", "task.attention_layer.units=4")  # fmt: skip
+    data = Splits(train=(None, None), test=(None, None), extras={"vocabulary": np.arange(100, 130)})
+    keras.utils.set_random_seed(0)
+    model = ImdbJainWallace().build_model(cfg.task, _attention_layer(cfg), data)
+    model.compile(loss="binary_crossentropy")
+    x = np.zeros((4, 12), dtype="int32")
+    for row, words in enumerate(([10, 11, 12], [20, 21, 22, 23, 24, 25], [5, 6], [7, 8, 9, 10, 11, 12, 13, 14])):
+        x[row, : len(words) + 2] = [SOS, *words, EOS]
+    words = (x != PAD) & (x != SOS) & (x != EOS)
+    weights = attention_weights(model, "attention", x)
+    assert (weights[~words] == 0).all() and (weights[words] > 0).all()
+    np.testing.assert_allclose(weights.sum(axis=1), 1.0, rtol=1e-5)
+    model.save(tmp_path / "model.keras")
+    again = keras.models.load_model(tmp_path / "model.keras")
+    np.testing.assert_array_equal(again.predict(x, verbose=0), model.predict(x, verbose=0))
+    np.testing.assert_array_equal(attention_weights(again, "attention", x), weights)
+    audit = AttentionAudit(again)
+    audit.run(x, permutations=2, seed=0)
+    assert audit.details["valid"].tolist() == words.tolist()  # leave-one-out, τ and erasure: the words
+    left_out = audit.details["leave_one_out"]  # (samples, units, steps)
+    assert (left_out[np.broadcast_to(~words[:, None], left_out.shape)] == 0).all()
+    # The default (attend_marks: true) is the model the records so far were made with: marks attended.
+    marked = ImdbJainWallace().build_model(
+        compose_config("task=imdb_jain_wallace").task, _attention_layer(compose_config("task=imdb_jain_wallace")), data
+    )
+    assert (attention_weights(marked, "attention", x)[:, 0] > 0).all()

@@ -82,6 +82,13 @@ def test_every_task_runs_under_smoke_writes_every_file_and_repeats_exactly(compo
     assert on_disk["params"] > 0 and on_disk["epochs"] == 1 and on_disk["wall_time_s"] > 0
     assert set(on_disk["history"]) >= {"loss", "val_loss"}
     assert "loss" in on_disk["test"]
+    # Where the epoch's time went: training, validation and (IMDB's protocol) the test set each epoch.
+    seconds = on_disk["epoch_seconds"]
+    assert (
+        len(seconds["train"]) == len(seconds["validation"]) == 1 and min(seconds["train"] + seconds["validation"]) > 0
+    )
+    assert len(seconds["test"]) == (1 if cfg.task.get("test_each_epoch") else 0)
+    assert seconds["train"][0] + seconds["validation"][0] + sum(seconds["test"]) < on_disk["wall_time_s"]
     assert set(on_disk["attention_quality"]) == QUALITY_KEYS.get(task, PEAK_KEYS)
     assert quality_text(task, on_disk["attention_quality"]) != "–"  # the words its YAML declares read it
     samples, *shape = EXPECTED_WEIGHTS_SHAPE[task]

@@ -104,6 +104,11 @@ def _bench_arguments(out):
 COMMANDS = {
     # Its verdicts and provenance, the medians, every round, the sweeps.
     "bench": Command(_bench_arguments, ("bench.json", "bench.csv", "rounds.csv", "sweep.csv", "bench.md")),
+    # Where a training step's time goes, kernel by kernel (TensorFlow's profiler).
+    "profile": Command(
+        lambda out: [str(SUITE_ROOT / "benchmarks" / "profile_step.py"), "--out", str(out)],
+        ("profile.json", "profile.csv", "profile.md"),
+    ),
     # The archive's 1-NN benchmarks on the test samples of the shipped example (sequences_example).
     "sequences_neighbours": Command(
         lambda out: ["-m", "experiments", "neighbours", "--out", str(out)], ("neighbours.json", "neighbours.md")

@@ -32,10 +32,36 @@ class EvaluateEachEpoch(keras.callbacks.Callback):
     def __init__(self, x, y, batch_size):
         super().__init__()
         self.x, self.y, self.batch_size = x, y, batch_size
+        self.seconds = []  # each epoch's evaluation of the test set
 
     def on_epoch_end(self, epoch, logs=None):
+        started = time.perf_counter()
         results = self.model.evaluate(self.x, self.y, batch_size=self.batch_size, verbose=0, return_dict=True)
+        self.seconds.append(time.perf_counter() - started)
         logs.update({f"test_{name}": float(value) for name, value in results.items()})
+
+
+class EpochSeconds(keras.callbacks.Callback):
+    """The seconds of each epoch's training and of its validation, which Keras runs between the
+    fit's on_test_begin and on_test_end (the test set's evaluation each epoch times itself, in
+    EvaluateEachEpoch). It comes first, so that the epoch's training ends where validation begins."""
+
+    def __init__(self):
+        super().__init__()
+        self.train, self.validation = [], []
+        self._started = self._validating = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._started, self._validating = time.perf_counter(), None
+
+    def on_test_begin(self, logs=None):
+        self._validating = time.perf_counter()
+
+    def on_test_end(self, logs=None):
+        self.validation.append(time.perf_counter() - self._validating)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.train.append((self._validating or time.perf_counter()) - self._started)
 
 
 class AttentionFrames(keras.callbacks.Callback):

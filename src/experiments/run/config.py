@@ -484,6 +484,7 @@ ADDED_LATER = {
     "task.length_buckets": None,
     "encoder": {"name": "lstm"},
     "attention.layer.max_steps": None,  # the Transformer's, for inputs of any length
+    "task.model.attend_marks": True,  # imdb_jain_wallace: false masks <sos> and <eos> out of the attention
 }
 # callbacks=default, as a run's config holds it.
 DEFAULT_CALLBACKS = OmegaConf.to_container(OmegaConf.load(CONFIG_DIR / "callbacks" / "default.yaml"), resolve=True)

@@ -297,6 +297,10 @@ def _training_summary(prepared, history):
     if stopper is not None:
         summary["stopped_epoch"] = stopper.stopped_epoch + 1 if stopper.stopped_epoch else None
         summary["best_epoch"] = stopper.best_epoch + 1
+    timer, tester = (prepared.callbacks.get(f"callbacks.{name}") for name in ("epoch_seconds", "evaluate_each_epoch"))
+    if timer is not None:  # the epochs this try trained (a resumed run's earlier ones are in earlier_tries_s)
+        parts = {"train": timer.train, "validation": timer.validation, "test": tester.seconds if tester else []}
+        summary["epoch_seconds"] = {part: [round(s, 3) for s in seconds] for part, seconds in parts.items()}
     return summary
 
 

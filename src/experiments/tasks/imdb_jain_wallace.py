@@ -14,6 +14,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from attention import TokenMask
 from experiments.run.quality import text_attention
 from experiments.run.task import Splits, Task
 from experiments.tasks.imdb_data import EOS, PAD, SOS, UNK, jain_wallace_imdb, read_word_index
@@ -75,7 +76,10 @@ class ImdbJainWallace(Task):
         def bilstm():  # a Transformer (encoder=transformer) takes its place
             return keras.layers.Bidirectional(keras.layers.LSTM(m.lstm_units, return_sequences=True, **recurrent))
 
-        x = attention_over_states(x, attention, bilstm)  # no weight decay on the attention, as in the paper
+        # Their attention reads the words only: their batches mask <sos> and <eos> out of it
+        # (BatchHolder), while the BiLSTM reads them. attend_marks: true attends to them too.
+        attended = None if m.get("attend_marks", True) else TokenMask(ignore=(PAD, SOS, EOS), name="words")(inputs)
+        x = attention_over_states(x, attention, bilstm, attended)  # no weight decay on the attention, as in the paper
         outputs = keras.layers.Dense(1, activation="sigmoid", kernel_regularizer=decay, bias_regularizer=decay)(x)
         model = keras.Model(inputs, outputs, name="imdb_jain_wallace")
         if m.vectors:

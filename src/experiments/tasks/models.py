@@ -10,13 +10,16 @@ def sequence_lstm(units):
     return lambda: keras.layers.LSTM(units, return_sequences=True)
 
 
-def attention_over_states(x, attention, recurrent):
+def attention_over_states(x, attention, recurrent, attended=None):
     """The recurrent layer that `recurrent()` makes over the sequence, and the attention over its
-    states: (batch, features). A Transformer encoder (encoder=transformer) reads the sequence itself,
-    in place of both; the recurrent layer is then never made (making it would draw from Keras' seed)."""
+    states: (batch, features). `attended`: a (batch, steps) mask of the steps the attention reads,
+    in place of the padding mask the recurrent layer passes on. A Transformer encoder
+    (encoder=transformer) reads the sequence itself, in place of both; the recurrent layer is then
+    never made (making it would draw from Keras' seed)."""
     if isinstance(attention, TransformerEncoder):
         return attention(x)
-    return attention(recurrent()(x))
+    states = recurrent()(x)
+    return attention(states) if attended is None else attention(states, mask=attended)
 
 
 def recurrent_attention_head(x, lstm_units, attention, dropout=0.0):

@@ -12,6 +12,7 @@ from attention.base import SoftmaxAttention
 from attention.blocks import AttentionPooling, FeatureAttention, TimeAttention
 from attention.cross import CrossAttention
 from attention.layer import Attention
+from attention.masks import TokenMask
 from attention.probe import attention_model, attention_weights
 from attention.scores import SCORES
 from attention.self_attention import SelfAttention
@@ -26,6 +27,7 @@ __all__ = [
     "SelfAttention",
     "SoftmaxAttention",
     "TimeAttention",
+    "TokenMask",
     "TransformerEncoder",
     "attention_model",
     "attention_weights",

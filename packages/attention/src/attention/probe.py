@@ -35,10 +35,17 @@ def attention_model(model: keras.Model, layer_name: str, read: str = "return_att
     shares the trained weights and sees the same input mask as the trained layer.
     """
     layer = model.get_layer(layer_name)
-    # `layer.input` also lists a mask Keras passed in (boolean); the inputs carry their masks, so
-    # calling the layer on them again applies the same masks.
-    inputs = [t for t in keras.tree.flatten(layer.input) if t.dtype != "bool"]
-    weights = _AttentionWeightsOf(layer, read, name=f"{layer_name}_weights")(inputs[0] if len(inputs) == 1 else inputs)
+    # `layer.input` also lists the mask the layer was called with (boolean): the one Keras passed
+    # on with its inputs, or one given as `mask=` (a `TokenMask`, say). One input with one mask is
+    # called with it again; otherwise the inputs carry their masks, which apply again by themselves.
+    flat = keras.tree.flatten(layer.input)
+    inputs = [t for t in flat if t.dtype != "bool"]
+    masks = [t for t in flat if t.dtype == "bool"]
+    probe = _AttentionWeightsOf(layer, read, name=f"{layer_name}_weights")
+    if len(inputs) == 1 and len(masks) == 1:
+        weights = probe(inputs[0], mask=masks[0])
+    else:
+        weights = probe(inputs[0] if len(inputs) == 1 else inputs)
     return keras.Model(model.inputs, weights, name=f"{layer_name}_probe")
 
 

@@ -111,3 +111,19 @@ def block_backends(root):
         return "_The bench record measured one backend only: `make results ONLY=bench` with JAX installed._\n"
     cpu = f"{cpu_name(made)}, {made.get('cores')} cores"
     return f"Which backend trains `ours-luong` faster, measured by `make bench` on {cpu}:\n\n" + "\n".join(lines) + "\n"
+
+
+@block("profile")
+def block_profile(root):
+    """Where a training step's kernel time goes (docs/results/profile: `make profile`), as the
+    record's profile.md has it, under its machine and commit."""
+    path = Path(root) / "profile"
+    if not (path / "profile.json").is_file():
+        return missing("profile")
+    made = json.loads((path / "profile.json").read_text())["provenance"]
+    tables = (path / "profile.md").read_text().split("\n", 2)[2].replace("## ", "#### ")
+    return (
+        f"Measured on {cpu_name(made)}, at commit `{(made.get('commit') or '')[:7]}`, "
+        f"{made.get('cores')} cores; kernel time in ms per training step (batch 64), "
+        "summed over the threads that ran them:\n\n" + tables.strip() + "\n"
+    )
