@@ -127,3 +127,28 @@ def block_profile(root):
         f"{made.get('cores')} cores; kernel time in ms per training step (batch 64), "
         "summed over the threads that ran them:\n\n" + tables.strip() + "\n"
     )
+
+
+@block("imdb_epoch_seconds", record="imdb_epoch_seconds")
+def block_imdb_epoch_seconds(record):
+    """One IMDB run's time, epoch by epoch: training, validation and the test set's evaluation
+    (epoch_seconds), and what the rest of the run took."""
+    _, metrics, _ = record.jobs[0]
+    seconds = metrics["epoch_seconds"]
+    parts = {"training": seconds["train"], "validation": seconds["validation"], "test set": seconds["test"]}
+    rows = [
+        [str(epoch + 1), *(f"{values[epoch]:.1f}" if epoch < len(values) else "–" for values in parts.values())]
+        for epoch in range(len(seconds["train"]))
+    ]
+    totals = {name: sum(values) for name, values in parts.items()}
+    wall = metrics["wall_time_s"]
+    rows.append(["all", *(f"**{total:.0f}** ({100 * total / wall:.0f}%)" for total in totals.values())])
+    rest = wall - sum(totals.values())
+    made = metrics.get("provenance") or {}
+    return (
+        table(["epoch", "training, s", "validation, s", "test set, s"], rows)
+        + f"\nThe whole run: {wall / 60:.1f} min; the rest ({rest / 60:.1f} min) is loading the data, building the "
+        f"model, the final test, the probe, the figures, saving and the audit at its end. Measured on "
+        f"{cpu_name(made)}, {metrics.get('threads')} thread, {metrics.get('epochs')} epochs "
+        f"([record]({record.link('summary.md')})).\n"
+    )
