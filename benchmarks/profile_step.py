@@ -34,6 +34,7 @@ from hydra.utils import instantiate
 from experiments.run.config import CONFIG_DIR
 from experiments.run.provenance import collect as collect_provenance
 from experiments.run.task import load_task
+from bench import _heads  # the bench's heads, built the same way
 from timing import BATCHES
 
 HEADS = ("floor-pooling", "ours-luong", "ours-dot", "ours-scaled_dot", "keras-attention")
@@ -93,7 +94,6 @@ def profile(model_name, head, steps, warmup, log_dir):
     import keras  # noqa: PLC0415  (TensorFlow starts here)
     import tensorflow as tf  # noqa: PLC0415
 
-    from bench import _heads  # noqa: PLC0415  (the bench's heads, built the same way)
 
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
         cfg = compose(config_name="config", overrides=[f"task={model_name}"])
