@@ -31,10 +31,10 @@ import pandas as pd
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 
+from bench import _heads  # the bench's heads, built the same way
 from experiments.run.config import CONFIG_DIR
 from experiments.run.provenance import collect as collect_provenance
 from experiments.run.task import load_task
-from bench import _heads  # the bench's heads, built the same way
 from timing import BATCHES
 
 HEADS = ("floor-pooling", "ours-luong", "ours-dot", "ours-scaled_dot", "keras-attention")
@@ -93,7 +93,6 @@ def profile(model_name, head, steps, warmup, log_dir):
     """(wall ms of a step, kernel rows) of `steps` training steps of one model with one head."""
     import keras  # noqa: PLC0415  (TensorFlow starts here)
     import tensorflow as tf  # noqa: PLC0415
-
 
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
         cfg = compose(config_name="config", overrides=[f"task={model_name}"])
