@@ -410,3 +410,65 @@ def test_gradient_times_input_agrees_with_a_finite_difference_on_the_embedding()
     by_differences /= by_differences.sum(axis=1, keepdims=True)  # the audit's are shares of each review
     # Within 2e-3 here (3.6e-4 seen); with the attention left free to move they part by 0.16.
     np.testing.assert_allclose(by_autodiff, by_differences, atol=2e-3)
+
+
+def test_the_adversary_finds_no_far_attention_where_one_step_decides_and_one_where_none_does():
+    """Jain & Wallace's adversarial search on the marker model: where the marked step decides, the
+    output holds only while most weight stays on it (JSD well below ln 2); where every step holds
+    the same value, the output ignores the attention and a distribution on the other steps keeps
+    it (JSD near ln 2, the most there is)."""
+    from attention.audit import AdversarySearch
+
+    search = AdversarySearch(steps=300)
+    x, _ = marker_data(24)
+    deciding = AttentionAudit(marker_model(20.0)).run(x, permutations=2, adversary=search)["adversarial"]
+    same = x.copy()
+    same[..., 0] = np.sign(x[..., 0].sum(axis=1, keepdims=True))  # the class's sign on every step
+    audit = AttentionAudit(marker_model(20.0))
+    ignored = audit.run(same, permutations=2, adversary=search)["adversarial"]
+    assert deciding["found_rate"] == 1.0 and ignored["found_rate"] == 1.0  # the learned attention itself is within
+    assert deciding["max_jsd"]["mean"] < 0.2
+    assert ignored["max_jsd"]["mean"] > 0.6
+    # What it reports is what the head gives on the distributions it kept, run again from the states.
+    forward, details = audit.forward, audit.details
+    chosen = details["adversarial_chosen"][:, 0]
+    kept = details["adversarial_candidates"][np.arange(len(chosen)), chosen]
+    moved = np.abs(forward.head(kept) - forward.outputs)
+    assert (moved <= search.tolerance).all()
+    assert np.allclose(kept.sum(axis=-1), 1.0, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"), [("candidates", 0), ("steps", 2.5), ("learning_rate", -1.0), ("tolerance", "small")]
+)
+def test_a_bad_adversary_setting_is_refused(setting, value):
+    from attention.audit import AdversarySearch
+
+    with pytest.raises(ValueError, match=f"adversary.{setting} must be"):
+        AdversarySearch(**{setting: value})
+
+
+def test_the_adversary_on_a_trained_model_keeps_every_distribution_it_reports_within_tolerance():
+    """A tiny masked BiLSTM trained to spot one word: each distribution the adversary reports,
+    run through the model again from the same states, moves the output by at most the tolerance;
+    it puts no weight on padding, and its JSD from the learned attention is the one reported."""
+    model = _masked_bilstm(seed=5)
+    rng = np.random.default_rng(1)
+    tokens = np.zeros((256, 10), dtype="int32")
+    for row, length in enumerate(rng.integers(3, 10, len(tokens))):
+        tokens[row, -length:] = rng.integers(1, 30, length)
+    model.compile("adam", "binary_crossentropy")
+    model.fit(tokens, (tokens == 7).any(axis=1).astype("float32"), epochs=3, batch_size=32, verbose=0)
+    audit = AttentionAudit(model)
+    result = audit.run(tokens[:40], permutations=2)["adversarial"]
+    forward, details = audit.forward, audit.details
+    chosen = details["adversarial_chosen"][:, 0]
+    found = chosen >= 0
+    assert result["found_rate"] == found.mean() > 0.5
+    kept = details["adversarial_candidates"][np.flatnonzero(found), chosen[found]]  # (found, rows, steps)
+    assert (kept[~np.broadcast_to(forward.valid[found][:, None], kept.shape)] == 0).all()
+    again = forward.model.head_with([s[found] for s in forward.states], kept, forward.layer_shape)
+    assert (np.abs(again - forward.outputs[found, 0]) <= result["tolerance"]).all()
+    divergence = js_divergence(kept[:, 0], forward.per_unit[found, 0], base=np.e)
+    np.testing.assert_allclose(divergence, details["adversarial_jsd"][found, 0], rtol=1e-6)
+    assert np.isclose(result["max_jsd"]["mean"], divergence.mean())

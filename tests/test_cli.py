@@ -493,7 +493,17 @@ REFUSED = [
     (
         ["task=dense", "+task.audit.sample=5"],
         "task.audit.sample is not a setting of the audit; accepted: at_end, samples, permutations, "
-        "regression_tolerance, integrated_gradients_steps, flow_samples, flow_max_steps",
+        "regression_tolerance, integrated_gradients_steps, flow_samples, flow_max_steps, adversary",
+    ),
+    (["task=dense", "task.audit.adversary.steps=0"], "task.audit.adversary.steps must be a positive integer, got 0"),
+    (
+        ["task=dense", "task.audit.adversary.tolerance=-0.1"],
+        "task.audit.adversary.tolerance must be a finite number of at least 0, got -0.1",
+    ),
+    (
+        ["task=dense", "+task.audit.adversary.step=5"],
+        "task.audit.adversary.step is not a setting of the search; accepted: candidates, steps, learning_rate, "
+        "tolerance, penalty, noise",
     ),
 ]
 

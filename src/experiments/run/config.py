@@ -352,7 +352,8 @@ def _bound(task, bound):
 # The faithfulness audit's settings: how many test samples, permutations per sample, and (for a
 # regression) the change in the output that counts as a changed decision; for the audit of a stack
 # (encoder=transformer), the steps of integrated gradients, how many samples attention flow explains
-# (one max-flow per input step and sample) and up to how many steps it tries at all.
+# (one max-flow per input step and sample) and up to how many steps it tries at all; and the search
+# for adversarial attention (conf/audit/default.yaml).
 AUDIT_KEYS = (
     "at_end",
     "samples",
@@ -361,7 +362,11 @@ AUDIT_KEYS = (
     "integrated_gradients_steps",
     "flow_samples",
     "flow_max_steps",
+    "adversary",
 )
+# The search's settings (`attention.audit.AdversarySearch`): counts, then numbers of at least 0.
+ADVERSARY_COUNTS = ("candidates", "steps")
+ADVERSARY_NUMBERS = ("learning_rate", "tolerance", "penalty", "noise")
 
 
 def _check_audit(task):
@@ -377,6 +382,24 @@ def _check_audit(task):
         raise ConfigError(f"task.audit.regression_tolerance must be a positive finite number, got {tolerance!r}")
     if not isinstance(audit.get("at_end", False), bool):
         raise ConfigError(f"task.audit.at_end must be true or false, got {audit.at_end!r}")
+    _check_adversary(audit.get("adversary"))
+
+
+def _check_adversary(adversary):
+    if adversary is None:
+        return
+    if not OmegaConf.is_dict(adversary):
+        raise ConfigError(f"task.audit.adversary must hold the search's settings, got {adversary!r}")
+    accepted = (*ADVERSARY_COUNTS, *ADVERSARY_NUMBERS)
+    for key, value in adversary.items():
+        if key not in accepted:
+            raise ConfigError(
+                f"task.audit.adversary.{key} is not a setting of the search; accepted: {', '.join(accepted)}"
+            )
+        if key in ADVERSARY_COUNTS and not _whole_number(value, 1):
+            raise ConfigError(f"task.audit.adversary.{key} must be a positive integer, got {value!r}")
+        if key in ADVERSARY_NUMBERS and not (_number(value) and 0 <= value < math.inf):
+            raise ConfigError(f"task.audit.adversary.{key} must be a finite number of at least 0, got {value!r}")
 
 
 def _attention_layer_reads(cfg):

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 from matplotlib.figure import Figure
+from omegaconf import OmegaConf
 
 from experiments.run.errors import SuiteError
 from experiments.run.files import RunDir, load_saved_model, write_json
@@ -68,7 +69,9 @@ def audit_trained(cfg, task, model, data, samples=None, permutations=None):
         audit = AttentionAudit(
             model, layer_name="attention", regression_tolerance=settings.get("regression_tolerance", 0.1)
         )
-        result = audit.run(x, deciding=deciding, permutations=permutations, seed=cfg.seed)
+        result = audit.run(
+            x, deciding=deciding, permutations=permutations, seed=cfg.seed, adversary=adversary_search(settings)
+        )
     finally:
         tf_log.setLevel(level)
     result = {
@@ -79,6 +82,22 @@ def audit_trained(cfg, task, model, data, samples=None, permutations=None):
         "seconds": round(time.perf_counter() - started, 2),
     }
     return result, audit.details
+
+
+def adversary_search(settings):
+    """The search for adversarial attention as `task.audit.adversary` sets it (a run made before
+    the setting existed: Jain & Wallace's constants)."""
+    from attention.audit import AdversarySearch  # noqa: PLC0415  (TensorFlow starts here)
+
+    given = OmegaConf.to_container(settings["adversary"]) if settings.get("adversary") is not None else {}
+    known = AdversarySearch.__dataclass_fields__
+    unknown = sorted(set(given) - set(known))
+    if unknown:
+        raise AuditError(f"task.audit.adversary has no setting {', '.join(unknown)}; it takes {', '.join(known)}")
+    try:
+        return AdversarySearch(**given)
+    except ValueError as error:
+        raise AuditError(f"task.audit.{error}") from None
 
 
 STACK_AUDIT_JSON = RunDir.STACK_AUDIT
@@ -188,10 +207,11 @@ def write_audit(run_dir, result, details):
 
 
 def figure(result, details):
-    """Five panels: τ histograms, permutation against the largest weight, erasure, hit rates, and
-    ERASER's comprehensiveness and sufficiency curves."""
-    fig = Figure(figsize=(19, 3.8), layout="constrained")
-    tau_ax, perm_ax, erase_ax, truth_ax, eraser_ax = fig.subplots(1, 5)
+    """Six panels: τ histograms, permutation against the largest weight, erasure, hit rates,
+    ERASER's comprehensiveness and sufficiency curves, and the adversary's JSD against the largest
+    weight."""
+    fig = Figure(figsize=(23, 3.8), layout="constrained")
+    tau_ax, perm_ax, erase_ax, truth_ax, eraser_ax, adversary_ax = fig.subplots(1, 6)
 
     for name, colour in (("gradient", "tab:blue"), ("leave_one_out", "tab:orange")):
         tau = details["tau"][name][..., 0].ravel()
@@ -251,6 +271,17 @@ def figure(result, details):
         eraser_ax.set_axis_off()
         eraser_ax.text(0.5, 0.5, "no ERASER measures\n(a regression, or an older audit)", ha="center", va="center",
                        transform=eraser_ax.transAxes)  # fmt: skip
+    adversarial = result["adversarial"]
+    adversary_ax.scatter(details["adversarial_max_weight"].ravel(), details["adversarial_jsd"].ravel(), s=6, alpha=0.5)
+    adversary_ax.axhline(np.log(2), color="black", linewidth=0.8, linestyle=":")  # the most there is
+    adversary_ax.set_ylim(0, 0.72)
+    adversary_ax.set_xlabel("largest attention weight")
+    adversary_ax.set_ylabel("JSD (nats) of the farthest within tolerance")
+    adversary_ax.set_title(
+        f"adversarial attention (output within {adversarial['tolerance']:g}):\n"
+        f"found for {adversarial['found_rate']:.0%} of units",
+        fontsize=9,
+    )
     fig.suptitle(
         f"Is the attention faithful? {result['task']} · attention={result['attention']} · seed={result['seed']}"
         f" · {result['samples']} test samples"
@@ -270,6 +301,9 @@ def headline(result):
     largest = result["erasure"]["largest"]["flip_rate"]
     if largest is not None:
         parts.append(f"erasing the largest weight flips {largest:.1%}")
+    adversarial = result.get("adversarial")
+    if adversarial and adversarial["max_jsd"] is not None:
+        parts.append(f"adversarial attention at JSD {adversarial['max_jsd']['mean']:.2f}")
     if result.get("ground_truth"):
         rates = result["ground_truth"]["hit_rate"]
         parts.append("hits " + ", ".join(f"{k} {v:.2f}" for k, v in rates.items() if v is not None))

@@ -19,7 +19,10 @@ decision's gradient with respect to the weights), and then each measure, one mod
 - `ground_truth`, where the caller knows the deciding steps: does each explanation's top step fall
   on one;
 - `eraser` (DeYoung et al. 2020), for classifiers: comprehensiveness, sufficiency and their AOPC;
-- `padding`: the attention on padding the model does not mask.
+- `padding`: the attention on padding the model does not mask;
+- `adversarial` (Jain & Wallace): per unit, the attention farthest from the learned one (Jensen–
+  Shannon divergence) whose output stays within a tolerance, found by gradient descent with the
+  states fixed (`AdversarySearch` holds the search's settings).
 
 A stack of self-attention layers (`TransformerEncoder`) has its own audit, `StackAudit`
 (`attention.audit.stack`): attention rollout and flow beside the layers' raw weights, held against
@@ -40,11 +43,13 @@ from attention.audit.agreement import kendall_tau
 from attention.audit.core import MEASURES, AttentionAudit, attention_ranked_columns, summary_columns
 from attention.audit.erasure import js_divergence
 from attention.audit.forward import OUTPUT_KINDS
+from attention.audit.measure import AdversarySearch
 from attention.audit.stack import StackAudit, flow, rollout
 
 __all__ = [
     "MEASURES",
     "OUTPUT_KINDS",
+    "AdversarySearch",
     "AttentionAudit",
     "StackAudit",
     "attention_ranked_columns",

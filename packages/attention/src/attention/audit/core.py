@@ -6,20 +6,29 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from attention._types import ModelInputs
+from attention.audit.adversary import Adversary
 from attention.audit.agreement import Agreement
 from attention.audit.eraser import Eraser
 from attention.audit.erasure import Erasure
 from attention.audit.forward import OUTPUT_KINDS, Forward, forward_pass
 from attention.audit.ground_truth import GroundTruth
 from attention.audit.importance import importances
-from attention.audit.measure import Details, Measure, Request, Result
+from attention.audit.measure import AdversarySearch, Details, Measure, Request, Result
 from attention.audit.model import AuditedModel
 from attention.audit.padding import Padding
 from attention.audit.permutation import Permutation
 
 # In the order they run: the ones that draw random numbers (erasure, then permutation) draw from
 # one generator, so each draws what it always drew. A new measure goes at the end.
-MEASURES: tuple[Measure, ...] = (Agreement(), Erasure(), Permutation(), GroundTruth(), Eraser(), Padding())
+MEASURES: tuple[Measure, ...] = (
+    Agreement(),
+    Erasure(),
+    Permutation(),
+    GroundTruth(),
+    Eraser(),
+    Padding(),
+    Adversary(),
+)
 
 
 def summary_columns() -> dict[str, tuple[tuple[str, ...], str]]:
@@ -71,19 +80,34 @@ class AttentionAudit:
         self.details: Details = {}
         self.forward: Forward | None = None  # the last run's record of the forward pass
 
-    def run(self, x: ModelInputs, deciding: ArrayLike | None = None, permutations: int = 100, seed: int = 0) -> Result:
+    def run(
+        self,
+        x: ModelInputs,
+        deciding: ArrayLike | None = None,
+        permutations: int = 100,
+        seed: int = 0,
+        adversary: AdversarySearch | None = None,
+    ) -> Result:
         """The measures over the samples `x` (an array, or a list for a model with several inputs).
 
         `deciding`: optional 0/1 (samples, steps), or (samples, output steps, steps) for an
         encoder-decoder, marking the steps that decide each answer (a unit with none is left out
-        of the hit rates). Returns a JSON-ready dict, one key per measure; `self.details` keeps
-        the per-unit arrays, `self.forward` the record of the forward pass.
+        of the hit rates). `adversary`: the settings of the search for adversarial attention
+        (default: Jain & Wallace's, `AdversarySearch()`). Returns a JSON-ready dict, one key per
+        measure; `self.details` keeps the per-unit arrays, `self.forward` the record of the
+        forward pass.
         """
         if permutations < 1:
             raise ValueError(f"permutations must be a positive integer; got {permutations!r}")
         forward = self.forward = forward_pass(self.audited, x, self.output_kind, self.regression_tolerance)
         explained = importances(forward, self.batch_size)
-        request = Request(deciding=deciding, permutations=permutations, seed=seed, rng=np.random.default_rng(seed))
+        request = Request(
+            deciding=deciding,
+            permutations=permutations,
+            seed=seed,
+            rng=np.random.default_rng(seed),
+            adversary=adversary or AdversarySearch(),
+        )
         result: Result = {
             "samples": forward.samples,
             "units": int(forward.samples * forward.unit_count),

@@ -3,6 +3,7 @@ random one: the output's change, its Jensen–Shannon divergence for a classifie
 decision flips; and how many weights must go, in attention, gradient (∂ decision/∂ weight) and
 random order, before the decision flips."""
 
+import math
 from typing import ClassVar, TypeAlias
 
 import numpy as np
@@ -19,14 +20,16 @@ from attention.audit.measure import Column, Details, Measure, Request, Result, s
 Erased: TypeAlias = dict[str, tuple[FloatArray, BoolArray, FloatArray | None]]
 
 
-def js_divergence(p: ArrayLike, q: ArrayLike, axis: int = -1) -> FloatArray:
-    """Jensen–Shannon divergence (base 2, in [0, 1]) between distributions along `axis`."""
+def js_divergence(p: ArrayLike, q: ArrayLike, axis: int = -1, base: float = 2.0) -> FloatArray:
+    """Jensen–Shannon divergence between distributions along `axis`: in bits by default (in [0, 1]),
+    in nats with `base=math.e` (in [0, ln 2], as Jain & Wallace report it)."""
     p, q = np.asarray(p, dtype="float64"), np.asarray(q, dtype="float64")
     m = 0.5 * (p + q)
+    scale = 1.0 if base == 2 else math.log(2) / math.log(base)  # bits, as always, exactly
 
     def kl(a: FloatArray, b: FloatArray) -> FloatArray:
         divergence: FloatArray = np.sum(
-            np.where(a > 0, a * np.log2(np.where(a > 0, a, 1) / np.where(b > 0, b, 1)), 0.0), axis=axis
+            np.where(a > 0, a * np.log2(np.where(a > 0, a, 1) / np.where(b > 0, b, 1)) * scale, 0.0), axis=axis
         )
         return divergence
 

@@ -1,6 +1,7 @@
 """What a measure of the audit is: a name (its key in the audit's result), the summary columns it
 declares (what the sweep summaries, the report and the publisher read), and `compute`."""
 
+import math
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeAlias
 
@@ -29,15 +30,39 @@ class Column:
 
 
 @dataclass(frozen=True)
+class AdversarySearch:
+    """The settings of the search for adversarial attention (`adversary`); the defaults are Jain &
+    Wallace's."""
+
+    candidates: int = 5  # K distributions per sample
+    steps: int = 500  # Adam steps
+    learning_rate: float = 0.01
+    tolerance: float = 0.01  # how far the output may move
+    penalty: float = 500.0  # the weight of the output's move beyond the tolerance in the loss
+    noise: float = 3.0  # std of the Gaussian noise added to the uniform start's log-weights
+
+    def __post_init__(self) -> None:
+        for name in ("candidates", "steps"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"adversary.{name} must be a positive integer, got {value!r}")
+        for name in ("learning_rate", "tolerance", "penalty", "noise"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
+                raise ValueError(f"adversary.{name} must be a finite number of at least 0, got {value!r}")
+
+
+@dataclass(frozen=True)
 class Request:
     """What a run of the audit was asked for: `deciding` (the steps that decide each answer, or
-    None), the number of `permutations`, the `seed`, and `rng`, the generator the measures draw
-    from in their order (so that each draws what it always drew)."""
+    None), the number of `permutations`, the `seed`, `rng`, the generator the measures draw from
+    in their order (so that each draws what it always drew), and the `adversary`'s settings."""
 
     deciding: ArrayLike | None
     permutations: int
     seed: int
     rng: np.random.Generator
+    adversary: AdversarySearch
 
 
 class Measure:
