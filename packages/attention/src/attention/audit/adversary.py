@@ -104,18 +104,23 @@ def _search(forward: Forward, search: AdversarySearch, rng: np.random.Generator)
     for part in batches(forward.samples, size):
         log_weights = start[part].astype("float32")
         optimizer = _AMSGrad(log_weights.shape, search.learning_rate)
+        states = [np.repeat(s[part], k, axis=0) for s in forward.states]
+        # Made tensors once: the states are the bulk of what each step reads.
         constants = [
-            forward.valid[part][:, None, None, :],
-            forward.weights[part].astype("float32"),
-            forward.outputs[part].astype("float32"),
-            *(np.repeat(s[part], k, axis=0) for s in forward.states),
+            ops.convert_to_tensor(c)
+            for c in (
+                forward.valid[part][:, None, None, :],
+                forward.weights[part].astype("float32"),
+                forward.outputs[part].astype("float32"),
+                *states,
+            )
         ]
         for _ in range(search.steps):
             log_weights = optimizer.step(log_weights, loss_gradient(log_weights, *constants))
         weights = _softmax(log_weights, forward.valid[part][:, None, None, :])
         candidates.append(weights)
         flat = weights.reshape((-1, rows, steps))
-        y = forward.units(forward.model.head_with(constants[3:], flat, forward.layer_shape))
+        y = forward.units(forward.model.head_with(states, flat, forward.layer_shape))
         outputs.append(y.reshape((len(weights), k, *y.shape[1:])))
     return np.concatenate(candidates), np.concatenate(outputs)
 

@@ -54,7 +54,7 @@ def compiled_gradient(function: Callable[..., Tensor]) -> Callable[..., FloatArr
             return tape.gradient(total, value)
 
         def on_tensorflow(x: ArrayLike, *constants: ArrayLike) -> FloatArray:
-            grad: FloatArray = traced(*map(tf.convert_to_tensor, (np.asarray(x), *constants))).numpy()
+            grad: FloatArray = traced(*map(tf.convert_to_tensor, (x, *constants))).numpy()
             return grad
 
         return on_tensorflow
