@@ -173,3 +173,39 @@ def test_a_job_whose_metrics_are_cut_short_is_listed_missing_with_why(sweep):
     assert runs.loc[("luong", 1), "status"] == "missing"
     assert runs.loc[("luong", 1), "reason"].startswith("its metrics.json cannot be read (cut short?)")
     assert (runs.status == "completed").sum() == 6
+
+
+def test_seed_variance_compares_the_seeds_audited_on_the_same_samples_by_hand(tmp_path):
+    """Three seeds of one variant on the same samples, a fourth on others: the pairs' JSD (nats)
+    and output TVD as computed by hand; the adversary read against the farthest other seed."""
+    import numpy as np
+
+    weights = {
+        0: [[[1.0, 0.0]], [[0.5, 0.5]]],  # (samples, units, steps)
+        1: [[[1.0, 0.0]], [[0.5, 0.5]]],  # the same attention as seed 0
+        2: [[[0.0, 1.0]], [[0.5, 0.5]]],  # on the first sample, the other step: JSD ln 2
+        3: [[[0.0, 1.0]], [[0.0, 1.0]]],  # audited on other samples: left out
+    }
+    outputs = {0: 0.9, 1: 0.8, 2: 0.6, 3: 0.1}
+    adversarial = {0: [[0.5], [0.01]], 1: [[np.nan], [0.2]], 2: [[0.1], [0.3]], 3: [[0.6], [0.6]]}
+    for seed in weights:
+        _job(tmp_path, "luong", seed, 0.8)
+        np.savez(
+            tmp_path / "imdb" / "luong" / f"seed{seed}" / "audit_attention.npz",
+            weights=np.array(weights[seed]),
+            outputs=np.full((2, 1, 1), outputs[seed]),
+            adversarial_jsd=np.array(adversarial[seed]),
+            inputs_sha256=np.array("other" if seed == 3 else "same"),
+        )
+    _multirun(tmp_path, "luong", "range(0,4)")
+    write_summary(tmp_path)
+    pairs = pd.read_csv(tmp_path / "seed_variance.csv")
+    assert [(r.seed_a, r.seed_b) for r in pairs.itertuples()] == [(0, 1), (0, 2), (1, 2)]
+    ln2 = np.log(2)
+    np.testing.assert_allclose(pairs.jsd_mean, [0.0, ln2 / 2, ln2 / 2], atol=1e-12)
+    np.testing.assert_allclose(pairs.tvd_mean, [0.1, 0.3, 0.2])
+    # The farthest other seed per sample: ln 2 on the first, 0 on the second. Beyond it: seed 0's
+    # 0.01, seed 1's 0.2 and seed 2's 0.3 on the second sample: 3 of the 5 found.
+    assert (tmp_path / "seed_variance.png").stat().st_size > 0
+    text = (tmp_path / "summary.md").read_text()
+    assert "| imdb | luong | 3 | 0.231 (0.000) | 0.2000 | 0.222 | 0.60 |" in text, text

@@ -7,6 +7,8 @@ import subprocess
 import sys
 import time
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from conftest import IMDB_DIR
@@ -21,7 +23,15 @@ def _statuses(sweep):
 @pytest.mark.skipif(IMDB_DIR is None, reason="no local IMDB copy (../shared/data)")
 def test_reduced_imdb_sweep_ends_with_its_statistics(tmp_path):
     subprocess.run(
-        [*EXPERIMENTS, "experiment=imdb_quick", "debug=smoke", "seed=0..1", f"paths.output_dir={tmp_path}"],
+        [
+            *EXPERIMENTS,
+            "experiment=imdb_quick",
+            "debug=smoke",
+            "seed=0..1",
+            "task.audit.at_end=true",
+            "task.audit.samples=8",
+            f"paths.output_dir={tmp_path}",
+        ],
         check=True,
         timeout=600,
     )
@@ -33,6 +43,11 @@ def test_reduced_imdb_sweep_ends_with_its_statistics(tmp_path):
     assert "| | luong | none |" in summary and "| n runs | 2 | 2 |" in summary
     assert (sweep / "summary.csv").is_file() and (sweep / "summary.png").is_file()
     assert list((tmp_path / "cache").glob("imdb-*.npz"))  # prepared once, shared by the jobs
+    # The two seeds of luong audited the same test reviews: their attention compared per review.
+    pairs = pd.read_csv(sweep / "seed_variance.csv")
+    assert [(p.attention, p.seed_a, p.seed_b, p.units) for p in pairs.itertuples()] == [("luong", 0, 1, 8)]
+    assert 0 < pairs.jsd_mean[0] <= np.log(2) and (sweep / "seed_variance.png").is_file()
+    assert "## Seed variance" in summary
 
 
 def test_a_killed_sweep_resumes_with_only_the_unfinished_jobs(tmp_path):

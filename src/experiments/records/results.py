@@ -40,7 +40,14 @@ from experiments.run.errors import SuiteError, ToolParser, report
 from experiments.run.files import SUITE_ROOT, RunDir
 
 RECORDS = SUITE_ROOT / "docs" / "results"
-JOB_FILES = (RunDir.METRICS, ".hydra/overrides.yaml", ".hydra/config.yaml", RunDir.AUDIT, RunDir.STACK_AUDIT)
+JOB_FILES = (
+    RunDir.METRICS,
+    ".hydra/overrides.yaml",
+    ".hydra/config.yaml",
+    RunDir.AUDIT,
+    RunDir.STACK_AUDIT,
+    RunDir.AUDIT_ATTENTION,  # what the seeds are compared on (seed_variance)
+)
 HYDRA_FILES = (".hydra/overrides.yaml", ".hydra/config.yaml")
 # The sweep's own files: Hydra's, and a search's best trial and its parameters' importances.
 SWEEP_FILES = ("multirun.yaml", "optimization_results.yaml", "param_importances.yaml")

@@ -2,7 +2,8 @@
 
 Also run by Hydra at the end of every multirun (`SweepSummary`). Nothing is kept in memory across
 jobs: under parallel launchers the jobs run in other processes, so the sweep directory is the
-only shared record. Writes `summary.csv` (one row per job), `summary.md` and `summary.png`.
+only shared record. Writes `summary.csv` (one row per job), `summary.md` and `summary.png`; and
+where seeds were audited on the same samples, `seed_variance.csv` and `seed_variance.png`.
 """
 
 import functools
@@ -19,6 +20,7 @@ from matplotlib.ticker import MaxNLocator
 from omegaconf import OmegaConf
 from scipy import stats
 
+from experiments.records.seed_variance import write_seed_variance
 from experiments.run import config as _resolvers  # noqa: F401  (a sweep's params may name a family)
 from experiments.run.errors import ToolParser
 from experiments.run.files import RunDir
@@ -384,7 +386,8 @@ def write_summary(sweep_dir, label=None):
     label = label or sweep_dir
     runs = collect(sweep_dir)
     runs.drop(columns="val_curve").to_csv(sweep_dir / "summary.csv", index=False)
-    (sweep_dir / "summary.md").write_text(markdown(runs, label))
+    seeds = write_seed_variance(runs, sweep_dir, label)  # seed_variance.csv and .png, where seeds compare
+    (sweep_dir / "summary.md").write_text(markdown(runs, label) + "".join(f"{line}\n" for line in seeds))
     figure(runs, label).savefig(sweep_dir / "summary.png", dpi=110)
     return runs
 

@@ -2,6 +2,7 @@
 it later: the measures of `attention.audit` on the run's first `task.audit.samples` test samples,
 written as `audit.json` and `audit.png`."""
 
+import hashlib
 import logging
 import time
 from pathlib import Path
@@ -81,7 +82,9 @@ def audit_trained(cfg, task, model, data, samples=None, permutations=None):
         **result,
         "seconds": round(time.perf_counter() - started, 2),
     }
-    return result, audit.details
+    # Which samples were audited, and what the model gave on them: a sweep compares seeds on these.
+    audited = hashlib.sha256(b"".join(np.ascontiguousarray(a).tobytes() for a in audit.forward.inputs)).hexdigest()
+    return result, {**audit.details, "outputs": audit.forward.outputs, "inputs_sha256": audited}
 
 
 def adversary_search(settings):
@@ -200,10 +203,18 @@ def write_stack_audit(run_dir, result):
 
 
 def write_audit(run_dir, result, details):
-    """`audit.json` and `audit.png` in `run_dir`."""
+    """`audit.json`, `audit.png` and `audit_attention.npz` (what a sweep compares across seeds) in
+    `run_dir`."""
     run_dir = Path(run_dir)
     write_json(run_dir / AUDIT_JSON, result)
     figure(result, details).savefig(run_dir / AUDIT_PNG, dpi=110)
+    np.savez_compressed(
+        run_dir / RunDir.AUDIT_ATTENTION,
+        weights=details["weights"].astype("float32"),  # (samples, units, steps)
+        outputs=details["outputs"].astype("float32"),  # (samples, units, values)
+        adversarial_jsd=details["adversarial_jsd"],  # (samples, units), nan where none was found
+        inputs_sha256=np.array(details["inputs_sha256"]),
+    )
 
 
 def figure(result, details):

@@ -7,6 +7,8 @@ import zipfile
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
+
 PACKAGE_DIR = Path(__file__).resolve().parents[1]  # experiments/
 
 
@@ -51,6 +53,8 @@ class RunDir:
     METRICS = "metrics.json"
     AUDIT = "audit.json"
     STACK_AUDIT = "audit_stack.json"  # the audit of a stack of attention layers (encoder=transformer)
+    # What the audit read and found per unit, for the comparisons across seeds (`seed_variance`).
+    AUDIT_ATTENTION = "audit_attention.npz"
     # Lies in the directory while the audit at the end runs, and stays there if the audit is cut:
     # metrics.json already says completed, so only this tells a record to wait for the audit.
     AUDIT_RUNNING = "audit.running"
@@ -126,6 +130,15 @@ class RunDir:
         """The run's audit.json (or `name`: audit_stack.json), or {} where it has none (or one
         being written)."""
         return _read_json(self.path / name) or {}
+
+    def audited_attention(self):
+        """{name: array} of what the audit kept (its attention, the outputs, the adversary's JSD and
+        the digest of the samples), or None where the run has none."""
+        path = self.path / self.AUDIT_ATTENTION
+        if not path.is_file():
+            return None
+        with np.load(path) as arrays:
+            return dict(arrays)
 
     def audit_pending(self):
         """Whether the audit at the end has begun and not been written: still running, or cut."""
