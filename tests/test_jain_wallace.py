@@ -160,3 +160,32 @@ def test_with_the_marks_masked_the_attention_and_the_audit_read_the_words_only(c
         compose_config("task=imdb_jain_wallace").task, _attention_layer(compose_config("task=imdb_jain_wallace")), data
     )
     assert (attention_weights(marked, "attention", x)[:, 0] > 0).all()
+
+
+@needs_data
+def test_the_adversary_preset_runs_their_model_audits_it_with_the_adversary_and_compares_the_seeds(tmp_path):
+    """experiment=jain_wallace_adversary at a tiny size, as a user runs it: their model with the
+    marks masked, each run audited with the adversary, and the seeds compared at the end."""
+    import json
+    import subprocess
+    import sys
+
+    import pandas as pd
+
+    sweep = tmp_path / "sweep"
+    tiny = ["task.data.max_words=60", "task.model.embedding_dim=8", "task.model.lstm_units=4"]
+    subprocess.run(
+        [sys.executable, "-m", "experiments", "experiment=jain_wallace_adversary", "debug=smoke", "seed=0,1",
+         "attention=tanh", *tiny, "task.attention_layer.units=4", "task.audit.at_end=true", "task.audit.samples=8",
+         f"hydra.sweep.dir={sweep}"],
+        check=True, timeout=600, capture_output=True,
+    )  # fmt: skip
+    for seed in (0, 1):
+        (run,) = (sweep / "imdb_jain_wallace" / "tanh").glob(f"seed={seed},*")  # named by its overrides
+        adversarial = json.loads((run / "audit.json").read_text())["adversarial"]
+        assert adversarial["candidates"] == 5 and 0 <= adversarial["found_rate"] <= 1
+        kept = np.load(run / "audit_attention.npz")
+        # The marks: <sos> first, <eos> last of each review's tokens, never attended.
+        assert (kept["weights"][:, 0, 0] == 0).all()
+    pairs = pd.read_csv(sweep / "seed_variance.csv")
+    assert [(p.seed_a, p.seed_b, p.units) for p in pairs.itertuples()] == [(0, 1, 8)]
