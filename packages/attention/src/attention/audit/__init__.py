@@ -22,7 +22,8 @@ decision's gradient with respect to the weights), and then each measure, one mod
 - `padding`: the attention on padding the model does not mask;
 - `adversarial` (Jain & Wallace): per unit, the attention farthest from the learned one (Jensen–
   Shannon divergence) whose output stays within a tolerance, found by gradient descent with the
-  states fixed (`AdversarySearch` holds the search's settings).
+  states fixed (`AdversarySearch` holds the search's settings);
+- `conicity` (Mohankumar et al. 2020): how alike the states the attention reads are, per sample.
 
 A stack of self-attention layers (`TransformerEncoder`) has its own audit, `StackAudit`
 (`attention.audit.stack`): attention rollout and flow beside the layers' raw weights, held against
@@ -40,6 +41,7 @@ autodiff (`gradients.gradient`): TensorFlow, JAX or PyTorch.
 """
 
 from attention.audit.agreement import kendall_tau
+from attention.audit.conicity import conicity
 from attention.audit.core import MEASURES, AttentionAudit, attention_ranked_columns, summary_columns
 from attention.audit.erasure import js_divergence
 from attention.audit.forward import OUTPUT_KINDS
@@ -53,6 +55,7 @@ __all__ = [
     "AttentionAudit",
     "StackAudit",
     "attention_ranked_columns",
+    "conicity",
     "flow",
     "js_divergence",
     "kendall_tau",

@@ -8,6 +8,7 @@ from numpy.typing import ArrayLike
 from attention._types import ModelInputs
 from attention.audit.adversary import Adversary
 from attention.audit.agreement import Agreement
+from attention.audit.conicity import Conicity
 from attention.audit.eraser import Eraser
 from attention.audit.erasure import Erasure
 from attention.audit.forward import OUTPUT_KINDS, Forward, forward_pass
@@ -28,6 +29,7 @@ MEASURES: tuple[Measure, ...] = (
     Eraser(),
     Padding(),
     Adversary(),
+    Conicity(),
 )
 
 

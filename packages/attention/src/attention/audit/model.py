@@ -62,6 +62,7 @@ class AuditedModel:
         # the head, run again with changed weights while everything before it stays fixed. The
         # head also takes the model's inputs: Keras computes masks from them in the graph.
         cut = [t for t in keras.tree.flatten(self.layer.input) if t.dtype != "bool"]
+        self.layer_inputs = len(cut)  # the head's first inputs: what the attention layer reads
         self._raw = [i for i, t in enumerate(model.inputs) if not any(t is c for c in cut)]
         self.encoder = _model(model.inputs, cut)
         try:
