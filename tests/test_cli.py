@@ -501,6 +501,15 @@ REFUSED = [
         "task.audit.adversary.tolerance must be a finite number of at least 0, got -0.1",
     ),
     (
+        ["task=dense", "encoder=diversity_lstm"],
+        "encoder 'diversity_lstm' does not apply to task 'dense' (it keeps its own model); tasks that take it: "
+        "imdb_jain_wallace",
+    ),
+    (
+        ["task=imdb_jain_wallace", "encoder=diversity_lstm", "task.model.conicity_weight=-1"],
+        "task.model.conicity_weight must be a finite number of at least 0, got -1",
+    ),
+    (
         ["task=dense", "+task.audit.adversary.step=5"],
         "task.audit.adversary.step is not a setting of the search; accepted: candidates, steps, learning_rate, "
         "tolerance, penalty, noise",

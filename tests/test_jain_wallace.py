@@ -189,3 +189,68 @@ def test_the_adversary_preset_runs_their_model_audits_it_with_the_adversary_and_
         assert (kept["weights"][:, 0, 0] == 0).all()
     pairs = pd.read_csv(sweep / "seed_variance.csv")
     assert [(p.seed_a, p.seed_b, p.units) for p in pairs.itertuples()] == [(0, 1, 8)]
+
+
+def test_the_diversity_lstm_trains_states_of_lower_conicity_and_reloads(compose_config, tmp_path):
+    """encoder=diversity_lstm: their model with the conicity of its BiLSTM's states in the loss.
+    Trained alike from the same seed, its states point apart far more than the plain model's (the
+    audit's conicity), and the saved model reloads to the same predictions."""
+    import keras
+
+    from attention.audit import AttentionAudit
+    from experiments.run.runner import _attention_layer
+    from experiments.run.task import Splits
+    from experiments.tasks.imdb_jain_wallace import ImdbJainWallace
+
+    rng = np.random.default_rng(0)
+    x = np.zeros((256, 14), dtype="int32")
+    for row, length in enumerate(rng.integers(4, 12, len(x))):
+        x[row, : length + 2] = [SOS, *rng.integers(4, 34, length), EOS]
+    y = (x == 7).any(axis=1).astype("float32")
+    data = Splits(train=(None, None), test=(None, None), extras={"vocabulary": np.arange(100, 130)})
+    tiny = (
+        "task=imdb_jain_wallace",
+        "task.model.embedding_dim=8",
+        "task.model.lstm_units=8",
+        "task.attention_layer.units=4",
+    )
+    conicities = {}
+    for encoder in ("lstm", "diversity_lstm"):
+        cfg = compose_config(*tiny, f"encoder={encoder}")
+        keras.utils.set_random_seed(0)
+        model = ImdbJainWallace().build_model(cfg.task, _attention_layer(cfg), data)
+        model.compile("adam", "binary_crossentropy")
+        model.fit(x, y, epochs=4, batch_size=32, verbose=0)
+        model.save(tmp_path / f"{encoder}.keras")  # before the audit: a model it has cut no longer saves
+        result = AttentionAudit(model).run(x[:32], permutations=2, adversary=_few_steps())
+        conicities[encoder] = result["conicity"]["mean"]
+    assert conicities["diversity_lstm"] < conicities["lstm"] - 0.2, conicities
+    assert [layer.name for layer in model.layers if type(layer).__name__ == "Diversity"] == ["diversity"]
+    again = keras.models.load_model(tmp_path / "diversity_lstm.keras")
+    np.testing.assert_array_equal(again.predict(x[:8], verbose=0), model.predict(x[:8], verbose=0))
+
+
+def _few_steps():
+    from attention.audit import AdversarySearch
+
+    return AdversarySearch(steps=2)
+
+
+@needs_data
+def test_the_diversity_preset_trains_the_diversity_lstm_and_audits_its_conicity(tmp_path):
+    """experiment=diversity_lstm at a tiny size, one seed, as a user runs it."""
+    import json
+    import subprocess
+    import sys
+
+    sweep = tmp_path / "sweep"
+    tiny = ["task.data.max_words=60", "task.model.embedding_dim=8", "task.model.lstm_units=4"]
+    subprocess.run(
+        [sys.executable, "-m", "experiments", "experiment=diversity_lstm", "debug=smoke", "seed=0", *tiny,
+         "task.attention_layer.units=4", "task.audit.at_end=true", "task.audit.samples=8", f"hydra.sweep.dir={sweep}"],
+        check=True, timeout=600, capture_output=True,
+    )  # fmt: skip
+    (run,) = (sweep / "imdb_jain_wallace" / "tanh").glob("seed=0,*")
+    config = (run / ".hydra" / "config.yaml").read_text()
+    assert "name: diversity_lstm" in config and "conicity_weight: 0.5" in config
+    assert 0 < json.loads((run / "audit.json").read_text())["conicity"]["mean"] <= 1

@@ -449,21 +449,28 @@ def attends_by_stack(cfg):
 def _check_encoder(cfg):
     """encoder=transformer takes the place of the LSTM and its attention: the task must take it
     (`about.encoders`), and its attention is the encoder's own (attention=transformer, chosen with
-    it). Returns whether the run is a stack's, whose variant the task's `attentions` do not list."""
+    it); encoder=diversity_lstm keeps the task's LSTM and penalises the conicity of its states.
+    Returns whether the run is a stack's, whose variant the task's `attentions` do not list."""
     encoder = (cfg.get("encoder") or {}).get("name", "lstm")
     stack = attends_by_stack(cfg)
     if encoder == "lstm" and not stack:
         return False
-    if "transformer" not in (cfg.task.get("about") or {}).get("encoders", ["lstm"]):
+    wanted = "transformer" if stack else encoder
+    if wanted not in (cfg.task.get("about") or {}).get("encoders", ["lstm"]):
         takes = ", ".join(
             name
             for name, path in group_files("task").items()
-            if "transformer" in (OmegaConf.load(path).get("about") or {}).get("encoders", [])
+            if wanted in (OmegaConf.load(path).get("about") or {}).get("encoders", [])
         )
         raise ConfigError(
-            f"encoder 'transformer' does not apply to task '{cfg.task.name}' (it keeps its own model); "
+            f"encoder '{wanted}' does not apply to task '{cfg.task.name}' (it keeps its own model); "
             f"tasks that take it: {takes}"
         )
+    if encoder == "diversity_lstm" and not stack:  # the task's own LSTM, with the conicity penalty
+        weight = cfg.task.model.get("conicity_weight")
+        if not (_number(weight) and 0 <= weight < math.inf):
+            raise ConfigError(f"task.model.conicity_weight must be a finite number of at least 0, got {weight!r}")
+        return False
     if encoder != "transformer":
         raise ConfigError(
             f"attention={cfg.attention.name} is the Transformer encoder's: choose it with encoder=transformer"

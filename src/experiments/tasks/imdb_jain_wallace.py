@@ -14,7 +14,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from attention import TokenMask
+from attention import Diversity, TokenMask
 from experiments.run.quality import text_attention
 from experiments.run.task import Splits, Task
 from experiments.tasks.imdb_data import EOS, PAD, SOS, UNK, jain_wallace_imdb, read_word_index
@@ -74,7 +74,11 @@ class ImdbJainWallace(Task):
         recurrent = {"kernel_regularizer": decay, "recurrent_regularizer": decay, "bias_regularizer": decay}
 
         def bilstm():  # a Transformer (encoder=transformer) takes its place
-            return keras.layers.Bidirectional(keras.layers.LSTM(m.lstm_units, return_sequences=True, **recurrent))
+            layer = keras.layers.Bidirectional(keras.layers.LSTM(m.lstm_units, return_sequences=True, **recurrent))
+            if m.get("conicity_weight") is None:
+                return layer
+            # encoder=diversity_lstm: the states' conicity in the loss (Mohankumar et al.'s Diversity LSTM)
+            return lambda x: Diversity(m.conicity_weight, name="diversity")(layer(x))
 
         # Their attention reads the words only: their batches mask <sos> and <eos> out of it
         # (BatchHolder), while the BiLSTM reads them. attend_marks: true attends to them too.

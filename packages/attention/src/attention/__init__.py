@@ -11,6 +11,7 @@ __version__ = "0.1.0"
 from attention.base import SoftmaxAttention
 from attention.blocks import AttentionPooling, FeatureAttention, TimeAttention
 from attention.cross import CrossAttention
+from attention.diversity import Diversity
 from attention.layer import Attention
 from attention.masks import TokenMask
 from attention.probe import attention_model, attention_weights
@@ -23,6 +24,7 @@ __all__ = [
     "Attention",
     "AttentionPooling",
     "CrossAttention",
+    "Diversity",
     "FeatureAttention",
     "SelfAttention",
     "SoftmaxAttention",

@@ -41,7 +41,6 @@ autodiff (`gradients.gradient`): TensorFlow, JAX or PyTorch.
 """
 
 from attention.audit.agreement import kendall_tau
-from attention.audit.conicity import conicity
 from attention.audit.core import MEASURES, AttentionAudit, attention_ranked_columns, summary_columns
 from attention.audit.erasure import js_divergence
 from attention.audit.forward import OUTPUT_KINDS
@@ -55,7 +54,6 @@ __all__ = [
     "AttentionAudit",
     "StackAudit",
     "attention_ranked_columns",
-    "conicity",
     "flow",
     "js_divergence",
     "kendall_tau",

@@ -6,26 +6,13 @@ permuted and adversarial attention change the output so little on such models.""
 
 from typing import ClassVar
 
-import numpy as np
+from keras import ops
 
-from attention._types import BoolArray, FloatArray
+from attention._types import FloatArray
 from attention.audit.forward import Forward
 from attention.audit.importance import Importances
 from attention.audit.measure import Column, Details, Measure, Request, Result, summary
-
-
-def conicity(states: FloatArray, valid: BoolArray) -> FloatArray:
-    """Per sample, the conicity of `states` (samples, steps, dim) over its `valid` (samples, steps)
-    steps: the mean cosine similarity of each valid state with their mean; nan with no valid step."""
-    states = np.asarray(states, dtype="float64")
-    kept = np.where(valid[..., None], states, 0.0)
-    counts = valid.sum(axis=-1)
-    mean = kept.sum(axis=1) / np.maximum(counts, 1)[:, None]  # (samples, dim)
-    norms = np.linalg.norm(states, axis=-1) * np.linalg.norm(mean, axis=-1)[:, None]
-    cosine = np.einsum("sd,std->st", mean, states) / np.maximum(norms, 1e-30)
-    summed = np.where(valid, cosine, 0.0).sum(axis=-1)
-    alignment: FloatArray = np.where(counts > 0, summed / np.maximum(counts, 1), np.nan)
-    return alignment
+from attention.diversity import conicity
 
 
 def attended_states(forward: Forward) -> FloatArray | None:
@@ -47,5 +34,5 @@ class Conicity(Measure):
         states = attended_states(forward)
         if states is None:
             return None, {}
-        per_sample = conicity(states, forward.valid)
+        per_sample = ops.convert_to_numpy(conicity(states, forward.valid))
         return summary(per_sample), {"conicity": per_sample}
