@@ -35,7 +35,7 @@ BAD_INPUTS = [
     (["debug=nope"], "unknown debug 'nope'; accepted: smoke"),
     (
         ["experiment=nope"],
-        "unknown experiment 'nope'; accepted: add_two_numbers_scores, dates_scores, dense_seeds, find_max_scores",
+        "unknown experiment 'nope'; accepted: add_two_numbers_scores, dates_scores, dense_seeds, diversity_lstm, find_max_scores",
     ),
     (["hydra/launcher=nope"], "unknown hydra/launcher 'nope'; accepted: basic, joblib"),
     (["task=dense", "attention=block_3d"], "attention 'block_3d' does not apply to task 'dense'; accepted: block_2d"),
