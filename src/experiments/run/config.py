@@ -382,10 +382,12 @@ def _check_audit(task):
         raise ConfigError(f"task.audit.regression_tolerance must be a positive finite number, got {tolerance!r}")
     if not isinstance(audit.get("at_end", False), bool):
         raise ConfigError(f"task.audit.at_end must be true or false, got {audit.at_end!r}")
-    _check_adversary(audit.get("adversary"))
+    check_adversary(audit.get("adversary"))
 
 
-def _check_adversary(adversary):
+def check_adversary(adversary):
+    """Raises ConfigError where `task.audit.adversary` (None: the defaults) holds an unknown key or a
+    bad value."""
     if adversary is None:
         return
     if not OmegaConf.is_dict(adversary):

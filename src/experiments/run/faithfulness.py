@@ -11,7 +11,8 @@ import numpy as np
 from matplotlib.figure import Figure
 from omegaconf import OmegaConf
 
-from experiments.run.errors import SuiteError
+from experiments.run.config import check_adversary
+from experiments.run.errors import ConfigError, SuiteError
 from experiments.run.files import RunDir, load_saved_model, write_json
 
 log = logging.getLogger(__name__)
@@ -89,18 +90,15 @@ def audit_trained(cfg, task, model, data, samples=None, permutations=None):
 
 def adversary_search(settings):
     """The search for adversarial attention as `task.audit.adversary` sets it (a run made before
-    the setting existed: Jain & Wallace's constants)."""
+    the setting existed: Jain & Wallace's constants), checked as a run's config is."""
     from attention.audit import AdversarySearch  # noqa: PLC0415  (TensorFlow starts here)
 
-    given = OmegaConf.to_container(settings["adversary"]) if settings.get("adversary") is not None else {}
-    known = AdversarySearch.__dataclass_fields__
-    unknown = sorted(set(given) - set(known))
-    if unknown:
-        raise AuditError(f"task.audit.adversary has no setting {', '.join(unknown)}; it takes {', '.join(known)}")
+    adversary = settings.get("adversary")
     try:
-        return AdversarySearch(**given)
-    except ValueError as error:
-        raise AuditError(f"task.audit.{error}") from None
+        check_adversary(adversary)
+    except ConfigError as error:  # `make audit` reports each run it cannot audit, and goes on
+        raise AuditError(str(error)) from None
+    return AdversarySearch(**(OmegaConf.to_container(adversary) if adversary is not None else {}))
 
 
 STACK_AUDIT_JSON = RunDir.STACK_AUDIT
@@ -283,7 +281,7 @@ def figure(result, details):
         eraser_ax.text(0.5, 0.5, "no ERASER measures\n(a regression, or an older audit)", ha="center", va="center",
                        transform=eraser_ax.transAxes)  # fmt: skip
     adversarial = result["adversarial"]
-    adversary_ax.scatter(details["adversarial_max_weight"].ravel(), details["adversarial_jsd"].ravel(), s=6, alpha=0.5)
+    adversary_ax.scatter(details["max_weight"].ravel(), details["adversarial_jsd"].ravel(), s=6, alpha=0.5)
     adversary_ax.axhline(np.log(2), color="black", linewidth=0.8, linestyle=":")  # the most there is
     adversary_ax.set_ylim(0, 0.72)
     adversary_ax.set_xlabel("largest attention weight")

@@ -71,7 +71,6 @@ class Adversary(Measure):
         chosen = np.where(within, divergence, -np.inf).argmax(axis=1)  # the farthest within tolerance
         max_jsd = np.where(found, np.take_along_axis(divergence, chosen[:, None], axis=1)[:, 0], np.nan)
         chosen_change = np.where(found, np.take_along_axis(change, chosen[:, None], axis=1)[:, 0], np.nan)
-        max_weight = np.where(forward.valid_for(forward.per_unit), forward.per_unit, 0).max(axis=-1)
         result: Result = {
             **asdict(search),
             "found_rate": float(found.mean()),
@@ -83,7 +82,6 @@ class Adversary(Measure):
             "adversarial_outputs": outputs,  # (samples, K, units, values), the head run again on them
             "adversarial_chosen": np.where(found, chosen, -1),  # (samples, units): the candidate kept, or -1
             "adversarial_jsd": max_jsd,  # (samples, units), nan where none was found
-            "adversarial_max_weight": max_weight,
         }
         return result, kept
 
