@@ -2,11 +2,17 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+import contextlib
+import io
+import logging
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
 
 from experiments.run.catalog import task_catalog
 from experiments.run.config import CONFIG_DIR
@@ -31,6 +37,48 @@ def compose_config():
             return compose(config_name="config", overrides=list(overrides))
 
     return _compose
+
+
+def _absl_stream(stream):
+    """Points absl's log handler (TensorFlow's) at `stream`. Hydra configures logging anew for each
+    launch, which closes every handler, and absl's then closes its stream unless that is the
+    sys.stderr of the moment: under a redirect, pytest's own capture would be closed."""
+    absl_logging = sys.modules.get("absl.logging")
+    if absl_logging is not None:
+        absl_logging.get_absl_handler().python_handler.stream = stream
+
+
+def experiments_in_process(*args, cwd=None):
+    """`experiments ARGS` run in this process by the command's own `main`, as a subprocess would run
+    it but without starting Python and its imports again (a second or more each): for the command
+    lines that are refused before training. Returns a `subprocess.CompletedProcess`. Hydra's global
+    state, the root logger, sys.argv, the environment and the working directory are put back."""
+    from experiments.__main__ import main
+
+    out, err = io.StringIO(), io.StringIO()
+    argv, environ, where = sys.argv[:], dict(os.environ), os.getcwd()
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    os.environ.pop("HYDRA_FULL_ERROR", None)  # as the command line without it: one line, no traceback
+    try:
+        if cwd is not None:
+            os.chdir(cwd)
+        sys.argv[:] = ["experiments"]
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            _absl_stream(sys.__stderr__)
+            try:
+                code = main(list(args))
+            except SystemExit as stop:
+                code = stop.code if isinstance(stop.code, int) else 1
+    finally:
+        os.chdir(where)
+        sys.argv[:] = argv
+        os.environ.clear()
+        os.environ.update(environ)
+        root.handlers[:], root.level = handlers, level
+        GlobalHydra.instance().clear()
+        _absl_stream(sys.stderr)
+    return subprocess.CompletedProcess(["experiments", *args], code or 0, out.getvalue(), err.getvalue())
 
 
 def run_numbers(metrics):

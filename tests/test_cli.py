@@ -7,15 +7,33 @@ import re
 import shutil
 import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from attention import SCORES
-from conftest import run_numbers
+from conftest import experiments_in_process, run_numbers
 from experiments.run.cli import UsageError, group_options, normalize_args, preflight
 from experiments.run.config import ConfigError, validate
+
+
+def _experiments_process(*args, cwd=None):
+    """`experiments ARGS` in a process of its own, as a user runs it."""
+    env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
+    return subprocess.run(
+        [sys.executable, "-m", "experiments", *args], capture_output=True, text=True, timeout=300, cwd=cwd, env=env
+    )
+
+
+# The rest run in this process, by the command's own main: a new Python for each would start
+# TensorFlow again, seconds each (test_a_run_ends_with_one_line... and the seed sweep run processes).
+_experiments = experiments_in_process
+
+
+def _refused(result, line):
+    errors = [entry for entry in result.stderr.splitlines() if entry.startswith("error:")]
+    assert (result.returncode, errors) == (2, [f"error: {line}"]), result.stderr[-2000:]
+    assert "Traceback" not in result.stderr
 
 
 def test_inclusive_range_becomes_hydra_range():
@@ -265,7 +283,7 @@ def test_every_error_of_the_suite_is_a_suite_error():
     ],
 )
 def test_each_tool_refuses_bad_arguments_in_one_line(args, line):
-    done = subprocess.run([sys.executable, "-m", "experiments", *args], capture_output=True, text=True, timeout=120)
+    done = _experiments(*args)
     assert (done.returncode, done.stderr.strip().splitlines()) == (2, [line])
 
 
@@ -517,19 +535,6 @@ REFUSED = [
 ]
 
 
-def _experiments(*args, cwd=None):
-    env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
-    return subprocess.run(
-        [sys.executable, "-m", "experiments", *args], capture_output=True, text=True, timeout=300, cwd=cwd, env=env
-    )
-
-
-def _refused(result, line):
-    errors = [entry for entry in result.stderr.splitlines() if entry.startswith("error:")]
-    assert (result.returncode, errors) == (2, [f"error: {line}"]), result.stderr[-2000:]
-    assert "Traceback" not in result.stderr
-
-
 def test_settings_a_task_would_not_use_or_would_misread_are_refused_in_one_line(tmp_path):
     def attempt(case):
         args, line = case
@@ -540,9 +545,10 @@ def test_settings_a_task_would_not_use_or_would_misread_are_refused_in_one_line(
         )
         return _experiments(*args, *where, cwd=tmp_path), line
 
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        for result, line in pool.map(attempt, REFUSED):
-            _refused(result, line)
+    # The first also as a command of its own, the way a user meets it.
+    _refused(_experiments_process(*REFUSED[0][0], f"paths.output_dir={tmp_path}", cwd=tmp_path), REFUSED[0][1])
+    for result, line in map(attempt, REFUSED):
+        _refused(result, line)
     assert not list(tmp_path.iterdir())  # nothing written: not /runs, not the launch directory
 
 
