@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
+from conftest import experiments_in_process
 from experiments.records import publish, results, verify
 from experiments.run import provenance
 from experiments.run.files import RunDir
@@ -21,14 +22,11 @@ EXPERIMENTS = [sys.executable, "-m", "experiments"]
 
 
 def _smoke_record(tmp_path, *overrides):
-    """A small sweep run as users run one, and its record made as `make results` makes it."""
+    """A small sweep run as users run one (by the command's main, in this process), and its record
+    made as `make results` makes it."""
     sweep = tmp_path / "sweep"
-    subprocess.run(
-        [*EXPERIMENTS, "-m", "debug=smoke", *overrides, f"hydra.sweep.dir={sweep}"],
-        check=True,
-        timeout=300,
-        capture_output=True,
-    )
+    done = experiments_in_process("-m", "debug=smoke", *overrides, f"hydra.sweep.dir={sweep}")
+    assert done.returncode == 0, done.stderr[-2000:]
     results.copy_record(sweep, tmp_path / "record", figures=("*/*/*/attention_bar.png",))
     return sweep, tmp_path / "record"
 
@@ -129,12 +127,20 @@ def test_every_recorded_job_still_composes_to_its_fingerprint():
 
     jobs = [p.parent for p in RECORDS.rglob("metrics.json") if (p.parent / ".hydra" / "overrides.yaml").is_file()]
     assert jobs
+    # The seeds of a variant compose alike but for the seed (no config group reads it): one
+    # composition per variant, its seed set per job (190 compositions would take a minute).
+    composed = {}
     for job in jobs:
         overrides = [
             o for o in OmegaConf.load(job / ".hydra" / "overrides.yaml") if not o.startswith("trainer.verbose")
         ]
+        variant = tuple(sorted(o for o in overrides if not o.startswith("seed=")))
+        if variant not in composed:
+            composed[variant] = verify._compose(overrides)
+        cfg = composed[variant].copy()
+        cfg.seed = next((int(o.split("=", 1)[1]) for o in overrides if o.startswith("seed=")), 0)
         recorded = json.loads((job / "metrics.json").read_text())["config"]
-        assert same_config(verify._compose(overrides), recorded), job.relative_to(RECORDS)
+        assert same_config(cfg, recorded), job.relative_to(RECORDS)
 
 
 # --- the committed records -----------------------------------------------------------------------
@@ -263,8 +269,14 @@ def test_verify_reproduces_a_record_exactly_and_catches_an_altered_number(tmp_pa
     metrics = json.loads(altered.read_text())
     metrics["test"]["accuracy"] += 0.01
     altered.write_text(json.dumps(metrics))
+
+    def rerun_made(job_dir, out_dir):  # the run verify just made: the same numbers, not trained again
+        return json.loads((tmp_path / "again" / Path(job_dir).relative_to(record) / "metrics.json").read_text())
+
     lines = []
-    assert not verify.verify(record, verify.recorded_jobs(record)[:1], tmp_path / "again", echo=lines.append)
+    assert not verify.verify(
+        record, verify.recorded_jobs(record)[:1], tmp_path / "again", rerun_job=rerun_made, echo=lines.append
+    )
     failed = [line for line in lines if line.rstrip().endswith("FAIL")]
     assert len(failed) == 1 and "test.accuracy" in failed[0] and "-0.01" in failed[0]
 

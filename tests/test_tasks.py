@@ -331,6 +331,7 @@ def test_a_transformer_encoder_runs_on_the_tasks_that_take_it(compose_config, ta
         "debug=smoke",
         "task.audit.at_end=true",
         "task.audit.integrated_gradients_steps=4",
+        "task.audit.flow_samples=4",  # one max-flow per step and sample: seconds each
         f"paths.output_dir={tmp_path}",
         *SMOKE_SIZES.get(task, []),
     )

@@ -3,6 +3,7 @@ of each (what `verify` judges), and a sweep record's statistics as its summary.m
 
 from contextlib import contextmanager
 from contextvars import ContextVar
+from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
@@ -60,6 +61,20 @@ def numbers_read():
         _READS.reset(token)
 
 
+def _job_config(path):
+    """A job's config.yaml, parsed once for as long as the file is unchanged: the pages' blocks open
+    the same records again and again (publish renders 66 blocks, and verify all of them)."""
+    stat = path.stat()
+    return _parsed_config(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=4096)
+def _parsed_config(path, mtime_ns, size):
+    config = OmegaConf.load(path)
+    OmegaConf.set_readonly(config, True)  # shared by every reader: none may change it
+    return config
+
+
 class Record:
     """The completed jobs of one record directory under docs/results/."""
 
@@ -73,7 +88,7 @@ class Record:
                 if metrics.get("status") == "completed":
                     if (reads := _READS.get()) is not None:
                         metrics = _ReadNumbers(metrics, reads.setdefault(job.path.resolve(), set()))
-                    config = OmegaConf.load(job.config_file) if job.config_file.is_file() else None
+                    config = _job_config(job.config_file) if job.config_file.is_file() else None
                     self.jobs.append((job.path, metrics, config))
 
     def __bool__(self):
