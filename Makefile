@@ -16,7 +16,7 @@ export ATTENTION_DATA_DIR ?= $(abspath ../shared/data)
 endif
 
 .DEFAULT_GOAL := help
-.PHONY: help install lock run lint lint-lock format test test-fast test-backend readme sweep stats clean \
+.PHONY: help install lock run lint lint-lock format test test-durations test-fast test-backend readme sweep stats clean \
         dense lstm_before lstm_after multidim_per_dim multidim_shared \
         add_two_numbers find_max imdb imdb_quick imdb_table dates sequences neighbours translate explain bench profile report tensorboard mlflow \
         results verify publish audit docs docs-serve wheel notebook tour
@@ -88,9 +88,13 @@ format: $(INSTALLED) ## ruff: format the code and apply the linter's safe fixes
 # runs on one worker, one test at a time.
 TEST_WORKERS ?= auto
 PYTEST := $(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup
+TMP_REPORT := outputs/test-durations.xml
 
 test: lint ## the lint, then the test suite on every core (TEST_WORKERS=N)
 	$(PYTEST) $(ARGS)
+
+test-durations: $(INSTALLED) ## measure each test once and write tests/durations.json, which starts the slowest first
+	$(PYTEST) --junitxml=$(TMP_REPORT) $(ARGS); status=$$?; $(PY) tests/durations.py $(TMP_REPORT) && rm -f $(TMP_REPORT); exit $$status
 
 test-fast: $(INSTALLED) ## the tests without the slow learning ones
 	$(PYTEST) -m "not slow" $(ARGS)

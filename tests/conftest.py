@@ -4,6 +4,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import contextlib
 import io
+import json
 import logging
 import shutil
 import subprocess
@@ -14,6 +15,7 @@ import pytest
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 
+from durations import DURATIONS, node_id
 from experiments.run.catalog import task_catalog
 from experiments.run.config import CONFIG_DIR
 
@@ -26,6 +28,24 @@ if IMDB_DIR is not None:
 
 IMDB_TASKS = tuple(task for task, about in task_catalog().items() if about.get("needs_data") == "imdb")
 TASKS = tuple(task for task, about in task_catalog().items() if not about.get("needs_data"))  # no data file
+
+
+def _unit(item):
+    """The tests that run one after another: those of a module whose fixture is made once for the
+    module (it would be made again each time the order came back to the module), else the test."""
+    fixtures = item._fixtureinfo.name2fixturedefs.values() if hasattr(item, "_fixtureinfo") else ()
+    return item.module.__name__ if any(defs[-1].scope == "module" for defs in fixtures) else item.nodeid
+
+
+def pytest_collection_modifyitems(config, items):
+    """The slowest tests first, as measured (tests/durations.json, make test-durations): the
+    workers take the next test as each finishes, so they end together instead of one waiting on a
+    long test started last. Tests not measured keep their order, after them."""
+    measured = json.loads(DURATIONS.read_text()) if DURATIONS.is_file() else {}
+    units = {}
+    for item in items:
+        units[_unit(item)] = units.get(_unit(item), 0.0) + measured.get(node_id(item.nodeid), 0.0)
+    items.sort(key=lambda item: (-units[_unit(item)], _unit(item)))
 
 
 @pytest.fixture
