@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from omegaconf import OmegaConf
 
-from conftest import IMDB_DIR
+from conftest import IMDB_DIR, experiments_in_process
 from experiments.run.runner import run
 from experiments.trained import explain
 
@@ -156,7 +156,7 @@ def imdb_run(tmp_path_factory):
     from experiments.run.config import CONFIG_DIR
 
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-        cfg = compose(config_name="config", overrides=["task=imdb", "debug=smoke"])
+        cfg = compose(config_name="config", overrides=["task=imdb", "debug=smoke", "task.data.maxlen=120"])
     run_dir = tmp_path_factory.mktemp("imdb") / "run"
     run(cfg, run_dir)
     (run_dir / ".hydra").mkdir()
@@ -165,14 +165,19 @@ def imdb_run(tmp_path_factory):
 
 
 def _explain_command(run_dir, text, tmp_path, **env):
-    """`experiments explain RUN TEXT`: (exit code, stdout, stderr), with no traceback."""
+    """`experiments explain RUN TEXT`: (exit code, stdout, stderr), with no traceback. With `env`
+    (variables Keras reads once, at import), in a process of its own; else in this one."""
+    args = ["explain", str(run_dir), text, "--out", str(tmp_path / "out")]
+    if not env:
+        done = experiments_in_process(*args)
+        assert "Traceback" not in done.stderr
+        return done.returncode, done.stdout, done.stderr.strip()
     environment = {**os.environ, **env}
     for name in [name for name, value in env.items() if value is None]:
         del environment[name]
     done = subprocess.run(
-        [sys.executable, "-m", "experiments", "explain", str(run_dir), text, "--out", str(tmp_path / "out")],
-        capture_output=True, text=True, timeout=120, env=environment,
-    )  # fmt: skip
+        [sys.executable, "-m", "experiments", *args], capture_output=True, text=True, timeout=120, env=environment
+    )
     assert "Traceback" not in done.stderr
     return done.returncode, done.stdout, done.stderr.strip()
 

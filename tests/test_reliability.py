@@ -195,7 +195,7 @@ def test_a_job_killed_in_epoch_7_resumes_at_epoch_7_with_the_same_final_numbers(
 
     from experiments.run import runner
 
-    cfg = compose_config("task=imdb", "debug=smoke", "task.epochs=8")
+    cfg = compose_config("task=imdb", "debug=smoke", "task.epochs=8", "task.data.maxlen=120")  # 120 words a review
     uninterrupted = run(cfg, tmp_path / "uninterrupted")
     original = runner.build_callbacks
 

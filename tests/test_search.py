@@ -2,13 +2,11 @@
 monitored validation metric, the study's best trial is the best of its trials, and a search that
 would optimise the wrong way is refused."""
 
-import subprocess
-import sys
-
 import pytest
 import yaml
 from omegaconf import OmegaConf
 
+from conftest import experiments_in_process
 from experiments.records import results
 from experiments.run.files import CONFIG_DIR
 from experiments.run.search import monitored_value
@@ -17,7 +15,8 @@ pytest.importorskip("optuna", reason="the search extra (pip install -e '.[search
 
 
 def _experiments(*args, cwd):
-    return subprocess.run([sys.executable, "-m", "experiments", *args], capture_output=True, text=True, cwd=cwd)
+    """`experiments ARGS` by the command's own main, in this process (not a new Python for each)."""
+    return experiments_in_process(*args, cwd=cwd)
 
 
 def test_a_three_trial_study_writes_its_best_trial_and_the_parameters_importances(tmp_path):

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import experiments_in_process
 from experiments.run.config import validate
 from experiments.run.runner import run
 from experiments.tasks.sequence_data import SHIPPED, SequenceDataError, load_sequences, read_inputs
@@ -167,13 +168,10 @@ def test_a_missing_file_stops_the_command_in_one_line_with_nothing_trained(tmp_p
 
 
 def _command(tmp_path, path):
-    """`python -m experiments task=sequences task.data.path=PATH`: (exit code, stderr), after
+    """`python -m experiments task=sequences task.data.path=PATH`, by the command's main in this
+    process (the missing file above runs as a command of its own): (exit code, stderr), after
     checking that nothing trained and no traceback was printed."""
-    done = subprocess.run(
-        [sys.executable, "-m", "experiments", "task=sequences", f"task.data.path={path}",
-         f"hydra.run.dir={tmp_path}/run"],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    done = experiments_in_process("task=sequences", f"task.data.path={path}", f"hydra.run.dir={tmp_path}/run")
     assert "Traceback" not in done.stderr and not (tmp_path / "run" / "model.keras").exists()
     return done.returncode, done.stderr.strip()
 
