@@ -8,6 +8,7 @@ database with SQLAlchemy 2, which MLflow needs. The directories are what resumes
 same command samples the same trials (TPE is seeded), finds them completed and skips them."""
 
 import logging
+import warnings
 from pathlib import Path
 
 import optuna
@@ -54,7 +55,11 @@ class StudyFiles(Callback):
     def on_multirun_end(self, config, **kwargs):
         sweeper = config.hydra.sweeper
         study = optuna.create_study(direction=sweeper.direction)
-        study.add_trials(trials_of(config.hydra.sweep.dir, OmegaConf.to_container(sweeper.params, resolve=True)))
+        params = OmegaConf.to_container(sweeper.params, resolve=True)
+        # Optuna marks create_trial and add_trials experimental: a warning the user can do nothing about.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            study.add_trials(trials_of(config.hydra.sweep.dir, params))
         completed = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
         importances = {}
         if len(completed) >= 2:
