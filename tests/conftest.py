@@ -16,6 +16,7 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 
 from durations import DURATIONS, node_id
+from experiments.__main__ import main
 from experiments.run.catalog import task_catalog
 from experiments.run.config import CONFIG_DIR
 
@@ -60,32 +61,36 @@ def compose_config():
 
 
 def _absl_stream(stream):
-    """Points absl's log handler (TensorFlow's) at `stream`. Hydra configures logging anew for each
-    launch, which closes every handler, and absl's then closes its stream unless that is the
-    sys.stderr of the moment: under a redirect, pytest's own capture would be closed."""
+    """Points absl's log handler (TensorFlow's) at `stream`; returns the stream it had, or None
+    where absl is not imported. Hydra configures logging anew for each launch, which closes every
+    handler, and absl's then closes its stream unless that is the sys.stderr of the moment: under a
+    redirect, pytest's own capture would be closed."""
     absl_logging = sys.modules.get("absl.logging")
-    if absl_logging is not None:
-        absl_logging.get_absl_handler().python_handler.stream = stream
+    if absl_logging is None:
+        return None
+    handler = absl_logging.get_absl_handler().python_handler
+    previous, handler.stream = handler.stream, stream
+    return previous
 
 
 def experiments_in_process(*args, cwd=None):
     """`experiments ARGS` run in this process by the command's own `main`, as a subprocess would run
-    it but without starting Python and its imports again (a second or more each): for the command
-    lines that are refused before training. Returns a `subprocess.CompletedProcess`. Hydra's global
-    state, the root logger, sys.argv, the environment and the working directory are put back."""
-    from experiments.__main__ import main
-
+    it but without starting Python and TensorFlow again (seconds each): for the tests of what a
+    command prints, refuses and writes, where the process itself is not what is tested. Returns a
+    `subprocess.CompletedProcess` (stdout and stderr as Python wrote them). Hydra's global state,
+    the root logger, sys.argv, the environment and the working directory are put back."""
     out, err = io.StringIO(), io.StringIO()
     argv, environ, where = sys.argv[:], dict(os.environ), os.getcwd()
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
     os.environ.pop("HYDRA_FULL_ERROR", None)  # as the command line without it: one line, no traceback
+    absl_stream = None
     try:
         if cwd is not None:
             os.chdir(cwd)
         sys.argv[:] = ["experiments"]
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            _absl_stream(sys.__stderr__)
+            absl_stream = _absl_stream(sys.__stderr__)
             try:
                 code = main(list(args))
             except SystemExit as stop:
@@ -97,7 +102,7 @@ def experiments_in_process(*args, cwd=None):
         os.environ.update(environ)
         root.handlers[:], root.level = handlers, level
         GlobalHydra.instance().clear()
-        _absl_stream(sys.stderr)
+        _absl_stream(absl_stream or sys.stderr)  # as absl takes it at import where it was not yet imported
     return subprocess.CompletedProcess(["experiments", *args], code or 0, out.getvalue(), err.getvalue())
 
 
