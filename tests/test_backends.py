@@ -128,9 +128,10 @@ def test_the_audit_gives_the_same_measures_on_every_installed_backend(tmp_path):
     if not others:
         pytest.skip("neither JAX nor PyTorch is installed here (make test installs JAX)")
     names = _audited_models(tmp_path)
-    files = [str(tmp_path / f"{name}.{suffix}") for name in names for suffix in ("keras", "npz")]
+    saved = {name: (str(tmp_path / f"{name}.keras"), str(tmp_path / f"{name}.npz")) for name in names}
+    files = [file for pair in saved.values() for file in pair]
     # TensorFlow's in this process (the suite runs on it); each other backend's in a process of its own.
-    audits = {name: {"tensorflow": audit_saved(*files[2 * i : 2 * i + 2])} for i, name in enumerate(names)}
+    audits = {name: {"tensorflow": audit_saved(*pair)} for name, pair in saved.items()}
     for backend in others:  # one process for each other backend, both models in it
         done = subprocess.run(
             [sys.executable, str(TESTS / "backend_audit.py"), *files],

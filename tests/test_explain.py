@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from omegaconf import OmegaConf
 
-from conftest import IMDB_DIR, experiments_in_process
+from conftest import IMDB_DIR, IMDB_SHORT, experiments_in_process
 from experiments.run.runner import run
 from experiments.trained import explain
 
@@ -156,7 +156,7 @@ def imdb_run(tmp_path_factory):
     from experiments.run.config import CONFIG_DIR
 
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-        cfg = compose(config_name="config", overrides=["task=imdb", "debug=smoke", "task.data.maxlen=120"])
+        cfg = compose(config_name="config", overrides=["task=imdb", "debug=smoke", IMDB_SHORT])
     run_dir = tmp_path_factory.mktemp("imdb") / "run"
     run(cfg, run_dir)
     (run_dir / ".hydra").mkdir()

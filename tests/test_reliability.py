@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from conftest import IMDB_DIR, experiments_in_process, run_numbers
+from conftest import IMDB_DIR, IMDB_SHORT, experiments_in_process, run_numbers
 from experiments.run import files
 from experiments.run.runner import run
 
@@ -195,7 +195,7 @@ def test_a_job_killed_in_epoch_7_resumes_at_epoch_7_with_the_same_final_numbers(
 
     from experiments.run import runner
 
-    cfg = compose_config("task=imdb", "debug=smoke", "task.epochs=8", "task.data.maxlen=120")  # 120 words a review
+    cfg = compose_config("task=imdb", "debug=smoke", "task.epochs=8", IMDB_SHORT)
     uninterrupted = run(cfg, tmp_path / "uninterrupted")
     original = runner.build_callbacks
 

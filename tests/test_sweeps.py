@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import IMDB_DIR
+from conftest import IMDB_DIR, IMDB_SHORT
 
 EXPERIMENTS = [sys.executable, "-m", "experiments"]
 
@@ -30,7 +30,7 @@ def test_reduced_imdb_sweep_ends_with_its_statistics(tmp_path):
             "seed=0..1",
             "task.audit.at_end=true",
             "task.audit.samples=8",
-            "task.data.maxlen=120",  # the last 120 words of each review, as the IMDB smoke test reads
+            IMDB_SHORT,
             f"paths.output_dir={tmp_path}",
         ],
         check=True,

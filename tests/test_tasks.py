@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from attention import SCORES
-from conftest import ALL_TASKS, IMDB_TASKS, TASKS, run_numbers
+from conftest import ALL_TASKS, IMDB_SHORT, IMDB_TASKS, TASKS, run_numbers
 from experiments.run.catalog import quality_text, task_catalog
 from experiments.run.config import CONFIG_DIR, validate
 from experiments.run.runner import run
@@ -29,8 +29,7 @@ EXPECTED_WEIGHTS_SHAPE = {
 }
 # Smaller still than debug=smoke, where the task's own sizes would take a minute a run.
 SMOKE_SIZES = {
-    # Longer than 100 steps: attention flow, one max-flow per step and sample, stays off as on full IMDB.
-    "imdb": ["task.data.maxlen=120"],
+    "imdb": [IMDB_SHORT],
     "imdb_jain_wallace": ["task.data.max_words=100", "task.model.embedding_dim=16", "task.model.lstm_units=8"],
 }
 PEAK_KEYS = {"target_index", "peak_index", "peak_weight", "runner_up_weight"}
