@@ -257,7 +257,7 @@ def test_every_error_of_the_suite_is_a_suite_error():
         (
             ["explain", "r" * 300, "x.npz"],
             f"error: {'r' * 300} is neither a run directory nor a task (add_two_numbers, dates, dense, find_max, imdb, "
-            "imdb_jain_wallace, lstm_after, lstm_before, multidim_per_dim, multidim_shared, sequences)",
+            "imdb_adversary, imdb_diagnostic, imdb_jain_wallace, lstm_after, lstm_before, multidim_per_dim, multidim_shared, sequences)",
         ),
         (
             ["report", "conf"],
@@ -436,13 +436,13 @@ REFUSED = [
     (
         ["task=find_max", "attention.name=bahdanau"],
         "attention.name is the name of the attention chosen, not a choice of it; choose with attention=NAME "
-        "(attention=bahdanau); accepted: bahdanau, block_2d, block_3d, block_3d_shared, cosine, dot, location, luong, "
-        "none, pooling, scaled_dot, tanh, transformer, uniform",
+        "(attention=bahdanau); accepted: bahdanau, block_2d, block_3d, block_3d_shared, cosine, dot, frozen_adversary, "
+        "frozen_lstm, location, luong, none, pooling, scaled_dot, tanh, transformer, uniform",
     ),
     (
         ["tsk=dense"],
         "unknown setting 'tsk': the config has no such key; did you mean task=<add_two_numbers|dates|dense|find_max|"
-        "imdb|imdb_jain_wallace|lstm_after|lstm_before|multidim_per_dim|multidim_shared|sequences>? "
+        "imdb|imdb_adversary|imdb_diagnostic|imdb_jain_wallace|lstm_after|lstm_before|multidim_per_dim|multidim_shared|sequences>? "
         "(to add a new key on purpose, write +tsk=...)",
     ),
     (
@@ -521,7 +521,7 @@ REFUSED = [
     (
         ["task=dense", "encoder=diversity_lstm"],
         "encoder 'diversity_lstm' does not apply to task 'dense' (it keeps its own model); tasks that take it: "
-        "imdb_jain_wallace",
+        "imdb_adversary, imdb_jain_wallace",
     ),
     (
         ["task=imdb_jain_wallace", "encoder=diversity_lstm", "task.model.conicity_weight=-1"],

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from attention import SCORES
-from conftest import ALL_TASKS, IMDB_SHORT, IMDB_TASKS, TASKS, run_numbers
+from conftest import ALL_TASKS, IMDB_SHORT, IMDB_TASKS, RUN_TASKS, TASKS, run_numbers
 from experiments.run.catalog import quality_text, task_catalog
 from experiments.run.config import CONFIG_DIR, validate
 from experiments.run.runner import run
@@ -24,6 +24,7 @@ EXPECTED_WEIGHTS_SHAPE = {
     "find_max": (16, 10),
     "imdb": (16, 120),  # reviews cut to their last 120 words (SMOKE_SIZES)
     "imdb_jain_wallace": (16, 101),  # fewer than 100 words (SMOKE_SIZES), between <sos> and <eos>
+    "imdb_diagnostic": (16, 101),
     "dates": (16, 11, 40),  # output steps × input characters
     "sequences": (None, 29),  # a few test samples of each class (as many as the smoke run's test set holds)
 }
@@ -31,6 +32,7 @@ EXPECTED_WEIGHTS_SHAPE = {
 SMOKE_SIZES = {
     "imdb": [IMDB_SHORT],
     "imdb_jain_wallace": ["task.data.max_words=100", "task.model.embedding_dim=16", "task.model.lstm_units=8"],
+    "imdb_diagnostic": ["task.data.max_words=100", "task.model.embedding_dim=16", "task.model.mlp_units=8"],
 }
 PEAK_KEYS = {"target_index", "peak_index", "peak_weight", "runner_up_weight"}
 QUALITY_KEYS = {
@@ -62,6 +64,7 @@ QUALITY_KEYS = {
     },
     "sequences": {"mean_peak_step", "mean_relative_peak", "mean_entropy_nats", "attention_on_padding", "samples"},
 }
+QUALITY_KEYS["imdb_diagnostic"] = QUALITY_KEYS["imdb_jain_wallace"]  # the same text measures
 
 
 @pytest.mark.parametrize("task", ALL_TASKS)
@@ -250,7 +253,7 @@ def test_every_task_declares_its_place_and_its_words_and_the_lists_follow_them()
         assert isinstance(about.get("order"), int) and isinstance(about.get("quality"), str), task
     orders = [about["order"] for about in catalog.values()]
     assert orders == sorted(orders) and len(set(orders)) == len(orders)
-    assert set(TASKS) | set(IMDB_TASKS) == set(catalog) and "dense" in TASKS and "imdb" in IMDB_TASKS
+    assert set(TASKS) | set(IMDB_TASKS) | set(RUN_TASKS) == set(catalog) and "dense" in TASKS and "imdb" in IMDB_TASKS
     assert quality_text("find_max", {"argmax_accuracy": 0.91234}) == "argmax on the maximum: 0.912"
     assert quality_text("find_max", {"hit_rate": 0.5}) == "–"  # a record without the keys its words read
 

@@ -22,6 +22,7 @@ from scipy import stats
 
 from experiments.records.seed_variance import write_seed_variance
 from experiments.run import config as _resolvers  # noqa: F401  (a sweep's params may name a family)
+from experiments.run.catalog import task_catalog
 from experiments.run.errors import ToolParser
 from experiments.run.files import RunDir
 from experiments.run.quiet import start_tensorflow
@@ -387,9 +388,28 @@ def write_summary(sweep_dir, label=None):
     runs = collect(sweep_dir)
     runs.drop(columns="val_curve").to_csv(sweep_dir / "summary.csv", index=False)
     seeds = write_seed_variance(runs, sweep_dir, label)  # seed_variance.csv and .png, where seeds compare
-    (sweep_dir / "summary.md").write_text(markdown(runs, label) + "".join(f"{line}\n" for line in seeds))
+    lines = [*run_tables(runs, sweep_dir), *seeds]
+    (sweep_dir / "summary.md").write_text(markdown(runs, label) + "".join(f"{line}\n" for line in lines))
     figure(runs, label).savefig(sweep_dir / "summary.png", dpi=110)
     return runs
+
+
+def run_tables(runs, sweep_dir):
+    """summary.md's table of each completed run on its own line, for a task whose runs differ by
+    more than the seed (a sweep over λ, say): the test results its `about.run_table` names
+    ({key of metrics.json's `test`: heading}), by job directory."""
+    lines = []
+    for task in sorted(runs.task.dropna().unique()):
+        columns = task_catalog().get(task, {}).get("run_table")
+        done = runs[(runs.task == task) & (runs.status == "completed")]
+        if not columns or done.empty:
+            continue
+        lines += ["", f"## {task}: each run", "", "| run | " + " | ".join(columns.values()) + " |"]
+        lines.append("|---|" + "---|" * len(columns))
+        for row in done.itertuples():
+            test = RunDir(Path(sweep_dir) / row.run_dir).metrics().get("test") or {}
+            lines.append(f"| {row.run_dir} | " + " | ".join(number(test.get(key), 4) for key in columns) + " |")
+    return lines
 
 
 def group_tables(runs):

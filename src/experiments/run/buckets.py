@@ -23,7 +23,9 @@ def trim(x, padding, width):
 
 
 class LengthBuckets(keras.utils.PyDataset):
-    """Batches of (x, y) of similar lengths, each `trim`med to its longest row.
+    """Batches of (x, y) of similar lengths, each `trim`med to its longest row. `x` may be a
+    list of arrays with a row per sample and a column per step (a model with a second input over
+    the same steps): each is trimmed alike, to the lengths of the first.
 
     The order of an epoch is a function of the seed and the epoch alone (a run resumed at epoch k
     draws epoch k's batches as the first try did): the rows sorted by length plus noise (uniform,
@@ -32,9 +34,10 @@ class LengthBuckets(keras.utils.PyDataset):
 
     def __init__(self, x, y, batch_size, seed, padding="post", noise=0.1, **kwargs):
         super().__init__(**kwargs)
-        self.x, self.y, self.batch_size, self.seed = np.asarray(x), np.asarray(y), batch_size, seed
+        self.x = [np.asarray(a) for a in x] if isinstance(x, (list, tuple)) else np.asarray(x)
+        self.y, self.batch_size, self.seed = np.asarray(y), batch_size, seed
         self.padding, self.noise = padding, noise
-        self.lengths = lengths(self.x, padding)
+        self.lengths = lengths(self.x[0] if isinstance(self.x, list) else self.x, padding)
         self.set_epoch(0)
 
     def set_epoch(self, epoch):
@@ -45,11 +48,15 @@ class LengthBuckets(keras.utils.PyDataset):
         self.batches = [batches[i] for i in rng.permutation(len(batches))]
 
     def __len__(self):
-        return math.ceil(len(self.x) / self.batch_size)
+        return math.ceil(len(self.lengths) / self.batch_size)
 
     def __getitem__(self, index):
         rows = np.sort(self.batches[index])
         width = max(int(self.lengths[rows].max()), 1)
+        if isinstance(self.x, list):
+            return tuple(trim(a[rows], self.padding, width) for a in self.x), self.y[
+                rows
+            ]  # a tuple: Keras' spec of a PyDataset's batch
         return trim(self.x[rows], self.padding, width), self.y[rows]
 
 

@@ -14,6 +14,7 @@ from omegaconf import OmegaConf
 from experiments.run.config import check_adversary
 from experiments.run.errors import ConfigError, SuiteError
 from experiments.run.files import RunDir, load_saved_model, write_json
+from experiments.run.quiet import retracing_expected
 
 log = logging.getLogger(__name__)
 
@@ -61,21 +62,14 @@ def audit_trained(cfg, task, model, data, samples=None, permutations=None):
     if count < samples:  # the audit.json says how many it audited
         log.info("audit: the %d test samples there are, fewer than the %d asked for", count, samples)
     deciding = task.deciding_steps(cfg.task, data, count)
-    # Each model the audit builds traces its own predict function, and TensorFlow warns of
-    # retracing: expected here, so quiet while the audit runs.
-    tf_log = logging.getLogger("tensorflow")
-    level = tf_log.level
-    tf_log.setLevel(logging.ERROR)
     started = time.perf_counter()
-    try:
+    with retracing_expected():  # each model the audit builds traces its own predict function
         audit = AttentionAudit(
             model, layer_name="attention", regression_tolerance=settings.get("regression_tolerance", 0.1)
         )
         result = audit.run(
             x, deciding=deciding, permutations=permutations, seed=cfg.seed, adversary=adversary_search(settings)
         )
-    finally:
-        tf_log.setLevel(level)
     result = {
         "task": cfg.task.name,
         "attention": cfg.attention.name,

@@ -9,6 +9,7 @@ default. `TF_CPP_MIN_LOG_LEVEL=0` shows every line again.
 
 import contextlib
 import importlib.util
+import logging
 import os
 import sys
 
@@ -45,3 +46,16 @@ def start_tensorflow():
         return
     with _native_stderr_silenced():
         import tensorflow  # noqa: PLC0415, F401  (started here, once quieted)
+
+
+@contextlib.contextmanager
+def retracing_expected():
+    """Within the block, TensorFlow's Python warnings are not shown: a block that reads batches of
+    many widths, or builds many models, makes it warn of retracing, which is expected there."""
+    tf_log = logging.getLogger("tensorflow")
+    level = tf_log.level
+    tf_log.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        tf_log.setLevel(level)

@@ -65,30 +65,49 @@ class ImdbJainWallace(Task):
         )
 
     def build_model(self, cfg, attention, data):
-        m = cfg.model
-        words = len(data.extras["vocabulary"]) + len(SPECIAL)
-        decay = _l2(cfg)
         inputs = keras.Input((None,), dtype="int32")  # any length: length buckets cut their batches
-        embedding = keras.layers.Embedding(words, m.embedding_dim, mask_zero=True, embeddings_regularizer=decay)
-        x = embedding(inputs)
-        recurrent = {"kernel_regularizer": decay, "recurrent_regularizer": decay, "bias_regularizer": decay}
-
-        def bilstm():  # a Transformer (encoder=transformer) takes its place
-            layer = keras.layers.Bidirectional(keras.layers.LSTM(m.lstm_units, return_sequences=True, **recurrent))
-            if m.get("conicity_weight") is None:
-                return layer
-            # encoder=diversity_lstm: the states' conicity in the loss (Mohankumar et al.'s Diversity LSTM)
-            return lambda x: Diversity(m.conicity_weight, name="diversity")(layer(x))
-
-        # Their attention reads the words only: their batches mask <sos> and <eos> out of it
-        # (BatchHolder), while the BiLSTM reads them. attend_marks: true attends to them too.
-        attended = None if m.get("attend_marks", True) else TokenMask(ignore=(PAD, SOS, EOS), name="words")(inputs)
-        x = attention_over_states(x, attention, bilstm, attended)  # no weight decay on the attention, as in the paper
-        outputs = keras.layers.Dense(1, activation="sigmoid", kernel_regularizer=decay, bias_regularizer=decay)(x)
-        model = keras.Model(inputs, outputs, name="imdb_jain_wallace")
-        if m.vectors:
-            embedding.set_weights([_pretrained(m.vectors, cfg.data.dir, data.extras["vocabulary"], embedding)])
+        embedding, x = self.embedded(cfg, data, inputs)
+        # no weight decay on the attention, as in the paper
+        x = attention_over_states(x, attention, lambda: self.encoder(cfg), self.attended(cfg, inputs))
+        model = keras.Model(inputs, self.decision(cfg)(x), name="imdb_jain_wallace")
+        self.start_from_vectors(cfg, data, embedding)
         return model
+
+    # ---- the model's parts, in the order they are made (each draws its start from Keras' seed) -----
+
+    def embedded(self, cfg, data, inputs):
+        """(the embedding layer, the embedded reviews): padding 0, masked."""
+        words = len(data.extras["vocabulary"]) + len(SPECIAL)
+        layer = keras.layers.Embedding(words, cfg.model.embedding_dim, mask_zero=True, embeddings_regularizer=_l2(cfg))
+        return layer, layer(inputs)
+
+    def encoder(self, cfg):
+        """Their BiLSTM over the embedded words (a Transformer, encoder=transformer, takes its place)."""
+        m, decay = cfg.model, _l2(cfg)
+        recurrent = {"kernel_regularizer": decay, "recurrent_regularizer": decay, "bias_regularizer": decay}
+        layer = keras.layers.Bidirectional(keras.layers.LSTM(m.lstm_units, return_sequences=True, **recurrent))
+        if m.get("conicity_weight") is None:
+            return layer
+        # encoder=diversity_lstm: the states' conicity in the loss (Mohankumar et al.'s Diversity LSTM)
+        return lambda x: Diversity(m.conicity_weight, name="diversity")(layer(x))
+
+    def attended(self, cfg, inputs):
+        """The mask of the steps the attention reads, or None for the padding mask alone. Their
+        attention reads the words only: their batches mask <sos> and <eos> out of it (BatchHolder),
+        while the BiLSTM reads them. attend_marks: true attends to them too."""
+        if cfg.model.get("attend_marks", True):
+            return None
+        return TokenMask(ignore=(PAD, SOS, EOS), name="words")(inputs)
+
+    def decision(self, cfg):
+        """The output layer: one sigmoid unit."""
+        decay = _l2(cfg)
+        return keras.layers.Dense(1, activation="sigmoid", kernel_regularizer=decay, bias_regularizer=decay)
+
+    def start_from_vectors(self, cfg, data, embedding):
+        """Where `model.vectors` names a word-vectors file, the embedding starts from it."""
+        if cfg.model.vectors:
+            embedding.set_weights([_pretrained(cfg.model.vectors, cfg.data.dir, data.extras["vocabulary"], embedding)])
 
     def class_names(self, cfg):
         return ["negative", "positive"]
@@ -96,9 +115,15 @@ class ImdbJainWallace(Task):
     def input_tokens(self, cfg, data, x):
         """The words of each review, position by position (None for padding)."""
         words = _words(cfg.data.dir, data.extras["vocabulary"])
-        return [[SPECIAL[i] if i in SPECIAL else words[i - len(SPECIAL)] for i in row] for row in np.asarray(x)]
+        return [[SPECIAL[i] if i in SPECIAL else words[i - len(SPECIAL)] for i in row] for row in _reviews(x)]
 
     def attention_quality(self, cfg, probe, data, attend):
         """No ground truth on real text: how concentrated the attention is over the test reviews (the
         padding is masked, so it gets none)."""
-        return text_attention(attend(data.test[0]), data.test[0])
+        return text_attention(attend(data.test[0]), _reviews(data.test[0]))
+
+
+def _reviews(x):
+    """The reviews of a model's inputs: the first of several (a variant that reads another model's
+    attention beside them), or the only one."""
+    return np.asarray(x[0] if isinstance(x, (list, tuple)) else x)

@@ -1,0 +1,185 @@
+"""Wiegreffe & Pinter's answers to Jain & Wallace, on their model: the model-consistent adversary
+(task=imdb_adversary, experiment=wp_adversary) and the diagnostic MLP with frozen weights
+(task=imdb_diagnostic, experiment=wp_diagnostic)."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from conftest import IMDB_DIR, experiments_in_process
+from experiments.tasks.imdb_data import EOS, PAD, SOS
+
+needs_data = pytest.mark.skipif(IMDB_DIR is None, reason="no local IMDB copy (../shared/data)")
+TINY_MODEL = ("task.model.embedding_dim=8", "task.model.lstm_units=8", "task.attention_layer.units=8")
+
+
+def _marker_reviews(count=256, seed=0):
+    """Reviews of 4 to 11 words (ids 4 to 33) between <sos> and <eos>; positive where word 7 is in it."""
+    rng = np.random.default_rng(seed)
+    x = np.zeros((count, 14), dtype="int32")
+    for row, length in enumerate(rng.integers(4, 12, count)):
+        x[row, : length + 2] = [SOS, *rng.integers(4, 34, length), EOS]
+    return x, (x == 7).any(axis=1).astype("float32")
+
+
+def _vocabulary():
+    from experiments.run.task import Splits
+
+    return Splits(train=(None, None), test=(None, None), extras={"vocabulary": np.arange(100, 130)})
+
+
+def test_the_divergence_term_is_their_kl_of_the_attention_from_the_base():
+    """AwayFromBase adds −λ·mean KL(α ‖ α_base) to the loss (their code's KLDivLoss(α_base.log(), α)),
+    a step where α is 0 adding nothing, and passes the context through."""
+    import keras
+
+    from experiments.tasks.divergence import AwayFromBase
+
+    alpha = np.array([[0.5, 0.5, 0.0], [0.2, 0.3, 0.5]], dtype="float32")
+    base = np.array([[0.25, 0.75, 0.0], [0.2, 0.3, 0.5]], dtype="float32")
+    context = np.ones((2, 4), dtype="float32")
+    layer = AwayFromBase(2.0)
+    out = layer([keras.ops.convert_to_tensor(v) for v in (context, alpha, base)])
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(out), context)
+    by_hand = (0.5 * math.log(0.5 / 0.25) + 0.5 * math.log(0.5 / 0.75) + 0.0) / 2  # the second review adds 0
+    np.testing.assert_allclose(float(keras.ops.convert_to_numpy(layer.losses[0])), -2.0 * by_hand, rtol=1e-5)
+    assert AwayFromBase.from_config(layer.get_config()).weight == 2.0
+
+
+def _trained_base(compose_config):
+    """A tiny Jain & Wallace model (marks masked) trained on the marker reviews."""
+    import keras
+
+    from experiments.run.runner import _attention_layer
+    from experiments.tasks.imdb_jain_wallace import ImdbJainWallace
+
+    cfg = compose_config("task=imdb_jain_wallace", "task.model.attend_marks=false", *TINY_MODEL)
+    keras.utils.set_random_seed(0)
+    base = ImdbJainWallace().build_model(cfg.task, _attention_layer(cfg), _vocabulary())
+    base.compile(keras.optimizers.Adam(0.01), "binary_crossentropy")
+    x, y = _marker_reviews()
+    base.fit(x, y, epochs=8, batch_size=32, verbose=0)
+    return base, x
+
+
+def test_the_adversary_keeps_the_base_s_decisions_and_moves_its_attention_as_far_as_lambda_asks(
+    compose_config, tmp_path
+):
+    """Trained against a base on the marker reviews: with λ = 0 it keeps the base's predictions
+    (small TVD); with a large λ its attention goes far from the base's (large JSD); the weights it
+    reads are the base's, 0 on the marks and the padding; its saved model reloads to the same
+    predictions."""
+    import keras
+
+    from attention.audit import js_divergence
+    from experiments.run.runner import _attention_layer
+    from experiments.tasks.base_run import predictions_and_attention
+    from experiments.tasks.imdb_adversary import ImdbAdversary
+
+    base, x = _trained_base(compose_config)
+    ((base_predictions, base_weights),) = predictions_and_attention(base, x)
+    assert (base_weights[(x == PAD) | (x == SOS) | (x == EOS)] == 0).all()
+    np.testing.assert_allclose(base_predictions, base.predict(x, verbose=0), atol=1e-6)  # cut batches read alike
+    moved = {}
+    for weight in (0.0, 10.0):
+        cfg = compose_config("task=imdb_adversary", "task.model.attend_marks=false", *TINY_MODEL,
+                             f"task.divergence_weight={weight}")  # fmt: skip
+        keras.utils.set_random_seed(1)
+        model = ImdbAdversary().build_model(cfg.task, _attention_layer(cfg), _vocabulary())
+        model.compile(keras.optimizers.Adam(0.01), "mean_absolute_error")
+        model.fit([x, base_weights], base_predictions, epochs=30, batch_size=32, verbose=0)
+        ((predictions, weights),) = predictions_and_attention(model, x)
+        tvd = float(np.abs(predictions - base_predictions).mean())
+        moved[weight] = (tvd, float(js_divergence(weights, base_weights, base=math.e).mean()))
+    assert moved[0.0][0] < 0.1 and moved[10.0][1] > moved[0.0][1] + 0.2, moved
+    model.save(tmp_path / "adversary.keras")
+    again = keras.models.load_model(tmp_path / "adversary.keras")
+    np.testing.assert_array_equal(
+        again.predict([x, base_weights], verbose=0), model.predict([x, base_weights], verbose=0)
+    )
+
+
+def test_the_diagnostic_averages_the_mlp_s_states_with_exactly_the_weights_it_is_given(compose_config, tmp_path):
+    """frozen_lstm: the weighted average takes the given weights as they are (never trained), so
+    its output is the sigmoid unit on Σ α_i tanh(W e_i + b); the model reloads to the same output."""
+    import keras
+
+    from attention import attention_weights
+    from experiments.run.runner import _attention_layer
+    from experiments.tasks.imdb_diagnostic import FrozenAttention, ImdbDiagnostic
+
+    cfg = compose_config("task=imdb_diagnostic", "attention=frozen_lstm", "task.model.embedding_dim=8",
+                         "task.model.mlp_units=4", "task.model.attend_marks=false")  # fmt: skip
+    layer = _attention_layer(cfg)
+    assert isinstance(layer, FrozenAttention)
+    model = ImdbDiagnostic().build_model(cfg.task, layer, _vocabulary())
+    x, _ = _marker_reviews(8)
+    rng = np.random.default_rng(1)
+    given = np.where(x > EOS, rng.uniform(0.1, 1.0, x.shape), 0.0).astype("float32")
+    given /= given.sum(axis=1, keepdims=True)
+    np.testing.assert_array_equal(attention_weights(model, "attention", [x, given]), given)
+    assert not layer.trainable_weights
+    embedding, mlp, output = (model.get_layer(name).get_weights() for name in ("embedding", "mlp", "dense"))
+    states = np.tanh(embedding[0][x] @ mlp[0] + mlp[1])
+    by_hand = 1 / (1 + np.exp(-((given[..., None] * states).sum(axis=1) @ output[0] + output[1])))
+    np.testing.assert_allclose(model.predict([x, given], verbose=0), by_hand, rtol=1e-5)
+    model.save(tmp_path / "diagnostic.keras")
+    again = keras.models.load_model(tmp_path / "diagnostic.keras")
+    np.testing.assert_array_equal(again.predict([x, given], verbose=0), model.predict([x, given], verbose=0))
+
+
+TINY_RUN = ("debug=smoke", "task.data.max_words=60", "task.model.embedding_dim=8", "task.model.attend_marks=false")
+
+
+@needs_data
+def test_the_two_presets_run_as_a_user_runs_them_against_a_trained_run(tmp_path):
+    """A trained Jain & Wallace run, then experiment=wp_adversary (one λ) against it and
+    experiment=wp_diagnostic with each source of weights, at a tiny size: each run reports what
+    the papers measure, and the frozen variant averages with the base's very attention."""
+    base = tmp_path / "base"
+    lstm = (*TINY_RUN, "task.model.lstm_units=4", "task.attention_layer.units=4")
+    done = experiments_in_process("task=imdb_jain_wallace", *lstm, f"hydra.run.dir={base}")
+    assert done.returncode == 0, done.stderr
+    adversaries = tmp_path / "adversaries"
+    done = experiments_in_process("experiment=wp_adversary", *lstm, f"task.base_run={base}",
+                                  "task.divergence_weight=0.1", f"hydra.sweep.dir={adversaries}")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    (adversary,) = (adversaries / "imdb_adversary" / "tanh").iterdir()  # named by λ, not by the base's path
+    assert "task.divergence_weight=0.1" in adversary.name and "base_run" not in adversary.name
+    test = json.loads((adversary / "metrics.json").read_text())["test"]
+    assert 0 <= test["tvd_from_base"] <= 1 and 0 <= test["jsd_from_base"] <= math.log(2) and 0 <= test["f1"] <= 1
+    assert "TVD of the predictions from the base's" in (adversaries / "summary.md").read_text()
+
+    diagnostics = tmp_path / "diagnostics"
+    done = experiments_in_process("experiment=wp_diagnostic", *TINY_RUN, "task.model.mlp_units=4",
+                                  "task.attention_layer.units=4", f"task.frozen_runs.lstm={base}",
+                                  f"task.frozen_runs.adversary='{adversary}'", f"hydra.sweep.dir={diagnostics}")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    # A run directory named by its overrides holds '=' and ',': quoted, as Hydra's grammar asks.
+    f1 = {}
+    for variant in ("uniform", "tanh", "frozen_lstm", "frozen_adversary"):
+        (run,) = (diagnostics / "imdb_diagnostic" / variant).iterdir()
+        f1[variant] = json.loads((run / "metrics.json").read_text())["test"]["f1"]
+    assert all(f is None or 0 <= f <= 1 for f in f1.values())
+    # The probe's weights of the frozen variant: the base's own attention on the same reviews.
+    (frozen,) = (diagnostics / "imdb_diagnostic" / "frozen_lstm").iterdir()
+    np.testing.assert_allclose(np.load(frozen / "attention.npy"), np.load(base / "attention.npy"), atol=1e-6)
+
+
+@needs_data
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["task=imdb_diagnostic", "attention=frozen_lstm"],
+         "task.frozen_runs.lstm is not set: give the directory of a completed run of imdb_jain_wallace or imdb_adversary"),
+        (["task=imdb_adversary"],
+         "task.base_run is not set: give the directory of a completed run of imdb_jain_wallace or imdb_adversary"),
+        (["task=imdb_adversary", "task.base_run=/nonexistent"],
+         "/nonexistent is not a run directory: it needs metrics.json and .hydra/config.yaml"),
+    ],
+)  # fmt: skip
+def test_a_missing_base_run_is_refused_in_one_line(overrides, message):
+    done = experiments_in_process(*overrides, *TINY_RUN)
+    assert done.returncode == 2 and done.stderr.strip() == f"error: {message}", done.stderr
