@@ -46,6 +46,18 @@ class LengthBuckets(keras.utils.PyDataset):
         order = np.argsort(jittered, kind="stable")
         batches = [order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)]
         self.batches = [batches[i] for i in rng.permutation(len(batches))]
+        if epoch == 0:
+            self._first_two_apart()
+
+    def _first_two_apart(self):
+        """Keras on TensorFlow fixes the shape of every batch from the first two of the first
+        epoch: where those two are as wide as each other, a batch of another width fails. There,
+        the second swaps places with the first batch of another width. (Any earlier run with
+        batches of other widths had the two apart, or failed: none changes.)"""
+        widths = [int(self.lengths[rows].max()) for rows in self.batches]
+        other = next((i for i, width in enumerate(widths) if width != widths[0]), None)
+        if len(widths) > 2 and widths[1] == widths[0] and other is not None:
+            self.batches[1], self.batches[other] = self.batches[other], self.batches[1]
 
     def __len__(self):
         return math.ceil(len(self.lengths) / self.batch_size)
