@@ -151,6 +151,7 @@ def test_the_two_presets_run_as_a_user_runs_them_against_a_trained_run(tmp_path)
     test = json.loads((adversary / "metrics.json").read_text())["test"]
     assert 0 <= test["tvd_from_base"] <= 1 and 0 <= test["jsd_from_base"] <= math.log(2) and 0 <= test["f1"] <= 1
     assert "TVD of the predictions from the base's" in (adversaries / "summary.md").read_text()
+    assert (adversaries / "runs.png").is_file()  # TVD against JSD, as their figure
 
     # The frozen variants (uniform and tanh run in every task's tests). A run directory named by its
     # overrides holds '=' and ',': quoted, as Hydra's grammar asks.

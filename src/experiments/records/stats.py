@@ -388,28 +388,74 @@ def write_summary(sweep_dir, label=None):
     runs = collect(sweep_dir)
     runs.drop(columns="val_curve").to_csv(sweep_dir / "summary.csv", index=False)
     seeds = write_seed_variance(runs, sweep_dir, label)  # seed_variance.csv and .png, where seeds compare
-    lines = [*run_tables(runs, sweep_dir), *seeds]
+    lines = [*run_tables(runs, sweep_dir, label), *seeds]
     (sweep_dir / "summary.md").write_text(markdown(runs, label) + "".join(f"{line}\n" for line in lines))
     figure(runs, label).savefig(sweep_dir / "summary.png", dpi=110)
     return runs
 
 
-def run_tables(runs, sweep_dir):
+def run_tables(runs, sweep_dir, label):
     """summary.md's table of each completed run on its own line, for a task whose runs differ by
     more than the seed (a sweep over λ, say): the test results its `about.run_table` names
-    ({key of metrics.json's `test`: heading}), by job directory."""
+    ({key of metrics.json's `test`: heading}), by job directory. Where the task also names
+    `about.run_figure` ({x, y: keys of `test`; label: the setting that tells its runs apart}),
+    writes runs.png: each run's y against its x, beside the pairs of seeds of the sweep that its
+    base run (`task.base_run`) came from, where that sweep's seed_variance.csv is at hand."""
     lines = []
     for task in sorted(runs.task.dropna().unique()):
-        columns = task_catalog().get(task, {}).get("run_table")
+        about = task_catalog().get(task, {})
+        columns = about.get("run_table")
         done = runs[(runs.task == task) & (runs.status == "completed")]
         if not columns or done.empty:
             continue
+        jobs = [RunDir(Path(sweep_dir) / run_dir) for run_dir in done.run_dir]
+        tests = [job.metrics().get("test") or {} for job in jobs]
         lines += ["", f"## {task}: each run", "", "| run | " + " | ".join(columns.values()) + " |"]
         lines.append("|---|" + "---|" * len(columns))
-        for row in done.itertuples():
-            test = RunDir(Path(sweep_dir) / row.run_dir).metrics().get("test") or {}
-            lines.append(f"| {row.run_dir} | " + " | ".join(number(test.get(key), 4) for key in columns) + " |")
+        lines += [
+            f"| {run_dir} | " + " | ".join(number(test.get(key), 4) for key in columns) + " |"
+            for run_dir, test in zip(done.run_dir, tests, strict=True)
+        ]
+        if about.get("run_figure"):
+            configs = [OmegaConf.load(job.config_file) for job in jobs]
+            run_figure(about["run_figure"], tests, configs, f"{task} · {label}").savefig(
+                Path(sweep_dir) / RUN_FIGURE, dpi=110
+            )
+            lines += [
+                "",
+                f"Each run's {about['run_figure']['y']} against its {about['run_figure']['x']}: `{RUN_FIGURE}`.",
+            ]
     return lines
+
+
+RUN_FIGURE = "runs.png"
+
+
+def run_figure(axes, tests, configs, title):
+    """Each run's test[axes.y] against test[axes.x], labelled by its setting axes.label; and the
+    seed pairs (their mean JSD of attention and TVD of outputs) of the sweep its base run came from."""
+    fig = Figure(figsize=(6.5, 4.5), layout="constrained")
+    ax = fig.subplots()
+    points = [(test.get(axes["x"]), test.get(axes["y"])) for test in tests]
+    for (x, y), config in zip(points, configs, strict=True):
+        if x is not None and y is not None:
+            ax.scatter(x, y, color="tab:red", zorder=3)
+            ax.annotate(f"{axes['label']} = {OmegaConf.select(config, axes['label'])}", (x, y), fontsize=8,
+                        xytext=(4, 4), textcoords="offset points")  # fmt: skip
+    base = {OmegaConf.select(config, "task.base_run") for config in configs} - {None}
+    seeds = [Path(run).parents[2] / "seed_variance.csv" for run in base]
+    seeds = pd.concat([pd.read_csv(path) for path in seeds if path.is_file()] or [pd.DataFrame()])
+    if not seeds.empty:
+        ax.scatter(seeds.jsd_mean, seeds.tvd_mean, color="tab:blue", marker="x", label="two seeds of the base model")
+        ax.legend(fontsize=8)
+    ax.scatter([], [], color="tab:red", label="the adversary")
+    ax.set_xlabel(f"{axes['x']}: JSD of the attention from the base's (nats)")
+    ax.set_ylabel(f"{axes['y']}: TVD of the predictions from the base's")
+    ax.set_xlim(0, 0.72)
+    ax.set_ylim(bottom=0)
+    ax.legend(fontsize=8)
+    ax.set_title(title, fontsize=9)
+    return fig
 
 
 def group_tables(runs):
