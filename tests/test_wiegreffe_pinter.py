@@ -4,6 +4,8 @@
 
 import json
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -153,18 +155,33 @@ def test_the_two_presets_run_as_a_user_runs_them_against_a_trained_run(tmp_path)
     assert "TVD of the predictions from the base's" in (adversaries / "summary.md").read_text()
     assert (adversaries / "runs.png").is_file()  # TVD against JSD, as their figure
 
-    # The frozen variants (uniform and tanh run in every task's tests). A run directory named by its
-    # overrides holds '=' and ',': quoted, as Hydra's grammar asks.
+    # The frozen variants (uniform and tanh run in every task's tests), in a process of their own:
+    # one that has not imported the adversary's task must still load its model. A run directory
+    # named by its overrides holds '=' and ',': quoted, as Hydra's grammar asks.
     diagnostics = tmp_path / "diagnostics"
-    done = experiments_in_process("experiment=wp_diagnostic", *TINY_RUN, "task.model.mlp_units=4",
-                                  "attention=frozen_lstm,frozen_adversary", f"task.frozen_runs.lstm={base}",
-                                  f"task.frozen_runs.adversary='{adversary}'", f"hydra.sweep.dir={diagnostics}")  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "experiments", "experiment=wp_diagnostic", *TINY_RUN, "task.model.mlp_units=4",
+         "attention=frozen_lstm,frozen_adversary", f"task.frozen_runs.lstm={base}",
+         f"task.frozen_runs.adversary='{adversary}'", f"hydra.sweep.dir={diagnostics}"],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
     assert done.returncode == 0, done.stderr
     f1 = {}
     for variant in ("frozen_lstm", "frozen_adversary"):
         (run,) = (diagnostics / "imdb_diagnostic" / variant).iterdir()
         f1[variant] = json.loads((run / "metrics.json").read_text())["test"]["f1"]
     assert all(f is None or 0 <= f <= 1 for f in f1.values())
+    # Their records render on the debate page: the diagnostic's F1 by source, and its finding in the
+    # README's headline.
+    from experiments.records.publish.debate import block_debate_diagnostic, block_debate_headline
+    from experiments.records.publish.record import Record
+    from experiments.records.results import copy_record
+
+    records = tmp_path / "records"
+    assert copy_record(diagnostics, records / "wp_diagnostic") == 2
+    page = block_debate_diagnostic(Record("wp_diagnostic", records))
+    assert f"| frozen from the LSTM | {f1['frozen_lstm']:.3f} |" in page and "| uniform | – |" in page
+    assert "waits for `make results ONLY=jain_wallace_adversary`" in block_debate_headline(records)
     # The probe's weights of the frozen variant: the base's own attention on the same reviews.
     (frozen,) = (diagnostics / "imdb_diagnostic" / "frozen_lstm").iterdir()
     np.testing.assert_allclose(np.load(frozen / "attention.npy"), np.load(base / "attention.npy"), atol=1e-6)

@@ -25,7 +25,7 @@ PNG = "seed_variance.png"
 TITLE = "Seed variance: the attention of other seeds (Wiegreffe & Pinter)"
 
 
-def _audited(runs, sweep_dir):
+def audited(runs, sweep_dir):
     """{(task, attention): {seed: the arrays its audit kept}} of the completed, audited runs."""
     kept = {}
     for row in runs[runs.status == "completed"].itertuples():
@@ -86,7 +86,7 @@ def pairs(audited):
 def write_seed_variance(runs, sweep_dir, label):
     """Writes seed_variance.csv and seed_variance.png where two seeds or more of a group were
     audited on the same samples; returns summary.md's section (no lines where none were)."""
-    table, spread = pairs(_audited(runs, sweep_dir))
+    table, spread = pairs(audited(runs, sweep_dir))
     if table.empty:
         return []
     table.to_csv(sweep_dir / CSV, index=False)

@@ -12,6 +12,7 @@ from experiments.run.buckets import lengths, trim
 from experiments.run.config import ConfigError
 from experiments.run.files import load_saved_model
 from experiments.run.task import Splits
+from experiments.tasks import divergence  # noqa: F401  (registers AwayFromBase: an adversary's run loads as a base)
 from experiments.trained.load import checked_run
 
 SPLITS = ("train", "validation", "test")

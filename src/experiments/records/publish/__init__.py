@@ -14,7 +14,7 @@ whose record is not there yet says so, with the command that makes it.
 
 The engine (`engine.py`) knows no block; each block lives in the module of the page it renders
 into (`start`, `tasks`, `attention`, `dates`, `imdb`, `your_data`, `speed`, `results`, `faithfulness`,
-`transformer`), and
+`debate`, `transformer`), and
 a new block is one function there with `@block("name")` (or `@block("name", record="RECORD")`
 for a block that reads one record: it is given that record, and is not called while it is missing).
 """
@@ -23,6 +23,7 @@ for a block that reads one record: it is given that record, and is not called wh
 from experiments.records.publish import (  # noqa: F401
     attention,
     dates,
+    debate,
     faithfulness,
     imdb,
     presets,

@@ -247,7 +247,7 @@ REFERENCE_COLUMNS = (
 )
 
 
-def _variant_runs(record, attention):
+def variant_runs(record, attention):
     """One row per completed job of `attention`: its test scores, whether it was audited, and its
     audit's numbers (NaN where it has none)."""
     rows = []
@@ -260,7 +260,7 @@ def _variant_runs(record, attention):
     return pd.DataFrame(rows)
 
 
-def _mean_cell(runs, column, attention, digits=2):
+def mean_cell(runs, column, attention, digits=2):
     """Mean ± std over the runs that have `column`, with their count."""
     if runs.empty:
         return "not run yet"
@@ -283,7 +283,7 @@ def block_faithfulness_reference(root):
     """Jain & Wallace's IMDB figures beside their model trained here (learned and uniform) and
     the original model, masked and unmasked: agreement, scores, erasure and ERASER."""
     records = {name: Record(name, root) for name in {name for _, name, _ in REFERENCE_COLUMNS}}
-    runs = {(name, attention): _variant_runs(records[name], attention) for _, name, attention in REFERENCE_COLUMNS}
+    runs = {(name, attention): variant_runs(records[name], attention) for _, name, attention in REFERENCE_COLUMNS}
     rows = [
         ("τ attention vs gradient", "audit_tau_gradient", 2),
         ("… reviews with p ≤ 0.05", "audit_significant_gradient", 2),
@@ -305,7 +305,7 @@ def block_faithfulness_reference(root):
                 label,
                 JAIN_WALLACE.get(column, "–"),
                 *(
-                    _mean_cell(runs[name, attention], column, attention, digits)
+                    mean_cell(runs[name, attention], column, attention, digits)
                     for _, name, attention in REFERENCE_COLUMNS
                 ),
             )
