@@ -302,6 +302,11 @@ def test_help_lists_the_tools_then_hydra_s_groups():
 REFUSED = [
     # (arguments, the one line on stderr)
     (
+        ["task=imdb_diagnostic", "attention=frozen_lstm", "task.frozen_runs.lstm=runs/seed=0,task.x=1"],
+        "cannot read task.frozen_runs.lstm=runs/seed=0,task.x=1: a value that holds '=' goes in quotes, as "
+        "\"task.frozen_runs.lstm='runs/seed=0,task.x=1'\"",
+    ),
+    (
         ["task=dense", "encoder=transformer"],
         "encoder 'transformer' does not apply to task 'dense' (it keeps its own model); tasks that take it: "
         "add_two_numbers, find_max, imdb, imdb_jain_wallace, sequences",

@@ -202,3 +202,23 @@ def test_the_two_presets_run_as_a_user_runs_them_against_a_trained_run(tmp_path)
 def test_a_missing_base_run_is_refused_in_one_line(overrides, message):
     done = experiments_in_process(*overrides, *TINY_RUN)
     assert done.returncode == 2 and done.stderr.strip() == f"error: {message}", done.stderr
+
+
+def test_a_base_run_made_from_other_reviews_is_refused_before_its_model_is_read(compose_config, tmp_path):
+    """A base run is read on the very reviews it saw: one made with other task.data settings (where
+    the data lives aside) is refused in one line that names them."""
+    from omegaconf import OmegaConf
+
+    from experiments.run.config import ConfigError
+    from experiments.tasks.base_run import base_model
+
+    ours = compose_config("task=imdb_jain_wallace").task.data
+    run = tmp_path / "run"
+    (run / ".hydra").mkdir(parents=True)
+    (run / "metrics.json").write_text(json.dumps({"task": "imdb_jain_wallace", "status": "completed"}))
+    (run / "model.keras").write_bytes(b"not read: the data is checked first")
+    theirs = {**OmegaConf.to_container(ours, resolve=True), "max_words": 100, "split_seed": 7, "dir": "/elsewhere"}
+    OmegaConf.save({"task": {"data": theirs}}, run / ".hydra" / "config.yaml")
+    with pytest.raises(ConfigError, match=r"^task.base_run: .* was trained on other reviews \(task.data.max_words, "
+                       r"task.data.split_seed differ\); give a run made with the same task.data$"):  # fmt: skip
+        base_model(run, "task.base_run", ours)

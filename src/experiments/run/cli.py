@@ -111,8 +111,9 @@ def _leaf_keys(node, prefix=""):
             yield from _leaf_keys(value, f"{prefix}{key}.") if isinstance(value, dict) else [f"{prefix}{key}"]
 
 
-def _explain(error, known_keys):
-    """One line for a composition error; for a misspelled key, the keys it may have meant."""
+def _explain(error, known_keys, overrides=()):
+    """One line for a composition error; for a misspelled key, the keys it may have meant; for a
+    value Hydra cannot read, the override (of `overrides`) and how to write it."""
     match = re.match(r"Could not override '([^']+)'", str(error))
     if match and "To append to your config" in str(error):
         key = match.group(1)
@@ -144,6 +145,10 @@ def _explain(error, known_keys):
         written = line.removeprefix("LexerNoViableAltException:").split(" ^ ")[0].strip()
         key, _, value = written.partition("=")
         return f"cannot read {written}: quote a value with characters other than letters, digits and _-./:, as \"{key}='{value}'\""
+    unquoted = [o for o in overrides if "=" in o.partition("=")[2] and not {"'", '"'} & set(o)]
+    if "mismatched input '='" in line and unquoted:  # a run directory named by its overrides, say
+        key, _, value = unquoted[0].partition("=")
+        return f"cannot read {unquoted[0]}: a value that holds '=' goes in quotes, as \"{key}='{value}'\""
     return line
 
 
@@ -315,7 +320,7 @@ def preflight(args, config_dir=CONFIG_DIR):
         except (HydraException, OmegaConfBaseException) as error:
             if os.environ.get("HYDRA_FULL_ERROR") == "1":
                 raise
-            raise UsageError(_removed(error, given) or _explain(error, _known_keys(first))) from None
+            raise UsageError(_removed(error, given) or _explain(error, _known_keys(first), given)) from None
         where = base.hydra.sweep.dir if multirun else base.hydra.run.dir
     for key in ("hydra.run.dir", "hydra.sweep.dir", "hydra.sweep.subdir"):
         try:

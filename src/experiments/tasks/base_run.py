@@ -5,7 +5,6 @@ run must have been made from the same data settings (`task.data`)."""
 
 import keras
 import numpy as np
-from omegaconf import OmegaConf
 
 from attention import attention_model
 from experiments.run.buckets import lengths, trim
@@ -44,7 +43,8 @@ def base_model(run_dir, key, data):
 
 
 def _which_reviews(node):
-    return {name: value for name, value in OmegaConf.to_container(node, resolve=True).items() if name not in WHERE_ONLY}
+    """The settings of `node` (a task's `data`) that decide which reviews it makes, resolved."""
+    return {name: node[name] for name in node if name not in WHERE_ONLY}
 
 
 def predictions_and_attention(model, *xs):

@@ -61,7 +61,7 @@ class ImdbDiagnostic(ImdbJainWallace):
         made_by = "imdb_adversary" if len(base.inputs) == 2 else "imdb_jain_wallace"
         if made_by != SOURCE_TASKS[source]:
             raise ConfigError(
-                f"{key}: {cfg.frozen_runs[source]} is a run of {made_by}; give one of {SOURCE_TASKS[source]}"
+                f"{key}: {cfg.frozen_runs[source]} is a run of {made_by}; give a run of {SOURCE_TASKS[source]}"
             )
         return with_base_attention(reviews, base, cfg.probe_samples, targets="labels")
 

@@ -164,7 +164,10 @@ def block_debate_headline(root):
     ]  # fmt: skip
     return table(
         ["experiment", "the paper", "here", "side"],
-        [(name, paper, *((f.found, f.side) if f else (_waits_for(needs, root), "–"))) for name, paper, needs, f in rows],
+        [
+            (name, paper, *((f.found, f.side) if f else (_waits_for(needs, root), "–")))
+            for name, paper, needs, f in rows
+        ],
     )
 
 
