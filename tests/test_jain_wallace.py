@@ -254,3 +254,52 @@ def test_the_diversity_preset_trains_the_diversity_lstm_and_audits_its_conicity(
     config = (run / ".hydra" / "config.yaml").read_text()
     assert "name: diversity_lstm" in config and "conicity_weight: 0.5" in config
     assert 0 < json.loads((run / "audit.json").read_text())["conicity"]["mean"] <= 1
+
+
+def test_the_orthogonal_lstm_s_states_are_orthogonal_to_the_mean_before_them_and_reload(compose_config, tmp_path):
+    """encoder=orthogonal_lstm: each state of OrthogonalLSTMCell is orthogonal to the mean of the
+    states before it (their ortholstm.py), where a plain LSTM's follow their mean; in their model
+    the states point apart (lower conicity than the plain model's from the same seed), and the
+    saved model reloads to the same predictions."""
+    import keras
+
+    from attention import OrthogonalLSTMCell
+    from attention.diversity import conicity
+    from experiments.run.runner import _attention_layer
+    from experiments.run.task import Splits
+    from experiments.tasks.imdb_jain_wallace import ImdbJainWallace
+
+    rng = np.random.default_rng(0)
+    steps = rng.normal(size=(8, 12, 5)).astype("float32")
+    cosines = {}
+    for name, cell in (("lstm", keras.layers.LSTMCell(6)), ("orthogonal", OrthogonalLSTMCell(6))):
+        keras.utils.set_random_seed(0)
+        h = keras.ops.convert_to_numpy(keras.layers.RNN(cell, return_sequences=True)(steps))
+        before = np.cumsum(h, axis=1)[:, :-1]  # the sum of the states before each step from the second
+        cosines[name] = (
+            np.sum(h[:, 1:] * before, -1) / np.linalg.norm(h[:, 1:], axis=-1) / np.linalg.norm(before, axis=-1)
+        )
+    assert np.abs(cosines["orthogonal"]).max() < 1e-3 and np.median(cosines["lstm"]) > 0.3, cosines
+
+    x = np.zeros((16, 14), dtype="int32")
+    for row, length in enumerate(rng.integers(4, 12, len(x))):
+        x[row, : length + 2] = [SOS, *rng.integers(4, 34, length), EOS]
+    data = Splits(train=(None, None), test=(None, None), extras={"vocabulary": np.arange(100, 130)})
+    tiny = (
+        "task=imdb_jain_wallace",
+        "task.model.embedding_dim=8",
+        "task.model.lstm_units=8",
+        "task.attention_layer.units=4",
+    )
+    conicities = {}
+    for encoder in ("lstm", "orthogonal_lstm"):
+        cfg = compose_config(*tiny, f"encoder={encoder}")
+        keras.utils.set_random_seed(0)
+        model = ImdbJainWallace().build_model(cfg.task, _attention_layer(cfg), data)
+        (bidirectional,) = [layer for layer in model.layers if isinstance(layer, keras.layers.Bidirectional)]
+        states = keras.Model(model.inputs, bidirectional.output).predict(x, verbose=0)
+        conicities[encoder] = float(keras.ops.convert_to_numpy(conicity(states, x != PAD)).mean())
+    assert conicities["orthogonal_lstm"] < conicities["lstm"] - 0.2, conicities
+    model.save(tmp_path / "orthogonal.keras")
+    again = keras.models.load_model(tmp_path / "orthogonal.keras")
+    np.testing.assert_array_equal(again.predict(x, verbose=0), model.predict(x, verbose=0))

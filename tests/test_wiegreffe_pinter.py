@@ -192,9 +192,9 @@ def test_the_two_presets_run_as_a_user_runs_them_against_a_trained_run(tmp_path)
     ("overrides", "message"),
     [
         (["task=imdb_diagnostic", "attention=frozen_lstm"],
-         "task.frozen_runs.lstm is not set: give the directory of a completed run of imdb_jain_wallace or imdb_adversary"),
+         "task.frozen_runs.lstm is not set: give the directory of a completed run of imdb_jain_wallace"),
         (["task=imdb_adversary"],
-         "task.base_run is not set: give the directory of a completed run of imdb_jain_wallace or imdb_adversary"),
+         "task.base_run is not set: give the directory of a completed run of imdb_jain_wallace"),
         (["task=imdb_adversary", "task.base_run=/nonexistent"],
          "/nonexistent is not a run directory: it needs metrics.json and .hydra/config.yaml"),
     ],

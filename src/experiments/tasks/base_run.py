@@ -22,15 +22,15 @@ WIDTHS = 50  # batch widths rounded up to a multiple of this: a few shapes, so a
 WHERE_ONLY = ("dir", "cache_dir")
 
 
-def base_model(run_dir, key, data):
+def base_model(run_dir, key, data, tasks=BASE_TASKS):
     """The saved model of the completed run `run_dir` (named by config key `key`), checked to be a
-    Jain & Wallace model trained on the reviews that `data` (a task's `data` node) makes."""
+    run of one of `tasks` trained on the reviews that `data` (a task's `data` node) makes."""
     if run_dir is None:
-        raise ConfigError(f"{key} is not set: give the directory of a completed run of {' or '.join(BASE_TASKS)}")
+        raise ConfigError(f"{key} is not set: give the directory of a completed run of {' or '.join(tasks)}")
     metrics, config = checked_run(str(run_dir), f"read as {key}", ConfigError)
-    if metrics.get("task") not in BASE_TASKS:
+    if metrics.get("task") not in tasks:
         raise ConfigError(
-            f"{key}: {run_dir} is a run of task {metrics.get('task')!r}; give one of {', '.join(BASE_TASKS)}"
+            f"{key}: {run_dir} is a run of task {metrics.get('task')!r}; give a run of {' or '.join(tasks)}"
         )
     theirs, ours = (_which_reviews(node) for node in (config.task.data, data))
     if theirs != ours:

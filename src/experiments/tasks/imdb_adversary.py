@@ -15,7 +15,6 @@ import numpy as np
 
 from attention.audit import js_divergence
 from experiments.run.classification import positive_class_scores
-from experiments.run.config import ConfigError
 from experiments.tasks.base_run import base_model, predictions_and_attention, with_base_attention
 from experiments.tasks.divergence import AwayFromBase
 from experiments.tasks.imdb_jain_wallace import ImdbJainWallace
@@ -25,9 +24,7 @@ class ImdbAdversary(ImdbJainWallace):
     """The imdb_adversary task: Jain & Wallace's data and model, trained against a base run."""
 
     def make_data(self, cfg, rng):
-        base = base_model(cfg.base_run, "task.base_run", cfg.data)
-        if len(base.inputs) != 1:
-            raise ConfigError(f"task.base_run: {cfg.base_run} is an adversary itself; give a run of imdb_jain_wallace")
+        base = base_model(cfg.base_run, "task.base_run", cfg.data, tasks=("imdb_jain_wallace",))
         return with_base_attention(super().make_data(cfg, rng), base, cfg.probe_samples, targets="predictions")
 
     def build_model(self, cfg, attention, data):

@@ -16,9 +16,8 @@ import keras
 
 from attention import AttentionPooling
 from attention.layer import weighted_sum
-from experiments.run.config import ConfigError
 from experiments.tasks.base_run import base_model, with_base_attention
-from experiments.tasks.imdb_jain_wallace import ImdbJainWallace, _l2
+from experiments.tasks.imdb_jain_wallace import ImdbJainWallace, l2_penalty
 
 SOURCE_TASKS = {"lstm": "imdb_jain_wallace", "adversary": "imdb_adversary"}
 
@@ -56,19 +55,14 @@ class ImdbDiagnostic(ImdbJainWallace):
         source = cfg.attention_layer.source
         if source is None:
             return reviews
-        key = f"task.frozen_runs.{source}"
-        base = base_model(cfg.frozen_runs.get(source), key, cfg.data)
-        made_by = "imdb_adversary" if len(base.inputs) == 2 else "imdb_jain_wallace"
-        if made_by != SOURCE_TASKS[source]:
-            raise ConfigError(
-                f"{key}: {cfg.frozen_runs[source]} is a run of {made_by}; give a run of {SOURCE_TASKS[source]}"
-            )
+        run = cfg.frozen_runs.get(source)
+        base = base_model(run, f"task.frozen_runs.{source}", cfg.data, tasks=(SOURCE_TASKS[source],))
         return with_base_attention(reviews, base, cfg.probe_samples, targets="labels")
 
     def build_model(self, cfg, attention, data):
         reviews = keras.Input((None,), dtype="int32", name="reviews")
         embedding, x = self.embedded(cfg, data, reviews)
-        decay = _l2(cfg)
+        decay = l2_penalty(cfg)
         states = keras.layers.Dense(
             cfg.model.mlp_units, activation="tanh", kernel_regularizer=decay, bias_regularizer=decay, name="mlp"
         )(x)

@@ -14,7 +14,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from attention import Diversity, TokenMask
+from attention import Diversity, OrthogonalLSTMCell, TokenMask
 from experiments.run.quality import text_attention
 from experiments.run.task import Splits, Task
 from experiments.tasks.imdb_data import EOS, PAD, SOS, UNK, jain_wallace_imdb, read_word_index
@@ -23,7 +23,8 @@ from experiments.tasks.models import attention_over_states
 SPECIAL = {PAD: None, UNK: "<unk>", SOS: "<sos>", EOS: "<eos>"}
 
 
-def _l2(cfg):
+def l2_penalty(cfg):
+    """Their PyTorch weight decay as Keras' L2 penalty on the mean loss of a batch, or None."""
     return keras.regularizers.L2(cfg.model.weight_decay / (2 * cfg.batch_size)) if cfg.model.weight_decay else None
 
 
@@ -78,13 +79,18 @@ class ImdbJainWallace(Task):
     def embedded(self, cfg, data, inputs):
         """(the embedding layer, the embedded reviews): padding 0, masked."""
         words = len(data.extras["vocabulary"]) + len(SPECIAL)
-        layer = keras.layers.Embedding(words, cfg.model.embedding_dim, mask_zero=True, embeddings_regularizer=_l2(cfg))
+        layer = keras.layers.Embedding(
+            words, cfg.model.embedding_dim, mask_zero=True, embeddings_regularizer=l2_penalty(cfg)
+        )
         return layer, layer(inputs)
 
     def encoder(self, cfg):
         """Their BiLSTM over the embedded words (a Transformer, encoder=transformer, takes its place)."""
-        m, decay = cfg.model, _l2(cfg)
+        m, decay = cfg.model, l2_penalty(cfg)
         recurrent = {"kernel_regularizer": decay, "recurrent_regularizer": decay, "bias_regularizer": decay}
+        if m.get("orthogonal"):  # encoder=orthogonal_lstm: Mohankumar et al.'s Orthogonal LSTM, each direction
+            cell = OrthogonalLSTMCell(m.lstm_units, cell=keras.layers.LSTMCell(m.lstm_units, **recurrent))
+            return keras.layers.Bidirectional(keras.layers.RNN(cell, return_sequences=True))
         layer = keras.layers.Bidirectional(keras.layers.LSTM(m.lstm_units, return_sequences=True, **recurrent))
         if m.get("conicity_weight") is None:
             return layer
@@ -101,7 +107,7 @@ class ImdbJainWallace(Task):
 
     def decision(self, cfg):
         """The output layer: one sigmoid unit."""
-        decay = _l2(cfg)
+        decay = l2_penalty(cfg)
         return keras.layers.Dense(1, activation="sigmoid", kernel_regularizer=decay, bias_regularizer=decay)
 
     def start_from_vectors(self, cfg, data, embedding):

@@ -14,6 +14,7 @@ from attention.cross import CrossAttention
 from attention.diversity import Diversity
 from attention.layer import Attention
 from attention.masks import TokenMask
+from attention.orthogonal import OrthogonalLSTMCell
 from attention.probe import attention_model, attention_weights
 from attention.scores import SCORES
 from attention.self_attention import SelfAttention
@@ -26,6 +27,7 @@ __all__ = [
     "CrossAttention",
     "Diversity",
     "FeatureAttention",
+    "OrthogonalLSTMCell",
     "SelfAttention",
     "SoftmaxAttention",
     "TimeAttention",
