@@ -44,11 +44,13 @@ class OrthogonalLSTMCell(keras.layers.Layer):
         if not self.cell.built:  # a cell deserialized from a saved model comes built
             self.cell.build(input_shape)
 
-    def call(self, inputs: Tensor, states: list, training: bool | None = None) -> tuple[Tensor, list]:
+    def call(self, inputs: Tensor, states: list[Tensor], training: bool | None = None) -> tuple[Tensor, list[Tensor]]:
         h_before, c_before, total, count = states
         h, (_, c) = self.cell(inputs, [h_before, c_before], training=training)
         mean = total / (count + 1.0)  # their sum_h / (t + 1), at 0-based step t
-        along = ops.sum(h * mean, axis=-1, keepdims=True) / (ops.sum(mean * mean, axis=-1, keepdims=True) + self.epsilon)
+        along = ops.sum(h * mean, axis=-1, keepdims=True) / (
+            ops.sum(mean * mean, axis=-1, keepdims=True) + self.epsilon
+        )
         h = h - along * mean
         return h, [h, c, total + h, count + 1.0]
 
