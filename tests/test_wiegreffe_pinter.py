@@ -123,7 +123,9 @@ def test_the_diagnostic_averages_the_mlp_s_states_with_exactly_the_weights_it_is
     given /= given.sum(axis=1, keepdims=True)
     np.testing.assert_array_equal(attention_weights(model, "attention", [x, given]), given)
     assert not layer.trainable_weights
-    embedding, mlp, output = (model.get_layer(name).get_weights() for name in ("embedding", "mlp", "dense"))
+    # By kind, not by Keras' default names, which count the layers the process made before.
+    embedding = next(layer for layer in model.layers if isinstance(layer, keras.layers.Embedding)).get_weights()
+    mlp, output = model.get_layer("mlp").get_weights(), model.layers[-1].get_weights()
     states = np.tanh(embedding[0][x] @ mlp[0] + mlp[1])
     by_hand = 1 / (1 + np.exp(-((given[..., None] * states).sum(axis=1) @ output[0] + output[1])))
     np.testing.assert_allclose(model.predict([x, given], verbose=0), by_hand, rtol=1e-5)

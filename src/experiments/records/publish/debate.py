@@ -235,6 +235,8 @@ def block_debate_diagnostic(record):
     """The diagnostic MLP's test F1 by the source of its weights."""
     f1 = _diagnostic_f1(record)
     rows = [(label, number(f1[attention], 3)) for attention, label in DIAGNOSTIC_SOURCES]
+    found = Record(AFTER, record.path.parent).find("imdb_jain_wallace", "tanh", seed=0)  # the LSTM it froze
+    rows.append(("(the LSTM itself, seed 0)", number(found[1]["test"].get("f1") if found else None, 3)))
     return table(["weights of the average", "test F1 (one run each)"], rows) + _said(diagnostic_finding(record))
 
 
