@@ -234,3 +234,17 @@ def test_what_reads_as_a_path_and_what_as_a_review(tmp_path):
 
     assert _looks_like_a_path("my_reviews.txt") and _looks_like_a_path(f"{tmp_path}/reviews")
     assert not any(_looks_like_a_path(text) for text in ("and/or", "7/10", "a/b testing", "nowhere/reviews"))
+
+
+@pytest.mark.skipif(IMDB_DIR is None, reason="no local IMDB copy (../shared/data)")
+def test_a_model_of_token_ids_of_any_length_without_a_reader_is_refused_by_name(trained, tmp_path):
+    """Jain & Wallace's model reads token ids of any length and its task has no reader of new
+    reviews: explain says so in one line (it said "must be None numbers per sample")."""
+    _, _, run_dir = trained("task=imdb_jain_wallace", "task.data.max_words=60", "task.model.embedding_dim=8",
+                            "task.model.lstm_units=4", "task.attention_layer.units=4")  # fmt: skip
+    np.savez(tmp_path / "ids.npz", x=np.array([[2, 10, 11, 3]], dtype="int32"))
+    code, _, err = _explain_command(run_dir, str(tmp_path / "ids.npz"), tmp_path)
+    assert code == 2 and err == (
+        "error: explain has no reader of new inputs for task imdb_jain_wallace, whose model reads token ids of "
+        "any length; it reads new reviews for task imdb, and .npz or .csv inputs for models of a fixed size"
+    )

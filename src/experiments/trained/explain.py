@@ -139,10 +139,20 @@ def explain_run(run_dir, source):
     task = load_task(cfg.task.module)
     model = load_saved_model(run_dir, ExplainError)
     input_shape = tuple(model.inputs[0].shape[1:])
+    if len(model.inputs) > 1:  # the adversary, or the diagnostic's frozen weights
+        raise ExplainError(
+            f"a model of task {metrics['task']} reads another run's attention beside its inputs: explain takes a "
+            "model of one input (explain the run it read)"
+        )
     try:
         prepared = task.explain_inputs(cfg.task, run_dir, source, input_shape)
         if prepared is not None:
             x, tokens = prepared
+        elif None in input_shape:  # token ids of any length, with no reader of the task's own
+            raise ExplainError(
+                f"explain has no reader of new inputs for task {metrics['task']}, whose model reads token ids of any "
+                "length; it reads new reviews for task imdb, and .npz or .csv inputs for models of a fixed size"
+            )
         elif len(input_shape) == 1:  # a vector per sample
             x, tokens = read_vectors(source, input_shape[0]), None
         else:
