@@ -140,7 +140,7 @@ TINY_RUN = ("debug=smoke", "task.data.max_words=60", "task.model.embedding_dim=8
 @needs_data
 def test_the_two_presets_run_as_a_user_runs_them_against_a_trained_run(tmp_path):
     """A trained Jain & Wallace run, then experiment=wp_adversary (one λ) against it and
-    experiment=wp_diagnostic with each source of weights, at a tiny size: each run reports what
+    experiment=wp_diagnostic with its frozen sources, at a tiny size: each run reports what
     the papers measure, and the frozen variant averages with the base's very attention."""
     base = tmp_path / "base"
     lstm = (*TINY_RUN, "task.model.lstm_units=4", "task.attention_layer.units=4")
@@ -178,11 +178,12 @@ def test_the_two_presets_run_as_a_user_runs_them_against_a_trained_run(tmp_path)
     from experiments.records.publish.debate import block_debate_diagnostic, block_debate_headline
     from experiments.records.publish.record import Record
     from experiments.records.results import copy_record
+    from experiments.records.stats import number
 
     records = tmp_path / "records"
     assert copy_record(diagnostics, records / "wp_diagnostic") == 2
     page = block_debate_diagnostic(Record("wp_diagnostic", records))
-    assert f"| frozen from the LSTM | {f1['frozen_lstm']:.3f} |" in page and "| uniform | – |" in page
+    assert f"| frozen from the LSTM | {number(f1['frozen_lstm'], 3)} |" in page and "| uniform | – |" in page
     assert "waits for `make results ONLY=jain_wallace_adversary`" in block_debate_headline(records)
     # The probe's weights of the frozen variant: the base's own attention on the same reviews.
     (frozen,) = (diagnostics / "imdb_diagnostic" / "frozen_lstm").iterdir()
