@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
@@ -154,3 +155,21 @@ def headless_chromium(width=1300, height=2400):
     from selenium.webdriver.chrome.service import Service
 
     return webdriver.Chrome(service=Service(driver_path), options=options)
+
+
+def short_reviews(count, rng):
+    """Reviews for Jain & Wallace's model in tests: 4 to 11 words (ids 4 to 33) between <sos> and
+    <eos>, padded to 14 steps; `vocabulary_only()` builds the model that reads them."""
+    from experiments.tasks.imdb_data import EOS, SOS
+
+    x = np.zeros((count, 14), dtype="int32")
+    for row, length in enumerate(rng.integers(4, 12, count)):
+        x[row, : length + 2] = [SOS, *rng.integers(4, 34, length), EOS]
+    return x
+
+
+def vocabulary_only():
+    """The data Jain & Wallace's model is built from for `short_reviews`: its 30 words' vocabulary."""
+    from experiments.run.task import Splits
+
+    return Splits(train=(None, None), test=(None, None), extras={"vocabulary": np.arange(100, 130)})

@@ -4,7 +4,7 @@ disjoint splits) and their model (parameter count by hand, padding masked to exa
 import numpy as np
 import pytest
 
-from conftest import IMDB_DIR
+from conftest import IMDB_DIR, short_reviews, vocabulary_only
 from experiments.tasks.imdb_data import EOS, PAD, SOS, jain_wallace_imdb, read_imdb_npz
 
 needs_data = pytest.mark.skipif(IMDB_DIR is None, reason="no local IMDB copy (../shared/data)")
@@ -130,12 +130,11 @@ def test_with_the_marks_masked_the_attention_and_the_audit_read_the_words_only(c
     from attention import attention_weights
     from attention.audit import AttentionAudit
     from experiments.run.runner import _attention_layer
-    from experiments.run.task import Splits
     from experiments.tasks.imdb_jain_wallace import ImdbJainWallace
 
     cfg = compose_config("task=imdb_jain_wallace", "task.model.attend_marks=false", "task.model.embedding_dim=8",
                          "task.model.lstm_units=4", "task.attention_layer.units=4")  # fmt: skip
-    data = Splits(train=(None, None), test=(None, None), extras={"vocabulary": np.arange(100, 130)})
+    data = vocabulary_only()
     keras.utils.set_random_seed(0)
     model = ImdbJainWallace().build_model(cfg.task, _attention_layer(cfg), data)
     model.compile(loss="binary_crossentropy")
@@ -199,12 +198,11 @@ def test_the_diversity_lstm_trains_states_of_lower_conicity_and_reloads(compose_
 
     from attention.audit import AttentionAudit
     from experiments.run.runner import _attention_layer
-    from experiments.run.task import Splits
     from experiments.tasks.imdb_jain_wallace import ImdbJainWallace
 
-    x = _short_reviews(256, np.random.default_rng(0))
+    x = short_reviews(256, np.random.default_rng(0))
     y = (x == 7).any(axis=1).astype("float32")
-    data = Splits(train=(None, None), test=(None, None), extras={"vocabulary": np.arange(100, 130)})
+    data = vocabulary_only()
     conicities = {}
     for encoder in ("lstm", "diversity_lstm"):
         cfg = compose_config(*TINY_MODEL, f"encoder={encoder}")
@@ -227,14 +225,6 @@ TINY_MODEL = (
     "task.model.lstm_units=8",
     "task.attention_layer.units=4",
 )
-
-
-def _short_reviews(count, rng):
-    """Reviews of 4 to 11 words (ids 4 to 33) between <sos> and <eos>, padded to 14 steps."""
-    x = np.zeros((count, 14), dtype="int32")
-    for row, length in enumerate(rng.integers(4, 12, count)):
-        x[row, : length + 2] = [SOS, *rng.integers(4, 34, length), EOS]
-    return x
 
 
 def _few_steps():
@@ -273,7 +263,6 @@ def test_the_orthogonal_lstm_s_states_are_orthogonal_to_the_mean_before_them_and
     from attention import OrthogonalLSTMCell
     from attention.diversity import conicity
     from experiments.run.runner import _attention_layer
-    from experiments.run.task import Splits
     from experiments.tasks.imdb_jain_wallace import ImdbJainWallace
 
     rng = np.random.default_rng(0)
@@ -288,8 +277,8 @@ def test_the_orthogonal_lstm_s_states_are_orthogonal_to_the_mean_before_them_and
         )
     assert np.abs(cosines["orthogonal"]).max() < 1e-2 and np.median(cosines["lstm"]) > 0.3, cosines
 
-    x = _short_reviews(16, rng)
-    data = Splits(train=(None, None), test=(None, None), extras={"vocabulary": np.arange(100, 130)})
+    x = short_reviews(16, rng)
+    data = vocabulary_only()
     conicities = {}
     for encoder in ("lstm", "orthogonal_lstm"):
         cfg = compose_config(*TINY_MODEL, f"encoder={encoder}")

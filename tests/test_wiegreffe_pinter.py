@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import IMDB_DIR, experiments_in_process
+from conftest import IMDB_DIR, experiments_in_process, short_reviews, vocabulary_only
 from experiments.tasks.imdb_data import EOS, PAD, SOS
 
 needs_data = pytest.mark.skipif(IMDB_DIR is None, reason="no local IMDB copy (../shared/data)")
@@ -18,18 +18,9 @@ TINY_MODEL = ("task.model.embedding_dim=8", "task.model.lstm_units=8", "task.att
 
 
 def _marker_reviews(count=256, seed=0):
-    """Reviews of 4 to 11 words (ids 4 to 33) between <sos> and <eos>; positive where word 7 is in it."""
-    rng = np.random.default_rng(seed)
-    x = np.zeros((count, 14), dtype="int32")
-    for row, length in enumerate(rng.integers(4, 12, count)):
-        x[row, : length + 2] = [SOS, *rng.integers(4, 34, length), EOS]
+    """`short_reviews`, positive where word 7 is in them."""
+    x = short_reviews(count, np.random.default_rng(seed))
     return x, (x == 7).any(axis=1).astype("float32")
-
-
-def _vocabulary():
-    from experiments.run.task import Splits
-
-    return Splits(train=(None, None), test=(None, None), extras={"vocabulary": np.arange(100, 130)})
 
 
 def test_the_divergence_term_is_their_kl_of_the_attention_from_the_base():
@@ -59,7 +50,7 @@ def _trained_base(compose_config):
 
     cfg = compose_config("task=imdb_jain_wallace", "task.model.attend_marks=false", *TINY_MODEL)
     keras.utils.set_random_seed(0)
-    base = ImdbJainWallace().build_model(cfg.task, _attention_layer(cfg), _vocabulary())
+    base = ImdbJainWallace().build_model(cfg.task, _attention_layer(cfg), vocabulary_only())
     base.compile(keras.optimizers.Adam(0.01), "binary_crossentropy")
     x, y = _marker_reviews()
     base.fit(x, y, epochs=8, batch_size=32, verbose=0)
@@ -89,7 +80,7 @@ def test_the_adversary_keeps_the_base_s_decisions_and_moves_its_attention_as_far
         cfg = compose_config("task=imdb_adversary", "task.model.attend_marks=false", *TINY_MODEL,
                              f"task.divergence_weight={weight}")  # fmt: skip
         keras.utils.set_random_seed(1)
-        model = ImdbAdversary().build_model(cfg.task, _attention_layer(cfg), _vocabulary())
+        model = ImdbAdversary().build_model(cfg.task, _attention_layer(cfg), vocabulary_only())
         model.compile(keras.optimizers.Adam(0.01), "mean_absolute_error")
         model.fit([x, base_weights], base_predictions, epochs=30, batch_size=32, verbose=0)
         ((predictions, weights),) = predictions_and_attention(model, x)
@@ -116,7 +107,7 @@ def test_the_diagnostic_averages_the_mlp_s_states_with_exactly_the_weights_it_is
                          "task.model.mlp_units=4", "task.model.attend_marks=false")  # fmt: skip
     layer = _attention_layer(cfg)
     assert isinstance(layer, FrozenAttention)
-    model = ImdbDiagnostic().build_model(cfg.task, layer, _vocabulary())
+    model = ImdbDiagnostic().build_model(cfg.task, layer, vocabulary_only())
     x, _ = _marker_reviews(8)
     rng = np.random.default_rng(1)
     given = np.where(x > EOS, rng.uniform(0.1, 1.0, x.shape), 0.0).astype("float32")
