@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from keras.ops import convert_to_numpy as to_numpy  # any backend's tensors and variables
 
-from attention import SCORES, Attention, attention_weights
+from attention import SCORES, Attention, attention_weights, predict_in_batches
 from numpy_scores import NUMPY_SCORES, softmax
 
 RNG = np.random.default_rng(0)
@@ -152,3 +152,18 @@ def test_weights_changed_runs_the_layer_with_replaced_weights_and_restores_them_
         np.testing.assert_allclose(to_numpy(model(h_s)), h_s.mean(axis=1), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(to_numpy(model(h_s)), own, rtol=1e-6)
     np.testing.assert_allclose(seen[0].sum(axis=-1), 1.0, rtol=1e-5)  # the layer's own, normalised
+
+
+def test_predict_in_batches_gives_predict_s_outputs_bit_for_bit_in_the_same_structure():
+    # Two inputs of 70 rows (two full batches of 32 and a last of 6), two outputs.
+    tokens, extra = keras.Input((None,), dtype="int32"), keras.Input((3,))
+    h = keras.layers.Embedding(20, 6, mask_zero=True)(tokens)
+    h = keras.layers.LSTM(4)(h)
+    model = keras.Model([tokens, extra], [keras.layers.Dense(2)(h), keras.layers.Dense(1)(extra)])
+    x = [RNG.integers(0, 20, (70, 9)).astype("int32"), RNG.standard_normal((70, 3)).astype("float32")]
+    ours, keras_own = predict_in_batches(model, x), model.predict(x, batch_size=32, verbose=0)
+    assert isinstance(ours, list) and len(ours) == 2
+    for mine, theirs in zip(ours, keras_own, strict=True):
+        assert mine.shape == theirs.shape and mine.tobytes() == theirs.tobytes()
+    with pytest.raises(ValueError, match="0 rows"):  # Keras' own fails with an UnboundLocalError
+        predict_in_batches(model, [x[0][:0], x[1][:0]])

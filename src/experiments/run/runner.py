@@ -16,7 +16,7 @@ import keras
 import numpy as np
 from omegaconf import OmegaConf
 
-from attention import attention_model
+from attention import attention_model, predict_in_batches
 from experiments.run import provenance
 from experiments.run.buckets import EpochOfBuckets, LengthBuckets
 from experiments.run.callbacks import ResumableTraining
@@ -217,7 +217,7 @@ def _prepare(cfg, run_dir, fingerprint):
         probe_model = attention_model(model, ATTENTION_LAYER)  # shares the layers being trained
 
         def attend(x):
-            return probe_model.predict(x, batch_size=PREDICT_BATCH, verbose=0)
+            return predict_in_batches(probe_model, x, PREDICT_BATCH)
 
     probe = _new_probe(cfg, task, data)
     title = f"{cfg.task.name} · attention={cfg.attention.name} · seed={cfg.seed}"
@@ -310,7 +310,7 @@ def _evaluate(cfg, prepared):
     model, data = prepared.model, prepared.data
     test = model.evaluate(*data.test, batch_size=PREDICT_BATCH, verbose=0, return_dict=True)
     if _binary(model, prepared.options["loss"]):
-        probabilities = model.predict(data.test[0], batch_size=PREDICT_BATCH, verbose=0)
+        probabilities = predict_in_batches(model, data.test[0], PREDICT_BATCH)
         test.update(positive_class_scores(data.test[1], probabilities))
     test.update(prepared.task.evaluate(cfg.task, model, data))
     # numbers as floats; a task's structured results (a confusion matrix) as they are
@@ -326,7 +326,7 @@ def _probed(cfg, prepared):
     probe = replace(prepared.probe, weights=prepared.attend(prepared.probe.inputs))
     if attends_by_stack(cfg):
         stack_model = attention_model(prepared.model, ATTENTION_LAYER, read="return_stack")
-        probe = replace(probe, stack=stack_model.predict(probe.inputs, batch_size=PREDICT_BATCH, verbose=0))
+        probe = replace(probe, stack=predict_in_batches(stack_model, probe.inputs, PREDICT_BATCH))
     return replace(probe, quality=prepared.task.attention_quality(cfg.task, probe, prepared.data, prepared.attend))
 
 

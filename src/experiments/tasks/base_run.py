@@ -6,7 +6,7 @@ run must have been made from the same data settings (`task.data`)."""
 import keras
 import numpy as np
 
-from attention import attention_model
+from attention import attention_model, predict_in_batches
 from experiments.run.buckets import lengths, trim
 from experiments.run.config import ConfigError
 from experiments.run.files import load_saved_model
@@ -63,7 +63,7 @@ def predictions_and_attention(model, *xs):
         group = trim(x[rows], "post", int(width))
         if len(model.inputs) == 2:  # an adversary's second input (its base's attention) feeds only its loss
             group = [group, np.zeros(group.shape, dtype="float32")]
-        predictions[rows], weights[rows, :width] = both.predict(group, batch_size=PREDICT_BATCH, verbose=0)
+        predictions[rows], weights[rows, :width] = predict_in_batches(both, group, PREDICT_BATCH)
     ends = np.cumsum([len(a) for a in xs])[:-1]
     return list(zip(np.split(predictions, ends), np.split(weights, ends), strict=True))
 

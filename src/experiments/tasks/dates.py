@@ -14,6 +14,7 @@ from itertools import cycle, islice
 import keras
 import numpy as np
 
+from attention import predict_in_batches
 from experiments.run.config import ConfigError
 from experiments.run.task import Splits, Task
 from experiments.tasks.dates_data import (
@@ -59,7 +60,7 @@ def greedy_decode(model, text_ids):
     previous[:, 0] = CharVocabulary.START
     written = np.zeros_like(previous)
     for step in range(OUTPUT_STEPS):
-        probabilities = model.predict([text_ids, previous], batch_size=PREDICT_BATCH, verbose=0)
+        probabilities = predict_in_batches(model, [text_ids, previous], PREDICT_BATCH)
         written[:, step] = probabilities[:, step].argmax(axis=-1)
         if step + 1 < OUTPUT_STEPS:
             previous[:, step + 1] = written[:, step]

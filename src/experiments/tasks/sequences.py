@@ -12,7 +12,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from attention import TimeAttention
+from attention import TimeAttention, predict_in_batches
 from experiments.run.task import Splits, Task
 from experiments.tasks.models import attention_over_states, sequence_lstm
 from experiments.tasks.sequence_data import SequenceDataError, load_sequences, read_inputs, split_indices
@@ -73,7 +73,7 @@ class Sequences(Task):
         if not names:
             return {}
         x, y = data.test
-        predicted = model.predict(x, batch_size=256, verbose=0).argmax(axis=1)
+        predicted = predict_in_batches(model, x, 256).argmax(axis=1)
         counts = np.zeros((len(names), len(names)), dtype=int)
         np.add.at(counts, (y, predicted), 1)
         return {"confusion_matrix": {"classes": names, "counts": counts.tolist()}}

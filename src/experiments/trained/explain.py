@@ -110,7 +110,7 @@ class Explanation:
 def explain(model, x, layer=ATTENTION_LAYER, class_names=None, tokens=None, batch_size=256):
     """Predictions and attention weights of a Keras `model` on the array(s) `x`."""
     # TensorFlow starts here, once start_tensorflow has quieted it.
-    from attention import attention_weights  # noqa: PLC0415
+    from attention import attention_weights, predict_in_batches  # noqa: PLC0415
 
     try:
         model.get_layer(layer)
@@ -119,7 +119,7 @@ def explain(model, x, layer=ATTENTION_LAYER, class_names=None, tokens=None, batc
     expected = tuple(model.inputs[0].shape[1:])
     if tuple(np.shape(x)[1:]) != expected:
         raise ExplainError(f"the inputs have shape {np.shape(x)[1:]} per sample; the model reads {expected}")
-    outputs = model.predict(x, batch_size=batch_size, verbose=0)
+    outputs = predict_in_batches(model, x, batch_size)
     weights = attention_weights(model, layer, x, batch_size=batch_size)
     return Explanation(np.asarray(x), np.asarray(outputs), np.asarray(weights), class_names, tokens)
 

@@ -15,6 +15,7 @@ from attention.diversity import Diversity
 from attention.layer import Attention
 from attention.masks import TokenMask
 from attention.orthogonal import OrthogonalLSTMCell
+from attention.predict import predict_in_batches
 from attention.probe import attention_model, attention_weights
 from attention.scores import SCORES
 from attention.self_attention import SelfAttention
@@ -35,4 +36,5 @@ __all__ = [
     "TransformerEncoder",
     "attention_model",
     "attention_weights",
+    "predict_in_batches",
 ]

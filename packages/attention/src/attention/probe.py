@@ -5,6 +5,7 @@ from typing import Any
 import keras
 
 from attention._types import FloatArray, ModelInputs, Tensor
+from attention.predict import predict_in_batches
 
 
 class _AttentionWeightsOf(keras.layers.Layer):
@@ -51,5 +52,5 @@ def attention_model(model: keras.Model, layer_name: str, read: str = "return_att
 
 def attention_weights(model: keras.Model, layer_name: str, inputs: ModelInputs, batch_size: int = 256) -> FloatArray:
     """The attention weights (a NumPy array) of layer `layer_name` for `inputs`."""
-    weights: FloatArray = attention_model(model, layer_name).predict(inputs, batch_size=batch_size, verbose=0)
+    weights: FloatArray = predict_in_batches(attention_model(model, layer_name), inputs, batch_size)
     return weights

@@ -10,6 +10,7 @@ from attention._types import Array, BoolArray, FloatArray, Tensor
 from attention.audit.gradients import gradient
 from attention.audit.inputs import leaving_out
 from attention.audit.model import _model, batches, call
+from attention.predict import predict_in_batches
 
 
 def _embedding(model: keras.Model) -> keras.layers.Embedding | None:
@@ -32,7 +33,7 @@ def input_importances(
 ) -> tuple[dict[str, FloatArray], float]:
     """({importance: (samples, steps)}, the largest gap between the integrated gradients' sum and
     f(x) − f(baseline)). Steps where `valid` is False get 0."""
-    predicted = np.asarray(model.predict(x, batch_size=batch_size, verbose=0))
+    predicted = np.asarray(predict_in_batches(model, x, batch_size))
     several = predicted.reshape(len(x), -1).shape[1] > 1
     decided = predicted.reshape(len(x), -1).argmax(axis=1) if several else None
     embedding = _embedding(model)
@@ -67,7 +68,7 @@ def input_importances(
         reached = ops.convert_to_numpy(f(ops.convert_to_tensor(v), part) - f(ops.zeros_like(v), part))
         gap = max(gap, float(np.abs(attributions.sum(axis=1) - reached).max()))
     samples, steps = np.nonzero(valid)
-    left_out = np.asarray(model.predict(leaving_out(np.asarray(x), samples, steps), batch_size=batch_size, verbose=0))
+    left_out = np.asarray(predict_in_batches(model, leaving_out(np.asarray(x), samples, steps), batch_size))
     before, after = predicted.reshape(len(x), -1)[samples], left_out.reshape(len(samples), -1)
     if decided is None:
         change = np.abs(after[:, 0] - before[:, 0])

@@ -11,6 +11,7 @@ from keras import ops
 
 from attention._types import Array, FloatArray, ModelInputs, Tensor
 from attention.base import SoftmaxAttention
+from attention.predict import predict_in_batches
 
 # The head with the attention's weights replaced: (the head's inputs, the weights) → its output.
 HeadFunction: TypeAlias = Callable[[list[Tensor], Tensor], Tensor]
@@ -76,7 +77,7 @@ class AuditedModel:
 
     def encode(self, x: ModelInputs) -> list[Array]:
         """The head's inputs for `x`: the attention's inputs, then the model inputs it also takes."""
-        states = as_list(self.encoder.predict(x, batch_size=self.batch_size, verbose=0))
+        states = as_list(predict_in_batches(self.encoder, x, self.batch_size))
         return states + [as_list(x)[i] for i in self._raw]
 
     def recorded_weights(self, states: list[Array]) -> tuple[FloatArray, FloatArray]:
@@ -151,7 +152,7 @@ class AuditedModel:
         `index`: a masked model computes the same, and a row of 180 words costs 180 steps
         instead of the full width."""
         if not cut:
-            whole: FloatArray = self.model.predict(inputs, batch_size=self.batch_size, verbose=0)
+            whole: FloatArray = predict_in_batches(self.model, inputs, self.batch_size)
             return whole
         x = as_list(inputs)
         filled = x[index] != 0
@@ -175,5 +176,5 @@ class AuditedModel:
         if embedding is None or not embedding.mask_zero or self.model.inputs[index].shape[1] is not None:
             return False
         sample = [v[:rows] for v in as_list(x)]
-        padded = self.model.predict(sample[0] if len(sample) == 1 else sample, verbose=0)
+        padded = predict_in_batches(self.model, sample[0] if len(sample) == 1 else sample)
         return np.allclose(self.predict(sample, index, cut=True), padded, rtol=1e-4, atol=1e-5)

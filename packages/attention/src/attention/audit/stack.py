@@ -27,6 +27,7 @@ from attention.audit.agreement import kendall_tau
 from attention.audit.eraser import aopc, drops
 from attention.audit.forward import output_kind_of
 from attention.audit.input_importance import input_importances
+from attention.predict import predict_in_batches
 from attention.probe import attention_model
 
 
@@ -154,7 +155,7 @@ class StackAudit:
     def _stack(self, x: Array) -> tuple[FloatArray, BoolArray, BoolArray]:
         """(the stack without a class token's own step, the valid input steps, the output rows)."""
         probe = attention_model(self.model, self.layer_name, read="return_stack")
-        stack = np.asarray(probe.predict(x, batch_size=self.batch_size, verbose=0), dtype="float64")
+        stack = np.asarray(predict_in_batches(probe, x, self.batch_size), dtype="float64")
         valid = stack[:, 0].mean(axis=1).sum(axis=1) > 0  # a masked key gets weight 0 from every query
         tokens = np.asarray(x)
         if np.issubdtype(tokens.dtype, np.integer):  # padding the model does not mask
@@ -169,7 +170,7 @@ class StackAudit:
         """ERASER in the order of each ranking (samples, steps) and a random one; None for a regression."""
 
         def predict(inputs: Any) -> FloatArray:
-            y = np.asarray(self.model.predict(inputs, batch_size=self.batch_size, verbose=0), dtype="float64")
+            y = np.asarray(predict_in_batches(self.model, inputs, self.batch_size), dtype="float64")
             return y.reshape(len(y), -1)
 
         predicted = predict(x)
