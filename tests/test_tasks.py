@@ -359,9 +359,13 @@ def test_a_transformer_encoder_runs_on_the_tasks_that_take_it(compose_config, ta
     assert (audit["explanations"]["rollout"]["hit_rate"] is not None) == known
     assert (audit["explanations"]["flow"] is None) == (steps > 100)  # flow only where it ends in time
     assert (audit["eraser"] is None) == known  # ERASER for the classifiers; the two known are regressions
-    assert run_numbers(run(cfg, tmp_path / "again")) == run_numbers(metrics)  # same seed, same numbers
-    again = json.loads((tmp_path / "again" / "audit_stack.json").read_text())
-    assert {**again, "seconds": 0} == {**audit, "seconds": 0}
+    if task == "find_max":
+        # Same seed, same numbers: the encoder's own determinism, checked once. Each task's data
+        # and batches repeat exactly in the smoke test of every task, so a second training run
+        # here on every task would check nothing more.
+        assert run_numbers(run(cfg, tmp_path / "again")) == run_numbers(metrics)
+        again = json.loads((tmp_path / "again" / "audit_stack.json").read_text())
+        assert {**again, "seconds": 0} == {**audit, "seconds": 0}
 
 
 def test_the_lstm_encoder_leaves_every_recorded_config_as_it_was(compose_config):
