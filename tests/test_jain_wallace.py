@@ -2,6 +2,7 @@
 disjoint splits) and their model (parameter count by hand, padding masked to exactly 0)."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from conftest import IMDB_DIR, short_reviews, vocabulary_only
@@ -291,3 +292,18 @@ def test_the_orthogonal_lstm_s_states_are_orthogonal_to_the_mean_before_them_and
     model.save(tmp_path / "orthogonal.keras")
     again = keras.models.load_model(tmp_path / "orthogonal.keras")
     np.testing.assert_array_equal(again.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+def test_masking_s_verdict_counts_a_change_of_tau_only_beyond_twice_its_standard_error():
+    from experiments.records.publish.debate import masking_verdict, mean_shift
+
+    before = pd.Series([0.27, 0.29, 0.31, 0.28, 0.30])
+    shift, error = mean_shift(before, before + 0.10)
+    assert shift == pytest.approx(0.10) and error == pytest.approx(np.sqrt(2 * before.var() / 5))
+    assert mean_shift(before, pd.Series([0.40]))[1] is None  # one seed: no spread to judge by
+    noise = mean_shift(before, pd.Series([0.30, 0.26, 0.33, 0.27, 0.31]))
+    assert masking_verdict([noise, noise]) == "masking moved τ less than the seeds' spread"
+    assert masking_verdict([(shift, error), noise]) == "masking moved τ toward theirs"
+    assert masking_verdict([(-shift, error), noise]) == "masking moved τ away from theirs"
+    assert masking_verdict([(shift, error), (-shift, error)]) == "masking moved one τ up and the other down"
+    assert masking_verdict([(shift, None), noise]) == "too few seeds to tell a change from the seeds' spread"

@@ -183,10 +183,13 @@ def test_every_record_is_complete_with_provenance_and_its_files():
 def test_docs_results_stays_small():
     """A few MB: figures the README shows and the runs' JSON, no models (6.4 MB with the Jain &
     Wallace record's two figures; 8.1 MB with the masked IMDB table, imdb_words and the
-    Transformers' record; 10.1 MB with the three IMDB searches and imdb_best). One saved IMDB
-    model is about 2 MB."""
+    Transformers' record; 10.1 MB with the three IMDB searches and imdb_best; 12.4 MB with the
+    first three runs of jain_wallace_adversary). One saved IMDB model is about 2 MB. The debate's
+    audited IMDB runs keep the attention they audited, which the seed variance is computed from
+    (audit_attention.npz, 0.66 MB for a learned attention, 23 kB for a uniform one): five of
+    jain_wallace_adversary's and five of diversity_lstm's bring the whole to about 18 MB."""
     size = sum(p.stat().st_size for p in RECORDS.rglob("*") if p.is_file()) if RECORDS.is_dir() else 0
-    assert size < 12 * 2**20, f"docs/results/ holds {size / 2**20:.1f} MB"
+    assert size < 20 * 2**20, f"docs/results/ holds {size / 2**20:.1f} MB"
 
 
 def test_the_readme_and_the_docs_pages_are_what_the_records_render():

@@ -32,8 +32,16 @@ class Finding:
     side: str
 
 
+def _values(runs, column):
+    return pd.to_numeric(runs[column], errors="coerce").dropna() if column in runs else pd.Series(dtype=float)
+
+
+def _seeds(runs):
+    return f"{len(runs)} seed{'s' if len(runs) != 1 else ''}"
+
+
 def _mean(runs, column):
-    values = pd.to_numeric(runs[column], errors="coerce").dropna() if column in runs else pd.Series(dtype=float)
+    values = _values(runs, column)
     return None if values.empty else float(values.mean())
 
 
@@ -52,17 +60,40 @@ def _seed_background(record, attention="tanh"):
 # ---- each experiment's finding --------------------------------------------------------------------
 
 
+def mean_shift(before, after):
+    """(after's mean − before's, the standard error of that difference over the seeds), the error
+    None where either side has fewer than two seeds."""
+    shift = float(after.mean() - before.mean())
+    if min(len(before), len(after)) < 2:
+        return shift, None
+    return shift, math.sqrt(before.var() / len(before) + after.var() / len(after))
+
+
+def masking_verdict(shifts):
+    """What masking did to the τs, from their (shift, standard error) pairs: a change counts where
+    it is more than twice its error; theirs are higher than ours, so a rise is toward theirs."""
+    if any(error is None for _, error in shifts):
+        return "too few seeds to tell a change from the seeds' spread"
+    if all(abs(shift) <= 2 * error for shift, error in shifts):
+        return "masking moved τ less than the seeds' spread"
+    rose, fell = (any(sign * shift > 2 * error for shift, error in shifts) for sign in (1, -1))
+    if rose and fell:
+        return "masking moved one τ up and the other down"
+    return "masking moved τ toward theirs" if rose else "masking moved τ away from theirs"
+
+
 def marks_finding(root):
     """τ of their `tanh` model with the marks attended and masked."""
     before, after = (variant_runs(Record(name, root), "tanh") for name in (BEFORE, AFTER))
-    taus = [(_mean(r, "audit_tau_gradient"), _mean(r, "audit_tau_leave_one_out")) for r in (before, after)]
-    if None in (*taus[0], *taus[1]):
+    columns = ("audit_tau_gradient", "audit_tau_leave_one_out")
+    taus = [[_values(runs, column) for column in columns] for runs in (before, after)]
+    if any(values.empty for pair in taus for values in pair):
         return None
-    moved = taus[1][0] - taus[0][0]
+    verdict = masking_verdict([mean_shift(taus[0][i], taus[1][i]) for i in range(len(columns))])
     return Finding(
-        f"τ with the gradient {taus[0][0]:.2f} → {taus[1][0]:.2f}, with leave-one-out {taus[0][1]:.2f} → "
-        f"{taus[1][1]:.2f} (their 0.37 and 0.30)",
-        "masking moved τ toward theirs" if moved > 0 else "masking did not bring τ to theirs",
+        f"τ with the gradient {taus[0][0].mean():.2f} → {taus[1][0].mean():.2f}, with leave-one-out "
+        f"{taus[0][1].mean():.2f} → {taus[1][1].mean():.2f} (their 0.37 and 0.30; {_seeds(after)} masked)",
+        verdict,
     )
 
 
@@ -72,7 +103,10 @@ def adversary_finding(record):
     jsd, found = _mean(runs, "audit_adversarial_jsd"), _mean(runs, "audit_adversarial_found")
     if jsd is None or found is None:
         return None
-    text = f"on {found:.0%} of the reviews, an attention {jsd:.2f} nats away (of {LN2:.2f}) keeps the output"
+    text = (
+        f"on {found:.0%} of the reviews, an attention {jsd:.2f} nats away (of {LN2:.2f}) keeps the output"
+        f" ({_seeds(runs)})"
+    )
     background = _seed_background(record)
     if background:
         text += f"; beyond every other seed's attention on {background[2]:.0%} of them"
