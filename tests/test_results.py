@@ -420,6 +420,16 @@ def test_a_sweep_resumes_from_its_committed_record_without_rerunning(tmp_path):
         assert (record / f"dense/block_2d/seed={seed}/attention_bar.png").is_file(), seed
 
 
+def test_a_sweep_with_no_finished_job_writes_no_record(tmp_path):
+    """A launch stopped before its first job ended leaves only its multirun.yaml: recorded, that
+    would be a record of no job, which the next launch with other overrides would refuse to resume."""
+    sweep, record = tmp_path / "sweep", tmp_path / "record"
+    (sweep / "dense" / "block_2d" / "seed=0").mkdir(parents=True)  # a job that never wrote its metrics
+    (sweep / "multirun.yaml").write_text("hydra:\n  overrides:\n    task: [task=dense]\n")
+    assert results.copy_record(sweep, record) == 0
+    assert not record.exists() and not list(tmp_path.glob(".record*"))
+
+
 def test_a_job_whose_audit_has_not_been_written_waits_out_of_the_record(tmp_path, capsys):
     sweep, record = _smoke_record(tmp_path, "task=dense", "seed=0,1", "task.audit.at_end=true")
     assert not list(sweep.rglob(RunDir.AUDIT_RUNNING)), "a written audit leaves no marker"

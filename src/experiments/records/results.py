@@ -205,8 +205,10 @@ def copy_record(sweep_dir, record_dir, figures=()):
     for name in SWEEP_FILES:
         if (sweep_dir / name).is_file():
             _copy(sweep_dir / name, staging / name)
-    if RunDir.any_under(staging):
-        write_summary(staging, label=_display(record_dir))
+    if not RunDir.any_under(staging):  # no job finished: a sweep's multirun.yaml alone is no record
+        shutil.rmtree(staging)
+        return 0
+    write_summary(staging, label=_display(record_dir))
     _swap_in(staging, record_dir)
     return len(_job_dirs(record_dir))
 
