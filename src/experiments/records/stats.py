@@ -429,6 +429,7 @@ def run_tables(runs, sweep_dir, label):
 
 
 RUN_FIGURE = "runs.png"
+JSD_AXIS = 0.72  # nats: a JSD is at most ln 2 ≈ 0.693
 
 
 def run_figure(axes, tests, configs, title):
@@ -440,7 +441,7 @@ def run_figure(axes, tests, configs, title):
     for (x, y), config in zip(points, configs, strict=True):
         if x is not None and y is not None:
             ax.scatter(x, y, color="tab:red", zorder=3)
-            right = x > 0.36  # past the middle: the label goes left of its point, inside the axes
+            right = x > JSD_AXIS / 2  # past the middle: the label goes left of its point, inside the axes
             ax.annotate(f"{axes['label']} = {OmegaConf.select(config, axes['label'])}", (x, y), fontsize=8,
                         xytext=(-4 if right else 4, 4), textcoords="offset points", ha="right" if right else "left")  # fmt: skip
     base = {OmegaConf.select(config, "task.base_run") for config in configs} - {None}
@@ -452,7 +453,7 @@ def run_figure(axes, tests, configs, title):
     ax.scatter([], [], color="tab:red", label="the adversary")
     ax.set_xlabel(f"{axes['x']}: JSD of the attention from the base's (nats)")
     ax.set_ylabel(f"{axes['y']}: TVD of the predictions from the base's")
-    ax.set_xlim(0, 0.72)
+    ax.set_xlim(0, JSD_AXIS)
     ax.set_ylim(0, ax.get_ylim()[1] * 1.1)  # room above the highest point for its label
     ax.legend(fontsize=8)
     ax.set_title(title, fontsize=9)

@@ -1,8 +1,8 @@
 """A model's outputs for arrays in memory, one batch at a time.
 
-`keras.Model.predict` builds a dataset and an iterator on every call: about a tenth of a second on
-a CPU, more than the model takes on the few hundred samples that an audit measure passes it, and
-an audit calls it dozens of times. `predict_on_batch` over the same batches computes the same
+`keras.Model.predict` builds a dataset and an iterator on every call: on a CPU, more time than a
+small model takes on the few hundred samples that an audit measure passes it, and an audit calls
+it dozens of times. `predict_on_batch` over the same batches computes the same
 numbers, bit for bit (the same graph on the same rows), without that cost.
 """
 
