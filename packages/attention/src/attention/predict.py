@@ -12,6 +12,11 @@ import keras
 import numpy as np
 
 
+def batches(count: int, size: int) -> list[slice]:
+    """The slices of `count` rows in batches of `size`, the last one shorter."""
+    return [slice(start, min(start + size, count)) for start in range(0, count, size)]
+
+
 def predict_in_batches(model: keras.Model, x: Any, batch_size: int = 32) -> Any:
     """`model.predict(x, batch_size=batch_size, verbose=0)` for `x` in memory (an array, or a
     list or dict of arrays of one length): the same outputs, in the same structure. No rows: a
@@ -21,6 +26,6 @@ def predict_in_batches(model: keras.Model, x: Any, batch_size: int = 32) -> Any:
         raise ValueError("no samples to predict: the inputs have 0 rows")
     parts = [
         model.predict_on_batch(keras.tree.map_structure(lambda array, rows=rows: array[rows], x))
-        for rows in (slice(start, start + batch_size) for start in range(0, count, batch_size))
+        for rows in batches(count, batch_size)
     ]
     return keras.tree.map_structure(lambda *pieces: np.concatenate([np.asarray(p) for p in pieces]), *parts)

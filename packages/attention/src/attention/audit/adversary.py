@@ -28,7 +28,8 @@ from attention.audit.forward import Forward
 from attention.audit.gradients import compiled_gradient
 from attention.audit.importance import Importances
 from attention.audit.measure import AdversarySearch, Column, Details, Measure, Request, Result, summary
-from attention.audit.model import batches, call
+from attention.audit.model import call
+from attention.predict import batches
 
 # Added to the weights inside the logarithm, as their `kld` does: a zero weight has a finite log.
 _TINY = 1e-10

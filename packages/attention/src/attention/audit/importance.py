@@ -11,7 +11,8 @@ from attention._types import FloatArray, Tensor
 from attention.audit.forward import Forward
 from attention.audit.gradients import gradient
 from attention.audit.inputs import leaving_out
-from attention.audit.model import _model, batches, call
+from attention.audit.model import _model, call
+from attention.predict import batches
 
 
 @dataclass(frozen=True)

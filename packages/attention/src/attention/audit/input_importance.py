@@ -9,8 +9,8 @@ from keras import ops
 from attention._types import Array, BoolArray, FloatArray, Tensor
 from attention.audit.gradients import gradient
 from attention.audit.inputs import leaving_out
-from attention.audit.model import _model, batches, call
-from attention.predict import predict_in_batches
+from attention.audit.model import _model, call
+from attention.predict import batches, predict_in_batches
 
 
 def _embedding(model: keras.Model) -> keras.layers.Embedding | None:

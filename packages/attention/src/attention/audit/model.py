@@ -11,14 +11,10 @@ from keras import ops
 
 from attention._types import Array, FloatArray, ModelInputs, Tensor
 from attention.base import SoftmaxAttention
-from attention.predict import predict_in_batches
+from attention.predict import batches, predict_in_batches
 
 # The head with the attention's weights replaced: (the head's inputs, the weights) → its output.
 HeadFunction: TypeAlias = Callable[[list[Tensor], Tensor], Tensor]
-
-
-def batches(count: int, size: int) -> list[slice]:
-    return [slice(start, min(start + size, count)) for start in range(0, count, size)]
 
 
 def as_list(x: ModelInputs) -> list[Array]:
