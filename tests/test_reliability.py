@@ -231,6 +231,43 @@ def test_a_job_killed_in_epoch_7_resumes_at_epoch_7_with_the_same_final_numbers(
     assert not (tmp_path / "resumed" / "backup").exists()
 
 
+def test_a_job_killed_after_training_trains_no_epoch_again(compose_config, tmp_path, monkeypatch):
+    """Cut while it evaluates, after early stopping ended its training in epoch 2 of 4 and restored
+    epoch 1: the backup outlives the training, so the try that resumes trains nothing (not the
+    epochs early stopping skipped either) and ends with the uninterrupted run's numbers."""
+    import keras
+
+    from experiments.run import runner
+
+    stopping = "+task.early_stopping={monitor: val_loss, min_delta: 10, patience: 1, restore_best_weights: true}"
+    cfg = compose_config("task=dense", "debug=smoke", "task.epochs=4", stopping)
+    uninterrupted = run(cfg, tmp_path / "uninterrupted")
+    assert uninterrupted["stopped_epoch"] == 2 and uninterrupted["best_epoch"] == 1
+
+    def killed(*args):
+        raise KeyboardInterrupt("killed while evaluating")
+
+    monkeypatch.setattr(runner, "_evaluate", killed)
+    with pytest.raises(KeyboardInterrupt):
+        run(cfg, tmp_path / "resumed")
+    assert (tmp_path / "resumed" / "backup").is_dir()
+    monkeypatch.undo()
+
+    epochs_run = []
+
+    class Count(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            epochs_run.append(epoch + 1)
+
+    original = runner.build_callbacks
+    monkeypatch.setattr(runner, "build_callbacks", lambda *args: {**original(*args), "test.count": Count()})
+    resumed = run(cfg, tmp_path / "resumed")
+    assert epochs_run == []
+    assert run_numbers(resumed) == run_numbers(uninterrupted)
+    assert len((tmp_path / "resumed" / "history.csv").read_text().splitlines()) == 1 + 2
+    assert (tmp_path / "resumed" / "model.keras").is_file() and not (tmp_path / "resumed" / "backup").exists()
+
+
 def test_a_backup_of_another_config_is_not_resumed(compose_config, tmp_path):
     from experiments.run.callbacks import ResumableTraining
 

@@ -135,7 +135,9 @@ class ResumableTraining(keras.callbacks.BackupAndRestore):
     (its best epoch, its patience count, and the best weights it will restore).
 
     Keras saves the weights, the optimizer and the epoch; this callback saves the rest beside
-    them (`resume.json`, `resume.npz`) after each epoch. All of it goes when training ends.
+    them (`resume.json`, `resume.npz`) after each epoch. When training ends the backup says so and
+    stays until the runner has saved the model (`discard`): a run killed while it evaluates, draws
+    or saves starts again with no epoch to train, and ends with the same weights.
     """
 
     @staticmethod
@@ -152,6 +154,11 @@ class ResumableTraining(keras.callbacks.BackupAndRestore):
             shutil.rmtree(directory)
 
     @staticmethod
+    def discard(directory):
+        """Removes the backup in `directory`, once the run it kept has saved its model."""
+        shutil.rmtree(directory, ignore_errors=True)
+
+    @staticmethod
     def seconds_before(directory):
         """The training seconds that the earlier tries spent on the epochs a backup in `directory`
         keeps (0.0 without one): a resumed run's wall time adds them, so that it is the run's."""
@@ -161,7 +168,7 @@ class ResumableTraining(keras.callbacks.BackupAndRestore):
             return 0.0
 
     def __init__(self, directory, stopper=None, config=None):
-        super().__init__(backup_dir=str(directory), save_freq="epoch", delete_checkpoint=True)
+        super().__init__(backup_dir=str(directory), save_freq="epoch", delete_checkpoint=False)
         self.directory = Path(directory)
         self.generators = []  # the model's SeedGenerators, found once when training begins
         self.stopper = stopper
@@ -187,8 +194,11 @@ class ResumableTraining(keras.callbacks.BackupAndRestore):
                 state["stopper"]["best"],
                 state["stopper"]["best_epoch"],
             )
+            self.stopper.stopped_epoch = state["stopper"].get("stopped_epoch", 0)
             count = state["stopper"]["best_weights"]
             self.stopper.best_weights = [arrays[f"best_{i}"] for i in range(count)] if count else None
+        if state.get("finished"):  # trained to the end before (an early stop too): no epoch is left
+            self.model._initial_epoch = self.params["epochs"]
 
     def on_epoch_end(self, epoch, logs=None):
         self.epoch_logs.append({k: float(v) for k, v in (logs or {}).items()})
@@ -203,6 +213,7 @@ class ResumableTraining(keras.callbacks.BackupAndRestore):
                 "wait": self.stopper.wait,
                 "best": float(self.stopper.best),
                 "best_epoch": self.stopper.best_epoch,
+                "stopped_epoch": self.stopper.stopped_epoch,  # set in this epoch's end, when it stops
                 "best_weights": len(best),
             }
         np.savez(self.directory / "resume.npz", **arrays)
@@ -210,5 +221,7 @@ class ResumableTraining(keras.callbacks.BackupAndRestore):
 
     def on_train_end(self, logs=None):
         super().on_train_end(logs)
-        for name in ("resume.json", "resume.npz"):
-            (self.directory / name).unlink(missing_ok=True)
+        state_path = self.directory / "resume.json"
+        if state_path.is_file():  # a run of no epoch (epochs=0) has no backup to mark
+            state = json.loads(state_path.read_text())
+            state_path.write_text(json.dumps({**state, "finished": True}))

@@ -59,7 +59,7 @@ class RunDir:
     # metrics.json already says completed, so only this tells a record to wait for the audit.
     AUDIT_RUNNING = "audit.running"
     MODEL = "model.keras"
-    BACKUP = "backup"  # while training: the state a killed run resumes from; gone when training ends
+    BACKUP = "backup"  # the state a killed run resumes from; gone once the run has saved its model
 
     def __init__(self, path):
         self.path = Path(path)

@@ -240,6 +240,7 @@ def _train_and_probe(cfg, run_dir, prepared, record):
     ]
     if math.isnan(history["loss"][-1]):
         record["reason"] = f"nan loss: the training loss became NaN in epoch {record['epochs']}"
+        ResumableTraining.discard(run_dir.backup_dir)
         return None  # nothing more to evaluate, draw or save
     record["test"] = _evaluate(cfg, prepared)
     probe = _probed(cfg, prepared)
@@ -249,6 +250,7 @@ def _train_and_probe(cfg, run_dir, prepared, record):
     if cfg.task.get("epoch_figure") and probe is not None:  # drawn by its callback
         record["figures"].append(f"{cfg.task.epoch_figure}.gif")
     _save(cfg, prepared, run_dir, probe)
+    ResumableTraining.discard(run_dir.backup_dir)  # kept until now: a run cut above trains no epoch again
     record["status"] = "completed"
     return prepared.task, prepared.model, prepared.data
 
