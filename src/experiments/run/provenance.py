@@ -4,6 +4,7 @@ Every run's `metrics.json` carries this as `provenance`, so that a published num
 code, packages and CPU produced it, and `verify` can say which of them differ from a new run.
 """
 
+import functools
 import hashlib
 import importlib.metadata
 import os
@@ -61,11 +62,22 @@ def code_version():
     return {"commit": commit, "dirty": bool(status) if status is not None else None}
 
 
+@functools.cache
+def installed_versions():
+    """{canonical name: version} of every installed distribution, read in one pass over the path
+    (a lookup per package scans it each time), once per process: the code a process runs is what
+    it imported, whatever is installed later. Where a name is on the path twice, the first wins,
+    as for `importlib.metadata.version`."""
+    versions = {}
+    for distribution in importlib.metadata.distributions():
+        name = distribution.metadata["Name"]
+        if name:  # a broken install can lack its metadata
+            versions.setdefault(canonicalize_name(name), distribution.version)
+    return versions
+
+
 def _installed(name):
-    try:
-        return importlib.metadata.version(name)
-    except importlib.metadata.PackageNotFoundError:
-        return None
+    return installed_versions().get(canonicalize_name(name))
 
 
 # The exact versions `make install` installs (`make lock` writes it with uv; pip checks its hashes).
