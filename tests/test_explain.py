@@ -230,21 +230,50 @@ def test_a_review_longer_than_a_file_name_is_text_and_a_directory_or_binary_file
 
 
 def test_what_reads_as_a_path_and_what_as_a_review(tmp_path):
-    from experiments.tasks.imdb import _looks_like_a_path
+    from experiments.tasks.reviews import looks_like_a_path
 
-    assert _looks_like_a_path("my_reviews.txt") and _looks_like_a_path(f"{tmp_path}/reviews")
-    assert not any(_looks_like_a_path(text) for text in ("and/or", "7/10", "a/b testing", "nowhere/reviews"))
+    assert looks_like_a_path("my_reviews.txt") and looks_like_a_path(f"{tmp_path}/reviews")
+    assert not any(looks_like_a_path(text) for text in ("and/or", "7/10", "a/b testing", "nowhere/reviews"))
 
 
 @pytest.mark.skipif(IMDB_DIR is None, reason="no local IMDB copy (../shared/data)")
-def test_a_model_of_token_ids_of_any_length_without_a_reader_is_refused_by_name(trained, tmp_path):
-    """Jain & Wallace's model reads token ids of any length and its task has no reader of new
-    reviews: explain says so in one line (it said "must be None numbers per sample")."""
+def test_a_review_for_jain_wallace_s_model_is_read_between_its_marks_and_a_task_without_a_reader_is_refused(
+    trained, tmp_path, monkeypatch
+):
+    """Their model reads token ids of any length: a typed review is read as their training reviews
+    were (the run's vocabulary, <unk> outside it, between <sos> and <eos>), and its attention
+    leaves the marks at exactly 0 where the run masks them. A task with no reader of its own, whose
+    model reads ids of any length, is refused in one line."""
     _, _, run_dir = trained("task=imdb_jain_wallace", "task.data.max_words=60", "task.model.embedding_dim=8",
-                            "task.model.lstm_units=4", "task.attention_layer.units=4")  # fmt: skip
+                            "task.model.lstm_units=4", "task.attention_layer.units=4",
+                            "task.model.attend_marks=false")  # fmt: skip
+    code, out, err = _explain_command(run_dir, "A wonderful film zxqvblorf", tmp_path)
+    assert (code, err) == (0, "") and out.startswith("input 0: ")
+    result = explain.explain_run(run_dir, "A wonderful film zxqvblorf")
+    assert result.tokens[0] == ["<sos>", "a", "wonderful", "film", "<unk>", "<eos>"]
+    assert result.inputs[0, 0] == 2 and result.inputs[0, -1] == 3 and result.inputs[0, 4] == 1  # SOS, EOS, UNK
+    np.testing.assert_allclose(result.outputs, _model(run_dir).predict(result.inputs, verbose=0), rtol=1e-5)
+    weights = result.weights[0]
+    assert weights[0] == 0.0 and weights[-1] == 0.0 and weights[1:-1].sum() == pytest.approx(1.0, abs=1e-5)
+    # Two reviews of other lengths: padded with 0 at the end, each read as it would be alone.
+    (tmp_path / "two.txt").write_text("a film\nthe best film of the year\n")
+    both = explain.explain_run(run_dir, str(tmp_path / "two.txt"))
+    assert both.inputs.shape == (2, 8) and list(both.inputs[0, 4:]) == [0, 0, 0, 0]
+    np.testing.assert_allclose(both.outputs[0], explain.explain_run(run_dir, "a film").outputs[0], rtol=1e-5)
+    code, _, err = _explain_command(run_dir, "zxq blorfle wibblyx frobnicate quuxz the", tmp_path)
+    assert (code, err) == (
+        0,
+        "warning: 5 of 6 words of the review are not in the model's vocabulary: it reads them all as one unknown "
+        "word (<unk>), and its prediction says little about this text",
+    )
+
+    from experiments.run.task import Task
+    from experiments.tasks.imdb_jain_wallace import ImdbJainWallace
+
+    monkeypatch.setattr(ImdbJainWallace, "explain_inputs", Task.explain_inputs)
     np.savez(tmp_path / "ids.npz", x=np.array([[2, 10, 11, 3]], dtype="int32"))
     code, _, err = _explain_command(run_dir, str(tmp_path / "ids.npz"), tmp_path)
     assert code == 2 and err == (
         "error: explain has no reader of new inputs for task imdb_jain_wallace, whose model reads token ids of "
-        "any length; it reads new reviews for task imdb, and .npz or .csv inputs for models of a fixed size"
+        "any length; it reads new reviews for the IMDB tasks, and .npz or .csv inputs for models of a fixed size"
     )

@@ -5,68 +5,13 @@ same parameter count.
 attention layer, which keeps the parameter count within 1% (about 250K).
 """
 
-import sys
-from pathlib import Path
-
 import keras
 
 from experiments.run.quality import text_attention
 from experiments.run.task import Splits, Task
 from experiments.tasks.imdb_data import decoder, encode_texts, prepared_imdb, read_word_index, unknown_words
 from experiments.tasks.models import attention_over_states, sequence_lstm
-
-# A missing file with one of these endings is refused rather than read as the text of a review.
-FILE_ENDINGS = (".txt", ".csv", ".tsv", ".json", ".npz", ".npy")
-
-
-def _looks_like_a_path(text):
-    """A file's ending, or one word with a path separator under a directory that exists
-    ("data/reviews" where data/ is there; a review's "7/10", "and/or" or "a/b testing" stays text)."""
-    one_word = len(text.split()) == 1
-    under_a_directory = ("/" in text or "\\" in text) and Path(text).parent.is_dir()
-    return text.lower().endswith(FILE_ENDINGS) or (one_word and under_a_directory)
-
-
-def _review_texts(source):
-    """The reviews that `source` gives: the lines of the file it names, or itself as one review."""
-    text = str(source)
-    if not text.strip():  # Path("") is the current directory: an empty review, refused as such
-        return [text]
-    try:
-        path = Path(text)
-        is_file, is_dir = path.is_file(), path.is_dir()
-    except OSError:  # a review longer than a file name may be (ENAMETOOLONG) is text
-        return [text]
-    if is_dir:
-        raise ValueError(f"{text} is a directory: give a file with one review per line, or the review's text")
-    if is_file:
-        try:
-            return [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-        except UnicodeDecodeError:
-            raise ValueError(f"{text} is not a text file (UTF-8): give a file with one review per line") from None
-    if _looks_like_a_path(text):
-        raise ValueError(f"there is no file {text}: give a file with one review per line, or the review's text itself")
-    return [text]
-
-
-def _warn_of_unknown_words(counts):
-    """One line on stderr where most words of a review are outside the vocabulary: the model reads
-    them all as one unknown word, and its prediction then says little about the text."""
-    mostly = [i for i, (unknown, words) in enumerate(counts) if unknown * 2 > words]
-    if len(counts) == 1 and mostly:
-        unknown, words = counts[0]
-        print(
-            f"warning: {unknown} of {words} words of the review are not in the model's vocabulary: it reads "
-            "them all as one unknown word (<oov>), and its prediction says little about this text",
-            file=sys.stderr,
-        )
-    elif mostly:
-        shown = ", ".join(str(i) for i in mostly[:10]) + (" ..." if len(mostly) > 10 else "")
-        print(
-            f"warning: in {len(mostly)} of {len(counts)} reviews (input {shown}) most words are not in the model's "
-            "vocabulary: it reads them as one unknown word (<oov>), and its predictions for those say little",
-            file=sys.stderr,
-        )
+from experiments.tasks.reviews import review_texts, warn_of_unknown_words
 
 
 class Imdb(Task):
@@ -108,11 +53,9 @@ class Imdb(Task):
 
     def explain_inputs(self, cfg, run_dir, source, input_shape):
         """New reviews for `explain`: a text, or a file of texts (one review per line). (x, words)."""
-        texts = _review_texts(source)
-        if not any(t.strip() for t in texts):
-            raise ValueError("the review to explain is empty: give a text, or a file with one review per line")
+        texts = review_texts(source)
         word_index = read_word_index(cfg.data.dir)
-        _warn_of_unknown_words(unknown_words(texts, word_index, cfg.data.num_words))
+        warn_of_unknown_words(unknown_words(texts, word_index, cfg.data.num_words), "<oov>")
         x = encode_texts(texts, word_index, cfg.data.num_words, cfg.data.maxlen)
         return x, self.input_tokens(cfg, None, x)
 

@@ -243,6 +243,19 @@ def jain_wallace_imdb(data_dir, cache_dir, max_words, min_reviews, test_share, v
     return arrays
 
 
+def encode_jain_wallace_texts(texts, word_index, vocabulary):
+    """New reviews as `jain_wallace_imdb` encodes the training ones: lower-case words (letters,
+    digits, apostrophes), each its id in `vocabulary` (<UNK> for a word outside it), between
+    <SOS> and <EOS>, padded with 0 at the end to the longest. (x as (reviews, steps) int32,
+    (words read as <UNK>, words) of each review)."""
+    ids = {int(rank): index + 4 for index, rank in enumerate(vocabulary)}
+    rows = [[ids.get(word_index.get(word), UNK) for word in _words(text)] for text in texts]
+    x = np.zeros((len(rows), 2 + max(map(len, rows))), dtype="int32")
+    for i, row in enumerate(rows):
+        x[i, : len(row) + 2] = [SOS, *row, EOS]
+    return x, [(row.count(UNK), len(row)) for row in rows]
+
+
 def _words_in_reviews(reviews):
     """(rank, number of reviews it occurs in) of every word, by rank."""
     counts = {}

@@ -17,8 +17,17 @@ import numpy as np
 from attention import Diversity, OrthogonalLSTMCell, TokenMask
 from experiments.run.quality import text_attention
 from experiments.run.task import Splits, Task
-from experiments.tasks.imdb_data import EOS, PAD, SOS, UNK, jain_wallace_imdb, read_word_index
+from experiments.tasks.imdb_data import (
+    EOS,
+    PAD,
+    SOS,
+    UNK,
+    encode_jain_wallace_texts,
+    jain_wallace_imdb,
+    read_word_index,
+)
 from experiments.tasks.models import attention_over_states
+from experiments.tasks.reviews import review_texts, warn_of_unknown_words
 
 SPECIAL = {PAD: None, UNK: "<unk>", SOS: "<sos>", EOS: "<eos>"}
 
@@ -54,10 +63,7 @@ class ImdbJainWallace(Task):
     """The imdb_jain_wallace task's data, model and where its attention should look."""
 
     def make_data(self, cfg, rng):
-        d = cfg.data
-        arrays = jain_wallace_imdb(
-            d.dir, d.cache_dir, d.max_words, d.min_reviews, d.test_share, d.validation_share, d.split_seed
-        )
+        arrays = _arrays(cfg)
         x_train, y_train = arrays["x_train"][: cfg.samples], arrays["y_train"][: cfg.samples]
         validation = (arrays["x_validation"][: cfg.samples], arrays["y_validation"][: cfg.samples])
         test = (arrays["x_test"][: cfg.test_samples], arrays["y_test"][: cfg.test_samples])
@@ -120,13 +126,35 @@ class ImdbJainWallace(Task):
 
     def input_tokens(self, cfg, data, x):
         """The words of each review, position by position (None for padding)."""
-        words = _words(cfg.data.dir, data.extras["vocabulary"])
-        return [[SPECIAL[i] if i in SPECIAL else words[i - len(SPECIAL)] for i in row] for row in _reviews(x)]
+        return _tokens(cfg, data.extras["vocabulary"], _reviews(x))
+
+    def explain_inputs(self, cfg, run_dir, source, input_shape):
+        """New reviews for `explain` (a text, or a file with one review per line), read as the
+        run's training reviews were: its vocabulary, <UNK> for a word outside it, between <sos>
+        and <eos>. (x, words)."""
+        texts = review_texts(source)
+        vocabulary = _arrays(cfg)["vocabulary"]
+        x, counts = encode_jain_wallace_texts(texts, read_word_index(cfg.data.dir), vocabulary)
+        warn_of_unknown_words(counts, SPECIAL[UNK])
+        return x, _tokens(cfg, vocabulary, x)
 
     def attention_quality(self, cfg, probe, data, attend):
         """No ground truth on real text: how concentrated the attention is over the test reviews (the
         padding is masked, so it gets none)."""
         return text_attention(attend(data.test[0]), _reviews(data.test[0]))
+
+
+def _arrays(cfg):
+    """The task's data, as `jain_wallace_imdb` makes (or finds cached) for its settings."""
+    d = cfg.data
+    return jain_wallace_imdb(
+        d.dir, d.cache_dir, d.max_words, d.min_reviews, d.test_share, d.validation_share, d.split_seed
+    )
+
+
+def _tokens(cfg, vocabulary, x):
+    words = _words(cfg.data.dir, vocabulary)
+    return [[SPECIAL[i] if i in SPECIAL else words[i - len(SPECIAL)] for i in row] for row in x]
 
 
 def _reviews(x):

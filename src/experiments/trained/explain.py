@@ -117,8 +117,9 @@ def explain(model, x, layer=ATTENTION_LAYER, class_names=None, tokens=None, batc
     except ValueError:
         raise ExplainError(f"the model has no attention layer named {layer!r}: nothing to explain") from None
     expected = tuple(model.inputs[0].shape[1:])
-    if tuple(np.shape(x)[1:]) != expected:
-        raise ExplainError(f"the inputs have shape {np.shape(x)[1:]} per sample; the model reads {expected}")
+    given = tuple(np.shape(x)[1:])
+    if len(given) != len(expected) or any(e is not None and e != g for e, g in zip(expected, given, strict=False)):
+        raise ExplainError(f"the inputs have shape {given} per sample; the model reads {expected}")
     outputs = predict_in_batches(model, x, batch_size)
     weights = attention_weights(model, layer, x, batch_size=batch_size)
     return Explanation(np.asarray(x), np.asarray(outputs), np.asarray(weights), class_names, tokens)
@@ -151,7 +152,7 @@ def explain_run(run_dir, source):
         elif None in input_shape:  # token ids of any length, with no reader of the task's own
             raise ExplainError(
                 f"explain has no reader of new inputs for task {metrics['task']}, whose model reads token ids of any "
-                "length; it reads new reviews for task imdb, and .npz or .csv inputs for models of a fixed size"
+                "length; it reads new reviews for the IMDB tasks, and .npz or .csv inputs for models of a fixed size"
             )
         elif len(input_shape) == 1:  # a vector per sample
             x, tokens = read_vectors(source, input_shape[0]), None
