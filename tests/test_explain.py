@@ -91,10 +91,10 @@ def test_sequences_are_scaled_as_in_training_before_they_are_explained(trained, 
 
 
 @pytest.mark.skipif(IMDB_DIR is None, reason="the IMDB data is not here (../shared/data or ATTENTION_DATA_DIR)")
-def test_a_typed_review_is_read_as_the_training_reviews_were(trained, tmp_path):
+def test_a_typed_review_is_read_as_the_training_reviews_were(imdb_run, tmp_path):
     from experiments.tasks.imdb_data import encode_texts, read_word_index
 
-    cfg, _, run_dir = trained("task=imdb")
+    run_dir, cfg = imdb_run, OmegaConf.load(imdb_run / ".hydra" / "config.yaml")
     review = "A wonderful film, the best acting I have seen this year."
     result = explain.explain_run(run_dir, review)
     x = encode_texts([review], read_word_index(cfg.task.data.dir), cfg.task.data.num_words, cfg.task.data.maxlen)
