@@ -261,27 +261,44 @@ def test_publish_check_fails_on_a_stale_readme_and_writes_nothing(tmp_path, caps
 
 
 def test_verify_reproduces_a_record_exactly_and_catches_an_altered_number(tmp_path):
-    _, record = _smoke_record(tmp_path, "task=dense,lstm_before", "seed=0")
+    """The audit at the end is judged as the metrics are (the debate's numbers come from it); an
+    audit made apart from the run (experiments audit) is named and left out."""
+    _, record = _smoke_record(tmp_path, "task=dense,lstm_before", "seed=0", "task.audit.at_end=true")
     jobs = verify.select(verify.recorded_jobs(record), seeds=[0])
     lines = []
     assert verify.verify(record, jobs, tmp_path / "again", echo=lines.append)
     text = "\n".join(lines)
     assert "judged: exactly" in text and "FAIL" not in text and text.count("PASS") >= 10
+    assert "audit.agreement.gradient.mean" in text and "audit.seconds" not in text
 
-    altered = record / "dense" / "block_2d" / "seed=0" / "metrics.json"
-    metrics = json.loads(altered.read_text())
+    (job,) = (path.parent for path in (record / "dense").rglob("metrics.json"))
+    metrics = json.loads((job / "metrics.json").read_text())
     metrics["test"]["accuracy"] += 0.01
-    altered.write_text(json.dumps(metrics))
+    (job / "metrics.json").write_text(json.dumps(metrics))
+    audit = json.loads((job / "audit.json").read_text())
+    audit["erasure"]["largest"]["flip_rate"] += 0.5
+    (job / "audit.json").write_text(json.dumps(audit))
 
     def rerun_made(job_dir, out_dir):  # the run verify just made: the same numbers, not trained again
-        return json.loads((tmp_path / "again" / Path(job_dir).relative_to(record) / "metrics.json").read_text())
+        return verify.read_job(tmp_path / "again" / Path(job_dir).relative_to(record))
 
     lines = []
     assert not verify.verify(
         record, verify.recorded_jobs(record)[:1], tmp_path / "again", rerun_job=rerun_made, echo=lines.append
     )
-    failed = [line for line in lines if line.rstrip().endswith("FAIL")]
-    assert len(failed) == 1 and "test.accuracy" in failed[0] and "-0.01" in failed[0]
+    failed = sorted(line.split()[0] for line in lines if line.rstrip().endswith("FAIL"))
+    assert failed == ["audit.erasure.largest.flip_rate", "test.accuracy"], lines
+
+    (tmp_path / "again" / job.relative_to(record) / "audit.json").unlink()  # as a run that audits apart
+    audit["erasure"]["largest"]["flip_rate"] -= 0.5
+    (job / "audit.json").write_text(json.dumps(audit))
+    metrics["test"]["accuracy"] -= 0.01
+    (job / "metrics.json").write_text(json.dumps(metrics))
+    lines = []
+    assert verify.verify(
+        record, verify.recorded_jobs(record)[:1], tmp_path / "again", rerun_job=rerun_made, echo=lines.append
+    )
+    assert "  note: the record's audit was made apart from its run: not compared" in lines
 
 
 def test_verify_names_what_differs_and_judges_published_numbers_within_their_tolerance():

@@ -8,7 +8,9 @@ Each selected job runs again as `python -m experiments` with its recorded `.hydr
 (its config must compose to the recorded fingerprint), in a process of its own with the record's
 kernel variables (`ONEDNN_MAX_CPU_ISA`, ...), into `outputs/verify/<record>/<job>/`; `--against DIR`
 compares runs made already (another machine's record, say) instead. Every number of its
-`metrics.json` is printed beside the recorded one, with the difference and a verdict:
+`metrics.json`, and of its audit where the run audits itself at its end (`audit.json`,
+`audit_stack.json`: the debate's numbers come from there), is printed beside the recorded one,
+with the difference and a verdict:
 
 - Where nothing that decides numbers differs from the record (the packages of
   `provenance.PACKAGES`, Python, backend, CPU model, signature and instruction sets, core count,
@@ -130,8 +132,23 @@ class VerifyError(SuiteError, ValueError):
     """A request that cannot run; the message is one line for the user."""
 
 
+# The audits a run may hold beside its metrics (`experiments audit`, or its task's audit at the
+# end), under these names: equal on the record's environment, only shown on another (how far an
+# audit moves between machines is not measured); how long one took is not a number of it.
+AUDITS = {"audit": RunDir.AUDIT, "audit_stack": RunDir.STACK_AUDIT}
+AUDIT_TIMING = "seconds"
+
+
+def with_audits(metrics, run_dir):
+    """The run's metrics with its audits in them, by their names in AUDITS (those it has)."""
+    run = RunDir(run_dir)
+    audits = {name: audit for name, file in AUDITS.items() if (audit := run.audit(file))}
+    return {**metrics, **{name: {k: v for k, v in a.items() if k != AUDIT_TIMING} for name, a in audits.items()}}
+
+
 def recorded_jobs(record_dir):
-    """(job directory, metrics) of every completed job recorded under `record_dir`, in order."""
+    """(job directory, metrics with its audits) of every completed job recorded under
+    `record_dir`, in order."""
     record_dir = Path(record_dir)
     if not record_dir.is_dir():
         raise VerifyError(f"no record at {record_dir}: give a directory under docs/results/")
@@ -139,7 +156,7 @@ def recorded_jobs(record_dir):
     for job in RunDir.under(record_dir):
         metrics = job.metrics() or {}
         if metrics.get("status") == "completed" and job.overrides_file.is_file():
-            jobs.append((job.path, metrics))
+            jobs.append((job.path, with_audits(metrics, job.path)))
     if not jobs:
         raise VerifyError(f"{record_dir} holds no completed job with .hydra/overrides.yaml to run again")
     return jobs
@@ -170,6 +187,8 @@ def numbers(metrics):
 
     walk("test", metrics.get("test") or {})
     walk("attention_quality", metrics.get("attention_quality") or {})
+    for name in AUDITS:  # where `with_audits` put them
+        walk(name, metrics.get(name) or {})
     for key in ("params", *EPOCH_COUNTS):
         if metrics.get(key) is not None:
             found[key] = metrics[key]
@@ -221,8 +240,8 @@ def compare(recorded, new, exact, published=None, judge_all=False):
         judged = judge_all or published is None or name in published or tolerance(name) == EXACT
         if exact:
             verdict = "PASS" if after == before else "FAIL"
-        elif name in EPOCH_COUNTS or not judged:
-            verdict = "shown"
+        elif name in EPOCH_COUNTS or name.split(".")[0] in AUDITS or not judged:
+            verdict = "shown"  # an audit's drift across machines is not measured: exact or shown
         else:
             verdict = "PASS" if tolerance(name).accepts(before, after) else "FAIL"
         rows.append((name, before, after, after - before, verdict))
@@ -285,7 +304,7 @@ def rerun(job_dir, out_dir):
     ]
     done = subprocess.run(command, env=env, capture_output=True, text=True)
     if (metrics := RunDir(out_dir).metrics()) is not None:
-        return metrics
+        return with_audits(metrics, out_dir)
     last = (done.stderr.strip().splitlines() or ["no output"])[-1]
     return {"status": "failed", "reason": f"exit {done.returncode}: {last}"}
 
@@ -300,7 +319,8 @@ def runs_made_in(directory, record_dir):
 
 
 def read_job(path):
-    return RunDir(path).metrics() or {"status": "failed", "reason": f"no run at {path}"}
+    metrics = RunDir(path).metrics()
+    return with_audits(metrics, path) if metrics is not None else {"status": "failed", "reason": f"no run at {path}"}
 
 
 def _variant(metrics):
@@ -389,6 +409,10 @@ def verify(
             echo(
                 "  note: uncommitted changes in the work tree (of the record or of this checkout): the code may differ from its commit"
             )
+        apart = [name for name in AUDITS if name in recorded and name not in new]
+        if apart:  # its audit was made after the run (experiments audit); the run again makes none
+            echo(f"  note: the record's {' and '.join(apart)} was made apart from its run: not compared")
+            recorded = {k: v for k, v in recorded.items() if k not in apart}
         in_seeded = _variant(recorded) in seeded and not exact
         if in_seeded:
             variant_runs[_variant(recorded)].append(new)
