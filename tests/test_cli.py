@@ -617,9 +617,11 @@ def test_make_results_lets_the_user_s_setting_win_over_its_own():
     assert "hydra.sweep.dir=out" in settings
 
 
-def test_a_sweep_resumes_whichever_way_its_jobs_are_written(tmp_path):
+def test_a_sweep_resumes_whichever_way_its_jobs_are_written_and_may_grow(tmp_path):
     """seed=0..1, seed=0,1 and seed=1,0 launch the same jobs into the same directories (the job's
-    directory is its override, not its number): a resume under either is the same sweep."""
+    directory is its override, not its number): a resume under either is the same sweep. A sweep
+    that holds every job of it and more (seed=0..3) goes on from it; one that leaves a job out, or
+    adds another setting to every job, is another sweep."""
     from experiments.run.cli import _same_sweep
 
     (tmp_path / "multirun.yaml").write_text(
@@ -627,8 +629,10 @@ def test_a_sweep_resumes_whichever_way_its_jobs_are_written(tmp_path):
     )
     for same in (["task=dense", "seed=0,1"], ["seed=1,0", "task=dense", "trainer.verbose=0"]):
         _same_sweep(tmp_path, same)
-    with pytest.raises(UsageError, match=r"already holds another sweep \(seed=range\(0,2\) task=dense\)"):
-        _same_sweep(tmp_path, ["task=dense", "seed=0,2"])
+    _same_sweep(tmp_path, ["task=dense", "seed=range(0,4)"])
+    for other in (["task=dense", "seed=0,2"], ["task=dense", "seed=0"], ["task=dense", "seed=0,1", "task.epochs=3"]):
+        with pytest.raises(UsageError, match=r"already holds another sweep \(seed=range\(0,2\) task=dense\)"):
+            _same_sweep(tmp_path, other)
 
 
 def test_a_single_run_does_not_replace_a_completed_run_of_another_config(tmp_path):

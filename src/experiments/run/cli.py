@@ -195,7 +195,8 @@ def writable(directory):
 
 
 def _same_sweep(sweep_dir, overrides):
-    """Raises UsageError if `sweep_dir` already holds a sweep launched with other overrides."""
+    """Raises UsageError if `sweep_dir` already holds a sweep launched with other overrides, unless
+    the new one holds every job of it (seed=0..4, then seed=0..9): those it skips, as a resume."""
     record = Path(sweep_dir) / "multirun.yaml"
     if not record.is_file():
         return
@@ -210,10 +211,11 @@ def _same_sweep(sweep_dir, overrides):
 
     before = meaningful(OmegaConf.load(record).hydra.overrides.task)
     now = meaningful(overrides)
-    if before != now and runs(before) != runs(now):
+    if before != now and not runs(before) <= runs(now):
         raise UsageError(
             f"{sweep_dir} already holds another sweep ({' '.join(before) or 'no overrides'}); to resume it, "
-            f"give the same overrides; for a new sweep, choose another hydra.sweep.dir"
+            f"give the same overrides (or a sweep that holds all its jobs); for a new sweep, choose another "
+            "hydra.sweep.dir"
         )
 
 
