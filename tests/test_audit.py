@@ -476,12 +476,20 @@ def test_the_adversary_on_a_trained_model_keeps_every_distribution_it_reports_wi
 
 def test_conicity_is_the_mean_cosine_of_the_valid_states_with_their_mean_by_hand():
     """Mohankumar et al.'s alignment to mean: states that point alike give 1, two orthogonal ones
-    1/√2 (each at 45° from their mean), padding is left out; the audit reports it per sample."""
+    1/√2 (each at 45° from their mean), padding is left out; a state against the mean counts as
+    one along it (their code's absolute cosine: 1, where plain cosines would give 1/3); the audit
+    reports it per sample."""
     from attention.diversity import conicity
 
-    states = np.array([[[1.0, 0.0], [2.0, 0.0], [9.0, 9.0]], [[1.0, 0.0], [0.0, 1.0], [0.0, 0.0]]])
-    valid = np.array([[True, True, False], [True, True, False]])
-    np.testing.assert_allclose(conicity(states, valid), [1.0, np.sqrt(0.5)], rtol=1e-6)
+    states = np.array(
+        [
+            [[1.0, 0.0], [2.0, 0.0], [9.0, 9.0]],
+            [[1.0, 0.0], [0.0, 1.0], [0.0, 0.0]],
+            [[1.0, 0.0], [1.0, 0.0], [-1.0, 0.0]],
+        ]
+    )
+    valid = np.array([[True, True, False], [True, True, False], [True, True, True]])
+    np.testing.assert_allclose(conicity(states, valid), [1.0, np.sqrt(0.5), 1.0], rtol=1e-6)
     x, deciding = marker_data(8)
     audit = AttentionAudit(marker_model(20.0))
     result = audit.run(x, deciding=deciding, permutations=2, adversary=AdversarySearch(steps=2))

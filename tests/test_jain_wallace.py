@@ -220,6 +220,30 @@ def test_the_diversity_lstm_trains_states_of_lower_conicity_and_reloads(compose_
     np.testing.assert_array_equal(again.predict(x[:8], verbose=0), model.predict(x[:8], verbose=0))
 
 
+def test_the_diversity_lstm_s_penalty_is_the_conicity_of_the_words_alone_as_theirs(compose_config):
+    """Their Diversity LSTM takes the conicity over the words, the marks left out (as their batches
+    mask them): with the marks masked out of the attention, the penalty in the loss is 0.5 × the
+    mean conicity of the BiLSTM's states at the words, not at the marks too."""
+    import keras
+
+    from attention.diversity import conicity
+    from experiments.run.runner import _attention_layer
+    from experiments.tasks.imdb_jain_wallace import ImdbJainWallace
+
+    x = short_reviews(8, np.random.default_rng(0))
+    cfg = compose_config(*TINY_MODEL, "encoder=diversity_lstm", "task.model.attend_marks=false")
+    keras.utils.set_random_seed(0)
+    model = ImdbJainWallace().build_model(cfg.task, _attention_layer(cfg), vocabulary_only())
+    (bidirectional,) = [layer for layer in model.layers if isinstance(layer, keras.layers.Bidirectional)]
+    states = keras.Model(model.inputs, bidirectional.output).predict(x, verbose=0)
+    model(x)
+    (penalty,) = [float(keras.ops.convert_to_numpy(loss)) for loss in model.get_layer("diversity").losses]
+    words, with_marks = (x != PAD) & (x != SOS) & (x != EOS), x != PAD
+    expected = 0.5 * float(keras.ops.convert_to_numpy(conicity(states, words)).mean())
+    assert penalty == pytest.approx(expected, rel=1e-5)
+    assert abs(expected - 0.5 * float(keras.ops.convert_to_numpy(conicity(states, with_marks)).mean())) > 1e-4
+
+
 TINY_MODEL = (
     "task=imdb_jain_wallace",
     "task.model.embedding_dim=8",

@@ -75,7 +75,8 @@ class ImdbJainWallace(Task):
         inputs = keras.Input((None,), dtype="int32")  # any length: length buckets cut their batches
         embedding, x = self.embedded(cfg, data, inputs)
         # no weight decay on the attention, as in the paper
-        x = attention_over_states(x, attention, lambda: self.encoder(cfg), self.attended(cfg, inputs))
+        attended = self.attended(cfg, inputs)
+        x = attention_over_states(x, attention, lambda: self.encoder(cfg, attended), attended)
         model = keras.Model(inputs, self.decision(cfg)(x), name="imdb_jain_wallace")
         self.start_from_vectors(cfg, data, embedding)
         return model
@@ -90,8 +91,10 @@ class ImdbJainWallace(Task):
         )
         return layer, layer(inputs)
 
-    def encoder(self, cfg):
-        """Their BiLSTM over the embedded words (a Transformer, encoder=transformer, takes its place)."""
+    def encoder(self, cfg, words=None):
+        """Their BiLSTM over the embedded words (a Transformer, encoder=transformer, takes its place).
+        `words`: the mask of the steps the attention reads, over which the Diversity LSTM's
+        conicity is taken (theirs leaves the marks out); None, the padding mask."""
         m, decay = cfg.model, l2_penalty(cfg)
         recurrent = {"kernel_regularizer": decay, "recurrent_regularizer": decay, "bias_regularizer": decay}
         if m.get("orthogonal"):  # encoder=orthogonal_lstm: Mohankumar et al.'s Orthogonal LSTM, each direction
@@ -101,7 +104,8 @@ class ImdbJainWallace(Task):
         if m.get("conicity_weight") is None:
             return layer
         # encoder=diversity_lstm: the states' conicity in the loss (Mohankumar et al.'s Diversity LSTM)
-        return lambda x: Diversity(m.conicity_weight, name="diversity")(layer(x))
+        diversity = Diversity(m.conicity_weight, name="diversity")
+        return lambda x: diversity(layer(x)) if words is None else diversity(layer(x), mask=words)
 
     def attended(self, cfg, inputs):
         """The mask of the steps the attention reads, or None for the padding mask alone. Their
