@@ -179,7 +179,7 @@ report: $(INSTALLED) ## one HTML page of every run and sweep under outputs/: out
 	$(EXPERIMENTS) report $(ARGS)
 
 audit: $(INSTALLED) ## is the attention faithful? audit trained runs: make audit RUN="outputs/runs/..." [ARGS="--samples 100"]
-	@test -n "$(RUN)" || { echo "usage: make audit RUN=<run directory> [ARGS=\"--samples N --permutations N\"]"; exit 2; }
+	@test -n "$(RUN)" || { echo "usage: make audit RUN=<run directory> [ARGS=\"--samples N --permutations N | --measure NAME\"]"; exit 2; }
 	$(EXPERIMENTS) audit $(RUN) $(ARGS)
 
 stats: $(INSTALLED) ## the statistics of a sweep again: make stats SWEEP=outputs/sweeps/<dir>

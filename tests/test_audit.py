@@ -185,6 +185,65 @@ def test_the_audit_of_a_run_writes_audit_json_and_png(find_max_run):
     assert (find_max_run / "audit.png").stat().st_size > 0
 
 
+def test_the_audit_runs_the_measures_it_is_given_and_makes_the_importances_only_for_those_that_read_them():
+    from attention.audit import MEASURE_NAMES
+
+    x, deciding = marker_data(8)
+    audit = AttentionAudit(marker_model(20.0))
+    whole = audit.run(x, deciding=deciding, permutations=2, adversary=AdversarySearch(steps=2))
+    alone = audit.run(x, deciding=deciding, permutations=2, measures=("conicity", "erasure", "permutation"))
+    assert set(whole) - set(alone) == (set(MEASURE_NAMES) & set(whole)) - {"conicity", "erasure", "permutation"}
+    assert [alone[name] == whole[name] for name in ("conicity", "erasure", "permutation")] == [True] * 3
+    audit.run(x, measures=("conicity",))
+    assert "gradient" not in audit.details  # no measure chosen reads the importances
+    # The permutations draw after erasure's random step: alone, they would be other permutations.
+    with pytest.raises(
+        ValueError, match=r"measure 'permutation' draws from the audit's random generator after erasure"
+    ):
+        audit.run(x, measures=("permutation",))
+    audit.run(x, deciding=deciding, permutations=2, measures=("agreement",))
+    assert "gradient" in audit.details
+    with pytest.raises(ValueError, match=r"no audit measure 'conicty'; accepted: agreement, erasure"):
+        audit.run(x, measures=("conicty",))
+
+
+def test_one_measure_run_again_replaces_only_itself_in_the_audit_json(find_max_run, tmp_path):
+    """`experiments audit RUN --measure conicity`: where a measure's definition changed, it runs
+    again on the samples of the run's audit and takes its place; every other measure stays as it
+    was (here an erasure number altered on purpose stays altered). Requests it cannot honour are
+    refused in one line."""
+    import shutil
+
+    from conftest import experiments_in_process
+
+    run_dir = tmp_path / "run"
+    shutil.copytree(find_max_run, run_dir)
+    (run_dir / "audit.json").unlink(missing_ok=True)  # another test may have audited the module's run
+    refused = experiments_in_process("audit", str(run_dir), "--measure", "conicity")
+    assert refused.returncode == 2 and refused.stderr.strip() == (
+        f"error: {run_dir} has no audit.json to update: audit it whole first (experiments audit {run_dir})"
+    )
+    assert experiments_in_process("audit", str(run_dir), "--samples", "20", "--permutations", "5").returncode == 0
+    whole = json.loads((run_dir / "audit.json").read_text())
+    altered = {**whole, "conicity": {"mean": -1.0}, "erasure": {**whole["erasure"], "flip_rate_altered": 1}}
+    (run_dir / "audit.json").write_text(json.dumps(altered))
+    done = experiments_in_process("audit", str(run_dir), "--measure", "conicity")
+    assert done.returncode == 0, done.stderr
+    assert json.loads((run_dir / "audit.json").read_text()) == {**altered, "conicity": whole["conicity"]}
+    for args, line in [
+        (["--measure", "conicty"], "--measure: no audit measure 'conicty'; accepted: agreement, erasure, "),
+        (
+            ["--measure", "adversarial"],
+            "--measure: measure 'adversarial' draws from the audit's random generator after",
+        ),
+        (["--measure", "conicity", "--samples", "5"], "--samples: --measure runs the measures again on the samples"),
+        (["--measure", "conicity", "--permutations", "5"], "--permutations is a setting of the permutation measure"),
+    ]:
+        refused = experiments_in_process("audit", str(run_dir), *args)
+        assert refused.returncode == 2 and refused.stderr.strip().startswith(f"error: {line}"), refused.stderr
+        assert "\n" not in refused.stderr.strip()
+
+
 def test_the_audit_of_a_transformer_run_is_the_audit_of_its_stack(tmp_path):
     """`experiments audit RUN` on an encoder=transformer run writes audit_stack.json and its figure,
     the same as the run's own audit at its end for the same samples; --permutations, a setting of the

@@ -43,10 +43,11 @@ def load_trained(cfg, run_dir):
     return task, load_saved_model(run_dir, AuditError), data
 
 
-def audit_trained(cfg, task, model, data, samples=None, permutations=None):
+def audit_trained(cfg, task, model, data, samples=None, permutations=None, measures=None):
     """The audit of a trained `model` of task module `task` on its test data: (result, details).
 
-    `cfg` is the run's whole config; `samples` and `permutations` default to `task.audit`'s.
+    `cfg` is the run's whole config; `samples` and `permutations` default to `task.audit`'s;
+    `measures`: the names of the measures to run (default all).
     """
     # TensorFlow starts here, once start_tensorflow has quieted it.
     from attention.audit import AttentionAudit  # noqa: PLC0415
@@ -68,7 +69,12 @@ def audit_trained(cfg, task, model, data, samples=None, permutations=None):
             model, layer_name="attention", regression_tolerance=settings.get("regression_tolerance", 0.1)
         )
         result = audit.run(
-            x, deciding=deciding, permutations=permutations, seed=cfg.seed, adversary=adversary_search(settings)
+            x,
+            deciding=deciding,
+            permutations=permutations,
+            seed=cfg.seed,
+            adversary=adversary_search(settings),
+            measures=measures,
         )
     result = {
         "task": cfg.task.name,

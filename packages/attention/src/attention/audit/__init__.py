@@ -41,7 +41,14 @@ autodiff (`gradients.gradient`): TensorFlow, JAX or PyTorch.
 """
 
 from attention.audit.agreement import kendall_tau
-from attention.audit.core import MEASURES, AttentionAudit, attention_ranked_columns, summary_columns
+from attention.audit.core import (
+    MEASURE_NAMES,
+    MEASURES,
+    AttentionAudit,
+    attention_ranked_columns,
+    chosen_measures,
+    summary_columns,
+)
 from attention.audit.erasure import js_divergence
 from attention.audit.forward import OUTPUT_KINDS
 from attention.audit.measure import AdversarySearch
@@ -49,11 +56,13 @@ from attention.audit.stack import StackAudit, flow, rollout
 
 __all__ = [
     "MEASURES",
+    "MEASURE_NAMES",
     "OUTPUT_KINDS",
     "AdversarySearch",
     "AttentionAudit",
     "StackAudit",
     "attention_ranked_columns",
+    "chosen_measures",
     "flow",
     "js_divergence",
     "kendall_tau",

@@ -54,6 +54,8 @@ def _change(kind: str, before: Tensor, after: Tensor) -> Tensor:
 
 class Adversary(Measure):
     name = "adversarial"
+    draws_from_request_rng = True
+    reads_importances = False
     columns: ClassVar[dict[str, Column]] = {
         "audit_adversarial_jsd": Column(("max_jsd", "mean"), "JSD of adversarial attention within tolerance"),
         "audit_adversarial_found": Column(("found_rate",), "units with adversarial attention within tolerance"),

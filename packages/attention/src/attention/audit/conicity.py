@@ -25,6 +25,7 @@ def attended_states(forward: Forward) -> FloatArray | None:
 
 class Conicity(Measure):
     name = "conicity"
+    reads_importances = False
     omitted_when_none = True
     columns: ClassVar[dict[str, Column]] = {
         "audit_conicity": Column(("mean",), "conicity of the attended states"),

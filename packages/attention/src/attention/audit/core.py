@@ -31,6 +31,7 @@ MEASURES: tuple[Measure, ...] = (
     Adversary(),
     Conicity(),
 )
+MEASURE_NAMES = tuple(measure.name for measure in MEASURES)
 
 
 def summary_columns() -> dict[str, tuple[tuple[str, ...], str]]:
@@ -48,6 +49,27 @@ def attention_ranked_columns() -> tuple[str, ...]:
     return tuple(
         column for measure in MEASURES for column, declared in measure.columns.items() if declared.ranks_attention
     )
+
+
+def chosen_measures(names: tuple[str, ...] | None = None) -> list[Measure]:
+    """The measures of `names` in the audit's order (None: all of them). ValueError for a name that
+    is none, or for a measure that draws from the audit's random generator without the measures
+    that draw before it: it gives a whole audit's numbers only after the same draws."""
+    unknown = sorted(set(names or ()) - set(MEASURE_NAMES))
+    if unknown:
+        raise ValueError(f"no audit measure {unknown[0]!r}; accepted: {', '.join(MEASURE_NAMES)}")
+    chosen = [m for m in MEASURES if names is None or m.name in names]
+    drawing = [m.name for m in MEASURES if m.draws_from_request_rng]
+    for measure in chosen:
+        if measure.draws_from_request_rng:
+            before = drawing[: drawing.index(measure.name)]
+            missing = [name for name in before if name not in {m.name for m in chosen}]
+            if missing:
+                raise ValueError(
+                    f"measure {measure.name!r} draws from the audit's random generator after {', '.join(missing)}: "
+                    f"run it with {'them' if len(missing) > 1 else 'it'}, so that its numbers are a whole audit's"
+                )
+    return chosen
 
 
 class AttentionAudit:
@@ -89,20 +111,24 @@ class AttentionAudit:
         permutations: int = 100,
         seed: int = 0,
         adversary: AdversarySearch | None = None,
+        measures: tuple[str, ...] | None = None,
     ) -> Result:
         """The measures over the samples `x` (an array, or a list for a model with several inputs).
 
         `deciding`: optional 0/1 (samples, steps), or (samples, output steps, steps) for an
         encoder-decoder, marking the steps that decide each answer (a unit with none is left out
         of the hit rates). `adversary`: the settings of the search for adversarial attention
-        (default: Jain & Wallace's, `AdversarySearch()`). Returns a JSON-ready dict, one key per
-        measure; `self.details` keeps the per-unit arrays, `self.forward` the record of the
-        forward pass.
+        (default: Jain & Wallace's, `AdversarySearch()`). `measures`: the names of the measures
+        to run (default all, `MEASURE_NAMES`), to measure a model again with one of them alone.
+        Returns a JSON-ready dict, one key per measure; `self.details` keeps the per-unit arrays,
+        `self.forward` the record of the forward pass.
         """
         if permutations < 1:
             raise ValueError(f"permutations must be a positive integer; got {permutations!r}")
+        chosen = chosen_measures(measures)
         forward = self.forward = forward_pass(self.audited, x, self.output_kind, self.regression_tolerance)
-        explained = importances(forward, self.batch_size)
+        # The gradients and leave-one-out, only where a measure reads them (a forward pass per step and sample)
+        explained = importances(forward, self.batch_size) if any(m.reads_importances for m in chosen) else None
         request = Request(
             deciding=deciding,
             permutations=permutations,
@@ -117,15 +143,12 @@ class AttentionAudit:
             "steps": int(forward.steps),
             "mean_valid_steps": float(forward.valid.sum(axis=-1).mean()),
         }
-        details: Details = {
-            "weights": forward.per_unit,
-            "valid": forward.valid,
-            "gradient": explained.gradient,
-            "leave_one_out": explained.leave_one_out,
-            "decisions": forward.decisions,
-        }
-        for measure in MEASURES:
-            measured, kept = measure.compute(forward, explained, request)
+        details: Details = {"weights": forward.per_unit, "valid": forward.valid, "decisions": forward.decisions}
+        if explained is not None:
+            details.update(gradient=explained.gradient, leave_one_out=explained.leave_one_out)
+        for measure in chosen:
+            # explained is None only where no chosen measure reads it
+            measured, kept = measure.compute(forward, explained, request)  # type: ignore[arg-type]
             if measured is not None or not measure.omitted_when_none:
                 result[measure.name] = measured
             details.update(kept)

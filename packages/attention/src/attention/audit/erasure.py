@@ -85,6 +85,7 @@ def _removal_summary(fractions: FloatArray) -> dict[str, float | None]:
 
 class Erasure(Measure):
     name = "erasure"
+    draws_from_request_rng = True
     columns: ClassVar[dict[str, Column]] = {
         "audit_flip_largest": Column(("largest", "flip_rate"), "flips, largest weight erased"),
         "audit_flip_random": Column(("random", "flip_rate"), "flips, random weight erased"),

@@ -72,6 +72,8 @@ class Measure:
     name = ""
     columns: ClassVar[dict[str, Column]] = {}  # {summary column: Column}
     omitted_when_none = False  # a result of None leaves the key out (else it is written as null)
+    reads_importances = True  # False: it never reads the gradients and leave-one-out (costly to make)
+    draws_from_request_rng = False  # True: it draws from `request.rng`, after the measures before it
 
     def compute(self, forward: Forward, importances: Importances, request: Request) -> tuple[Result | None, Details]:
         raise NotImplementedError

@@ -12,6 +12,7 @@ from attention.audit.measure import Column, Details, Measure, Request, Result, s
 
 class Padding(Measure):
     name = "attention_on_padding"
+    reads_importances = False
     columns: ClassVar[dict[str, Column]] = {
         "audit_attention_on_padding": Column(("mean",), "attention on padding, per sample")
     }

@@ -13,6 +13,8 @@ from attention.audit.measure import Column, Details, Measure, Request, Result, s
 
 class Permutation(Measure):
     name = "permutation"
+    draws_from_request_rng = True
+    reads_importances = False
     columns: ClassVar[dict[str, Column]] = {
         "audit_permutation_change": Column(("median_output_change", "mean"), "output change, weights permuted"),
     }
