@@ -216,3 +216,21 @@ def test_a_base_run_made_from_other_reviews_is_refused_before_its_model_is_read(
     with pytest.raises(ConfigError, match=r"^task.base_run: .* was trained on other reviews \(task.data.max_words, "
                        r"task.data.split_seed differ\); give a run made with the same task.data$"):  # fmt: skip
         base_model(run, "task.base_run", ours)
+
+
+def test_the_run_figure_reads_the_seed_pairs_of_the_base_s_own_variant(tmp_path):
+    """runs.png's background is the pairs of seeds of the base run's variant: the uniform
+    baseline's (attention identical across seeds, JSD 0) is no background for a learned attention."""
+    from experiments.records.stats import _base_seed_pairs
+
+    base = tmp_path / "sweep" / "imdb_jain_wallace" / "tanh" / "seed=0"
+    base.mkdir(parents=True)
+    (base / "metrics.json").write_text(json.dumps({"task": "imdb_jain_wallace", "attention": "tanh"}))
+    (tmp_path / "sweep" / "seed_variance.csv").write_text(
+        "task,attention,seed_a,seed_b,units,jsd_mean,jsd_median,tvd_mean\n"
+        "imdb_jain_wallace,tanh,0,1,1000,0.148,0.147,0.076\n"
+        "imdb_jain_wallace,uniform,0,1,1000,0.0,0.0,0.075\n"
+    )
+    pairs = _base_seed_pairs(base)
+    assert list(pairs.attention) == ["tanh"] and list(pairs.jsd_mean) == [0.148]
+    assert _base_seed_pairs(tmp_path / "elsewhere" / "a" / "b" / "c").empty

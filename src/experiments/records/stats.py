@@ -445,11 +445,9 @@ def run_figure(axes, tests, configs, title):
             ax.annotate(f"{axes['label']} = {OmegaConf.select(config, axes['label'])}", (x, y), fontsize=8,
                         xytext=(-4 if right else 4, 4), textcoords="offset points", ha="right" if right else "left")  # fmt: skip
     base = {OmegaConf.select(config, "task.base_run") for config in configs} - {None}
-    seeds = [Path(run).parents[2] / "seed_variance.csv" for run in base]
-    seeds = pd.concat([pd.read_csv(path) for path in seeds if path.is_file()] or [pd.DataFrame()])
+    seeds = pd.concat([_base_seed_pairs(run) for run in sorted(base)] or [pd.DataFrame()])
     if not seeds.empty:
         ax.scatter(seeds.jsd_mean, seeds.tvd_mean, color="tab:blue", marker="x", label="two seeds of the base model")
-        ax.legend(fontsize=8)
     ax.scatter([], [], color="tab:red", label="the adversary")
     ax.set_xlabel(f"{axes['x']}: JSD of the attention from the base's (nats)")
     ax.set_ylabel(f"{axes['y']}: TVD of the predictions from the base's")
@@ -458,6 +456,17 @@ def run_figure(axes, tests, configs, title):
     ax.legend(fontsize=8)
     ax.set_title(title, fontsize=9)
     return fig
+
+
+def _base_seed_pairs(run):
+    """The pairs of seeds of the base run's own variant (task and attention) in the
+    seed_variance.csv of the sweep it came from (empty where there is none): another variant's,
+    a uniform baseline's say, is no background for this model."""
+    path, made = Path(run).parents[2] / "seed_variance.csv", RunDir(run).metrics() or {}
+    if not path.is_file():
+        return pd.DataFrame()
+    pairs = pd.read_csv(path)
+    return pairs[(pairs.task == made.get("task")) & (pairs.attention == made.get("attention"))]
 
 
 def group_tables(runs):
