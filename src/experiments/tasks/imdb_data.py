@@ -219,7 +219,7 @@ def jain_wallace_imdb(data_dir, cache_dir, max_words, min_reviews, test_share, v
     test = short_test[permutation[len(short_test) - kept :]]
     vocabulary = _words_in_reviews(x_train[i] for i in short_train)
     vocabulary = vocabulary[vocabulary[:, 1] >= min_reviews, 0]  # ranks of words in enough reviews
-    ids = {int(rank): index + 4 for index, rank in enumerate(vocabulary)}
+    ids = _word_ids(vocabulary)
     held_out = np.random.RandomState(split_seed).permutation(len(short_train))
     validation_count = round(validation_share * len(short_train))
     validation = sorted(short_train[i] for i in held_out[:validation_count])
@@ -228,7 +228,7 @@ def jain_wallace_imdb(data_dir, cache_dir, max_words, min_reviews, test_share, v
     def encode(reviews, labels, indices):
         x = np.zeros((len(indices), max_words + 1), dtype="int32")
         for row, i in enumerate(indices):
-            words = [SOS, *(ids.get(int(rank), UNK) for rank in reviews[i]), EOS]
+            words = _between_marks(ids, (int(rank) for rank in reviews[i]))
             x[row, : len(words)] = words
         return x, np.asarray(labels, dtype="float32")[indices][:, None]
 
@@ -248,12 +248,22 @@ def encode_jain_wallace_texts(texts, word_index, vocabulary):
     digits, apostrophes), each its id in `vocabulary` (<UNK> for a word outside it), between
     <SOS> and <EOS>, padded with 0 at the end to the longest. (x as (reviews, steps) int32,
     (words read as <UNK>, words) of each review)."""
-    ids = {int(rank): index + 4 for index, rank in enumerate(vocabulary)}
-    rows = [[ids.get(word_index.get(word), UNK) for word in _words(text)] for text in texts]
-    x = np.zeros((len(rows), 2 + max(map(len, rows))), dtype="int32")
+    ids = _word_ids(vocabulary)
+    rows = [_between_marks(ids, (word_index.get(word) for word in _words(text))) for text in texts]
+    x = np.zeros((len(rows), max(map(len, rows))), dtype="int32")
     for i, row in enumerate(rows):
-        x[i, : len(row) + 2] = [SOS, *row, EOS]
-    return x, [(row.count(UNK), len(row)) for row in rows]
+        x[i, : len(row)] = row
+    return x, [(row.count(UNK), len(row) - 2) for row in rows]
+
+
+def _word_ids(vocabulary):
+    """{word rank: its id}: the vocabulary's words from id 4 on, after PAD, UNK, SOS and EOS."""
+    return {int(rank): index + 4 for index, rank in enumerate(vocabulary)}
+
+
+def _between_marks(ids, ranks):
+    """A review's ids between <SOS> and <EOS>: each word's, <UNK> for a rank outside `ids`."""
+    return [SOS, *(ids.get(rank, UNK) for rank in ranks), EOS]
 
 
 def _words_in_reviews(reviews):
