@@ -67,7 +67,7 @@ def chosen_measures(names: tuple[str, ...] | None = None) -> list[Measure]:
             if missing:
                 raise ValueError(
                     f"measure {measure.name!r} draws from the audit's random generator after {', '.join(missing)}: "
-                    f"run it with {'them' if len(missing) > 1 else 'it'}, so that its numbers are a whole audit's"
+                    f"add {' and '.join(missing)}, so that its numbers are a whole audit's"
                 )
     return chosen
 
